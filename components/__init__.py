@@ -1,0 +1,12 @@
+"""Components of the pack registry program, one concern per module."""
+
+__all__ = [
+    "bcrypt_hash",
+    "certificates",
+    "config",
+    "credentials",
+    "palette",
+    "palette_client",
+    "readiness",
+    "registry",
+]

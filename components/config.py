@@ -1,0 +1,690 @@
+"""The stack's typed, validated settings.
+
+Every key is declared in ``Pulumi.yaml`` (type, description, default, secret). ``load_settings`` reads
+them once and fails before any resource is registered, with one message that names the key and says how
+to fix it. Validation is plain Python over plain values so a table-driven test can cover every rule.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtensionOID
+
+__all__ = [
+    "DEFAULT_IMAGE",
+    "PROJECT",
+    "ConfigError",
+    "DockerHostSettings",
+    "PaletteSettings",
+    "ReadinessSettings",
+    "RegistrySettings",
+    "load_settings",
+    "parse_settings",
+]
+
+PROJECT = "palette-pack-registry"
+DEFAULT_IMAGE = "gcr.io/spectro-images-public/release/spectro-registry:2.6.0"
+DEFAULT_PALETTE_API_URL = "https://api.spectrocloud.com"
+PALETTE_API_KEY_ENV = "PALETTE_API_KEY"
+
+TLS_MODES = ("self-signed", "provided", "http")
+LOG_LEVELS = ("error", "warn", "info", "debug")
+KEY_ALGORITHMS = {
+    # config value: (pulumi-tls algorithm, ecdsa curve, rsa bits)
+    "ECDSA-P256": ("ECDSA", "P256", None),
+    "ECDSA-P384": ("ECDSA", "P384", None),
+    "RSA-2048": ("RSA", None, 2048),
+    "RSA-3072": ("RSA", None, 3072),
+    "RSA-4096": ("RSA", None, 4096),
+}
+# bcrypt only hashes the first 72 bytes; generated passwords are ASCII, so bytes == characters.
+BCRYPT_MAX_BYTES = 72
+MIN_PASSWORD_LENGTH = 16
+
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_USER_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+_CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]+$")
+_IMAGE_REF = re.compile(r"^[a-z0-9]+([._/:@-][A-Za-z0-9_.-]+)*$")
+_PATH = re.compile(r"^/[\x21-\x7e]*$")
+
+
+class ConfigError(ValueError):
+    """A config value is invalid. The message names the key and says how to fix it."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        self.key = key
+        super().__init__(f"config key '{PROJECT}:{key}': {problem}. {fix}")
+
+
+@dataclass(frozen=True)
+class DockerHostSettings:
+    """Where the container runs and how Pulumi reaches that Docker engine."""
+
+    host: str
+    """Docker host URL: unix://, tcp:// (with TLS material) or ssh://."""
+    ssh_opts: tuple[str, ...]
+    """Extra ssh options for ssh:// hosts."""
+    ca_material: str | None
+    """PEM CA that signs the tcp:// daemon's certificate."""
+    cert_material: str | None
+    """PEM client certificate for a tcp:// daemon."""
+    key_material: Any
+    """PEM client key for a tcp:// daemon (a secret Output, or None)."""
+
+
+@dataclass(frozen=True)
+class ReadinessSettings:
+    """How `pulumi up` proves the registry answers before anything depends on it."""
+
+    enabled: bool
+    url: str
+    """Base URL the machine running Pulumi uses to reach the registry."""
+    health_path: str
+    catalog_path: str
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class PaletteSettings:
+    """Registration of the registry in Palette (off unless an API key or URL is configured)."""
+
+    enabled: bool
+    api_url: str
+    name: str
+    user: str
+    """The registry user Palette authenticates as."""
+    validate: bool
+    sync: bool
+    wait_for_sync: bool
+    sync_timeout_seconds: int
+    insecure_skip_verify: bool
+    reason: str
+    """Why registration is on or off, said once during `pulumi up`."""
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """Everything the program needs, validated. Secrets stay ``pulumi.Output`` values."""
+
+    hosts: tuple[str, ...]
+    """DNS names clients use; the first is the endpoint's host."""
+    ip_addresses: tuple[str, ...]
+    """IP addresses clients use (IP SANs)."""
+    port: int
+    """Host port published for the registry (container port 5000)."""
+    bind_address: str
+    """Host address the port is published on."""
+    tls_mode: str
+    """self-signed | provided | http."""
+    provided_certificate: str | None
+    provided_private_key: Any
+    image: str
+    container_name: str
+    data_volume: str
+    """A named Docker volume, or an absolute host path."""
+    log_level: str
+    auth_realm: str
+    admin_user: str
+    read_only_users: tuple[str, ...]
+    password_length: int
+    rotation_keeper: str
+    admin_password: Any
+    """User-supplied admin password (secret Output) or None to generate one."""
+    read_only_passwords: Any
+    """User-supplied read-only passwords (secret Output of a list) or None to generate them."""
+    ca_validity_hours: int
+    cert_validity_hours: int
+    cert_early_renewal_hours: int
+    key_algorithm: str
+    docker: DockerHostSettings
+    pull_username: str | None
+    pull_password: Any
+    readiness: ReadinessSettings
+    palette: PaletteSettings
+
+    @property
+    def https(self) -> bool:
+        return self.tls_mode != "http"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.https else "http"
+
+    @property
+    def primary_host(self) -> str:
+        return self.hosts[0] if self.hosts else self.ip_addresses[0]
+
+    @property
+    def endpoint(self) -> str:
+        """The URL clients use: the default port for the scheme is left out."""
+        default_port = 443 if self.https else 80
+        host = self.primary_host
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        suffix = "" if self.port == default_port else f":{self.port}"
+        return f"{self.scheme}://{host}{suffix}"
+
+    @property
+    def host_port(self) -> str:
+        """host[:port] as the Spectro CLI and its certs.d directory name it."""
+        return self.endpoint.split("://", 1)[1]
+
+    @property
+    def is_bind_mount(self) -> bool:
+        return self.data_volume.startswith("/")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading raw values.
+
+
+class _Raw:
+    """Typed access to raw config strings, with the key in every error."""
+
+    def __init__(self, get: Callable[[str], str | None], declared: Mapping[str, Any]) -> None:
+        self._get = get
+        self._declared = declared
+
+    def default(self, key: str) -> Any:
+        return self._declared.get(key, {}).get("default")
+
+    def text(self, key: str) -> str:
+        value = self._get(key)
+        if value is None:
+            value = self.default(key)
+        return "" if value is None else str(value)
+
+    def integer(self, key: str) -> int:
+        value = self.text(key).strip()
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(key, f"'{value}' is not a whole number", "Set it to an integer.") from None
+
+    def boolean(self, key: str) -> bool:
+        value = self.text(key).strip().lower()
+        if value in ("true", "false"):
+            return value == "true"
+        raise ConfigError(key, f"'{value}' is not a boolean", "Set it to true or false.")
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        raw = self._get(key)
+        value: Any = self.default(key) if raw is None else raw
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except json.JSONDecodeError:
+                raise ConfigError(
+                    key, "is not a list", f"Set it with `pulumi config set --path '{key}[0]' <value>`."
+                ) from None
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(key, "must be a list of strings", f"Set it with `pulumi config set --path '{key}[0]' <value>`.")
+        return tuple(item.strip() for item in value)
+
+
+def _declared_config() -> dict[str, Any]:
+    """The `config:` block of Pulumi.yaml (defaults and secrecy), read without a YAML dependency."""
+    from components._project import declared_config
+
+    return declared_config()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Validation rules.
+
+
+def _valid_dns_name(name: str) -> bool:
+    if not name or len(name) > 253 or name.endswith("."):
+        return False
+    labels = name.split(".")
+    if labels[0] == "*":  # a wildcard SAN is fine for a provided certificate; not for a host we dial
+        return False
+    return all(_DNS_LABEL.match(label) for label in labels) and not _is_ip(name)
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_users(admin: str, read_only: tuple[str, ...]) -> None:
+    for key, names in (("adminUser", (admin,)), ("readOnlyUsers", read_only)):
+        for name in names:
+            if not _USER_NAME.match(name):
+                raise ConfigError(
+                    key,
+                    f"user name '{name}' is not allowed (':' and whitespace break htpasswd and basic auth)",
+                    "Use 1-64 characters from letters, digits, '.', '_', '@' and '-'.",
+                )
+    if not read_only:
+        raise ConfigError("readOnlyUsers", "is empty", "List at least one read-only user, e.g. [\"spectro\"].")
+    seen: set[str] = set()
+    for name in (admin, *read_only):
+        if name in seen:
+            raise ConfigError("readOnlyUsers", f"user '{name}' appears twice", "Give every user a distinct name.")
+        seen.add(name)
+
+
+def check_provided_certificate(
+    certificate_pem: str, private_key_pem: str, hosts: tuple[str, ...], ips: tuple[str, ...]
+) -> None:
+    """Fail unless the chain parses, its first certificate matches the key and its SANs cover every name."""
+    try:
+        chain = x509.load_pem_x509_certificates(certificate_pem.encode())
+    except ValueError:
+        raise ConfigError(
+            "tlsCertificate", "is not a PEM certificate chain", "Set it from a file: `pulumi config set "
+            "tlsCertificate < tls.crt` (server certificate first, then intermediates)."
+        ) from None
+    try:
+        key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            "tlsPrivateKey", "is not an unencrypted PEM private key",
+            "Set it from a file: `pulumi config set --secret tlsPrivateKey < tls.key`."
+        ) from None
+    leaf = chain[0]
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.DER, public) != leaf.public_key().public_bytes(
+        serialization.Encoding.DER, public
+    ):
+        raise ConfigError(
+            "tlsPrivateKey", "does not match the first certificate in tlsCertificate",
+            "Provide the key that belongs to the server certificate.",
+        )
+    try:
+        san = leaf.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+    except x509.ExtensionNotFound:
+        raise ConfigError(
+            "tlsCertificate", "has no Subject Alternative Names (Go clients ignore the Common Name)",
+            "Issue a certificate whose SANs list every host name and IP address clients use.",
+        ) from None
+    dns_names = [name.lower() for name in san.get_values_for_type(x509.DNSName)]
+    ip_names = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+    for host in hosts:
+        if not any(_dns_matches(pattern, host.lower()) for pattern in dns_names):
+            raise ConfigError(
+                "tlsCertificate", f"its SANs do not cover host '{host}' (they list {sorted(dns_names)})",
+                "Reissue the certificate with that DNS name, or remove it from `hosts`.",
+            )
+    for ip in ips:
+        if str(ipaddress.ip_address(ip)) not in ip_names:
+            raise ConfigError(
+                "tlsCertificate", f"its SANs do not cover IP address {ip}",
+                "Reissue the certificate with that IP SAN, or remove it from `ipAddresses`.",
+            )
+
+
+def _dns_matches(pattern: str, host: str) -> bool:
+    if pattern.startswith("*."):
+        head, _, rest = host.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == host
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The loader.
+
+
+def parse_settings(
+    get: Callable[[str], str | None],
+    *,
+    stack: str,
+    secret: Callable[[str], Any] | None = None,
+    reveal: Callable[[str], str | None] | None = None,
+    env: Mapping[str, str] | None = None,
+    declared: Mapping[str, Any] | None = None,
+) -> RegistrySettings:
+    """Build and validate the settings.
+
+    ``get`` returns a key's raw config string (or None when unset); ``secret`` wraps a secret key's value
+    as a secret Output (None when unset); ``reveal`` returns a secret's plain text for validation only
+    (it is never stored or printed).
+    """
+    env = os.environ if env is None else env
+    secret = secret or (lambda key: get(key) or None)
+    reveal = reveal or get
+    raw = _Raw(get, _declared_config() if declared is None else declared)
+
+    hosts = raw.strings("hosts")
+    ips = raw.strings("ipAddresses")
+    for host in hosts:
+        if not _valid_dns_name(host):
+            raise ConfigError(
+                "hosts", f"'{host}' is not a valid DNS name",
+                "List host names only (put IP addresses in `ipAddresses`), e.g. [\"registry.example.com\"].",
+            )
+    for ip in ips:
+        if not _is_ip(ip):
+            raise ConfigError("ipAddresses", f"'{ip}' is not an IP address", "List IPv4 or IPv6 addresses only.")
+    if not hosts and not ips:
+        raise ConfigError("hosts", "no host name or IP address is configured", "Set `hosts` and/or `ipAddresses`.")
+    if len(set(h.lower() for h in hosts)) != len(hosts):
+        raise ConfigError("hosts", "lists a name twice", "List each DNS name once.")
+
+    tls_mode = raw.text("tlsMode").strip()
+    if tls_mode not in TLS_MODES:
+        raise ConfigError("tlsMode", f"'{tls_mode}' is not a TLS mode", f"Use one of {', '.join(TLS_MODES)}.")
+    allow_http = raw.boolean("allowInsecureHttp")
+    if tls_mode == "http" and not allow_http:
+        raise ConfigError(
+            "tlsMode", "'http' serves credentials in clear text and needs an explicit opt-in",
+            "Also set `allowInsecureHttp` to true, or use tlsMode self-signed.",
+        )
+
+    port = raw.integer("port")
+    if port == 0:
+        port = 80 if tls_mode == "http" else 443
+    if not 1 <= port <= 65535:
+        raise ConfigError("port", f"{port} is out of range", "Use a port from 1 to 65535 (0 picks 443, or 80 for http).")
+    bind_address = raw.text("bindAddress").strip()
+    if not _is_ip(bind_address):
+        raise ConfigError("bindAddress", f"'{bind_address}' is not an IP address", "Use 0.0.0.0 or a host IP.")
+
+    provided_certificate: str | None = None
+    provided_key: Any = None
+    if tls_mode == "provided":
+        certificate = (reveal("tlsCertificate") or "").strip()
+        key_text = (reveal("tlsPrivateKey") or "").strip()
+        if not certificate:
+            raise ConfigError(
+                "tlsCertificate", "is required when tlsMode is 'provided'",
+                "Set it: `pulumi config set tlsCertificate < tls.crt`.",
+            )
+        if not key_text:
+            raise ConfigError(
+                "tlsPrivateKey", "is required when tlsMode is 'provided'",
+                "Set it: `pulumi config set --secret tlsPrivateKey < tls.key`.",
+            )
+        check_provided_certificate(certificate, key_text, hosts, ips)
+        provided_certificate = certificate + "\n"
+        provided_key = secret("tlsPrivateKey")
+
+    image = raw.text("image").strip()
+    if not _IMAGE_REF.match(image):
+        raise ConfigError("image", f"'{image}' is not an image reference", f"Use e.g. {DEFAULT_IMAGE}.")
+    if ":" not in image.rsplit("/", 1)[-1] and "@" not in image:
+        raise ConfigError("image", f"'{image}' has no tag", "Pin a tag, e.g. ...spectro-registry:2.6.0.")
+
+    container_name = raw.text("containerName").strip()
+    if not _CONTAINER_NAME.match(container_name):
+        raise ConfigError(
+            "containerName", f"'{container_name}' is not a valid container name",
+            "Use letters, digits, '_', '.' and '-', starting with a letter or digit.",
+        )
+    data_volume = raw.text("dataVolume").strip()
+    if not (_VOLUME_NAME.match(data_volume) or (_PATH.match(data_volume) and data_volume != "/")):
+        raise ConfigError(
+            "dataVolume", f"'{data_volume}' is neither a volume name nor an absolute host path",
+            "Use a named volume such as spectro-registry-data, or a path such as /srv/spectro-registry.",
+        )
+
+    log_level = raw.text("logLevel").strip()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError("logLevel", f"'{log_level}' is not a log level", f"Use one of {', '.join(LOG_LEVELS)}.")
+    auth_realm = raw.text("authRealm").strip()
+    if not auth_realm or '"' in auth_realm:
+        raise ConfigError("authRealm", "must be a non-empty string without '\"'", "Set e.g. \"Spectro Pack Registry\".")
+
+    admin_user = raw.text("adminUser").strip()
+    read_only_users = raw.strings("readOnlyUsers")
+    _check_users(admin_user, read_only_users)
+
+    password_length = raw.integer("passwordLength")
+    if not MIN_PASSWORD_LENGTH <= password_length <= BCRYPT_MAX_BYTES:
+        raise ConfigError(
+            "passwordLength", f"{password_length} is outside {MIN_PASSWORD_LENGTH}-{BCRYPT_MAX_BYTES}",
+            "bcrypt ignores bytes past 72; pick a length in that range (default 32).",
+        )
+    admin_password: Any = None
+    admin_plain = reveal("adminPassword")
+    if admin_plain:
+        _check_supplied_password("adminPassword", admin_plain)
+        admin_password = secret("adminPassword")
+    read_only_passwords: Any = None
+    read_only_plain = reveal("readOnlyPasswords")
+    if read_only_plain:
+        try:
+            values = json.loads(read_only_plain)
+        except json.JSONDecodeError:
+            values = None
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ConfigError(
+                "readOnlyPasswords", "is not a list of strings",
+                "Set it with `pulumi config set --secret --path 'readOnlyPasswords[0]' <password>`.",
+            )
+        if len(values) != len(read_only_users):
+            raise ConfigError(
+                "readOnlyPasswords", f"has {len(values)} entries for {len(read_only_users)} read-only users",
+                "Give one password per entry of readOnlyUsers, in the same order.",
+            )
+        for value in values:
+            _check_supplied_password("readOnlyPasswords", value)
+        read_only_passwords = secret("readOnlyPasswords")
+
+    rotation_keeper = raw.text("rotationKeeper")
+
+    ca_validity = raw.integer("caValidityHours")
+    cert_validity = raw.integer("certValidityHours")
+    early_renewal = raw.integer("certEarlyRenewalHours")
+    if cert_validity < 24:
+        raise ConfigError("certValidityHours", f"{cert_validity} is too short", "Use at least 24 hours.")
+    if ca_validity < cert_validity:
+        raise ConfigError(
+            "caValidityHours", f"{ca_validity} is shorter than certValidityHours ({cert_validity})",
+            "The CA must outlive the certificates it signs.",
+        )
+    if not 0 <= early_renewal < cert_validity:
+        raise ConfigError(
+            "certEarlyRenewalHours", f"{early_renewal} is not between 0 and certValidityHours ({cert_validity})",
+            "Renew some time before expiry, e.g. 720 hours for a one-year certificate.",
+        )
+    key_algorithm = raw.text("keyAlgorithm").strip()
+    if key_algorithm not in KEY_ALGORITHMS:
+        raise ConfigError(
+            "keyAlgorithm", f"'{key_algorithm}' is not supported", f"Use one of {', '.join(KEY_ALGORITHMS)}."
+        )
+
+    docker = _docker_settings(raw, get, secret)
+
+    pull_username = raw.text("imagePullUsername").strip() or None
+    pull_password = secret("imagePullPassword") if reveal("imagePullPassword") else None
+    if bool(pull_username) != bool(pull_password):
+        raise ConfigError(
+            "imagePullUsername", "and imagePullPassword must be set together",
+            "Set both (the password with --secret) or neither.",
+        )
+
+    endpoint_host = hosts[0] if hosts else ips[0]
+    readiness = _readiness_settings(raw, tls_mode, endpoint_host, port)
+
+    settings = RegistrySettings(
+        hosts=hosts,
+        ip_addresses=ips,
+        port=port,
+        bind_address=bind_address,
+        tls_mode=tls_mode,
+        provided_certificate=provided_certificate,
+        provided_private_key=provided_key,
+        image=image,
+        container_name=container_name,
+        data_volume=data_volume,
+        log_level=log_level,
+        auth_realm=auth_realm,
+        admin_user=admin_user,
+        read_only_users=read_only_users,
+        password_length=password_length,
+        rotation_keeper=rotation_keeper,
+        admin_password=admin_password,
+        read_only_passwords=read_only_passwords,
+        ca_validity_hours=ca_validity,
+        cert_validity_hours=cert_validity,
+        cert_early_renewal_hours=early_renewal,
+        key_algorithm=key_algorithm,
+        docker=docker,
+        pull_username=pull_username,
+        pull_password=pull_password,
+        readiness=readiness,
+        palette=_palette_settings(raw, reveal, env, stack, container_name, read_only_users, tls_mode),
+    )
+    return settings
+
+
+def _check_supplied_password(key: str, value: str) -> None:
+    size = len(value.encode())
+    if size < MIN_PASSWORD_LENGTH or size > BCRYPT_MAX_BYTES:
+        raise ConfigError(
+            key, f"a supplied password is {size} bytes long",
+            f"Use {MIN_PASSWORD_LENGTH}-{BCRYPT_MAX_BYTES} bytes (bcrypt ignores anything past 72).",
+        )
+    if value != value.strip() or any(c in value for c in "\r\n\t"):
+        raise ConfigError(key, "a supplied password has leading/trailing whitespace or control characters",
+                          "Remove them.")
+
+
+def _docker_settings(raw: _Raw, get: Callable[[str], str | None], secret: Callable[[str], Any]) -> DockerHostSettings:
+    host = raw.text("dockerHost").strip()
+    scheme = host.split("://", 1)[0] if "://" in host else ""
+    if scheme not in ("unix", "tcp", "ssh") or host.endswith("://"):
+        raise ConfigError(
+            "dockerHost", f"'{host}' is not a Docker host URL",
+            "Use unix:///var/run/docker.sock, tcp://host:2376 (with dockerCaCert/dockerCert/dockerKey) or ssh://user@host.",
+        )
+    ca = raw.text("dockerCaCert").strip() or None
+    cert = raw.text("dockerCert").strip() or None
+    key = secret("dockerKey") if get("dockerKey") else None
+    tls_parts = [ca is not None, cert is not None, key is not None]
+    if any(tls_parts) and not all(tls_parts):
+        raise ConfigError(
+            "dockerCaCert", "dockerCaCert, dockerCert and dockerKey go together",
+            "Set all three (dockerKey with --secret) for a TLS-protected tcp:// daemon, or none.",
+        )
+    if any(tls_parts) and scheme != "tcp":
+        raise ConfigError("dockerHost", "TLS material is only used with tcp:// hosts", "Use a tcp:// dockerHost.")
+    return DockerHostSettings(
+        host=host,
+        ssh_opts=raw.strings("dockerSshOpts"),
+        ca_material=ca,
+        cert_material=cert,
+        key_material=key,
+    )
+
+
+def _readiness_settings(raw: _Raw, tls_mode: str, host: str, port: int) -> ReadinessSettings:
+    timeout = raw.integer("readinessTimeoutSeconds")
+    if not 1 <= timeout <= 3600:
+        raise ConfigError("readinessTimeoutSeconds", f"{timeout} is out of range", "Use 1-3600 seconds.")
+    paths = {}
+    for key in ("readinessHealthPath", "readinessCatalogPath"):
+        path = raw.text(key).strip()
+        if not _PATH.match(path):
+            raise ConfigError(key, f"'{path}' is not an absolute URL path", "Start it with '/', e.g. /health.")
+        paths[key] = path
+    url = raw.text("readinessUrl").strip()
+    if not url:
+        scheme = "http" if tls_mode == "http" else "https"
+        url = f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+    elif not re.match(r"^https?://[^/\s]+$", url):
+        raise ConfigError(
+            "readinessUrl", f"'{url}' is not a base URL", "Use scheme://address:port, e.g. https://10.0.0.5:443."
+        )
+    return ReadinessSettings(
+        enabled=raw.boolean("readinessCheck"),
+        url=url,
+        health_path=paths["readinessHealthPath"],
+        catalog_path=paths["readinessCatalogPath"],
+        timeout_seconds=timeout,
+    )
+
+
+def _palette_settings(
+    raw: _Raw,
+    reveal: Callable[[str], str | None],
+    env: Mapping[str, str],
+    stack: str,
+    container_name: str,
+    read_only_users: tuple[str, ...],
+    tls_mode: str,
+) -> PaletteSettings:
+    api_url = raw.text("paletteApiUrl").strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", api_url):
+        raise ConfigError("paletteApiUrl", f"'{api_url}' is not a URL", f"Use e.g. {DEFAULT_PALETTE_API_URL}.")
+    has_key = bool(reveal("paletteApiKey") or env.get(PALETTE_API_KEY_ENV))
+    choice = raw.text("paletteRegistration").strip()
+    if choice not in ("auto", "true", "false"):
+        raise ConfigError("paletteRegistration", f"'{choice}' is not allowed", "Use auto, true or false.")
+    if choice == "auto":
+        enabled = has_key or api_url != DEFAULT_PALETTE_API_URL
+        reason = (
+            "Palette registration is on: an API key or a Palette URL is configured."
+            if enabled
+            else "Palette registration is off: no paletteApiKey, PALETTE_API_KEY or paletteApiUrl is set."
+        )
+    else:
+        enabled = choice == "true"
+        reason = f"Palette registration is {'on' if enabled else 'off'}: paletteRegistration is {choice}."
+    if enabled and not has_key:
+        raise ConfigError(
+            "paletteApiKey", "is not set but Palette registration is on",
+            f"Run `pulumi config set --secret paletteApiKey <key>` or export {PALETTE_API_KEY_ENV}.",
+        )
+    if enabled and tls_mode == "http":
+        raise ConfigError(
+            "tlsMode", "Palette wants an https:// endpoint but tlsMode is 'http'",
+            "Use self-signed or provided TLS, or set paletteRegistration to false.",
+        )
+    name = raw.text("paletteRegistrationName").strip() or f"{container_name}-{stack}"
+    if not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", name):
+        raise ConfigError(
+            "paletteRegistrationName", f"'{name}' is not a valid registration name",
+            "Use lower-case letters, digits and '-', at most 63 characters.",
+        )
+    user = raw.text("paletteUser").strip() or read_only_users[0]
+    if user not in read_only_users and user != raw.text("adminUser").strip():
+        raise ConfigError(
+            "paletteUser", f"'{user}' is not one of the registry's users", "Use one of readOnlyUsers (least privilege)."
+        )
+    sync_timeout = raw.integer("paletteSyncTimeoutSeconds")
+    if not 1 <= sync_timeout <= 7200:
+        raise ConfigError("paletteSyncTimeoutSeconds", f"{sync_timeout} is out of range", "Use 1-7200 seconds.")
+    return PaletteSettings(
+        enabled=enabled,
+        api_url=api_url,
+        name=name,
+        user=user,
+        validate=raw.boolean("paletteValidate"),
+        sync=raw.boolean("paletteSync"),
+        wait_for_sync=raw.boolean("paletteWaitForSync"),
+        sync_timeout_seconds=sync_timeout,
+        insecure_skip_verify=raw.boolean("paletteInsecureSkipVerify"),
+        reason=reason,
+    )
+
+
+def load_settings() -> RegistrySettings:
+    """Read the current stack's config (inside a Pulumi program)."""
+    import pulumi
+
+    config = pulumi.Config()
+
+    def reveal(key: str) -> str | None:
+        # Plain text only for validation; the Output returned by `secret` is what resources receive.
+        return config.get(key)
+
+    def secret(key: str) -> Any:
+        return config.get_secret(key) if config.get(key) else None
+
+    return parse_settings(config.get, stack=pulumi.get_stack(), secret=secret, reveal=reveal)

@@ -1,0 +1,180 @@
+"""The registry server: Docker provider, pinned image, data volume and the container."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+
+__all__ = [
+    "AUTH_FILE",
+    "CERT_FILE",
+    "CONTAINER_PORT",
+    "DATA_PATH",
+    "KEY_FILE",
+    "DockerHost",
+    "Registry",
+    "RegistryArgs",
+]
+
+CONTAINER_PORT = 5000
+AUTH_FILE = "/auth/htpasswd-basic"
+CERT_FILE = "/certs/tls.crt"
+KEY_FILE = "/certs/tls.key"
+DATA_PATH = "/data"
+# Uploaded files are read-only inside the container (a bind mount would not travel to a remote host).
+READ_ONLY_MODE = "0444"
+
+
+@dataclass(frozen=True)
+class DockerHost:
+    """How Pulumi reaches the Docker engine that runs the registry."""
+
+    host: str
+    """unix://, tcp:// or ssh:// URL."""
+    ssh_opts: tuple[str, ...] = ()
+    ca_material: str | None = None
+    cert_material: str | None = None
+    key_material: pulumi.Input[str] | None = None
+
+
+@dataclass(frozen=True)
+class RegistryArgs:
+    """What the registry component needs."""
+
+    image: str
+    """Registry image reference with a pinned tag."""
+    container_name: str
+    port: int
+    """Host port mapped to container port 5000."""
+    bind_address: str
+    """Host address the port is published on."""
+    data_volume: str
+    """Named volume, or an absolute host path, mounted at /data."""
+    log_level: str
+    auth_realm: str
+    htpasswd: pulumi.Input[str]
+    """Content of the htpasswd file (secret)."""
+    rotation_keeper: str
+    """Changing it also rotates REGISTRY_HTTP_SECRET."""
+    docker_host: DockerHost
+    certificate: pulumi.Input[str] | None = None
+    """PEM chain; None serves plain HTTP."""
+    private_key: pulumi.Input[str] | None = None
+    pull_username: str | None = None
+    pull_password: pulumi.Input[str] | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class Registry(pulumi.ComponentResource):
+    """The pack registry container, configured like the documented install."""
+
+    container: docker.Container
+    """The running registry container."""
+    image_id: pulumi.Output[str]
+    """Id (sha256) of the pulled image the container runs."""
+    data_volume: str
+    """Where pack data lives."""
+
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("palette-pack-registry:registry:Registry", name, None, opts)
+        registry_auth = None
+        if args.pull_username and args.pull_password is not None:
+            registry_auth = [
+                docker.ProviderRegistryAuthArgs(
+                    address=_registry_of(args.image),
+                    username=args.pull_username,
+                    password=pulumi.Output.secret(args.pull_password),
+                )
+            ]
+        provider = docker.Provider(
+            f"{name}-docker",
+            host=args.docker_host.host,
+            ssh_opts=list(args.docker_host.ssh_opts) or None,
+            ca_material=args.docker_host.ca_material,
+            cert_material=args.docker_host.cert_material,
+            key_material=pulumi.Output.secret(args.docker_host.key_material)
+            if args.docker_host.key_material is not None
+            else None,
+            registry_auth=registry_auth,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        on_host = pulumi.ResourceOptions(parent=self, provider=provider)
+
+        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
+        self.image_id = image.image_id
+
+        self.data_volume = args.data_volume
+        if args.data_volume.startswith("/"):
+            data = docker.ContainerVolumeArgs(container_path=DATA_PATH, host_path=args.data_volume)
+        else:
+            volume = docker.Volume(
+                f"{name}-data",
+                name=args.data_volume,
+                # Pack data outlives `pulumi destroy`: the volume is left on the host, not deleted.
+                opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(retain_on_delete=True)),
+            )
+            data = docker.ContainerVolumeArgs(container_path=DATA_PATH, volume_name=volume.name)
+
+        http_secret = random.RandomPassword(
+            f"{name}-http-secret",
+            length=48,
+            special=False,
+            keepers={"rotation": args.rotation_keeper},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        https = args.certificate is not None
+        envs: list[pulumi.Input[str]] = [
+            f"REGISTRY_LOG_LEVEL={args.log_level}",
+            # REGISTRY_AUTH=htpasswd resets the whole auth section: REALM and PATH must always come with it.
+            "REGISTRY_AUTH=htpasswd",
+            f"REGISTRY_AUTH_HTPASSWD_REALM={args.auth_realm}",
+            f"REGISTRY_AUTH_HTPASSWD_PATH={AUTH_FILE}",
+            pulumi.Output.secret(http_secret.result).apply(lambda value: f"REGISTRY_HTTP_SECRET={value}"),
+        ]
+        uploads = [docker.ContainerUploadArgs(file=AUTH_FILE, content=args.htpasswd, permissions=READ_ONLY_MODE)]
+        if https:
+            envs += [f"REGISTRY_HTTP_TLS_CERTIFICATE={CERT_FILE}", f"REGISTRY_HTTP_TLS_KEY={KEY_FILE}"]
+            uploads += [
+                docker.ContainerUploadArgs(file=CERT_FILE, content=args.certificate, permissions=READ_ONLY_MODE),
+                docker.ContainerUploadArgs(
+                    file=KEY_FILE, content=pulumi.Output.secret(args.private_key), permissions=READ_ONLY_MODE
+                ),
+            ]
+
+        self.container = docker.Container(
+            f"{name}-container",
+            name=args.container_name,
+            # The image id, not its name: that is what Docker reports back, so a re-run sees no change.
+            image=image.image_id,
+            restart="always",
+            must_run=True,
+            network_mode="bridge",
+            ports=[
+                docker.ContainerPortArgs(
+                    internal=CONTAINER_PORT, external=args.port, ip=args.bind_address, protocol="tcp"
+                )
+            ],
+            envs=envs,
+            uploads=uploads,
+            volumes=[data],
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())] or None,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=provider,
+                # The name and the host port are unique on the host: the old container must go first.
+                delete_before_replace=True,
+            ),
+        )
+        self.register_outputs({"containerId": self.container.id, "imageId": self.image_id})
+
+
+def _registry_of(image: str) -> str:
+    """The registry host of an image reference (Docker Hub when it has none)."""
+    first = image.split("/", 1)[0]
+    if "/" in image and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"

@@ -48,7 +48,9 @@ PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
 CERT_REQUEST = "tls:index/certRequest:CertRequest"
 LOCALLY_SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
-DYNAMIC = "pulumi-python:dynamic:Resource"
+DYNAMIC = "pulumi-python:dynamic"
+"""Prefix of every dynamic resource type (pulumi-python:dynamic/<module>:<Name>)."""
+BCRYPT_HASH = "pulumi-python:dynamic/registry:BcryptHash"
 
 
 @dataclass
@@ -307,7 +309,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
             return {**inputs, "__id": secrets.token_hex(32)}
         if typ == VOLUME:
             return {**inputs, "mountpoint": f"/var/lib/docker/volumes/{inputs['name']}/_data"}
-        if typ == DYNAMIC:
+        if typ.startswith(DYNAMIC):
             outputs = _dynamic_outputs(inputs)
             if "hash" in outputs and outputs["hash"] != inputs.get("hash"):
                 self.state.generated += 1

@@ -1,0 +1,529 @@
+"""A small client for Palette's pack-registry API, built on plain ``requests``.
+
+It knows the calls in ``shared/palette/CONTRACT.md`` and nothing about Pulumi, so it can be used and
+tested on its own. Each public method is one operation with its own ``requests.Session`` (opened and
+closed in a ``with`` block), a timeout on every request and retries through
+``HTTPAdapter(max_retries=urllib3.util.Retry(...))``: exponential backoff with jitter on 429 and 5xx and on
+connection errors, honouring ``Retry-After``.
+
+POSTs are retried by urllib3 only where a repeat cannot duplicate anything (validate, sync). The create
+POST is never repeated blindly: after a retryable failure the name is looked up first, because the
+failed attempt may have registered it, and only when it is absent is the create tried again. So one
+call to ``create`` leaves exactly one registration.
+
+Errors are ``PaletteError`` subclasses. Their messages name the registration, the verb and path and the
+HTTP status, and never contain the API key or a password: anything the server echoes is redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
+from urllib3.util import Retry
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "MASKED",
+    "HttpPolicy",
+    "PackRegistrySpec",
+    "PaletteAuthError",
+    "PaletteBadRequest",
+    "PaletteClient",
+    "PaletteConflict",
+    "PaletteError",
+    "PaletteForbiddenError",
+    "PaletteNotFound",
+    "PaletteSyncError",
+    "PaletteUnavailable",
+    "sync_state",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.spectrocloud.com"
+REGISTRIES = "/v1/registries/pack"
+PAGE_LIMIT = 50  # the API's default and maximum page size
+MAX_PAGES = 1000  # a guard against a server that never ends the listing
+# What Palette sends back in place of a secret on every read.
+MASKED = "********"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_REDACTED = "[redacted]"
+_MAX_SERVER_MESSAGE = 300
+
+# Sync status strings, by outcome (CONTRACT.md "Sync"); compared case-insensitively.
+_SYNC_DONE = frozenset({"completed", "success", "succeeded"})
+_SYNC_FAILED = frozenset({"failed", "error"})
+
+_FIX_KEY = (
+    "Set a valid Palette API key: `pulumi config set --secret paletteApiKey <key>` "
+    "or export PALETTE_API_KEY."
+)
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+class PaletteError(Exception):
+    """A Palette call failed. The message is safe to show: it never holds a secret."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        registration: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        ref: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.registration = registration
+        self.method = method
+        self.path = path
+        self.status = status
+        self.code = code
+        self.ref = ref
+
+
+class PaletteAuthError(PaletteError):
+    """401, or no API key at all: the key is missing, wrong or expired."""
+
+
+class PaletteForbiddenError(PaletteError):
+    """403: the key's user may not manage pack registries (a tenant admin may)."""
+
+
+class PaletteNotFound(PaletteError):
+    """404 on the URL that was asked for."""
+
+
+class PaletteConflict(PaletteError):
+    """409: most likely a registration with that name already exists."""
+
+
+class PaletteBadRequest(PaletteError):
+    """400 or 422: Palette refused the payload (or, for validate, could not use the registry)."""
+
+
+class PaletteUnavailable(PaletteError):
+    """429/5xx after every retry, a connection error or a timeout."""
+
+
+class PaletteSyncError(PaletteError):
+    """The pack sync failed, or did not finish in time."""
+
+
+_ERRORS_BY_STATUS: dict[int, type[PaletteError]] = {
+    400: PaletteBadRequest,
+    401: PaletteAuthError,
+    403: PaletteForbiddenError,
+    404: PaletteNotFound,
+    409: PaletteConflict,
+    422: PaletteBadRequest,
+}
+
+
+# ---------------------------------------------------------------------------------------------- policy
+
+
+def _env_number(environ: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if value < minimum:
+        raise ValueError(f"{name}={raw!r} must be at least {minimum:g}")
+    return value
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """Timeouts and retries for every Palette call. The defaults suit the real service."""
+
+    retries: int = 5
+    """Retries after the first attempt, for each request (and for the create loop)."""
+    backoff_factor: float = 0.5
+    """Exponential backoff: 0, 2x, 4x, 8x ... this many seconds between retries (urllib3's formula)."""
+    backoff_max: float = 30.0
+    """No single backoff sleep is longer than this."""
+    backoff_jitter: float = 0.5
+    """Up to this many random seconds are added to each backoff, so clients do not retry in step."""
+    retry_after_max: int = 60
+    """A longer ``Retry-After`` is cut to this (urllib3 would otherwise wait up to 6 hours)."""
+    connect_timeout: float = 10.0
+    """Seconds to open a connection."""
+    read_timeout: float = 30.0
+    """Seconds to wait for the response's bytes."""
+    sync_poll_seconds: float = 5.0
+    """Seconds between two sync-status reads while waiting for a sync."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> HttpPolicy:
+        """The defaults, tuned by ``PALETTE_HTTP_RETRIES``, ``PALETTE_HTTP_BACKOFF_FACTOR``,
+        ``PALETTE_HTTP_TIMEOUT_SECONDS`` (read timeout) and ``PALETTE_SYNC_POLL_SECONDS``."""
+        env = os.environ if environ is None else environ
+        base = cls()
+        backoff = _env_number(env, "PALETTE_HTTP_BACKOFF_FACTOR", base.backoff_factor, minimum=0)
+        return cls(
+            retries=int(_env_number(env, "PALETTE_HTTP_RETRIES", base.retries, minimum=0)),
+            backoff_factor=backoff,
+            # A test that turns backoff off wants no jitter either.
+            backoff_jitter=base.backoff_jitter if backoff > 0 else 0.0,
+            read_timeout=_env_number(env, "PALETTE_HTTP_TIMEOUT_SECONDS", base.read_timeout, minimum=0.01),
+            sync_poll_seconds=_env_number(env, "PALETTE_SYNC_POLL_SECONDS", base.sync_poll_seconds, minimum=0),
+        )
+
+    def retry(self, *, retry_post: bool) -> Retry:
+        """urllib3's retry policy. POST is retried only when ``retry_post`` (calls that cannot duplicate)."""
+        methods = {"GET", "HEAD", "PUT", "DELETE"}
+        if retry_post:
+            methods.add("POST")
+        return Retry(
+            total=self.retries,
+            connect=self.retries,
+            read=self.retries,
+            status=self.retries,
+            other=0,
+            redirect=0,
+            allowed_methods=frozenset(methods),
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=self.backoff_factor,
+            backoff_max=self.backoff_max,
+            backoff_jitter=self.backoff_jitter,
+            retry_after_max=self.retry_after_max,
+            respect_retry_after_header=True,
+            # Hand back the last response once retries run out, so the error can quote Palette.
+            raise_on_status=False,
+        )
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout, self.read_timeout)
+
+
+# ---------------------------------------------------------------------------------------------- bodies
+
+
+@dataclass(frozen=True)
+class PackRegistrySpec:
+    """What a pack registration holds in Palette, in Python terms."""
+
+    name: str
+    endpoint: str
+    username: str
+    password: str = field(repr=False)
+    ca_certificate: str | None = None
+    tls_enabled: bool = True
+    insecure_skip_verify: bool = False
+    private: bool = True
+
+    def spec(self) -> dict[str, Any]:
+        """The bare ``v1PackRegistrySpec`` (the validate call's body)."""
+        tls: dict[str, Any] = {
+            "enabled": bool(self.tls_enabled),
+            "insecureSkipVerify": bool(self.insecure_skip_verify),
+        }
+        if self.ca_certificate:
+            tls["certificate"] = self.ca_certificate
+        return {
+            "name": self.name,
+            "endpoint": self.endpoint,
+            "private": bool(self.private),
+            "auth": {
+                "type": "basic",
+                "username": self.username,
+                "password": self.password,
+                "tls": tls,
+            },
+        }
+
+    def body(self, uid: str | None = None) -> dict[str, Any]:
+        """The full ``v1PackRegistry`` (create and update bodies); ``uid`` only for an update."""
+        metadata: dict[str, Any] = {"name": self.name}
+        if uid:
+            metadata["uid"] = uid
+        return {"metadata": metadata, "spec": self.spec()}
+
+
+def sync_state(status: str | None) -> str:
+    """``"done"``, ``"failed"`` or ``"running"`` for a Palette sync status string."""
+    folded = (status or "").strip().casefold()
+    if folded in _SYNC_DONE:
+        return "done"
+    if folded in _SYNC_FAILED:
+        return "failed"
+    return "running"
+
+
+# ---------------------------------------------------------------------------------------------- client
+
+
+@dataclass(frozen=True)
+class PaletteClient:
+    """Pack-registry calls against one Palette, for one registration (named in every error)."""
+
+    api_url: str
+    api_key: str = field(repr=False)
+    registration: str = ""
+    policy: HttpPolicy = field(default_factory=HttpPolicy)
+
+    # -- reads
+
+    def find_by_name(self, name: str) -> dict[str, Any] | None:
+        """The registration whose ``metadata.name`` is exactly ``name``, paging through the list."""
+        with self._session(retry_post=False) as session:
+            return self._find(session, name)
+
+    def get(self, uid: str) -> dict[str, Any]:
+        """The registration ``uid`` (secrets masked). ``PaletteNotFound`` when it is gone."""
+        with self._session(retry_post=False) as session:
+            return self._call(session, "GET", f"{REGISTRIES}/{uid}", expect=200).json()
+
+    def sync_status(self, uid: str) -> dict[str, Any]:
+        """``{isSyncSupported, status, message, lastRunTime, lastSyncedTime}``."""
+        with self._session(retry_post=False) as session:
+            return self._sync_status(session, uid)
+
+    # -- writes
+
+    def validate(self, registry: PackRegistrySpec) -> None:
+        """Ask Palette to check the registry (endpoint, credentials, TLS). Raises when it refuses."""
+        with self._session(retry_post=True) as session:
+            self._call(session, "POST", f"{REGISTRIES}/validate", json=registry.spec(), expect=204,
+                       secrets=(registry.password,))
+
+    def create(self, registry: PackRegistrySpec, *, skip_pack_sync: bool) -> str:
+        """Register ``registry`` and return its uid; ``PaletteConflict`` when the name is taken.
+
+        urllib3 does not repeat this POST. On a retryable failure (429, 5xx, dropped connection,
+        timeout) the name is looked up: if the failed attempt did register it, that uid is returned;
+        if not, the create is tried again after the policy's backoff.
+        """
+        params = {"skipPackSync": "true" if skip_pack_sync else "false"}
+        body = registry.body()
+        retry = self.policy.retry(retry_post=True)
+        with self._session(retry_post=False) as session:
+            while True:
+                try:
+                    response = self._send(session, "POST", REGISTRIES, params=params, json=body)
+                except PaletteUnavailable as exc:
+                    failure: PaletteError = exc
+                    raw = None
+                else:
+                    if response.status_code == 201:
+                        uid = str(response.json()["uid"])
+                        log.debug("created pack registry '%s' (uid %s)", registry.name, uid)
+                        return uid
+                    failure = self._error(response, secrets=(registry.password,))
+                    if response.status_code not in RETRY_STATUSES:
+                        raise failure
+                    raw = response.raw
+                existing = self._find(session, registry.name)
+                if existing is not None:
+                    uid = str(existing["metadata"]["uid"])
+                    log.info("pack registry '%s': the interrupted create did register it (uid %s)",
+                             registry.name, uid)
+                    return uid
+                try:
+                    retry = retry.increment(method="POST", url=REGISTRIES, response=raw)
+                except MaxRetryError:
+                    raise failure from None
+                log.info("pack registry '%s': create failed (%s), trying again", registry.name, failure)
+                retry.sleep(raw)
+
+    def update(self, uid: str, registry: PackRegistrySpec) -> None:
+        """Replace the registration with ``registry`` (a full PUT, real password included)."""
+        with self._session(retry_post=False) as session:
+            self._call(session, "PUT", f"{REGISTRIES}/{uid}", json=registry.body(uid), expect=204,
+                       secrets=(registry.password,))
+
+    def delete(self, uid: str) -> bool:
+        """Delete the registration. ``False`` when it was already gone (404 on its own URL)."""
+        with self._session(retry_post=False) as session:
+            try:
+                self._call(session, "DELETE", f"{REGISTRIES}/{uid}", expect=204)
+            except PaletteNotFound:
+                return False
+        return True
+
+    def sync(self, uid: str) -> None:
+        """Start a pack sync (``forceSync=false``: a sync already running is left alone)."""
+        with self._session(retry_post=True) as session:
+            self._call(session, "POST", f"{REGISTRIES}/{uid}/sync", params={"forceSync": "false"},
+                       expect=202)
+
+    def wait_for_sync(self, uid: str, *, timeout_seconds: float) -> dict[str, Any]:
+        """Poll the sync status until it is done; the last status. ``PaletteSyncError`` when it
+        failed or was still running after ``timeout_seconds``."""
+        deadline = time.monotonic() + timeout_seconds
+        with self._session(retry_post=False) as session:
+            while True:
+                status = self._sync_status(session, uid)
+                text = str(status.get("status") or "")
+                state = sync_state(text)
+                if status.get("isSyncSupported") is False or state == "done":
+                    return status
+                path = f"{REGISTRIES}/{uid}/sync/status"
+                if state == "failed":
+                    detail = self._redact(str(status.get("message") or "no message"), ())
+                    raise PaletteSyncError(
+                        f"pack registry '{self.registration}': Palette's pack sync failed "
+                        f"(status {text!r}): {detail}",
+                        registration=self.registration, method="GET", path=path,
+                    )
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PaletteSyncError(
+                        f"pack registry '{self.registration}': the pack sync was still {text or 'pending'!r} "
+                        f"after {timeout_seconds:g}s; raise sync_timeout_seconds or set wait_for_sync false",
+                        registration=self.registration, method="GET", path=path,
+                    )
+                log.info("pack registry '%s': sync %s, waiting", self.registration, text or "pending")
+                time.sleep(min(self.policy.sync_poll_seconds, remaining))
+
+    # -- plumbing
+
+    @contextmanager
+    def _session(self, *, retry_post: bool) -> Iterator[requests.Session]:
+        if not self.api_key:
+            raise PaletteAuthError(
+                f"pack registry '{self.registration}': no Palette API key. {_FIX_KEY}",
+                registration=self.registration,
+            )
+        with requests.Session() as session:
+            adapter = HTTPAdapter(max_retries=self.policy.retry(retry_post=retry_post))
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            session.headers.update({"ApiKey": self.api_key, "Accept": "application/json"})
+            yield session
+
+    def _find(self, session: requests.Session, name: str) -> dict[str, Any] | None:
+        token = ""
+        for _ in range(MAX_PAGES):
+            params: dict[str, Any] = {"limit": PAGE_LIMIT}
+            if token:
+                params["continue"] = token
+            page = self._call(session, "GET", REGISTRIES, params=params, expect=200).json()
+            for item in page.get("items") or []:
+                if (item.get("metadata") or {}).get("name") == name:
+                    return item
+            token = str((page.get("listmeta") or {}).get("continue") or "")
+            if not token:
+                return None
+        raise PaletteError(
+            f"pack registry '{self.registration}': GET {REGISTRIES} did not end after {MAX_PAGES} pages",
+            registration=self.registration, method="GET", path=REGISTRIES,
+        )
+
+    def _sync_status(self, session: requests.Session, uid: str) -> dict[str, Any]:
+        return self._call(session, "GET", f"{REGISTRIES}/{uid}/sync/status", expect=200).json()
+
+    def _call(
+        self,
+        session: requests.Session,
+        method: str,
+        path: str,
+        *,
+        expect: int,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        secrets: tuple[str, ...] = (),
+    ) -> requests.Response:
+        response = self._send(session, method, path, params=params, json=json, secrets=secrets)
+        if response.status_code != expect:
+            raise self._error(response, secrets=secrets)
+        return response
+
+    def _send(
+        self,
+        session: requests.Session,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        secrets: tuple[str, ...] = (),
+    ) -> requests.Response:
+        where = path + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+        try:
+            response = session.request(
+                method,
+                self.api_url.rstrip("/") + path,
+                params=params,
+                json=json,
+                timeout=self.policy.timeout,
+                # A redirect would carry the ApiKey header to wherever it points.
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise PaletteUnavailable(
+                f"pack registry '{self.registration}': {method} {where} got no answer from Palette in "
+                f"{self.policy.read_timeout:g}s: {self._redact(str(exc), secrets)}",
+                registration=self.registration, method=method, path=where,
+            ) from None
+        except requests.RequestException as exc:
+            raise PaletteUnavailable(
+                f"pack registry '{self.registration}': {method} {where} could not reach Palette at "
+                f"{self.api_url}: {self._redact(str(exc), secrets)}",
+                registration=self.registration, method=method, path=where,
+            ) from None
+        log.debug("%s %s -> %s", method, where, response.status_code)
+        return response
+
+    def _error(self, response: requests.Response, *, secrets: tuple[str, ...]) -> PaletteError:
+        request = response.request
+        method = str(request.method)
+        path = str(request.path_url)
+        status = response.status_code
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            payload = {"message": response.text}
+        code = str(payload.get("code") or "")
+        ref = str(payload.get("ref") or "")
+        detail = self._redact(str(payload.get("message") or response.reason or ""), secrets)
+        if len(detail) > _MAX_SERVER_MESSAGE:
+            detail = detail[:_MAX_SERVER_MESSAGE] + "..."
+        said = f"{code}: {detail}" if code else detail
+        if ref:
+            said += f" (ref {ref})"
+        where = f"pack registry '{self.registration}': {method} {path} returned HTTP {status}"
+        kind = _ERRORS_BY_STATUS.get(status)
+        if status == 401:
+            message = f"{where}: Palette rejected the API key. {_FIX_KEY} Palette said: {said}"
+        elif status == 403:
+            message = (
+                f"{where}: the API key's user may not manage pack registries; pack registries are "
+                f"tenant-level, so use a key of a tenant admin. Palette said: {said}"
+            )
+        elif status in RETRY_STATUSES:
+            kind = PaletteUnavailable
+            message = f"{where} (after {self.policy.retries} retries): {said}"
+        else:
+            message = f"{where}: {said}"
+        return (kind or PaletteError)(
+            message,
+            registration=self.registration, method=method, path=path, status=status,
+            code=code or None, ref=ref or None,
+        )
+
+    def _redact(self, text: str, secrets: tuple[str, ...]) -> str:
+        for secret in (self.api_key, *secrets):
+            if secret and secret != MASKED:
+                text = text.replace(secret, _REDACTED)
+        return text

@@ -1,0 +1,42 @@
+"""The bcrypt hash provider: hashes once, keeps the hash while the password verifies."""
+
+from __future__ import annotations
+
+import base64
+import pickle
+
+import bcrypt
+import dill
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.output import Unknown
+
+from components.bcrypt_hash import BcryptHashProvider
+
+PASSWORD = "Supplied-password-0123456789"
+
+
+def test_create_hashes_and_diff_keeps_the_hash_while_the_password_verifies() -> None:
+    provider = BcryptHashProvider()
+    created = provider.create({"password": PASSWORD})
+    digest = created.outs["hash"]
+    assert bcrypt.checkpw(PASSWORD.encode(), digest.encode())
+    assert not provider.diff("bcrypt", created.outs, {"password": PASSWORD}).changes
+    assert provider.diff("bcrypt", created.outs, {"password": PASSWORD + "x"}).changes
+    updated = provider.update("bcrypt", created.outs, {"password": PASSWORD + "x"})
+    assert bcrypt.checkpw((PASSWORD + "x").encode(), updated.outs["hash"].encode())
+
+
+def test_check_rejects_empty_and_overlong_and_accepts_unknown() -> None:
+    provider = BcryptHashProvider()
+    assert provider.check({}, {"password": ""}).failures
+    assert provider.check({}, {"password": "x" * 73}).failures
+    assert not provider.check({}, {"password": Unknown()}).failures
+    assert provider.diff("bcrypt", {"hash": "$2b$..."}, {"password": Unknown()}).changes
+
+
+def test_serialized_provider_is_a_reference_without_state() -> None:
+    blob = base64.b64decode(serialize_provider(BcryptHashProvider()))
+    assert b"components.bcrypt_hash" in blob
+    assert vars(dill.loads(blob)) == {}
+    assert len(blob) < 200, "the provider pickles by reference, not by value"
+    assert pickle.loads(blob).__class__.__name__ == "BcryptHashProvider"

@@ -1,0 +1,115 @@
+"""TLS material: SANs for every name, signed by the private CA, with the extensions clients demand."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.verification import PolicyBuilder, Store
+
+from components.certificates import CA_USES, SERVER_USES
+from tests.certs import make_ca, make_leaf
+from tests.harness import (
+    CERT_REQUEST,
+    CONTAINER,
+    LOCALLY_SIGNED,
+    PRIVATE_KEY,
+    SELF_SIGNED,
+    ProgramRun,
+    run_program,
+)
+
+
+def uploaded(run: ProgramRun, path: str) -> str:
+    return next(u["content"] for u in run.one(CONTAINER).inputs["uploads"] if u["file"] == path)
+
+
+def server_and_ca(run: ProgramRun) -> tuple[x509.Certificate, x509.Certificate]:
+    server = x509.load_pem_x509_certificates(uploaded(run, "/certs/tls.crt").encode())[0]
+    ca = x509.load_pem_x509_certificate(run.exports["caCertificate"].encode())
+    return server, ca
+
+
+def test_declares_a_ca_and_a_server_certificate_under_the_component(dev_run: ProgramRun) -> None:
+    ca = dev_run.one(SELF_SIGNED)
+    assert ca.inputs["isCaCertificate"] is True
+    assert ca.inputs["setSubjectKeyId"] is True
+    assert sorted(ca.inputs["allowedUses"]) == sorted(CA_USES)
+    request = dev_run.one(CERT_REQUEST)
+    assert request.inputs["dnsNames"] == ["localhost"]
+    assert request.inputs["ipAddresses"] == ["127.0.0.1"]
+    server = dev_run.one(LOCALLY_SIGNED)
+    assert sorted(server.inputs["allowedUses"]) == sorted(SERVER_USES)
+    assert server.inputs["validityPeriodHours"] == 8760
+    assert server.inputs["earlyRenewalHours"] == 720
+    assert "caPrivateKeyPem" in server.secret_inputs
+    keys = dev_run.all(PRIVATE_KEY)
+    assert sorted(k.name for k in keys) == ["tls-ca-key", "tls-server-key"]
+    for record in [ca, request, server, *keys]:
+        assert record.parent and record.parent.endswith("::tls")
+        assert record.inputs.get("algorithm", "ECDSA") == "ECDSA"
+
+
+def test_server_certificate_verifies_for_every_name_against_the_ca(dev_run: ProgramRun) -> None:
+    server, ca = server_and_ca(dev_run)
+    store = Store([ca])
+    builder = PolicyBuilder().store(store)
+    # RFC 5280 path validation, as strict clients do it (it needs AKI, SAN, EKU and key usages right).
+    builder.build_server_verifier(x509.DNSName("localhost")).verify(server, [])
+    builder.build_server_verifier(x509.IPAddress(ipaddress.ip_address("127.0.0.1"))).verify(server, [])
+    with pytest.raises(x509.verification.VerificationError):
+        builder.build_server_verifier(x509.DNSName("registry.example.com")).verify(server, [])
+
+
+def test_server_certificate_extensions(dev_run: ProgramRun) -> None:
+    server, ca = server_and_ca(dev_run)
+    sans = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    eku = server.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.SERVER_AUTH in eku
+    usage = server.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature
+    assert not server.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    aki = server.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert aki.key_identifier == ski.digest, "Python 3.13+ clients reject a leaf without AKI"
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert ca.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
+    lifetime = server.not_valid_after_utc - server.not_valid_before_utc
+    assert lifetime == datetime.timedelta(hours=8760)
+    assert ca.not_valid_after_utc - ca.not_valid_before_utc == datetime.timedelta(hours=87600)
+    assert isinstance(server.public_key(), ec.EllipticCurvePublicKey)
+
+
+def test_key_algorithm_is_configurable() -> None:
+    run = run_program({"keyAlgorithm": "RSA-2048"})
+    for key in run.all(PRIVATE_KEY):
+        assert key.inputs["algorithm"] == "RSA"
+        assert key.inputs["rsaBits"] == 2048
+
+
+def test_provided_certificate_is_served_and_exported_as_the_trust_chain() -> None:
+    _, ca_key, ca_cert = make_ca()
+    pair = make_leaf(ca_key, ca_cert, ["localhost"], ["127.0.0.1"])
+    run = run_program(
+        {"tlsMode": "provided", "tlsCertificate": pair.certificate_pem, "tlsPrivateKey": pair.key_pem},
+        secrets_={"tlsPrivateKey"},
+    )
+    assert not run.all(SELF_SIGNED) and not run.all(PRIVATE_KEY)
+    assert uploaded(run, "/certs/tls.crt").strip() == pair.certificate_pem.strip()
+    assert uploaded(run, "/certs/tls.key") == pair.key_pem
+    assert "uploads" in run.one(CONTAINER).secret_inputs
+    assert run.exports["caCertificate"].strip() == pair.certificate_pem.strip()
+
+
+def test_http_mode_has_no_tls_material_and_warns(http_run: ProgramRun) -> None:
+    assert not http_run.all(SELF_SIGNED) and not http_run.all(LOCALLY_SIGNED)
+    assert http_run.exports["caCertificate"] is None
+    files = [u["file"] for u in http_run.one(CONTAINER).inputs["uploads"]]
+    assert files == ["/auth/htpasswd-basic"]
+    assert any("insecure" in w and w.startswith("warning") for w in http_run.warnings)

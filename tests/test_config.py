@@ -1,0 +1,171 @@
+"""Every invalid config value fails before any resource exists, naming the key and the fix."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.config import DEFAULT_IMAGE, PROJECT, ConfigError, parse_settings
+from tests.certs import make_ca, make_leaf
+
+BASE: dict[str, Any] = {"hosts": ["registry.example.com"], "ipAddresses": ["10.0.0.5"]}
+
+_CA, _CA_KEY, _CA_CERT = make_ca()
+GOOD = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], ["10.0.0.5"])
+OTHER = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], ["10.0.0.5"])
+WRONG_NAME = make_leaf(_CA_KEY, _CA_CERT, ["other.example.com"], ["10.0.0.5"])
+WRONG_IP = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], ["10.0.0.6"])
+CN_ONLY = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], with_sans=False)
+WILDCARD = make_leaf(_CA_KEY, _CA_CERT, ["*.example.com"], ["10.0.0.5"])
+
+
+def _raw(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return json.dumps(value)
+    return str(value)
+
+
+def parse(overrides: dict[str, Any], env: dict[str, str] | None = None, stack: str = "dev"):
+    values = {k: _raw(v) for k, v in {**BASE, **overrides}.items() if v is not None}
+    return parse_settings(values.get, stack=stack, env=env or {})
+
+
+def provided(pair, **more: Any) -> dict[str, Any]:
+    return {"tlsMode": "provided", "tlsCertificate": pair.certificate_pem, "tlsPrivateKey": pair.key_pem, **more}
+
+
+# (case, overrides, key named in the message, words the message must contain)
+BAD: list[tuple[str, dict[str, Any], str, str]] = [
+    ("host with underscore", {"hosts": ["bad_host.example.com"]}, "hosts", "not a valid DNS name"),
+    ("host too long label", {"hosts": ["a" * 64 + ".example.com"]}, "hosts", "not a valid DNS name"),
+    ("ip in hosts", {"hosts": ["10.0.0.1"]}, "hosts", "ipAddresses"),
+    ("host duplicated", {"hosts": ["a.example.com", "A.example.com"]}, "hosts", "twice"),
+    ("no host at all", {"hosts": [], "ipAddresses": []}, "hosts", "no host name"),
+    ("hosts not a list", {"hosts": "registry.example.com"}, "hosts", "not a list"),
+    ("bad ip", {"ipAddresses": ["10.0.0.256"]}, "ipAddresses", "not an IP address"),
+    ("port too big", {"port": 70000}, "port", "out of range"),
+    ("port negative", {"port": -1}, "port", "out of range"),
+    ("port not a number", {"port": "https"}, "port", "not a whole number"),
+    ("bind address", {"bindAddress": "localhost"}, "bindAddress", "not an IP address"),
+    ("unknown tls mode", {"tlsMode": "letsencrypt"}, "tlsMode", "not a TLS mode"),
+    ("http without opt-in", {"tlsMode": "http"}, "tlsMode", "allowInsecureHttp"),
+    ("opt-in not a bool", {"tlsMode": "http", "allowInsecureHttp": "yes"}, "allowInsecureHttp", "true or false"),
+    ("provided without cert", {"tlsMode": "provided", "tlsPrivateKey": GOOD.key_pem}, "tlsCertificate", "required"),
+    ("provided without key", {"tlsMode": "provided", "tlsCertificate": GOOD.certificate_pem}, "tlsPrivateKey",
+     "required"),
+    ("cert not PEM", provided(GOOD, tlsCertificate="not a cert"), "tlsCertificate", "not a PEM"),
+    ("key not PEM", provided(GOOD, tlsPrivateKey="not a key"), "tlsPrivateKey", "not an unencrypted PEM"),
+    ("cert/key mismatch", provided(GOOD, tlsPrivateKey=OTHER.key_pem), "tlsPrivateKey", "does not match"),
+    ("SANs miss the host", provided(WRONG_NAME), "tlsCertificate", "do not cover host 'registry.example.com'"),
+    ("SANs miss the IP", provided(WRONG_IP), "tlsCertificate", "do not cover IP address 10.0.0.5"),
+    ("CN only, no SANs", provided(CN_ONLY), "tlsCertificate", "no Subject Alternative Names"),
+    ("unknown log level", {"logLevel": "verbose"}, "logLevel", "not a log level"),
+    ("realm with quote", {"authRealm": 'my "realm"'}, "authRealm", "without"),
+    ("admin with colon", {"adminUser": "ad:min"}, "adminUser", "':' and whitespace"),
+    ("reader with space", {"readOnlyUsers": ["spec tro"]}, "readOnlyUsers", "':' and whitespace"),
+    ("reader with colon", {"readOnlyUsers": ["a:b"]}, "readOnlyUsers", "not allowed"),
+    ("no readers", {"readOnlyUsers": []}, "readOnlyUsers", "is empty"),
+    ("duplicate readers", {"readOnlyUsers": ["spectro", "spectro"]}, "readOnlyUsers", "appears twice"),
+    ("reader named like admin", {"readOnlyUsers": ["admin"]}, "readOnlyUsers", "appears twice"),
+    ("password too short", {"passwordLength": 8}, "passwordLength", "outside 16-72"),
+    ("password past bcrypt", {"passwordLength": 73}, "passwordLength", "outside 16-72"),
+    ("supplied admin password too long", {"adminPassword": "x" * 73}, "adminPassword", "73 bytes"),
+    ("supplied reader passwords count", {"readOnlyPasswords": ["a" * 20, "b" * 20]}, "readOnlyPasswords",
+     "2 entries for 1"),
+    ("supplied reader passwords not a list", {"readOnlyPasswords": "secret-but-not-json"}, "readOnlyPasswords",
+     "not a list"),
+    ("cert validity too short", {"certValidityHours": 1}, "certValidityHours", "too short"),
+    ("CA shorter than cert", {"caValidityHours": 100, "certValidityHours": 200}, "caValidityHours", "outlive"),
+    ("renewal past validity", {"certEarlyRenewalHours": 9000}, "certEarlyRenewalHours", "between 0"),
+    ("unknown key algorithm", {"keyAlgorithm": "DSA"}, "keyAlgorithm", "not supported"),
+    ("image without tag", {"image": "gcr.io/spectro-images-public/release/spectro-registry"}, "image", "no tag"),
+    ("image not a reference", {"image": "Not An Image"}, "image", "not an image reference"),
+    ("container name", {"containerName": "-registry"}, "containerName", "not a valid container name"),
+    ("data relative path", {"dataVolume": "data/registry"}, "dataVolume", "neither a volume name"),
+    ("data root", {"dataVolume": "/"}, "dataVolume", "neither a volume name"),
+    ("docker host scheme", {"dockerHost": "http://docker:2375"}, "dockerHost", "not a Docker host URL"),
+    ("docker tls incomplete", {"dockerHost": "tcp://d:2376", "dockerCaCert": "x"}, "dockerCaCert", "go together"),
+    ("docker tls on unix", {"dockerCaCert": "a", "dockerCert": "b", "dockerKey": "c"}, "dockerHost", "tcp://"),
+    ("pull user without password", {"imagePullUsername": "robot"}, "imagePullUsername", "together"),
+    ("readiness timeout", {"readinessTimeoutSeconds": 0}, "readinessTimeoutSeconds", "out of range"),
+    ("readiness path", {"readinessHealthPath": "health"}, "readinessHealthPath", "absolute URL path"),
+    ("readiness url", {"readinessUrl": "10.0.0.5:443"}, "readinessUrl", "not a base URL"),
+    ("palette choice", {"paletteRegistration": "maybe"}, "paletteRegistration", "auto, true or false"),
+    ("palette on without key", {"paletteRegistration": True}, "paletteApiKey", "not set"),
+    ("palette url", {"paletteApiUrl": "api.spectrocloud.com"}, "paletteApiUrl", "not a URL"),
+    ("palette name", {"paletteRegistrationName": "My Registry"}, "paletteRegistrationName", "not a valid"),
+    ("palette user unknown", {"paletteUser": "nobody"}, "paletteUser", "not one of"),
+    ("palette with http", {"tlsMode": "http", "allowInsecureHttp": True, "paletteApiKey": "k"}, "tlsMode",
+     "https://"),
+    ("palette sync timeout", {"paletteSyncTimeoutSeconds": 0}, "paletteSyncTimeoutSeconds", "out of range"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "key", "words"), [row[1:] for row in BAD], ids=[row[0] for row in BAD])
+def test_bad_value_names_the_key(overrides: dict[str, Any], key: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(overrides)
+    message = str(caught.value)
+    assert caught.value.key == key
+    assert message.startswith(f"config key '{PROJECT}:{key}':")
+    assert words in message
+    # No secret material is echoed back.
+    for secret_key in ("tlsPrivateKey", "adminPassword", "readOnlyPasswords", "dockerKey"):
+        value = overrides.get(secret_key)
+        if isinstance(value, str) and len(value) > 8:
+            assert value not in message
+
+
+def test_defaults_come_from_pulumi_yaml() -> None:
+    settings = parse({})
+    assert settings.image == DEFAULT_IMAGE
+    assert settings.tls_mode == "self-signed"
+    assert settings.port == 443
+    assert settings.endpoint == "https://registry.example.com"
+    assert settings.admin_user == "admin"
+    assert settings.read_only_users == ("spectro",)
+    assert settings.password_length == 32
+    assert settings.log_level == "info"
+    assert settings.docker.host == "unix:///var/run/docker.sock"
+    assert settings.readiness.health_path == "/health"
+    assert settings.readiness.catalog_path == "/v1/_catalog"
+    assert settings.readiness.url == "https://registry.example.com:443"
+    assert not settings.palette.enabled
+    assert "off" in settings.palette.reason
+
+
+def test_http_mode_defaults_to_port_80_with_opt_in() -> None:
+    settings = parse({"tlsMode": "http", "allowInsecureHttp": True})
+    assert settings.port == 80
+    assert settings.endpoint == "http://registry.example.com"
+    assert not settings.https
+
+
+def test_endpoint_keeps_a_non_default_port_and_brackets_ipv6() -> None:
+    assert parse({"port": 5443}).endpoint == "https://registry.example.com:5443"
+    assert parse({"hosts": [], "ipAddresses": ["fd00::5"]}).endpoint == "https://[fd00::5]"
+
+
+@pytest.mark.parametrize("pair", [GOOD, WILDCARD], ids=["exact", "wildcard"])
+def test_provided_certificate_that_covers_every_name_is_accepted(pair) -> None:
+    settings = parse(provided(pair))
+    assert settings.tls_mode == "provided"
+    assert settings.provided_certificate.startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_palette_turns_on_with_an_api_key_from_the_environment() -> None:
+    settings = parse({}, env={"PALETTE_API_KEY": "k" * 20}, stack="prod")
+    assert settings.palette.enabled
+    assert settings.palette.name == "spectro-registry-prod"
+    assert settings.palette.user == "spectro"
+    assert settings.palette.validate and settings.palette.sync and not settings.palette.wait_for_sync
+
+
+def test_palette_can_be_forced_off_even_with_a_key() -> None:
+    settings = parse({"paletteRegistration": False, "paletteApiKey": "k" * 20})
+    assert not settings.palette.enabled
+    assert "paletteRegistration is false" in settings.palette.reason

@@ -1,0 +1,129 @@
+"""The whole program under Pulumi mocks: what it declares, what it exports, and that a re-run changes nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import bcrypt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from tests.harness import CONTAINER, MockState, ProgramRun, run_program
+
+COMPONENTS = {
+    "palette-pack-registry:registry:Credentials": "credentials",
+    "palette-pack-registry:registry:Certificates": "tls",
+    "palette-pack-registry:registry:Registry": "registry",
+}
+
+
+def test_declares_the_expected_resources_with_kebab_case_children(dev_run: ProgramRun) -> None:
+    types = Counter(r.type for r in dev_run.resources)
+    for type_, name in COMPONENTS.items():
+        component = dev_run.one(type_)
+        assert component.name == name
+        assert component.parent and component.parent.endswith("pulumi:pulumi:Stack::palette-pack-registry-dev")
+        children = [r for r in dev_run.resources if r.parent == component.urn]
+        assert children, f"{name} has no children"
+        for child in children:
+            assert child.name.startswith(f"{name}-"), child.name
+            assert child.name == child.name.lower() and " " not in child.name
+    assert types["docker:index/container:Container"] == 1
+    assert types["random:index/randomPassword:RandomPassword"] == 3  # admin, spectro, http secret
+    assert types["tls:index/privateKey:PrivateKey"] == 2
+
+
+def test_exports(dev_run: ProgramRun) -> None:
+    exports = dev_run.exports
+    assert exports["endpoint"] == "https://localhost:5443"
+    assert exports["caCertificate"].startswith("-----BEGIN CERTIFICATE-----")
+    assert exports["adminUser"] == "admin"
+    assert exports["readOnlyUsers"] == ["spectro"]
+    assert exports["loginCommand"] == "spectro registry login localhost:5443"
+    assert exports["curlCommand"] == "curl --cacert ca.crt -u spectro https://localhost:5443/v1/_catalog"
+    assert exports["containerName"] == "spectro-registry-dev"
+    assert exports["dataVolume"] == "spectro-registry-dev-data"
+    assert len(exports["adminPassword"]) == 32
+    assert len(exports["readOnlyPasswords"]) == 1
+
+
+def test_passwords_are_secret_and_nothing_else_leaks_them(dev_run: ProgramRun) -> None:
+    assert {"adminPassword", "readOnlyPasswords"} <= dev_run.secret_exports
+    secrets = [dev_run.exports["adminPassword"], *dev_run.exports["readOnlyPasswords"]]
+    for key, value in dev_run.exports.items():
+        if key in dev_run.secret_exports:
+            continue
+        for secret in secrets:
+            assert secret not in str(value), f"export {key} contains a password"
+        assert "PRIVATE KEY" not in str(value), f"export {key} contains a private key"
+
+
+def test_http_mode_exports_an_insecure_login(http_run: ProgramRun) -> None:
+    assert http_run.exports["endpoint"] == "http://localhost"
+    assert http_run.exports["loginCommand"] == "spectro registry login localhost --insecure"
+    assert http_run.exports["curlCommand"] == "curl -u spectro http://localhost/v1/_catalog"
+
+
+def test_bad_config_fails_before_any_resource_is_registered() -> None:
+    from tests.harness import MockState as State
+
+    state = State()
+    with pytest.raises(Exception, match=r"config key 'palette-pack-registry:port'"):
+        run_program({"port": 99999}, state=state)
+    assert state.resources == {}
+
+
+def _inputs(run: ProgramRun) -> dict[str, dict[str, Any]]:
+    return {r.urn: r.inputs for r in run.resources}
+
+
+def test_second_run_with_nothing_changed_declares_identical_inputs_and_generates_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    state = MockState()
+    first = run_program(state=state)
+    assert state.generated >= 7  # 3 passwords (+ hashes), 2 keys, CA, CSR, server certificate
+    generated_before = state.generated
+
+    calls: Counter[str] = Counter()
+
+    def counting(name: str, real: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(bcrypt, "hashpw", counting("bcrypt.hashpw", bcrypt.hashpw))
+    monkeypatch.setattr(bcrypt, "gensalt", counting("bcrypt.gensalt", bcrypt.gensalt))
+    monkeypatch.setattr(ec, "generate_private_key", counting("ec.generate_private_key", ec.generate_private_key))
+    monkeypatch.setattr(rsa, "generate_private_key", counting("rsa.generate_private_key", rsa.generate_private_key))
+
+    second = run_program(state=state)
+    assert _inputs(second) == _inputs(first)
+    assert second.exports == first.exports
+    assert state.generated == generated_before
+    assert calls == Counter(), f"the second run hashed or generated keys: {dict(calls)}"
+
+
+def test_changing_one_setting_changes_only_what_depends_on_it() -> None:
+    state = MockState()
+    first = _inputs(run_program(state=state))
+    second = _inputs(run_program({"logLevel": "debug"}, state=state))
+    changed = {urn.rsplit("::", 1)[-1] for urn in first if first[urn] != second[urn]}
+    assert changed == {"registry-container"}
+
+
+def test_rotation_changes_passwords_http_secret_and_container_only() -> None:
+    state = MockState()
+    first = _inputs(run_program(state=state))
+    second = _inputs(run_program({"rotationKeeper": "2"}, state=state))
+    changed = {urn.rsplit("::", 1)[-1] for urn in first if first[urn] != second[urn]}
+    assert changed == {"credentials-admin", "credentials-spectro", "registry-http-secret", "registry-container"}
+
+
+def test_container_is_the_only_consumer_of_the_htpasswd(dev_run: ProgramRun) -> None:
+    container = dev_run.one(CONTAINER)
+    deps = {urn.rsplit("::", 1)[-1] for urn in container.options["dependencies"]}
+    assert {"credentials-admin", "credentials-spectro", "tls-server", "registry-image"} <= deps

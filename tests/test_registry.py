@@ -1,0 +1,115 @@
+"""The container contract from the install doc, in the form Docker reads back."""
+
+from __future__ import annotations
+
+import json
+
+from tests.harness import CONTAINER, DOCKER_PROVIDER, IMAGE, PASSWORD, VOLUME, ProgramRun, run_program
+
+
+def env_of(run: ProgramRun) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in run.one(CONTAINER).inputs["envs"])
+
+
+def test_container_matches_the_documented_install(dev_run: ProgramRun) -> None:
+    container = dev_run.one(CONTAINER)
+    inputs = container.inputs
+    assert inputs["name"] == "spectro-registry-dev"
+    assert inputs["restart"] == "always"
+    assert inputs["networkMode"] == "bridge"
+    assert inputs["mustRun"] is True
+    assert inputs["ports"] == [{"internal": 5000, "external": 5443, "ip": "127.0.0.1", "protocol": "tcp"}]
+    uploads = {u["file"]: u for u in inputs["uploads"]}
+    assert sorted(uploads) == ["/auth/htpasswd-basic", "/certs/tls.crt", "/certs/tls.key"]
+    assert {u["permissions"] for u in uploads.values()} == {"0444"}
+    assert inputs["volumes"] == [{"containerPath": "/data", "volumeName": "spectro-registry-dev-data"}]
+    assert container.options["delete_before_replace"] is True
+    assert container.parent and container.parent.endswith("::registry")
+
+
+def test_container_runs_the_pulled_image_by_id(dev_run: ProgramRun) -> None:
+    image = dev_run.one(IMAGE)
+    assert image.inputs["name"] == "gcr.io/spectro-images-public/release/spectro-registry:2.6.0"
+    assert image.inputs["keepLocally"] is True
+    assert dev_run.one(CONTAINER).inputs["image"] == image.outputs["imageId"]
+    assert image.outputs["imageId"].startswith("sha256:")
+
+
+def test_env_sets_auth_with_realm_and_path_and_tls_paths(dev_run: ProgramRun) -> None:
+    env = env_of(dev_run)
+    assert env["REGISTRY_LOG_LEVEL"] == "info"
+    assert env["REGISTRY_AUTH"] == "htpasswd"
+    # REGISTRY_AUTH=htpasswd resets the auth section: REALM and PATH must come with it.
+    assert env["REGISTRY_AUTH_HTPASSWD_REALM"] == "Spectro Pack Registry"
+    assert env["REGISTRY_AUTH_HTPASSWD_PATH"] == "/auth/htpasswd-basic"
+    assert env["REGISTRY_HTTP_TLS_CERTIFICATE"] == "/certs/tls.crt"
+    assert env["REGISTRY_HTTP_TLS_KEY"] == "/certs/tls.key"
+    assert len(env["REGISTRY_HTTP_SECRET"]) == 48
+    assert "REGISTRY_STORAGE" not in env, "REGISTRY_STORAGE alone erases the storage sub-keys"
+
+
+def test_no_password_in_any_env_var_and_secret_inputs_are_marked(dev_run: ProgramRun) -> None:
+    container = dev_run.one(CONTAINER)
+    joined = "\n".join(container.inputs["envs"])
+    for password in [dev_run.exports["adminPassword"], *dev_run.exports["readOnlyPasswords"]]:
+        assert password not in joined
+    assert {"envs", "uploads"} <= container.secret_inputs
+    http_secret = dev_run.named("registry-http-secret")
+    assert http_secret.type == PASSWORD and http_secret.parent.endswith("::registry")
+
+
+def test_http_mode_publishes_port_80_without_tls_env(http_run: ProgramRun) -> None:
+    env = env_of(http_run)
+    assert "REGISTRY_HTTP_TLS_CERTIFICATE" not in env and "REGISTRY_HTTP_TLS_KEY" not in env
+    assert env["REGISTRY_AUTH"] == "htpasswd"
+    assert http_run.one(CONTAINER).inputs["ports"][0]["external"] == 80
+
+
+def test_named_volume_is_retained_on_destroy(dev_run: ProgramRun) -> None:
+    volume = dev_run.one(VOLUME)
+    assert volume.inputs["name"] == "spectro-registry-dev-data"
+    assert volume.options["retain_on_delete"] is True
+
+
+def test_host_path_data_is_a_bind_mount_without_a_volume_resource() -> None:
+    run = run_program({"dataVolume": "/srv/spectro-registry"})
+    assert not run.all(VOLUME)
+    assert run.one(CONTAINER).inputs["volumes"] == [{"containerPath": "/data", "hostPath": "/srv/spectro-registry"}]
+
+
+def test_docker_provider_is_explicit_and_used_by_image_and_container(dev_run: ProgramRun) -> None:
+    provider = dev_run.one(DOCKER_PROVIDER)
+    assert provider.inputs["host"] == "unix:///var/run/docker.sock"
+    for record in (dev_run.one(IMAGE), dev_run.one(CONTAINER), dev_run.one(VOLUME)):
+        assert record.options["provider"].startswith(provider.urn)
+
+
+def test_remote_docker_host_over_tcp_with_tls_material() -> None:
+    run = run_program(
+        {"dockerHost": "tcp://10.0.0.9:2376", "dockerCaCert": "CA", "dockerCert": "CERT", "dockerKey": "KEY"},
+        secrets_={"dockerKey"},
+    )
+    provider = run.one(DOCKER_PROVIDER)
+    assert provider.inputs["host"] == "tcp://10.0.0.9:2376"
+    assert provider.inputs["caMaterial"] == "CA" and provider.inputs["certMaterial"] == "CERT"
+    assert provider.inputs["keyMaterial"] == "KEY" and "keyMaterial" in provider.secret_inputs
+
+
+def test_remote_docker_host_over_ssh_and_private_pull_credentials() -> None:
+    run = run_program(
+        {
+            "dockerHost": "ssh://deploy@registry-host",
+            "dockerSshOpts": ["-o", "StrictHostKeyChecking=yes"],
+            "image": "registry.example.com/mirror/spectro-registry:4.8.4",
+            "imagePullUsername": "robot",
+            "imagePullPassword": "pull-token-123",
+        },
+        secrets_={"imagePullPassword"},
+    )
+    provider = run.one(DOCKER_PROVIDER)
+    # Provider inputs that are not strings travel JSON-encoded, as the engine passes provider config.
+    decode = lambda value: json.loads(value) if isinstance(value, str) else value  # noqa: E731
+    assert decode(provider.inputs["sshOpts"]) == ["-o", "StrictHostKeyChecking=yes"]
+    auth = decode(provider.inputs["registryAuth"])
+    assert auth == [{"address": "registry.example.com", "username": "robot", "password": "pull-token-123"}]
+    assert "registryAuth" in provider.secret_inputs

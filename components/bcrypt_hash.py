@@ -68,7 +68,5 @@ class BcryptHash(pulumi.dynamic.Resource, module="registry", name="BcryptHash"):
             BcryptHashProvider(),
             name,
             {"password": pulumi.Output.secret(password), "hash": None},
-            pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(additional_secret_outputs=["password", "hash"])
-            ),
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["password", "hash"])),
         )

@@ -228,7 +228,9 @@ class _Raw:
                     key, "is not a list", f"Set it with `pulumi config set --path '{key}[0]' <value>`."
                 ) from None
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise ConfigError(key, "must be a list of strings", f"Set it with `pulumi config set --path '{key}[0]' <value>`.")
+            raise ConfigError(
+                key, "must be a list of strings", f"Set it with `pulumi config set --path '{key}[0]' <value>`."
+            )
         return tuple(item.strip() for item in value)
 
 
@@ -270,7 +272,7 @@ def _check_users(admin: str, read_only: tuple[str, ...]) -> None:
                     "Use 1-64 characters from letters, digits, '.', '_', '@' and '-'.",
                 )
     if not read_only:
-        raise ConfigError("readOnlyUsers", "is empty", "List at least one read-only user, e.g. [\"spectro\"].")
+        raise ConfigError("readOnlyUsers", "is empty", 'List at least one read-only user, e.g. ["spectro"].')
     seen: set[str] = set()
     for name in (admin, *read_only):
         if name in seen:
@@ -286,15 +288,18 @@ def check_provided_certificate(
         chain = x509.load_pem_x509_certificates(certificate_pem.encode())
     except ValueError:
         raise ConfigError(
-            "tlsCertificate", "is not a PEM certificate chain", "Set it from a file: `pulumi config set "
-            "tlsCertificate < tls.crt` (server certificate first, then intermediates)."
+            "tlsCertificate",
+            "is not a PEM certificate chain",
+            "Set it from a file: `pulumi config set "
+            "tlsCertificate < tls.crt` (server certificate first, then intermediates).",
         ) from None
     try:
         key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
     except (ValueError, TypeError):
         raise ConfigError(
-            "tlsPrivateKey", "is not an unencrypted PEM private key",
-            "Set it from a file: `pulumi config set --secret tlsPrivateKey < tls.key`."
+            "tlsPrivateKey",
+            "is not an unencrypted PEM private key",
+            "Set it from a file: `pulumi config set --secret tlsPrivateKey < tls.key`.",
         ) from None
     leaf = chain[0]
     public = serialization.PublicFormat.SubjectPublicKeyInfo
@@ -302,14 +307,16 @@ def check_provided_certificate(
         serialization.Encoding.DER, public
     ):
         raise ConfigError(
-            "tlsPrivateKey", "does not match the first certificate in tlsCertificate",
+            "tlsPrivateKey",
+            "does not match the first certificate in tlsCertificate",
             "Provide the key that belongs to the server certificate.",
         )
     try:
         san = leaf.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
     except x509.ExtensionNotFound:
         raise ConfigError(
-            "tlsCertificate", "has no Subject Alternative Names (Go clients ignore the Common Name)",
+            "tlsCertificate",
+            "has no Subject Alternative Names (Go clients ignore the Common Name)",
             "Issue a certificate whose SANs list every host name and IP address clients use.",
         ) from None
     dns_names = [name.lower() for name in san.get_values_for_type(x509.DNSName)]
@@ -317,13 +324,15 @@ def check_provided_certificate(
     for host in hosts:
         if not any(_dns_matches(pattern, host.lower()) for pattern in dns_names):
             raise ConfigError(
-                "tlsCertificate", f"its SANs do not cover host '{host}' (they list {sorted(dns_names)})",
+                "tlsCertificate",
+                f"its SANs do not cover host '{host}' (they list {sorted(dns_names)})",
                 "Reissue the certificate with that DNS name, or remove it from `hosts`.",
             )
     for ip in ips:
         if str(ipaddress.ip_address(ip)) not in ip_names:
             raise ConfigError(
-                "tlsCertificate", f"its SANs do not cover IP address {ip}",
+                "tlsCertificate",
+                f"its SANs do not cover IP address {ip}",
                 "Reissue the certificate with that IP SAN, or remove it from `ipAddresses`.",
             )
 
@@ -364,8 +373,9 @@ def parse_settings(
     for host in hosts:
         if not _valid_dns_name(host):
             raise ConfigError(
-                "hosts", f"'{host}' is not a valid DNS name",
-                "List host names only (put IP addresses in `ipAddresses`), e.g. [\"registry.example.com\"].",
+                "hosts",
+                f"'{host}' is not a valid DNS name",
+                'List host names only (put IP addresses in `ipAddresses`), e.g. ["registry.example.com"].',
             )
     for ip in ips:
         if not _is_ip(ip):
@@ -381,7 +391,8 @@ def parse_settings(
     allow_http = raw.boolean("allowInsecureHttp")
     if tls_mode == "http" and not allow_http:
         raise ConfigError(
-            "tlsMode", "'http' serves credentials in clear text and needs an explicit opt-in",
+            "tlsMode",
+            "'http' serves credentials in clear text and needs an explicit opt-in",
             "Also set `allowInsecureHttp` to true, or use tlsMode self-signed.",
         )
 
@@ -389,7 +400,9 @@ def parse_settings(
     if port == 0:
         port = 80 if tls_mode == "http" else 443
     if not 1 <= port <= 65535:
-        raise ConfigError("port", f"{port} is out of range", "Use a port from 1 to 65535 (0 picks 443, or 80 for http).")
+        raise ConfigError(
+            "port", f"{port} is out of range", "Use a port from 1 to 65535 (0 picks 443, or 80 for http)."
+        )
     bind_address = raw.text("bindAddress").strip()
     if not _is_ip(bind_address):
         raise ConfigError("bindAddress", f"'{bind_address}' is not an IP address", "Use 0.0.0.0 or a host IP.")
@@ -401,12 +414,14 @@ def parse_settings(
         key_text = (reveal("tlsPrivateKey") or "").strip()
         if not certificate:
             raise ConfigError(
-                "tlsCertificate", "is required when tlsMode is 'provided'",
+                "tlsCertificate",
+                "is required when tlsMode is 'provided'",
                 "Set it: `pulumi config set tlsCertificate < tls.crt`.",
             )
         if not key_text:
             raise ConfigError(
-                "tlsPrivateKey", "is required when tlsMode is 'provided'",
+                "tlsPrivateKey",
+                "is required when tlsMode is 'provided'",
                 "Set it: `pulumi config set --secret tlsPrivateKey < tls.key`.",
             )
         check_provided_certificate(certificate, key_text, hosts, ips)
@@ -422,13 +437,15 @@ def parse_settings(
     container_name = raw.text("containerName").strip()
     if not _CONTAINER_NAME.match(container_name):
         raise ConfigError(
-            "containerName", f"'{container_name}' is not a valid container name",
+            "containerName",
+            f"'{container_name}' is not a valid container name",
             "Use letters, digits, '_', '.' and '-', starting with a letter or digit.",
         )
     data_volume = raw.text("dataVolume").strip()
     if not (_VOLUME_NAME.match(data_volume) or (_PATH.match(data_volume) and data_volume != "/")):
         raise ConfigError(
-            "dataVolume", f"'{data_volume}' is neither a volume name nor an absolute host path",
+            "dataVolume",
+            f"'{data_volume}' is neither a volume name nor an absolute host path",
             "Use a named volume such as spectro-registry-data, or a path such as /srv/spectro-registry.",
         )
 
@@ -437,7 +454,7 @@ def parse_settings(
         raise ConfigError("logLevel", f"'{log_level}' is not a log level", f"Use one of {', '.join(LOG_LEVELS)}.")
     auth_realm = raw.text("authRealm").strip()
     if not auth_realm or '"' in auth_realm:
-        raise ConfigError("authRealm", "must be a non-empty string without '\"'", "Set e.g. \"Spectro Pack Registry\".")
+        raise ConfigError("authRealm", "must be a non-empty string without '\"'", 'Set e.g. "Spectro Pack Registry".')
 
     admin_user = raw.text("adminUser").strip()
     read_only_users = raw.strings("readOnlyUsers")
@@ -446,7 +463,8 @@ def parse_settings(
     password_length = raw.integer("passwordLength")
     if not MIN_PASSWORD_LENGTH <= password_length <= BCRYPT_MAX_BYTES:
         raise ConfigError(
-            "passwordLength", f"{password_length} is outside {MIN_PASSWORD_LENGTH}-{BCRYPT_MAX_BYTES}",
+            "passwordLength",
+            f"{password_length} is outside {MIN_PASSWORD_LENGTH}-{BCRYPT_MAX_BYTES}",
             "bcrypt ignores bytes past 72; pick a length in that range (default 32).",
         )
     admin_password: Any = None
@@ -463,12 +481,14 @@ def parse_settings(
             values = None
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise ConfigError(
-                "readOnlyPasswords", "is not a list of strings",
+                "readOnlyPasswords",
+                "is not a list of strings",
                 "Set it with `pulumi config set --secret --path 'readOnlyPasswords[0]' <password>`.",
             )
         if len(values) != len(read_only_users):
             raise ConfigError(
-                "readOnlyPasswords", f"has {len(values)} entries for {len(read_only_users)} read-only users",
+                "readOnlyPasswords",
+                f"has {len(values)} entries for {len(read_only_users)} read-only users",
                 "Give one password per entry of readOnlyUsers, in the same order.",
             )
         for value in values:
@@ -484,12 +504,14 @@ def parse_settings(
         raise ConfigError("certValidityHours", f"{cert_validity} is too short", "Use at least 24 hours.")
     if ca_validity < cert_validity:
         raise ConfigError(
-            "caValidityHours", f"{ca_validity} is shorter than certValidityHours ({cert_validity})",
+            "caValidityHours",
+            f"{ca_validity} is shorter than certValidityHours ({cert_validity})",
             "The CA must outlive the certificates it signs.",
         )
     if not 0 <= early_renewal < cert_validity:
         raise ConfigError(
-            "certEarlyRenewalHours", f"{early_renewal} is not between 0 and certValidityHours ({cert_validity})",
+            "certEarlyRenewalHours",
+            f"{early_renewal} is not between 0 and certValidityHours ({cert_validity})",
             "Renew some time before expiry, e.g. 720 hours for a one-year certificate.",
         )
     key_algorithm = raw.text("keyAlgorithm").strip()
@@ -504,7 +526,8 @@ def parse_settings(
     pull_password = secret("imagePullPassword") if reveal("imagePullPassword") else None
     if bool(pull_username) != bool(pull_password):
         raise ConfigError(
-            "imagePullUsername", "and imagePullPassword must be set together",
+            "imagePullUsername",
+            "and imagePullPassword must be set together",
             "Set both (the password with --secret) or neither.",
         )
 
@@ -538,7 +561,7 @@ def parse_settings(
         pull_username=pull_username,
         pull_password=pull_password,
         readiness=readiness,
-        palette=_palette_settings(raw, reveal, env, stack, container_name, read_only_users, tls_mode),
+        palette=_palette_settings(raw, reveal, env, stack, container_name, read_only_users),
     )
     return settings
 
@@ -547,12 +570,14 @@ def _check_supplied_password(key: str, value: str) -> None:
     size = len(value.encode())
     if size < MIN_PASSWORD_LENGTH or size > BCRYPT_MAX_BYTES:
         raise ConfigError(
-            key, f"a supplied password is {size} bytes long",
+            key,
+            f"a supplied password is {size} bytes long",
             f"Use {MIN_PASSWORD_LENGTH}-{BCRYPT_MAX_BYTES} bytes (bcrypt ignores anything past 72).",
         )
     if value != value.strip() or any(c in value for c in "\r\n\t"):
-        raise ConfigError(key, "a supplied password has leading/trailing whitespace or control characters",
-                          "Remove them.")
+        raise ConfigError(
+            key, "a supplied password has leading/trailing whitespace or control characters", "Remove them."
+        )
 
 
 def _docker_settings(raw: _Raw, get: Callable[[str], str | None], secret: Callable[[str], Any]) -> DockerHostSettings:
@@ -560,7 +585,8 @@ def _docker_settings(raw: _Raw, get: Callable[[str], str | None], secret: Callab
     scheme = host.split("://", 1)[0] if "://" in host else ""
     if scheme not in ("unix", "tcp", "ssh") or host.endswith("://"):
         raise ConfigError(
-            "dockerHost", f"'{host}' is not a Docker host URL",
+            "dockerHost",
+            f"'{host}' is not a Docker host URL",
             "Use unix:///var/run/docker.sock, tcp://host:2376 (with dockerCaCert/dockerCert/dockerKey) or ssh://user@host.",
         )
     ca = raw.text("dockerCaCert").strip() or None
@@ -569,7 +595,8 @@ def _docker_settings(raw: _Raw, get: Callable[[str], str | None], secret: Callab
     tls_parts = [ca is not None, cert is not None, key is not None]
     if any(tls_parts) and not all(tls_parts):
         raise ConfigError(
-            "dockerCaCert", "dockerCaCert, dockerCert and dockerKey go together",
+            "dockerCaCert",
+            "dockerCaCert, dockerCert and dockerKey go together",
             "Set all three (dockerKey with --secret) for a TLS-protected tcp:// daemon, or none.",
         )
     if any(tls_parts) and scheme != "tcp":
@@ -617,7 +644,6 @@ def _palette_settings(
     stack: str,
     container_name: str,
     read_only_users: tuple[str, ...],
-    tls_mode: str,
 ) -> PaletteSettings:
     api_url = raw.text("paletteApiUrl").strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", api_url):
@@ -638,18 +664,15 @@ def _palette_settings(
         reason = f"Palette registration is {'on' if enabled else 'off'}: paletteRegistration is {choice}."
     if enabled and not has_key:
         raise ConfigError(
-            "paletteApiKey", "is not set but Palette registration is on",
+            "paletteApiKey",
+            "is not set but Palette registration is on",
             f"Run `pulumi config set --secret paletteApiKey <key>` or export {PALETTE_API_KEY_ENV}.",
-        )
-    if enabled and tls_mode == "http":
-        raise ConfigError(
-            "tlsMode", "Palette wants an https:// endpoint but tlsMode is 'http'",
-            "Use self-signed or provided TLS, or set paletteRegistration to false.",
         )
     name = raw.text("paletteRegistrationName").strip() or f"{container_name}-{stack}"
     if not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", name):
         raise ConfigError(
-            "paletteRegistrationName", f"'{name}' is not a valid registration name",
+            "paletteRegistrationName",
+            f"'{name}' is not a valid registration name",
             "Use lower-case letters, digits and '-', at most 63 characters.",
         )
     user = raw.text("paletteUser").strip() or read_only_users[0]

@@ -199,9 +199,7 @@ def _sign(
         if use in _KEY_USAGE:
             flags[_KEY_USAGE[use]] = True
     if any(flags.values()):
-        builder = builder.add_extension(
-            x509.KeyUsage(**flags, encipher_only=False, decipher_only=False), critical=True
-        )
+        builder = builder.add_extension(x509.KeyUsage(**flags, encipher_only=False, decipher_only=False), critical=True)
     extended = [_EXTENDED[use] for use in uses if use in _EXTENDED]
     if extended:
         builder = builder.add_extension(x509.ExtendedKeyUsage(extended), critical=False)
@@ -211,9 +209,7 @@ def _sign(
     if inputs.get("setSubjectKeyId"):
         builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     if issuer_ski is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier(issuer_ski, None, None), critical=False
-        )
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier(issuer_ski, None, None), critical=False)
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
@@ -228,13 +224,12 @@ def _ski(certificate: x509.Certificate) -> bytes | None:
 
 def _dynamic_outputs(inputs: dict[str, Any]) -> dict[str, Any]:
     """Dynamic resources: only the pure, local provider (bcrypt hashing) is run for real."""
-    from pulumi.dynamic.dynamic import PROVIDER_KEY
-
-    from components.bcrypt_hash import BcryptHashProvider
-
     import base64
 
     import dill
+    from pulumi.dynamic.dynamic import PROVIDER_KEY
+
+    from components.bcrypt_hash import BcryptHashProvider
 
     provider = dill.loads(base64.b64decode(inputs[PROVIDER_KEY]))
     props = {k: v for k, v in inputs.items() if k != PROVIDER_KEY}
@@ -279,8 +274,15 @@ class RealisticMocks(pulumi.runtime.Mocks):
             key = _load_key(inputs["privateKeyPem"])
             subject = _name(inputs.get("subject"))
             ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
-            pem = _sign(inputs, subject, key.public_key(), subject, key, _sans(inputs),
-                        ski if inputs.get("setAuthorityKeyId") else None)
+            pem = _sign(
+                inputs,
+                subject,
+                key.public_key(),
+                subject,
+                key,
+                _sans(inputs),
+                ski if inputs.get("setAuthorityKeyId") else None,
+            )
             return {**inputs, "certPem": pem}
         if typ == CERT_REQUEST:
             self.state.generated += 1
@@ -299,8 +301,9 @@ class RealisticMocks(pulumi.runtime.Mocks):
                 sans = list(csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
             except x509.ExtensionNotFound:
                 sans = []
-            pem = _sign(inputs, csr.subject, csr.public_key(), ca.subject,
-                        _load_key(inputs["caPrivateKeyPem"]), sans, _ski(ca))
+            pem = _sign(
+                inputs, csr.subject, csr.public_key(), ca.subject, _load_key(inputs["caPrivateKeyPem"]), sans, _ski(ca)
+            )
             return {**inputs, "certPem": pem}
         if typ == IMAGE:
             digest = hashlib.sha256(inputs["name"].encode()).hexdigest()
@@ -327,7 +330,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recorded: list[Recorded] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         assert isinstance(self.mocks, RealisticMocks)
         self.mocks.urns[(request.type, request.name)] = urn
@@ -440,8 +443,7 @@ def run_program(
             [f"{PROJECT}:{k}" for k in (secrets_ or set())],
         )
         pulumi.runtime.settings.ROOT.set(None)
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor,
-                                 logger=log)  # type: ignore[arg-type]
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=log)  # type: ignore[arg-type]
 
         outputs: dict[str, pulumi.Output[Any]] = {}
 

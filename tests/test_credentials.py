@@ -64,11 +64,13 @@ def test_htpasswd_entries_verify_with_apache_htpasswd(dev_run: ProgramRun, tmp_p
     path = tmp_path / "htpasswd-basic"
     path.write_text(htpasswd_of(dev_run))
     for user, password in passwords_of(dev_run).items():
-        good = subprocess.run([htpasswd, "-v", "-i", str(path), user], input=password, text=True,
-                              capture_output=True, check=False)
+        good = subprocess.run(
+            [htpasswd, "-v", "-i", str(path), user], input=password, text=True, capture_output=True, check=False
+        )
         assert good.returncode == 0, good.stderr
-        bad = subprocess.run([htpasswd, "-v", "-i", str(path), user], input=password + "x", text=True,
-                             capture_output=True, check=False)
+        bad = subprocess.run(
+            [htpasswd, "-v", "-i", str(path), user], input=password + "x", text=True, capture_output=True, check=False
+        )
         assert bad.returncode != 0
 
 

@@ -5,6 +5,7 @@ import pulumi
 from components.certificates import Certificates, CertificatesArgs
 from components.config import load_settings
 from components.credentials import Credentials, CredentialsArgs
+from components.readiness import ReadinessGate
 from components.registry import DockerHost, Registry, RegistryArgs
 
 settings = load_settings()
@@ -73,14 +74,31 @@ registry = Registry(
 )
 
 read_only_user = settings.read_only_users[0]
+# `pulumi up` only succeeds (and only registers in Palette) once the registry really answers.
+ready = (
+    ReadinessGate(
+        "readiness",
+        url=settings.readiness.url,
+        server_name=settings.primary_host,
+        ca_certificate=certificates.ca_certificate if certificates else None,
+        health_path=settings.readiness.health_path,
+        catalog_path=settings.readiness.catalog_path,
+        username=read_only_user,
+        password=credentials.passwords[read_only_user],
+        timeout_seconds=settings.readiness.timeout_seconds,
+        triggers={"container": registry.container.id},
+        opts=pulumi.ResourceOptions(depends_on=[registry.container]),
+    )
+    if settings.readiness.enabled
+    else None
+)
+
 pulumi.export("endpoint", settings.endpoint)
 pulumi.export("caCertificate", certificates.ca_certificate if certificates else None)
 pulumi.export("adminUser", settings.admin_user)
 pulumi.export("adminPassword", credentials.passwords[settings.admin_user])
 pulumi.export("readOnlyUsers", list(settings.read_only_users))
-pulumi.export(
-    "readOnlyPasswords", pulumi.Output.secret([credentials.passwords[u] for u in settings.read_only_users])
-)
+pulumi.export("readOnlyPasswords", pulumi.Output.secret([credentials.passwords[u] for u in settings.read_only_users]))
 pulumi.export("containerName", settings.container_name)
 pulumi.export("dataVolume", settings.data_volume)
 pulumi.export(

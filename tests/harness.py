@@ -66,6 +66,8 @@ class Recorded:
     options: dict[str, Any]
     secret_inputs: set[str]
     """Top-level input keys whose value the program marked secret (wholly or in part)."""
+    id: str = ""
+    """The id the mock provider gave it."""
 
 
 @dataclass
@@ -360,6 +362,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "ignore_changes": list(request.ignoreChanges),
                 },
                 secret_inputs=secret_inputs,
+                id=response.id,
             )
         )
         return response

@@ -112,7 +112,8 @@ def test_changing_one_setting_changes_only_what_depends_on_it() -> None:
     first = _inputs(run_program(state=state))
     second = _inputs(run_program({"logLevel": "debug"}, state=state))
     changed = {urn.rsplit("::", 1)[-1] for urn in first if first[urn] != second[urn]}
-    assert changed == {"registry-container"}
+    # A new container re-runs the readiness gate (its trigger is the container id).
+    assert changed == {"registry-container", "readiness"}
 
 
 def test_rotation_changes_passwords_http_secret_and_container_only() -> None:
@@ -120,10 +121,40 @@ def test_rotation_changes_passwords_http_secret_and_container_only() -> None:
     first = _inputs(run_program(state=state))
     second = _inputs(run_program({"rotationKeeper": "2"}, state=state))
     changed = {urn.rsplit("::", 1)[-1] for urn in first if first[urn] != second[urn]}
-    assert changed == {"credentials-admin", "credentials-spectro", "registry-http-secret", "registry-container"}
+    assert changed == {
+        "credentials-admin",
+        "credentials-spectro",
+        "registry-http-secret",
+        "registry-container",
+        "readiness",
+    }
 
 
 def test_container_is_the_only_consumer_of_the_htpasswd(dev_run: ProgramRun) -> None:
     container = dev_run.one(CONTAINER)
     deps = {urn.rsplit("::", 1)[-1] for urn in container.options["dependencies"]}
     assert {"credentials-admin", "credentials-spectro", "tls-server", "registry-image"} <= deps
+
+
+READINESS = "pulumi-python:dynamic/registry:ReadinessGate"
+
+
+def test_readiness_gate_waits_for_the_container_with_the_read_only_user(dev_run: ProgramRun) -> None:
+    gate = dev_run.one(READINESS)
+    container = dev_run.one(CONTAINER)
+    assert container.urn in gate.options["dependencies"]
+    assert gate.inputs["url"] == "https://localhost:5443"
+    assert gate.inputs["server_name"] == "localhost"
+    assert gate.inputs["username"] == "spectro"
+    assert gate.inputs["password"] == dev_run.exports["readOnlyPasswords"][0]
+    assert "password" in gate.secret_inputs
+    assert gate.inputs["ca_certificate"] == dev_run.exports["caCertificate"]
+    assert gate.inputs["health_path"] == "/health" and gate.inputs["catalog_path"] == "/v1/_catalog"
+    assert gate.inputs["timeout_seconds"] == 60
+    assert gate.inputs["interval_seconds"] <= 0.25
+    assert len(container.id) == 64
+    assert gate.inputs["triggers"] == {"container": container.id}
+
+
+def test_readiness_gate_can_be_turned_off() -> None:
+    assert not run_program({"readinessCheck": False}).all(READINESS)

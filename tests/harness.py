@@ -429,6 +429,7 @@ def run_program(
     secrets_: set[str] | None = None,
     use_stack_file: bool = True,
     preview: bool = False,
+    program_file: Path = PROGRAM,
 ) -> ProgramRun:
     """Evaluate __main__.py for ``stack`` with its committed config, overridden by ``config``.
 
@@ -452,7 +453,7 @@ def run_program(
 
         @pulumi.runtime.test
         def program() -> Any:
-            runpy.run_path(str(PROGRAM), run_name="__main__")
+            runpy.run_path(str(program_file), run_name="__main__")
             root = pulumi.runtime.settings.get_root_resource()
             outputs.update({k: pulumi.Output.from_input(v) for k, v in (getattr(root, "outputs", {}) or {}).items()})
             return pulumi.Output.all(*outputs.values())

@@ -5,6 +5,7 @@ import pulumi
 from components.certificates import Certificates, CertificatesArgs
 from components.config import load_settings
 from components.credentials import Credentials, CredentialsArgs
+from components.palette import PaletteRegistration
 from components.readiness import ReadinessGate
 from components.registry import DockerHost, Registry, RegistryArgs
 
@@ -110,3 +111,27 @@ pulumi.export(
     ("curl --cacert ca.crt " if settings.https else "curl ")
     + f"-u {read_only_user} {settings.endpoint}{settings.readiness.catalog_path}",
 )
+
+if settings.palette.enabled:
+    palette_user = settings.palette.user
+    registration = PaletteRegistration(
+        "palette",
+        api_url=settings.palette.api_url,
+        name=settings.palette.name,
+        endpoint=settings.endpoint,
+        username=palette_user,
+        password=credentials.passwords[palette_user],
+        ca_certificate=certificates.ca_certificate if certificates else None,
+        tls_enabled=settings.https,
+        insecure_skip_verify=settings.palette.insecure_skip_verify,
+        allow_http=not settings.https,
+        validate=settings.palette.validate,
+        sync=settings.palette.sync,
+        wait_for_sync=settings.palette.wait_for_sync,
+        sync_timeout_seconds=settings.palette.sync_timeout_seconds,
+        opts=pulumi.ResourceOptions(depends_on=[ready or registry.container]),
+    )
+    pulumi.export("paletteRegistrationUid", registration.uid)
+    pulumi.export("paletteRegistrationName", registration.name)
+    pulumi.export("paletteSyncStatus", registration.sync_status)
+pulumi.log.info(settings.palette.reason)

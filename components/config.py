@@ -668,7 +668,8 @@ def _palette_settings(
             "is not set but Palette registration is on",
             f"Run `pulumi config set --secret paletteApiKey <key>` or export {PALETTE_API_KEY_ENV}.",
         )
-    name = raw.text("paletteRegistrationName").strip() or f"{container_name}-{stack}"
+    default_name = container_name if container_name.endswith(f"-{stack}") else f"{container_name}-{stack}"
+    name = raw.text("paletteRegistrationName").strip() or default_name.lower()
     if not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", name):
         raise ConfigError(
             "paletteRegistrationName",

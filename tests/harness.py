@@ -51,6 +51,8 @@ LOCALLY_SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
 DYNAMIC = "pulumi-python:dynamic"
 """Prefix of every dynamic resource type (pulumi-python:dynamic/<module>:<Name>)."""
 BCRYPT_HASH = "pulumi-python:dynamic/registry:BcryptHash"
+READINESS = "pulumi-python:dynamic/registry:ReadinessGate"
+PALETTE = "pulumi-python:dynamic/palette:PackRegistry"
 
 
 @dataclass
@@ -314,6 +316,11 @@ class RealisticMocks(pulumi.runtime.Mocks):
             return {**inputs, "__id": secrets.token_hex(32)}
         if typ == VOLUME:
             return {**inputs, "mountpoint": f"/var/lib/docker/volumes/{inputs['name']}/_data"}
+        if typ == PALETTE:
+            uid = secrets.token_hex(12)
+            return {**inputs, "uid": uid, "sync_status": "Pending", "__id": uid}
+        if typ == READINESS:
+            return {**inputs, "ready_seconds": 0.1, "attempts": 1, "health_status": 200}
         if typ.startswith(DYNAMIC):
             outputs = _dynamic_outputs(inputs)
             if "hash" in outputs and outputs["hash"] != inputs.get("hash"):

@@ -9,7 +9,7 @@ import bcrypt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.harness import CONTAINER, MockState, ProgramRun, run_program
+from tests.harness import CONTAINER, PALETTE, READINESS, MockState, ProgramRun, run_program
 
 COMPONENTS = {
     "palette-pack-registry:registry:Credentials": "credentials",
@@ -136,9 +136,6 @@ def test_container_is_the_only_consumer_of_the_htpasswd(dev_run: ProgramRun) -> 
     assert {"credentials-admin", "credentials-spectro", "tls-server", "registry-image"} <= deps
 
 
-READINESS = "pulumi-python:dynamic/registry:ReadinessGate"
-
-
 def test_readiness_gate_waits_for_the_container_with_the_read_only_user(dev_run: ProgramRun) -> None:
     gate = dev_run.one(READINESS)
     container = dev_run.one(CONTAINER)
@@ -158,3 +155,56 @@ def test_readiness_gate_waits_for_the_container_with_the_read_only_user(dev_run:
 
 def test_readiness_gate_can_be_turned_off() -> None:
     assert not run_program({"readinessCheck": False}).all(READINESS)
+
+
+def test_palette_registration_is_off_by_default_and_says_so_once(dev_run: ProgramRun) -> None:
+    assert not dev_run.all(PALETTE)
+    assert not {"paletteRegistrationUid", "paletteRegistrationName", "paletteSyncStatus"} & set(dev_run.exports)
+    said = [w for w in dev_run.warnings if "Palette registration" in w]
+    assert said == ["info: Palette registration is off: no paletteApiKey, PALETTE_API_KEY or paletteApiUrl is set."]
+
+
+API_KEY = "palette-api-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def palette_run() -> ProgramRun:
+    return run_program({"paletteApiKey": API_KEY}, secrets_={"paletteApiKey"})
+
+
+def test_palette_registration_inputs_and_ordering(palette_run: ProgramRun) -> None:
+    registration = palette_run.one(PALETTE)
+    inputs = registration.inputs
+    assert inputs["name"] == "spectro-registry-dev"
+    assert inputs["api_url"] == "https://api.spectrocloud.com"
+    assert inputs["endpoint"] == "https://localhost:5443"
+    assert inputs["username"] == "spectro"
+    assert inputs["password"] == palette_run.exports["readOnlyPasswords"][0]
+    assert "password" in registration.secret_inputs
+    assert inputs["ca_certificate"] == palette_run.exports["caCertificate"]
+    assert inputs["tls_enabled"] is True and inputs["insecure_skip_verify"] is False
+    assert inputs["validate"] is True and inputs["sync"] is True and inputs["wait_for_sync"] is False
+    # It waits for the readiness gate, which waits for the container.
+    gate = palette_run.one(READINESS)
+    assert gate.urn in registration.options["dependencies"]
+    assert palette_run.one(CONTAINER).urn in gate.options["dependencies"]
+    assert len(palette_run.exports["paletteRegistrationUid"]) == 24
+    assert palette_run.exports["paletteRegistrationName"] == "spectro-registry-dev"
+    assert palette_run.exports["paletteSyncStatus"] == "Pending"
+
+
+def test_palette_api_key_is_in_no_input_output_or_export(palette_run: ProgramRun) -> None:
+    for record in palette_run.resources:
+        assert API_KEY not in repr(record.inputs), record.name
+        assert API_KEY not in repr(record.outputs), record.name
+        provider = record.inputs.get("__provider")
+        if provider:
+            import base64
+
+            assert API_KEY.encode() not in base64.b64decode(provider), record.name
+    assert API_KEY not in repr(palette_run.exports)
+
+
+def test_palette_registration_depends_on_the_container_when_the_gate_is_off() -> None:
+    run = run_program({"paletteApiKey": API_KEY, "readinessCheck": False}, secrets_={"paletteApiKey"})
+    assert run.one(CONTAINER).urn in run.one(PALETTE).options["dependencies"]

@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util import Retry
 
 __all__ = [
@@ -63,10 +63,7 @@ _MAX_SERVER_MESSAGE = 300
 _SYNC_DONE = frozenset({"completed", "success", "succeeded"})
 _SYNC_FAILED = frozenset({"failed", "error"})
 
-_FIX_KEY = (
-    "Set a valid Palette API key: `pulumi config set --secret paletteApiKey <key>` "
-    "or export PALETTE_API_KEY."
-)
+_FIX_KEY = "Set a valid Palette API key: `pulumi config set --secret paletteApiKey <key>` or export PALETTE_API_KEY."
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -302,8 +299,14 @@ class PaletteClient:
     def validate(self, registry: PackRegistrySpec) -> None:
         """Ask Palette to check the registry (endpoint, credentials, TLS). Raises when it refuses."""
         with self._session(retry_post=True) as session:
-            self._call(session, "POST", f"{REGISTRIES}/validate", json=registry.spec(), expect=204,
-                       secrets=(registry.password,))
+            self._call(
+                session,
+                "POST",
+                f"{REGISTRIES}/validate",
+                json=registry.spec(),
+                expect=204,
+                secrets=(registry.password,),
+            )
 
     def create(self, registry: PackRegistrySpec, *, skip_pack_sync: bool) -> str:
         """Register ``registry`` and return its uid; ``PaletteConflict`` when the name is taken.
@@ -318,7 +321,9 @@ class PaletteClient:
         with self._session(retry_post=False) as session:
             while True:
                 try:
-                    response = self._send(session, "POST", REGISTRIES, params=params, json=body)
+                    response = self._send(
+                        session, "POST", REGISTRIES, params=params, json=body, secrets=(registry.password,)
+                    )
                 except PaletteUnavailable as exc:
                     failure: PaletteError = exc
                     raw = None
@@ -334,8 +339,7 @@ class PaletteClient:
                 existing = self._find(session, registry.name)
                 if existing is not None:
                     uid = str(existing["metadata"]["uid"])
-                    log.info("pack registry '%s': the interrupted create did register it (uid %s)",
-                             registry.name, uid)
+                    log.info("pack registry '%s': the interrupted create did register it (uid %s)", registry.name, uid)
                     return uid
                 try:
                     retry = retry.increment(method="POST", url=REGISTRIES, response=raw)
@@ -347,8 +351,9 @@ class PaletteClient:
     def update(self, uid: str, registry: PackRegistrySpec) -> None:
         """Replace the registration with ``registry`` (a full PUT, real password included)."""
         with self._session(retry_post=False) as session:
-            self._call(session, "PUT", f"{REGISTRIES}/{uid}", json=registry.body(uid), expect=204,
-                       secrets=(registry.password,))
+            self._call(
+                session, "PUT", f"{REGISTRIES}/{uid}", json=registry.body(uid), expect=204, secrets=(registry.password,)
+            )
 
     def delete(self, uid: str) -> bool:
         """Delete the registration. ``False`` when it was already gone (404 on its own URL)."""
@@ -362,8 +367,7 @@ class PaletteClient:
     def sync(self, uid: str) -> None:
         """Start a pack sync (``forceSync=false``: a sync already running is left alone)."""
         with self._session(retry_post=True) as session:
-            self._call(session, "POST", f"{REGISTRIES}/{uid}/sync", params={"forceSync": "false"},
-                       expect=202)
+            self._call(session, "POST", f"{REGISTRIES}/{uid}/sync", params={"forceSync": "false"}, expect=202)
 
     def wait_for_sync(self, uid: str, *, timeout_seconds: float) -> dict[str, Any]:
         """Poll the sync status until it is done; the last status. ``PaletteSyncError`` when it
@@ -380,16 +384,19 @@ class PaletteClient:
                 if state == "failed":
                     detail = self._redact(str(status.get("message") or "no message"), ())
                     raise PaletteSyncError(
-                        f"pack registry '{self.registration}': Palette's pack sync failed "
-                        f"(status {text!r}): {detail}",
-                        registration=self.registration, method="GET", path=path,
+                        f"pack registry '{self.registration}': Palette's pack sync failed (status {text!r}): {detail}",
+                        registration=self.registration,
+                        method="GET",
+                        path=path,
                     )
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise PaletteSyncError(
                         f"pack registry '{self.registration}': the pack sync was still {text or 'pending'!r} "
                         f"after {timeout_seconds:g}s; raise sync_timeout_seconds or set wait_for_sync false",
-                        registration=self.registration, method="GET", path=path,
+                        registration=self.registration,
+                        method="GET",
+                        path=path,
                     )
                 log.info("pack registry '%s': sync %s, waiting", self.registration, text or "pending")
                 time.sleep(min(self.policy.sync_poll_seconds, remaining))
@@ -425,7 +432,9 @@ class PaletteClient:
                 return None
         raise PaletteError(
             f"pack registry '{self.registration}': GET {REGISTRIES} did not end after {MAX_PAGES} pages",
-            registration=self.registration, method="GET", path=REGISTRIES,
+            registration=self.registration,
+            method="GET",
+            path=REGISTRIES,
         )
 
     def _sync_status(self, session: requests.Session, uid: str) -> dict[str, Any]:
@@ -468,17 +477,19 @@ class PaletteClient:
                 # A redirect would carry the ApiKey header to wherever it points.
                 allow_redirects=False,
             )
-        except requests.Timeout as exc:
-            raise PaletteUnavailable(
-                f"pack registry '{self.registration}': {method} {where} got no answer from Palette in "
-                f"{self.policy.read_timeout:g}s: {self._redact(str(exc), secrets)}",
-                registration=self.registration, method=method, path=where,
-            ) from None
         except requests.RequestException as exc:
+            # After the retries, urllib3 wraps the last error in a MaxRetryError: describe that one.
+            cause = exc.args[0] if exc.args else None
+            reason = cause.reason if isinstance(cause, MaxRetryError) else exc
+            if isinstance(exc, requests.ReadTimeout) or isinstance(reason, ReadTimeoutError):
+                what = f"got no answer from Palette within {self.policy.read_timeout:g}s"
+            else:
+                what = f"could not reach Palette at {self.api_url}"
             raise PaletteUnavailable(
-                f"pack registry '{self.registration}': {method} {where} could not reach Palette at "
-                f"{self.api_url}: {self._redact(str(exc), secrets)}",
-                registration=self.registration, method=method, path=where,
+                f"pack registry '{self.registration}': {method} {where} {what}: {self._redact(str(reason), secrets)}",
+                registration=self.registration,
+                method=method,
+                path=where,
             ) from None
         log.debug("%s %s -> %s", method, where, response.status_code)
         return response
@@ -518,8 +529,12 @@ class PaletteClient:
             message = f"{where}: {said}"
         return (kind or PaletteError)(
             message,
-            registration=self.registration, method=method, path=path, status=status,
-            code=code or None, ref=ref or None,
+            registration=self.registration,
+            method=method,
+            path=path,
+            status=status,
+            code=code or None,
+            ref=ref or None,
         )
 
     def _redact(self, text: str, secrets: tuple[str, ...]) -> str:

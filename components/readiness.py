@@ -30,7 +30,7 @@ import ssl
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,6 +59,7 @@ DEFAULT_INTERVAL_SECONDS = 0.1
 # Longest single request: a server that accepts but never answers must not eat the whole budget at once.
 _CONNECT_TIMEOUT = 3.0
 _READ_TIMEOUT = 10.0
+_MIN_REQUEST_TIMEOUT = 0.5
 
 INPUT_KEYS = (
     "url",
@@ -115,9 +116,9 @@ class _Settings:
     health_path: str
     catalog_path: str
     username: str
-    password: str
-    timeout_seconds: float
-    interval_seconds: float
+    password: str = field(repr=False)
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    interval_seconds: float = DEFAULT_INTERVAL_SECONDS
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> _Settings:
@@ -156,9 +157,7 @@ class _VerifyingAdapter(requests.adapters.HTTPAdapter):
         self._server_name = server_name
         super().__init__(max_retries=_NO_RETRIES)
 
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
-    ) -> None:
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
         pool_kwargs["ssl_context"] = self._context
         if self._server_name:
             pool_kwargs["server_hostname"] = self._server_name
@@ -175,7 +174,6 @@ def _session(settings: _Settings) -> requests.Session:
     session = requests.Session()
     # No proxies from the environment and no ~/.netrc credentials replacing the user under test.
     session.trust_env = False
-    session.auth = (settings.username, settings.password)
     if settings.https:
         if settings.ca_certificate:
             context = ssl.create_default_context(cadata=settings.ca_certificate)
@@ -224,9 +222,7 @@ def _describe_error(exc: BaseException, settings: _Settings, url: str) -> str:
             return f"TLS verification failed for {settings.url} as '{settings.verified_name}': {detail}"
     texts = " ".join(str(error) for error in chain)
     if any(isinstance(error, ssl.SSLError) for error in chain) and "WRONG_VERSION_NUMBER" in texts.upper():
-        return (
-            f"{settings.url} does not speak TLS (it looks like plain HTTP): use an http:// URL in HTTP mode"
-        )
+        return f"{settings.url} does not speak TLS (it looks like plain HTTP): use an http:// URL in HTTP mode"
     if any(isinstance(error, ConnectionRefusedError) for error in chain) or (
         any(getattr(error, "errno", None) == errno.ECONNREFUSED for error in chain)
     ):
@@ -240,10 +236,7 @@ def _describe_error(exc: BaseException, settings: _Settings, url: str) -> str:
         any(
             isinstance(
                 error,
-                ConnectionResetError
-                | http.client.RemoteDisconnected
-                | ssl.SSLEOFError
-                | ssl.SSLZeroReturnError,
+                ConnectionResetError | http.client.RemoteDisconnected | ssl.SSLEOFError | ssl.SSLZeroReturnError,
             )
             for error in chain
         )
@@ -282,15 +275,33 @@ def _wait_until_ready(settings: _Settings) -> dict[str, Any]:
     deadline = started + settings.timeout_seconds
     attempts = 0
     last_problem = "no attempt was made"
-    with _session(settings) as session:
+    try:
+        session = _session(settings)
+    except ssl.SSLError as exc:
+        raise RegistryNotReady(f"the CA certificate given for {settings.url} cannot be loaded: {exc}") from None
+    with session:
         while True:
             attempts += 1
-            remaining = max(deadline - time.monotonic(), 0.05)
-            timeout = (min(_CONNECT_TIMEOUT, remaining), min(_READ_TIMEOUT, remaining))
+            remaining = deadline - time.monotonic()
+            # Each request gets what is left of the budget, but never less than a floor: a last attempt
+            # squeezed to nothing would only report its own timeout.
+            timeout = (
+                max(min(_CONNECT_TIMEOUT, remaining), _MIN_REQUEST_TIMEOUT),
+                max(min(_READ_TIMEOUT, remaining), _MIN_REQUEST_TIMEOUT),
+            )
+            squeezed = remaining < _CONNECT_TIMEOUT
+            current = health_url
             try:
+                # Anonymous, as a load balancer would probe it: credentials go to the catalog only.
                 health = session.get(health_url, timeout=timeout, allow_redirects=False)
                 if health.ok or health.status_code == 401:
-                    catalog = session.get(catalog_url, timeout=timeout, allow_redirects=False)
+                    current = catalog_url
+                    catalog = session.get(
+                        catalog_url,
+                        auth=(settings.username, settings.password),
+                        timeout=timeout,
+                        allow_redirects=False,
+                    )
                     if catalog.status_code == 200:
                         return {
                             "ready_seconds": round(time.monotonic() - started, 4),
@@ -300,8 +311,12 @@ def _wait_until_ready(settings: _Settings) -> dict[str, Any]:
                     last_problem = _describe_status(catalog, settings, catalog_url, "catalog")
                 else:
                     last_problem = _describe_status(health, settings, health_url, "health")
+            except requests.exceptions.Timeout as exc:
+                # A timeout that only the deadline caused says nothing new about the server.
+                if not (squeezed and attempts > 1):
+                    last_problem = _describe_error(exc, settings, current)
             except requests.exceptions.RequestException as exc:
-                last_problem = _describe_error(exc, settings, health_url)
+                last_problem = _describe_error(exc, settings, current)
             now = time.monotonic()
             if now >= deadline:
                 break
@@ -359,11 +374,7 @@ def _check_failures(news: Mapping[str, Any]) -> list[pulumi.dynamic.CheckFailure
                 "a plain-HTTP url takes no CA certificate: use an https:// url or drop the CA",
             )
     server_name = news.get("server_name")
-    if (
-        known("server_name")
-        and server_name is not None
-        and not (isinstance(server_name, str) and server_name)
-    ):
+    if known("server_name") and server_name is not None and not (isinstance(server_name, str) and server_name):
         fail("server_name", "must be a non-empty host name or IP address")
     triggers = news.get("triggers")
     if known("triggers") and triggers is not None and not isinstance(triggers, dict):
@@ -390,9 +401,7 @@ class ReadinessGateProvider(pulumi.dynamic.ResourceProvider):
             if isinstance(new, Unknown) or _contains_unknown(new) or new != old:
                 changed.append(key)
         # An update re-runs the gate; nothing here is worth replacing.
-        return pulumi.dynamic.DiffResult(
-            changes=bool(changed), replaces=[], stables=[], delete_before_replace=False
-        )
+        return pulumi.dynamic.DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         return pulumi.dynamic.CreateResult(f"readiness-{uuid.uuid4().hex}", _outputs(props))
@@ -477,7 +486,5 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
             ReadinessGateProvider(),
             resource_name,
             props,
-            pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(additional_secret_outputs=["password"])
-            ),
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["password"])),
         )

@@ -39,26 +39,36 @@ command -v docker >/dev/null || die "docker CLI not found: install Debian's dock
 command -v dockerd >/dev/null || die "dockerd not found: install Debian's docker.io package"
 [[ "$(id -u)" == "0" ]] || die "dockerd must be started as root (run this script as root)"
 
+# A process that has not exited (zombies, which `kill -0` and pgrep still see, count as exited).
+alive() {
+    local state
+    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+    [[ -n "$state" && "$state" != "Z" && "$state" != "X" ]]
+}
+
 # Wait for a dockerd that is running (ours or one already starting); returns 1 as soon as it exits.
 wait_for() {
     local pid="$1" deadline=$((SECONDS + wait_seconds))
     while ((SECONDS < deadline)); do
         answers && return 0
-        if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
-            return 1
-        fi
+        alive "$pid" || return 1
         sleep 0.5
     done
     answers
 }
 
 # A dockerd may already be starting (another caller of this script): wait for it rather than start a
-# second one, which would fail on the pid file.
-if running="$(pgrep -x dockerd | head -n 1)" && [[ -n "$running" ]]; then
+# second one, which would fail on the pid file. One that exits meanwhile is replaced below.
+for running in $(pgrep -x dockerd || true); do
+    alive "$running" || continue
     echo "start-dockerd: dockerd (pid $running) is running but not answering yet; waiting"
-    wait_for "$running" && { echo "start-dockerd: the Docker engine answers"; exit 0; }
-    die "dockerd (pid $running) did not answer within ${wait_seconds}s"
-fi
+    if wait_for "$running"; then
+        echo "start-dockerd: the Docker engine answers"
+        exit 0
+    fi
+    alive "$running" && die "dockerd (pid $running) is running but did not answer within ${wait_seconds}s"
+    echo "start-dockerd: dockerd (pid $running) exited; starting a new one"
+done
 
 start() {
     local flags="$1"
@@ -67,7 +77,21 @@ start() {
     # shellcheck disable=SC2086 # flags are a word list on purpose
     setsid dockerd $flags >>"$log" 2>&1 </dev/null &
     started_pid=$!
+    # setsid execs dockerd in place unless it has to fork (when it leads its process group): then the pid
+    # to watch is the newest dockerd.
+    sleep 0.2
+    if [[ "$(cat "/proc/$started_pid/comm" 2>/dev/null)" != "dockerd" ]]; then
+        started_pid="$(pgrep -n -x dockerd || echo "$started_pid")"
+    fi
 }
+
+# A pid file left by a dockerd that was killed (its pid may still show as a zombie, which dockerd
+# takes for a running daemon) would stop the new one at start-up.
+pid_file=/var/run/docker.pid
+if [[ -f "$pid_file" ]] && ! alive "$(cat "$pid_file" 2>/dev/null || echo 0)"; then
+    echo "start-dockerd: removing stale $pid_file"
+    rm -f "$pid_file"
+fi
 
 : >"$log"
 start "${DOCKERD_FLAGS:-}"
@@ -76,7 +100,7 @@ if wait_for "$started_pid"; then
     exit 0
 fi
 
-if kill -0 "$started_pid" 2>/dev/null; then
+if alive "$started_pid"; then
     die "dockerd (pid $started_pid) did not answer within ${wait_seconds}s"
 fi
 if [[ -n "${DOCKERD_FLAGS:-}" ]]; then

@@ -12,6 +12,7 @@ its old outputs back, without generating anything.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import datetime
 import hashlib
@@ -449,6 +450,8 @@ def run_program(
     log = _WarningLog()
 
     def evaluate() -> ProgramRun:
+        # A loop of its own: a test that ran asyncio.run() earlier leaves this thread without one.
+        asyncio.set_event_loop(asyncio.new_event_loop())
         pulumi.runtime.set_all_config(
             {f"{PROJECT}:{k}": _as_config_string(v) for k, v in values.items()},
             [f"{PROJECT}:{k}" for k in (secrets_ or set())],

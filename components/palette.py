@@ -1,0 +1,619 @@
+"""The pack registry's registration in Palette, as a Pulumi dynamic resource.
+
+``PaletteRegistration`` is the resource a program declares; ``PackRegistryProvider`` does the work
+through ``palette_client``. Pulumi pickles the provider (with dill) into the state and runs it later in
+its own process, so it lives here, in an importable module, and pickles by reference: it has no
+``__init__`` and keeps nothing on ``self``. Each method builds its HTTP client when it runs.
+
+The Palette API key is never a resource input (inputs land in the state): ``configure()`` reads the
+stack's ``palette-pack-registry:paletteApiKey`` into a module-level holder, and the ``PALETTE_API_KEY``
+environment variable is the fallback, read when a method runs.
+
+Properties use snake_case on the wire and in Python alike:
+
+inputs   api_url, name, endpoint, username, password (secret), ca_certificate, tls_enabled,
+         insecure_skip_verify, private, validate, sync, wait_for_sync, sync_timeout_seconds, allow_http
+outputs  the inputs (defaults filled in, endpoint normalised), plus uid and sync_status
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import pulumi
+from cryptography import x509
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+from . import palette_client
+from .palette_client import (
+    DEFAULT_API_URL,
+    MASKED,
+    HttpPolicy,
+    PackRegistrySpec,
+    PaletteBadRequest,
+    PaletteClient,
+    PaletteConflict,
+    PaletteError,
+    PaletteNotFound,
+)
+
+__all__ = [
+    "API_KEY_CONFIG",
+    "API_KEY_ENV",
+    "INPUTS",
+    "OUTPUTS",
+    "PackRegistryProvider",
+    "PaletteRegistration",
+]
+
+log = logging.getLogger(__name__)
+
+PROJECT = "palette-pack-registry"
+API_KEY_CONFIG = f"{PROJECT}:paletteApiKey"
+API_KEY_ENV = "PALETTE_API_KEY"
+
+INPUTS = (
+    "api_url",
+    "name",
+    "endpoint",
+    "username",
+    "password",
+    "ca_certificate",
+    "tls_enabled",
+    "insecure_skip_verify",
+    "private",
+    "validate",
+    "sync",
+    "wait_for_sync",
+    "sync_timeout_seconds",
+    "allow_http",
+)
+OUTPUTS = ("uid", "sync_status")
+
+DEFAULTS: dict[str, Any] = {
+    "api_url": DEFAULT_API_URL,
+    "insecure_skip_verify": False,
+    "private": True,
+    "validate": True,
+    "sync": True,
+    "wait_for_sync": False,
+    "sync_timeout_seconds": 600,
+    "allow_http": False,
+}
+MAX_SYNC_TIMEOUT = 24 * 3600
+
+# A new name or a new Palette is a different registration; everything else is changed in place.
+REPLACE_ON = ("name", "api_url")
+UPDATE_ON = (
+    "endpoint",
+    "username",
+    "password",
+    "ca_certificate",
+    "insecure_skip_verify",
+    "private",
+    "tls_enabled",
+)
+
+# What configure() was given. Module state, not provider state: the provider instance is pickled into
+# the Pulumi state and must carry no secret.
+_CONFIGURED: dict[str, str] = {}
+
+
+# ------------------------------------------------------------------------------------------ provider
+
+
+class PackRegistryProvider(ResourceProvider):
+    """Create, adopt, update, read and delete one Palette pack registration."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        key = req.config.get(API_KEY_CONFIG)
+        if isinstance(key, str) and key:
+            _CONFIGURED["api_key"] = key
+        else:
+            _CONFIGURED.pop("api_key", None)
+        # configure() runs in the provider host, whose stderr Pulumi shows: let progress through there,
+        # and leave logging alone wherever it is already set up (pytest, a program that configured it).
+        if not logging.getLogger().handlers:
+            logging.basicConfig(format="palette: %(message)s")
+            for name in (__name__, palette_client.__name__):
+                logging.getLogger(name).setLevel(logging.INFO)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs, failures = _check(news)
+        return CheckResult(inputs, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        old, new = _with_defaults(olds), _with_defaults(news)
+        replaces = [key for key in REPLACE_ON if _differs(key, old, new)]
+        updates = [key for key in UPDATE_ON if _differs(key, old, new)]
+        return DiffResult(
+            changes=bool(replaces or updates),
+            replaces=replaces,
+            # Another api_url may be the same Palette under another name: the old registration has to
+            # go before the new one adopts (or re-creates) the name, or deleting the old would delete it.
+            delete_before_replace="api_url" in replaces,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = _with_defaults(props)
+        registry = _registry(inputs)
+        client = _client(inputs)
+        name = registry.name
+        if inputs["validate"]:
+            log.info("pack registry '%s': asking Palette to validate %s", name, registry.endpoint)
+            client.validate(registry)
+        uid, created = _create_or_adopt(client, registry, sync=bool(inputs["sync"]))
+        try:
+            # A new registration starts syncing by itself (skipPackSync=false); an adopted one is told to.
+            status = _sync(client, uid, inputs, trigger=not created)
+        except Exception as exc:
+            if created:
+                _roll_back(client, uid, exc)
+            raise
+        log.info("pack registry '%s': done (uid %s)", name, uid)
+        return CreateResult(uid, _outputs(inputs, uid, status))
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = _with_defaults(news)
+        registry = _registry(inputs)
+        client = _client(inputs)
+        if inputs["validate"]:
+            log.info("pack registry '%s': asking Palette to validate %s", registry.name, registry.endpoint)
+            client.validate(registry)
+        log.info("pack registry '%s': updating %s", registry.name, id_)
+        try:
+            client.update(id_, registry)
+        except PaletteNotFound as exc:
+            raise PaletteNotFound(
+                f"pack registry '{registry.name}': registration {id_} is gone from Palette; run "
+                f"`pulumi refresh` so that the next `pulumi up` registers it again ({exc})",
+                registration=registry.name,
+                method=exc.method,
+                path=exc.path,
+                status=exc.status,
+            ) from None
+        status = _sync(client, id_, inputs, trigger=True)
+        if not inputs["sync"]:
+            status = str(olds.get("sync_status") or "")
+        return UpdateResult(_outputs(inputs, id_, status))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        client = _client(props)
+        try:
+            live = client.get(id_)
+        except PaletteNotFound:
+            # Only a 404 on this registration's own URL means it is gone (an invalid key has been
+            # seen to answer 404 elsewhere).
+            log.info("pack registry '%s': registration %s is gone from Palette", props.get("name"), id_)
+            return ReadResult("", {})
+        spec = live.get("spec") or {}
+        auth = spec.get("auth") or {}
+        tls = auth.get("tls") or {}
+        sync = (live.get("status") or {}).get("packSyncStatus") or {}
+        outs = {key: props[key] for key in INPUTS if key in props}
+        outs.update(
+            name=(live.get("metadata") or {}).get("name") or props.get("name"),
+            endpoint=spec.get("endpoint"),
+            username=auth.get("username"),
+            private=bool(spec.get("private")),
+            tls_enabled=bool(tls.get("enabled")),
+            insecure_skip_verify=bool(tls.get("insecureSkipVerify")),
+            ca_certificate=_pem(tls.get("certificate")),
+            # Palette masks the password on reads: the state's copy is the only real one.
+            password=props.get("password"),
+            uid=id_,
+            sync_status=str(sync.get("status") or props.get("sync_status") or ""),
+        )
+        return ReadResult(id_, outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client = _client(props)
+        if client.delete(id_):
+            log.info("pack registry '%s': deleted registration %s", props.get("name"), id_)
+        else:
+            log.info("pack registry '%s': registration %s was already gone", props.get("name"), id_)
+
+
+def _api_key() -> str:
+    return _CONFIGURED.get("api_key") or os.environ.get(API_KEY_ENV, "")
+
+
+def _client(props: Mapping[str, Any]) -> PaletteClient:
+    return PaletteClient(
+        api_url=str(props.get("api_url") or DEFAULT_API_URL),
+        api_key=_api_key(),
+        registration=str(props.get("name") or ""),
+        policy=HttpPolicy.from_env(),
+    )
+
+
+def _registry(inputs: Mapping[str, Any]) -> PackRegistrySpec:
+    return PackRegistrySpec(
+        name=inputs["name"],
+        endpoint=inputs["endpoint"],
+        username=inputs["username"],
+        password=inputs["password"],
+        ca_certificate=inputs.get("ca_certificate") or None,
+        tls_enabled=bool(inputs["tls_enabled"]),
+        insecure_skip_verify=bool(inputs["insecure_skip_verify"]),
+        private=bool(inputs["private"]),
+    )
+
+
+def _create_or_adopt(client: PaletteClient, registry: PackRegistrySpec, *, sync: bool) -> tuple[str, bool]:
+    """The registration's uid, and whether this call created it (rather than adopting one by that name)."""
+    existing = client.find_by_name(registry.name)
+    if existing is None:
+        log.info("pack registry '%s': registering %s", registry.name, registry.endpoint)
+        try:
+            return client.create(registry, skip_pack_sync=not sync), True
+        except (PaletteConflict, PaletteBadRequest):
+            # The name appeared since the lookup (or Palette reports a duplicate as a 400): adopt it.
+            existing = client.find_by_name(registry.name)
+            if existing is None:
+                raise
+    uid = str(existing["metadata"]["uid"])
+    log.info("pack registry '%s': adopting the existing registration %s", registry.name, uid)
+    client.update(uid, registry)
+    return uid, False
+
+
+def _sync(client: PaletteClient, uid: str, inputs: Mapping[str, Any], *, trigger: bool) -> str:
+    """Start (when ``trigger``) and await (when asked) a pack sync; the sync status to report."""
+    if not inputs["sync"]:
+        return ""
+    if trigger:
+        log.info("pack registry '%s': asking Palette to sync packs", client.registration)
+        client.sync(uid)
+    if not inputs["wait_for_sync"]:
+        return "Pending"
+    status = client.wait_for_sync(uid, timeout_seconds=float(inputs["sync_timeout_seconds"]))
+    text = str(status.get("status") or "")
+    log.info("pack registry '%s': sync %s", client.registration, text or "not supported")
+    return text
+
+
+def _roll_back(client: PaletteClient, uid: str, exc: BaseException) -> None:
+    log.warning("pack registry '%s': removing the new registration %s after: %s", client.registration, uid, exc)
+    try:
+        client.delete(uid)
+    except PaletteError as cleanup:
+        exc.add_note(
+            f"Removing the new registration {uid} failed too ({cleanup}); delete it in Palette "
+            f"(Tenant Settings > Registries) before the next `pulumi up`."
+        )
+
+
+def _outputs(inputs: Mapping[str, Any], uid: str, sync_status: str) -> dict[str, Any]:
+    outs = {key: inputs[key] for key in INPUTS if key in inputs}
+    outs.update(uid=uid, sync_status=sync_status)
+    return outs
+
+
+# ------------------------------------------------------------------------------------------ values
+
+
+def _unknown(value: Any) -> bool:
+    """During a preview an input can be unknown (an Output not resolved yet)."""
+    return isinstance(value, Unknown) or value == rpc.UNKNOWN
+
+
+def _with_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
+    """``props`` with absent keys defaulted; the wire drops None keys and sends ints as floats."""
+    out = {key: value for key, value in props.items() if value is not None}
+    for key, value in DEFAULTS.items():
+        out.setdefault(key, value)
+    endpoint = out.get("endpoint")
+    if "tls_enabled" not in out and isinstance(endpoint, str):
+        out["tls_enabled"] = endpoint.strip().lower().startswith("https://")
+    timeout = out.get("sync_timeout_seconds")
+    if isinstance(timeout, float) and timeout.is_integer():
+        out["sync_timeout_seconds"] = int(timeout)
+    return out
+
+
+def _pem(value: Any) -> str | None:
+    """A PEM text as stored and compared: stripped, one trailing newline; empty means none."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip() + "\n"
+
+
+def _differs(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    before, after = old.get(key), new.get(key)
+    if _unknown(after):
+        return True
+    if key == "password":
+        # A masked value is not a password: never call it equal to anything.
+        return before == MASKED or before != after
+    if key == "ca_certificate":
+        return _pem(before) != _pem(after)
+    if key in ("endpoint", "api_url"):
+        return str(before or "").rstrip("/") != str(after or "").rstrip("/")
+    if key in ("private", "tls_enabled", "insecure_skip_verify"):
+        return bool(before) != bool(after)
+    return before != after
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url(value: str, *, allow_http: bool, allow_path: bool, what: str) -> tuple[str | None, str | None]:
+    """``(normalised, None)`` or ``(None, reason)`` for a ``scheme://host[:port]`` URL."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("https", "http"):
+        return None, f"must start with https:// (got {value!r})"
+    if parts.scheme == "http" and not allow_http:
+        return None, f"must be https:// ({what})"
+    if not parts.hostname:
+        return None, f"has no host (got {value!r})"
+    if parts.username is not None or parts.password is not None:
+        return None, "must not carry credentials"
+    if not allow_path and parts.path.rstrip("/"):
+        return None, f"must be scheme://host[:port], without a path (got {value!r})"
+    if parts.query or parts.fragment:
+        return None, f"must have no query or fragment (got {value!r})"
+    try:
+        port = parts.port
+    except ValueError:
+        return None, f"has an invalid port (got {value!r})"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port in (None, 443 if parts.scheme == "https" else 80):
+        netloc = host
+    else:
+        netloc = f"{host}:{port}"
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}", None
+
+
+def _check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
+    """The inputs with defaults filled in and values normalised, and every failure found."""
+    inputs = _with_defaults(news)
+    failures: list[CheckFailure] = []
+
+    def fail(prop: str, reason: str) -> None:
+        failures.append(CheckFailure(prop, f"{prop} {reason}"))
+
+    def known(prop: str) -> bool:
+        return prop in inputs and not _unknown(inputs[prop])
+
+    def text(prop: str, *, required: bool = True) -> str | None:
+        if not known(prop):
+            if required and prop not in inputs:
+                fail(prop, "is required")
+            return None
+        value = inputs[prop]
+        if not isinstance(value, str):
+            fail(prop, f"must be a string, not {type(value).__name__}")
+            return None
+        if required and not value.strip():
+            fail(prop, "must not be empty")
+            return None
+        return value
+
+    def flag(prop: str) -> bool | None:
+        if not known(prop):
+            return None
+        if not isinstance(inputs[prop], bool):
+            fail(prop, f"must be true or false, not {type(inputs[prop]).__name__}")
+            return None
+        return bool(inputs[prop])
+
+    flags: dict[str, bool | None] = {
+        prop: flag(prop)
+        for prop in (
+            "tls_enabled",
+            "insecure_skip_verify",
+            "private",
+            "validate",
+            "sync",
+            "wait_for_sync",
+            "allow_http",
+        )
+    }
+
+    name = text("name")
+    if name is not None and (name != name.strip() or any(ord(c) < 32 for c in name)):
+        fail("name", "must not start or end with spaces or hold control characters")
+
+    text("username")
+    password = text("password")
+    if password == MASKED:
+        fail("password", "is Palette's mask (********), not a password")
+
+    api_url = text("api_url")
+    if api_url is not None:
+        normalised, reason = _url(api_url, allow_http=True, allow_path=True, what="")
+        if (
+            reason is None
+            and normalised is not None
+            and normalised.startswith("http://")
+            and not _is_loopback(urlsplit(normalised).hostname or "")
+        ):
+            reason = "must be https:// (http:// only for a local test server)"
+        if reason:
+            fail("api_url", reason)
+        else:
+            inputs["api_url"] = normalised
+
+    scheme: str | None = None
+    endpoint = text("endpoint")
+    if endpoint is not None and known("allow_http") and flags["allow_http"] is not None:
+        normalised, reason = _url(
+            endpoint,
+            allow_http=bool(flags["allow_http"]),
+            allow_path=False,
+            what="Palette wants https://; set allow_http to register an http:// registry",
+        )
+        if reason:
+            fail("endpoint", reason)
+        else:
+            inputs["endpoint"] = normalised
+            scheme = urlsplit(normalised or "").scheme
+            if "tls_enabled" not in news:
+                inputs["tls_enabled"] = flags["tls_enabled"] = scheme == "https"
+
+    ca = _check_pem(inputs, fail, known)
+
+    if scheme == "https" and flags["tls_enabled"] is False:
+        fail("tls_enabled", "must be true for an https:// endpoint")
+    if scheme == "http":
+        if flags["tls_enabled"] is True:
+            fail("tls_enabled", "must be false for an http:// endpoint")
+        if ca is not None:
+            fail("ca_certificate", "is not used with an http:// endpoint; leave it unset")
+    if scheme == "https" and flags["insecure_skip_verify"] is False and "ca_certificate" not in inputs:
+        fail(
+            "ca_certificate",
+            "is required for an https:// endpoint (the PEM CA certificate Palette should "
+            "trust), unless insecure_skip_verify is true",
+        )
+
+    if flags["wait_for_sync"] is True and flags["sync"] is False:
+        fail("wait_for_sync", "needs sync true")
+
+    if known("sync_timeout_seconds"):
+        timeout = inputs["sync_timeout_seconds"]
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= MAX_SYNC_TIMEOUT:
+            fail("sync_timeout_seconds", f"must be a whole number of seconds from 1 to {MAX_SYNC_TIMEOUT}")
+
+    return inputs, failures
+
+
+def _check_pem(inputs: dict[str, Any], fail: Callable[[str, str], None], known: Callable[[str], bool]) -> str | None:
+    if not known("ca_certificate"):
+        return None
+    value = inputs["ca_certificate"]
+    if not isinstance(value, str):
+        fail("ca_certificate", f"must be a PEM string, not {type(value).__name__}")
+        return None
+    if not value.strip():
+        del inputs["ca_certificate"]
+        return None
+    if "PRIVATE KEY" in value:
+        fail("ca_certificate", "holds a private key; give only the CA certificate")
+        return None
+    try:
+        x509.load_pem_x509_certificates(value.encode())
+    except ValueError:
+        fail("ca_certificate", "is not a PEM certificate (-----BEGIN CERTIFICATE----- ...)")
+        return None
+    inputs["ca_certificate"] = _pem(value)
+    return inputs["ca_certificate"]
+
+
+# ------------------------------------------------------------------------------------------ resource
+
+
+class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
+    """The pack registry, registered in Palette (type ``pulumi-python:dynamic/palette:PackRegistry``).
+
+    The Palette API key comes from the stack config ``paletteApiKey`` (or ``PALETTE_API_KEY``), not
+    from an argument. ``password`` is stored as a secret.
+    """
+
+    uid: pulumi.Output[str]
+    """The registration's uid in Palette (also the resource id)."""
+    name: pulumi.Output[str]
+    """The registration's name in Palette."""
+    endpoint: pulumi.Output[str]
+    """The registry URL Palette uses, ``https://host[:port]``."""
+    username: pulumi.Output[str]
+    """The user Palette logs in to the registry as."""
+    password: pulumi.Output[str]
+    """That user's password (secret)."""
+    sync_status: pulumi.Output[str]
+    """Palette's pack sync status as last seen: the final status with ``wait_for_sync``, ``Pending`` right
+    after a sync was asked for, ``""`` with ``sync`` false; ``pulumi refresh`` reads the live one."""
+    api_url: pulumi.Output[str]
+    ca_certificate: pulumi.Output[str | None]
+    tls_enabled: pulumi.Output[bool]
+    insecure_skip_verify: pulumi.Output[bool]
+    private: pulumi.Output[bool]
+    validate: pulumi.Output[bool]
+    sync: pulumi.Output[bool]
+    wait_for_sync: pulumi.Output[bool]
+    sync_timeout_seconds: pulumi.Output[int]
+    allow_http: pulumi.Output[bool]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: pulumi.Input[str],
+        endpoint: pulumi.Input[str],
+        username: pulumi.Input[str],
+        password: pulumi.Input[str],
+        ca_certificate: pulumi.Input[str] | None = None,
+        api_url: pulumi.Input[str] = DEFAULT_API_URL,
+        tls_enabled: pulumi.Input[bool] | None = None,
+        insecure_skip_verify: pulumi.Input[bool] = False,
+        private: pulumi.Input[bool] = True,
+        validate: pulumi.Input[bool] = True,
+        sync: pulumi.Input[bool] = True,
+        wait_for_sync: pulumi.Input[bool] = False,
+        sync_timeout_seconds: pulumi.Input[int] = 600,
+        allow_http: pulumi.Input[bool] = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """Register a pack registry.
+
+        :param name: the registration's name in Palette; a new name replaces the registration.
+        :param endpoint: ``https://host[:port]`` (``:443`` and a trailing ``/`` are dropped).
+        :param username: the registry user Palette logs in as.
+        :param password: that user's password; kept as a secret.
+        :param ca_certificate: PEM CA (chain) Palette should trust; needed for https unless
+            ``insecure_skip_verify``.
+        :param api_url: Palette's base URL (a new one replaces the registration).
+        :param tls_enabled: defaults to whether ``endpoint`` is https.
+        :param insecure_skip_verify: let Palette skip verifying the registry's certificate.
+        :param private: register it as a private registry.
+        :param validate: ask Palette to validate the registry before registering it or changing it.
+        :param sync: have Palette sync packs after create and update.
+        :param wait_for_sync: wait until the sync is done (fails, and removes a new registration, when
+            the sync fails or takes longer than ``sync_timeout_seconds``).
+        :param allow_http: allow an ``http://`` endpoint.
+        """
+        props: dict[str, Any] = {
+            "api_url": api_url,
+            "name": name,
+            "endpoint": endpoint,
+            "username": username,
+            "password": pulumi.Output.secret(password),
+            "ca_certificate": ca_certificate,
+            "tls_enabled": tls_enabled,
+            "insecure_skip_verify": insecure_skip_verify,
+            "private": private,
+            "validate": validate,
+            "sync": sync,
+            "wait_for_sync": wait_for_sync,
+            "sync_timeout_seconds": sync_timeout_seconds,
+            "allow_http": allow_http,
+            # Outputs only: declared so that they become attributes.
+            "uid": None,
+            "sync_status": None,
+        }
+        opts = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(additional_secret_outputs=["password"]), opts)
+        super().__init__(PackRegistryProvider(), resource_name, props, opts)

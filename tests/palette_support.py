@@ -1,0 +1,82 @@
+"""Shared pieces of the Palette tests: fast HTTP settings, a CA certificate, a registration's inputs."""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from pulumi.dynamic import Config, ConfigureRequest
+
+from components.palette import API_KEY_CONFIG, PROJECT, PackRegistryProvider
+from components.palette_client import HttpPolicy
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# No backoff, few retries, no sync polling delay: the production defaults would make the suite slow.
+FAST_HTTP_ENV = {
+    "PALETTE_HTTP_BACKOFF_FACTOR": "0",
+    "PALETTE_HTTP_RETRIES": "3",
+    "PALETTE_HTTP_TIMEOUT_SECONDS": "5",
+    "PALETTE_SYNC_POLL_SECONDS": "0",
+}
+FAST_POLICY = HttpPolicy(retries=3, backoff_factor=0, backoff_jitter=0, read_timeout=5, sync_poll_seconds=0)
+
+
+@cache
+def ca_pem() -> str:
+    """A self-signed CA certificate, PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "palette test CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+@cache
+def private_key_pem() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def new_password() -> str:
+    """A registry password that is easy to look for in logs and messages."""
+    return "registry-pw-" + secrets.token_hex(8)
+
+
+def declared(api_url: str, **overrides: Any) -> dict[str, Any]:
+    """A registration's inputs as a program declares them (before ``check`` fills the defaults)."""
+    props: dict[str, Any] = {
+        "api_url": api_url,
+        "name": "custom-packs",
+        "endpoint": "https://registry.example.com:5000",
+        "username": "palette",
+        "password": new_password(),
+        "ca_certificate": ca_pem(),
+    }
+    props.update(overrides)
+    return {key: value for key, value in props.items() if value is not None}
+
+
+def configure(provider: PackRegistryProvider, api_key: str | None) -> None:
+    """Call ``configure`` the way the provider host does, with or without the key in the stack config."""
+    config = {API_KEY_CONFIG: api_key} if api_key is not None else {}
+    provider.configure(ConfigureRequest(Config(raw_config=config, project_name=PROJECT)))

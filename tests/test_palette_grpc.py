@@ -1,0 +1,264 @@
+"""The provider through the SDK's own provider host (``python -m pulumi.dynamic``), over gRPC.
+
+This is how the Pulumi engine runs it: the host prints its port, the engine sends ``Configure`` with the
+stack config, then ``Check``/``Create``/``Diff``/``Update``/``Read``/``Delete`` with properties serialized
+by ``pulumi.runtime.rpc`` and the pickled provider in ``__provider``. Secrets are sent unwrapped, since
+the dynamic provider host answers ``Configure`` with ``acceptSecrets: false``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import struct_pb2
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+from components.palette import API_KEY_CONFIG, PackRegistryProvider
+from tests.palette_fake import FakePalette
+from tests.palette_support import FAST_HTTP_ENV, ROOT, declared, new_password
+
+NAME = "custom-packs"
+URN = "urn:pulumi:dev::palette-pack-registry::pulumi-python:dynamic/palette:PackRegistry::registration"
+PROVIDER = serialize_provider(PackRegistryProvider())
+
+
+def struct(props: dict[str, Any]) -> struct_pb2.Struct:
+    # Not asyncio.run: it would leave the thread without a current event loop, which Pulumi's mocks
+    # in other test modules expect to find.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
+
+
+def plain(value: struct_pb2.Struct) -> dict[str, Any]:
+    return rpc.deserialize_properties(value)
+
+
+@dataclass
+class Host:
+    """A running provider host and a stub talking to it."""
+
+    process: subprocess.Popen[bytes]
+    stub: provider_pb2_grpc.ResourceProviderStub
+    stderr: Path
+
+    def configure(self, api_key: str | None) -> None:
+        config = {API_KEY_CONFIG: rpc.wrap_rpc_secret(api_key)} if api_key is not None else {}
+        self.stub.Configure(
+            provider_pb2.ConfigureRequest(
+                args=struct(config),
+                variables={API_KEY_CONFIG: api_key} if api_key is not None else {},
+                acceptSecrets=True,
+            )
+        )
+
+    def check(self, props: dict[str, Any], olds: dict[str, Any] | None = None) -> provider_pb2.CheckResponse:
+        return self.stub.Check(
+            provider_pb2.CheckRequest(urn=URN, olds=struct(olds or {}), news=struct({**props, "__provider": PROVIDER}))
+        )
+
+    def checked(self, props: dict[str, Any], olds: dict[str, Any] | None = None) -> struct_pb2.Struct:
+        response = self.check(props, olds)
+        assert [(f.property, f.reason) for f in response.failures] == []
+        return response.inputs
+
+    def logs(self) -> str:
+        return self.stderr.read_text()
+
+
+@pytest.fixture
+def palette() -> Iterator[FakePalette]:
+    with FakePalette() as fake:
+        yield fake
+
+
+def start_host(tmp_path: Path, **extra_env: str) -> Iterator[Host]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PALETTE_API_KEY", "PULUMI_PROJECT")}
+    env.update(FAST_HTTP_ENV)
+    env.update(extra_env)
+    stderr_path = tmp_path / "host.stderr"
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pulumi.dynamic"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr
+        )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().decode().strip())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=30)
+            yield Host(process, provider_pb2_grpc.ResourceProviderStub(channel), stderr_path)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def host(tmp_path: Path, palette: FakePalette) -> Iterator[Host]:
+    yield from start_host(tmp_path)
+
+
+def test_the_whole_lifecycle(host, palette):
+    host.configure(palette.api_key)
+    props = declared(palette.url)
+
+    # pulumi up: check, create
+    inputs = host.checked(props)
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=inputs))
+    uid = created.id
+    outs = plain(created.properties)
+    (stored,) = palette.named(NAME)
+    assert stored["metadata"]["uid"] == uid
+    assert stored["spec"]["auth"]["password"] == props["password"]
+    assert outs["uid"] == uid and outs["password"] == props["password"]
+    assert outs["__provider"] == PROVIDER
+    create_calls = len(palette.requests)
+    assert create_calls == 3
+
+    # pulumi up again, nothing changed: a diff and no call to Palette
+    palette.reset_calls()
+    diff = host.stub.Diff(
+        provider_pb2.DiffRequest(id=uid, urn=URN, olds=created.properties, news=host.checked(props, olds=plain(inputs)))
+    )
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+    assert palette.requests == []
+
+    # the password is rotated: an update in place that sends the real secret
+    rotated = {**props, "password": new_password()}
+    news = host.checked(rotated, olds=plain(inputs))
+    diff = host.stub.Diff(provider_pb2.DiffRequest(id=uid, urn=URN, olds=created.properties, news=news))
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert list(diff.replaces) == []
+    updated = host.stub.Update(provider_pb2.UpdateRequest(id=uid, urn=URN, olds=created.properties, news=news))
+    assert palette.calls("PUT")[-1].body["spec"]["auth"]["password"] == rotated["password"]
+    assert palette.named(NAME)[0]["spec"]["auth"]["password"] == rotated["password"]
+    state = updated.properties
+
+    # pulumi refresh after someone edited it in the console: the drift shows, the password stays
+    palette.edit(uid, endpoint="https://elsewhere.example.com")
+    read = host.stub.Read(provider_pb2.ReadRequest(id=uid, urn=URN, properties=state, inputs=news))
+    assert read.id == uid
+    refreshed = plain(read.properties)
+    assert refreshed["endpoint"] == "https://elsewhere.example.com"
+    assert refreshed["password"] == rotated["password"]
+    diff = host.stub.Diff(provider_pb2.DiffRequest(id=uid, urn=URN, olds=read.properties, news=news))
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
+
+    # pulumi destroy
+    host.stub.Delete(provider_pb2.DeleteRequest(id=uid, urn=URN, properties=read.properties))
+    assert palette.named(NAME) == []
+
+    # pulumi refresh once it is gone
+    gone = host.stub.Read(provider_pb2.ReadRequest(id=uid, urn=URN, properties=read.properties, inputs=news))
+    assert gone.id == ""
+
+    logs = host.logs()
+    assert f"pack registry '{NAME}'" in logs
+    for secret in (palette.api_key, props["password"], rotated["password"]):
+        assert secret not in logs
+
+
+def test_a_rename_is_a_replacement(host, palette):
+    host.configure(palette.api_key)
+    inputs = host.checked(declared(palette.url))
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=inputs))
+    props = {**declared(palette.url, name="renamed-packs"), "password": plain(inputs)["password"]}
+
+    diff = host.stub.Diff(
+        provider_pb2.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=host.checked(props))
+    )
+
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert list(diff.replaces) == ["name"]
+    assert diff.deleteBeforeReplace is False
+
+
+def test_an_existing_registration_is_adopted(host, palette):
+    host.configure(palette.api_key)
+    existing = palette.add_registry(NAME)
+
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+
+    assert created.id == existing
+    assert len(palette.named(NAME)) == 1
+
+
+def test_two_503s_then_success_register_exactly_once(host, palette):
+    host.configure(palette.api_key)
+    palette.fail_next(2, 503, method="POST", path=r"^/v1/registries/pack$", retry_after="0")
+
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [created.id]
+
+
+def test_persistent_500_is_a_clear_error_and_leaves_nothing(host, palette):
+    host.configure(palette.api_key)
+    palette.fail_next(None, 500, method="POST", path=r"^/v1/registries/pack$")
+
+    with pytest.raises(grpc.RpcError) as caught:
+        host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+
+    assert "PaletteUnavailable" in caught.value.details()
+    assert "HTTP 500" in caught.value.details()
+    assert palette.named(NAME) == []
+
+
+def test_a_rejected_key_is_reported_without_the_key(host, palette):
+    wrong = "revoked-" + palette.api_key
+    host.configure(wrong)
+    props = declared(palette.url)
+
+    with pytest.raises(grpc.RpcError) as caught:
+        host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(props)))
+
+    details = caught.value.details()
+    assert "HTTP 401" in details and "PALETTE_API_KEY" in details
+    for text in (details, host.logs()):
+        assert wrong not in text and palette.api_key not in text and props["password"] not in text
+    assert palette.named(NAME) == []
+
+
+def test_check_failures_reach_the_engine(host, palette):
+    host.configure(palette.api_key)
+
+    response = host.check(declared(palette.url, endpoint="http://registry.example.com", ca_certificate=None))
+
+    assert [f.property for f in response.failures] == ["endpoint"]
+    assert palette.requests == []
+
+
+def test_a_preview_with_unknown_values(host, palette):
+    host.configure(palette.api_key)
+    inputs = host.checked(declared(palette.url))
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=inputs))
+    palette.reset_calls()
+    # The engine sends an unknown as this sentinel string.
+    props = {**declared(palette.url), "password": rpc.UNKNOWN, "ca_certificate": rpc.UNKNOWN}
+
+    news = host.checked(props)
+    diff = host.stub.Diff(provider_pb2.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=news))
+
+    assert news["password"] == rpc.UNKNOWN
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert list(diff.replaces) == []
+    assert palette.requests == []
+
+
+def test_without_the_key_in_config_the_environment_is_used(tmp_path, palette):
+    for host in start_host(tmp_path, PALETTE_API_KEY=palette.api_key):
+        host.configure(None)
+        created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+        assert palette.named(NAME)[0]["metadata"]["uid"] == created.id

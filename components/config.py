@@ -19,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID
 
+from components.palette_client import DEFAULT_API_URL as DEFAULT_PALETTE_API_URL
+
 __all__ = [
     "DEFAULT_IMAGE",
     "PROJECT",
@@ -32,9 +34,8 @@ __all__ = [
 ]
 
 PROJECT = "palette-pack-registry"
-DEFAULT_IMAGE = "gcr.io/spectro-images-public/release/spectro-registry:2.6.0"
-DEFAULT_PALETTE_API_URL = "https://api.spectrocloud.com"
 PALETTE_API_KEY_ENV = "PALETTE_API_KEY"
+DEFAULT_IMAGE = "gcr.io/spectro-images-public/release/spectro-registry:2.6.0"
 
 TLS_MODES = ("self-signed", "provided", "http")
 LOG_LEVELS = ("error", "warn", "info", "debug")

@@ -42,6 +42,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from . import palette_client
+from .config import PALETTE_API_KEY_ENV, PROJECT
 from .palette_client import (
     DEFAULT_API_URL,
     MASKED,
@@ -65,9 +66,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROJECT = "palette-pack-registry"
 API_KEY_CONFIG = f"{PROJECT}:paletteApiKey"
-API_KEY_ENV = "PALETTE_API_KEY"
+API_KEY_ENV = PALETTE_API_KEY_ENV
 
 INPUTS = (
     "api_url",

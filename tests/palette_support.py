@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import datetime
 import secrets
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pulumi.dynamic import Config, ConfigureRequest
 
 from components.palette import API_KEY_CONFIG, PROJECT, PackRegistryProvider
 from components.palette_client import HttpPolicy
+from tests.certs import make_ca
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,29 +28,12 @@ FAST_POLICY = HttpPolicy(retries=3, backoff_factor=0, backoff_jitter=0, read_tim
 @cache
 def ca_pem() -> str:
     """A self-signed CA certificate, PEM."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "palette test CA")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
+    return make_ca("palette test CA")[0].certificate_pem
 
 
 @cache
 def private_key_pem() -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    return make_ca("palette test key")[0].key_pem
 
 
 def new_password() -> str:

@@ -8,7 +8,6 @@ the dynamic provider host answers ``Configure`` with ``acceptSecrets: false``.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -25,26 +24,13 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from components.palette import API_KEY_CONFIG, PackRegistryProvider
+from tests.grpc_support import plain, struct
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_HTTP_ENV, ROOT, declared, new_password
 
 NAME = "custom-packs"
 URN = "urn:pulumi:dev::palette-pack-registry::pulumi-python:dynamic/palette:PackRegistry::registration"
 PROVIDER = serialize_provider(PackRegistryProvider())
-
-
-def struct(props: dict[str, Any]) -> struct_pb2.Struct:
-    # Not asyncio.run: it would leave the thread without a current event loop, which Pulumi's mocks
-    # in other test modules expect to find.
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rpc.serialize_properties(props, {}))
-    finally:
-        loop.close()
-
-
-def plain(value: struct_pb2.Struct) -> dict[str, Any]:
-    return rpc.deserialize_properties(value)
 
 
 @dataclass

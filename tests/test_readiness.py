@@ -7,7 +7,6 @@ state keeps), and through the SDK's own dynamic provider host over gRPC (wire sh
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import subprocess
@@ -21,7 +20,6 @@ import dill
 import grpc
 import pulumi
 import pytest
-from google.protobuf import struct_pb2
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 from pulumi.runtime import proto, rpc
@@ -36,6 +34,8 @@ from components.readiness import (
     ReadinessGateProvider,
     RegistryNotReady,
 )
+from tests.grpc_support import plain as _plain
+from tests.grpc_support import struct as _struct
 from tests.tls_support import Authority, LeafCertificate, free_port, raw_listener, serve_registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -434,20 +434,6 @@ def test_resource_registers_the_inputs_with_a_secret_password() -> Any:
 
 
 # --- the SDK's own dynamic provider host, over gRPC --------------------------------------------------------
-
-
-def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
-    # A private loop, as the SDK's provider host does: asyncio.run would unset the thread's current loop,
-    # which the Pulumi runtime (and the program harness) rely on later in the same process.
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rpc.serialize_properties(props, {}))
-    finally:
-        loop.close()
-
-
-def _plain(message: struct_pb2.Struct) -> dict[str, Any]:
-    return rpc.deserialize_properties(message)
 
 
 @pytest.fixture(scope="module")

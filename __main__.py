@@ -135,3 +135,5 @@ if settings.palette.enabled:
     pulumi.export("paletteRegistrationName", registration.name)
     pulumi.export("paletteSyncStatus", registration.sync_status)
 pulumi.log.info(settings.palette.reason)
+for warning in settings.palette.warnings:
+    pulumi.log.warn(warning)

@@ -7,6 +7,7 @@ to fix it. Validation is plain Python over plain values so a table-driven test c
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import os
@@ -18,12 +19,14 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID
+from pulumi.errors import RunError
 
 from components.palette_client import DEFAULT_API_URL as DEFAULT_PALETTE_API_URL
 
 __all__ = [
     "DEFAULT_IMAGE",
     "PROJECT",
+    "SECRET_KEYS",
     "ConfigError",
     "DockerHostSettings",
     "PaletteSettings",
@@ -51,16 +54,56 @@ KEY_ALGORITHMS = {
 BCRYPT_MAX_BYTES = 72
 MIN_PASSWORD_LENGTH = 16
 
+SECRET_KEYS = (
+    "tlsPrivateKey",
+    "imagePullPassword",
+    "adminPassword",
+    "readOnlyPasswords",
+    "dockerKey",
+    "paletteApiKey",
+)
+"""Keys whose value must be set with ``pulumi config set --secret``.
+
+They are declared in Pulumi.yaml with a default and without ``secret: true``: the CLI merges every
+default into the stack's config as a plain value and then refuses a plain value for a secret key, on
+every stack (pulumi/pulumi ``pkg/workspace/config.go``, pulumi/pulumi#21865). So the program keeps them
+secret itself: it reads them with ``get_secret`` and refuses a value the CLI did not decrypt.
+"""
+_SET_SECRET = {
+    "tlsPrivateKey": "pulumi config set --secret tlsPrivateKey < tls.key",
+    "readOnlyPasswords": "pulumi config set --secret --path 'readOnlyPasswords[0]' <password>",
+    "dockerKey": "pulumi config set --secret dockerKey < key.pem",
+}
+# PEM values span lines; every other text value is one line.
+_MULTILINE_KEYS = frozenset({"tlsCertificate", "tlsPrivateKey", "dockerCaCert", "dockerCert", "dockerKey"})
+
 _DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _USER_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 _CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]+$")
-_IMAGE_REF = re.compile(r"^[a-z0-9]+([._/:@-][A-Za-z0-9_.-]+)*$")
 _PATH = re.compile(r"^/[\x21-\x7e]*$")
+# Docker's image reference grammar (distribution/reference regexp.go), spelled with ASCII classes.
+_IMAGE_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_DOMAIN = (
+    r"(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
+    r"|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+)
+_IMAGE_REF = re.compile(
+    rf"^(?P<name>(?:{_IMAGE_DOMAIN}/)?{_IMAGE_PATH_COMPONENT}(?:/{_IMAGE_PATH_COMPONENT})*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
+)
+_IMAGE_NAME_MAX = 255
+# strconv.Atoi's syntax: what the CLI accepts for an `integer` key.
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
 
 
-class ConfigError(ValueError):
-    """A config value is invalid. The message names the key and says how to fix it."""
+class ConfigError(RunError, ValueError):
+    """A config value is invalid. The message names the key and says how to fix it.
+
+    A ``RunError``: the Python language host prints its message as one line, without a traceback
+    (pulumi/pulumi ``sdk/python/cmd/pulumi-language-python-exec``).
+    """
 
     def __init__(self, key: str, problem: str, fix: str) -> None:
         self.key = key
@@ -111,6 +154,8 @@ class PaletteSettings:
     insecure_skip_verify: bool
     reason: str
     """Why registration is on or off, said once during `pulumi up`."""
+    warnings: tuple[str, ...] = ()
+    """What `pulumi up` should warn about (allowed, but probably not meant)."""
 
 
 @dataclass(frozen=True)
@@ -203,14 +248,16 @@ class _Raw:
         value = self._get(key)
         if value is None:
             value = self.default(key)
-        return "" if value is None else str(value)
+        text = "" if value is None else str(value)
+        if key not in _MULTILINE_KEYS:
+            _check_one_line(key, text.strip())
+        return text
 
     def integer(self, key: str) -> int:
         value = self.text(key).strip()
-        try:
-            return int(value)
-        except ValueError:
-            raise ConfigError(key, f"'{value}' is not a whole number", "Set it to an integer.") from None
+        if not _INTEGER.match(value):
+            raise ConfigError(key, f"'{value}' is not a whole number", "Set it to an integer.")
+        return int(value)
 
     def boolean(self, key: str) -> bool:
         value = self.text(key).strip().lower()
@@ -232,7 +279,21 @@ class _Raw:
             raise ConfigError(
                 key, "must be a list of strings", f"Set it with `pulumi config set --path '{key}[0]' <value>`."
             )
-        return tuple(item.strip() for item in value)
+        items = tuple(item.strip() for item in value)
+        for item in items:
+            _check_one_line(key, item)
+        return items
+
+
+def _check_one_line(key: str, value: str) -> None:
+    """Refuse control characters (a pasted newline, a tab) without echoing the value: it may be a secret."""
+    for position, char in enumerate(value):
+        if ord(char) < 32 or ord(char) == 127:
+            raise ConfigError(
+                key,
+                f"holds a control character (code {ord(char)}) at position {position}",
+                "Set it again without line breaks, tabs or other control characters.",
+            )
 
 
 def _declared_config() -> dict[str, Any]:
@@ -246,13 +307,45 @@ def _declared_config() -> dict[str, Any]:
 # Validation rules.
 
 
-def _valid_dns_name(name: str) -> bool:
-    if not name or len(name) > 253 or name.endswith("."):
-        return False
-    labels = name.split(".")
-    if labels[0] == "*":  # a wildcard SAN is fine for a provided certificate; not for a host we dial
-        return False
-    return all(_DNS_LABEL.match(label) for label in labels) and not _is_ip(name)
+def _dns_name_problem(name: str) -> str | None:
+    """Which rule ``name`` breaks as a host name clients dial (and a certificate's DNS SAN), or None."""
+    if not name:
+        return "is empty"
+    if _is_ip(name):
+        return "is an IP address, not a DNS name (put IP addresses in `ipAddresses`)"
+    if name.endswith("."):
+        return "ends with a dot (write the name without the trailing '.')"
+    if len(name) > 253:
+        return f"is {len(name)} characters long (a DNS name has at most 253)"
+    for label in name.split("."):
+        if label == "*":
+            return "is a wildcard (list the names clients really use; a provided certificate may still be a wildcard)"
+        if not label:
+            return "has an empty label (two dots in a row, or a leading dot)"
+        if len(label) > 63:
+            return f"has a label of {len(label)} characters ('{label[:20]}...'; a label has at most 63)"
+        if label.startswith("-") or label.endswith("-"):
+            return f"has a label that starts or ends with '-' ('{label}')"
+        if not _DNS_LABEL.match(label):
+            return f"has a character other than letters, digits, '-' and '.' (in '{label}')"
+    return None
+
+
+def _ip_problem(value: str) -> str | None:
+    """Why ``value`` is not an address clients can dial (and a certificate's IP SAN), or None."""
+    if "%" in value:
+        return (
+            f"'{value}' has a zone ('%{value.split('%', 1)[1]}'): a zone means something on one host only; "
+            "list the address alone"
+        )
+    if not _is_ip(value):
+        return f"'{value}' is not an IP address"
+    if ipaddress.ip_address(value).is_unspecified:
+        return (
+            f"'{value}' is the unspecified address, which no client can dial (publishing on every interface is "
+            "`bindAddress`'s job)"
+        )
+    return None
 
 
 def _is_ip(value: str) -> bool:
@@ -263,9 +356,22 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+def _is_loopback(name: str) -> bool:
+    if name.lower() == "localhost" or name.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def _check_users(admin: str, read_only: tuple[str, ...]) -> None:
+    if not admin:
+        raise ConfigError("adminUser", "is empty", 'Name the admin user, e.g. "admin".')
     for key, names in (("adminUser", (admin,)), ("readOnlyUsers", read_only)):
         for name in names:
+            if not name:
+                raise ConfigError(key, "lists an empty user name", 'Give every user a name, e.g. ["spectro"].')
             if not _USER_NAME.match(name):
                 raise ConfigError(
                     key,
@@ -274,17 +380,28 @@ def _check_users(admin: str, read_only: tuple[str, ...]) -> None:
                 )
     if not read_only:
         raise ConfigError("readOnlyUsers", "is empty", 'List at least one read-only user, e.g. ["spectro"].')
+    if admin in read_only:
+        raise ConfigError(
+            "readOnlyUsers",
+            f"user '{admin}' clashes with adminUser (one name cannot be both the admin and a read-only user)",
+            "Give the read-only user another name, or change adminUser.",
+        )
     seen: set[str] = set()
-    for name in (admin, *read_only):
+    for name in read_only:
         if name in seen:
             raise ConfigError("readOnlyUsers", f"user '{name}' appears twice", "Give every user a distinct name.")
         seen.add(name)
 
 
 def check_provided_certificate(
-    certificate_pem: str, private_key_pem: str, hosts: tuple[str, ...], ips: tuple[str, ...]
+    certificate_pem: str,
+    private_key_pem: str,
+    hosts: tuple[str, ...],
+    ips: tuple[str, ...],
+    now: datetime.datetime | None = None,
 ) -> None:
-    """Fail unless the chain parses, its first certificate matches the key and its SANs cover every name."""
+    """Fail unless the chain parses, its first certificate is valid now, matches the key and its SANs cover
+    every name."""
     try:
         chain = x509.load_pem_x509_certificates(certificate_pem.encode())
     except ValueError:
@@ -303,6 +420,20 @@ def check_provided_certificate(
             "Set it from a file: `pulumi config set --secret tlsPrivateKey < tls.key`.",
         ) from None
     leaf = chain[0]
+    now = now or datetime.datetime.now(datetime.UTC)
+    if leaf.not_valid_after_utc <= now:
+        raise ConfigError(
+            "tlsCertificate",
+            f"expired at {leaf.not_valid_after_utc.isoformat()}",
+            "Renew it and set the new chain and key (`pulumi config set tlsCertificate < tls.crt`, "
+            "`pulumi config set --secret tlsPrivateKey < tls.key`).",
+        )
+    if leaf.not_valid_before_utc > now:
+        raise ConfigError(
+            "tlsCertificate",
+            f"is not valid before {leaf.not_valid_before_utc.isoformat()}",
+            "Use a certificate that is valid now (check the issuer's and this machine's clocks).",
+        )
     public = serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(serialization.Encoding.DER, public) != leaf.public_key().public_bytes(
         serialization.Encoding.DER, public
@@ -319,6 +450,12 @@ def check_provided_certificate(
             "tlsCertificate",
             "has no Subject Alternative Names (Go clients ignore the Common Name)",
             "Issue a certificate whose SANs list every host name and IP address clients use.",
+        ) from None
+    except ValueError:
+        raise ConfigError(
+            "tlsCertificate",
+            "has extensions that cannot be parsed",
+            "Reissue the certificate with a standard tool (openssl, cfssl, your CA).",
         ) from None
     dns_names = [name.lower() for name in san.get_values_for_type(x509.DNSName)]
     ip_names = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
@@ -355,6 +492,7 @@ def parse_settings(
     stack: str,
     secret: Callable[[str], Any] | None = None,
     reveal: Callable[[str], str | None] | None = None,
+    is_secret: Callable[[str], bool] | None = None,
     env: Mapping[str, str] | None = None,
     declared: Mapping[str, Any] | None = None,
 ) -> RegistrySettings:
@@ -362,25 +500,30 @@ def parse_settings(
 
     ``get`` returns a key's raw config string (or None when unset); ``secret`` wraps a secret key's value
     as a secret Output (None when unset); ``reveal`` returns a secret's plain text for validation only
-    (it is never stored or printed).
+    (it is never stored or printed); ``is_secret`` tells whether the CLI handed a key over as a secret
+    (default: every key, as when all were set with ``--secret``).
     """
     env = os.environ if env is None else env
     secret = secret or (lambda key: get(key) or None)
-    reveal = reveal or get
+    reveal = _unless_empty(reveal or get)
+    is_secret = is_secret or (lambda _key: True)
     raw = _Raw(get, _declared_config() if declared is None else declared)
+    _check_secrets_are_encrypted(reveal, is_secret)
 
     hosts = raw.strings("hosts")
     ips = raw.strings("ipAddresses")
     for host in hosts:
-        if not _valid_dns_name(host):
+        problem = _dns_name_problem(host)
+        if problem:
             raise ConfigError(
                 "hosts",
-                f"'{host}' is not a valid DNS name",
-                'List host names only (put IP addresses in `ipAddresses`), e.g. ["registry.example.com"].',
+                f"'{host}' {problem}",
+                'List the DNS names clients use, e.g. ["registry.example.com"].',
             )
     for ip in ips:
-        if not _is_ip(ip):
-            raise ConfigError("ipAddresses", f"'{ip}' is not an IP address", "List IPv4 or IPv6 addresses only.")
+        problem = _ip_problem(ip)
+        if problem:
+            raise ConfigError("ipAddresses", problem, "List the IPv4 or IPv6 addresses clients use.")
     if not hosts and not ips:
         raise ConfigError("hosts", "no host name or IP address is configured", "Set `hosts` and/or `ipAddresses`.")
     if len(set(h.lower() for h in hosts)) != len(hosts):
@@ -405,8 +548,10 @@ def parse_settings(
             "port", f"{port} is out of range", "Use a port from 1 to 65535 (0 picks 443, or 80 for http)."
         )
     bind_address = raw.text("bindAddress").strip()
-    if not _is_ip(bind_address):
-        raise ConfigError("bindAddress", f"'{bind_address}' is not an IP address", "Use 0.0.0.0 or a host IP.")
+    if not _is_ip(bind_address) or "%" in bind_address:
+        raise ConfigError(
+            "bindAddress", f"'{bind_address}' is not an IP address (without a zone)", "Use 0.0.0.0 or a host IP."
+        )
 
     provided_certificate: str | None = None
     provided_key: Any = None
@@ -429,11 +574,7 @@ def parse_settings(
         provided_certificate = certificate + "\n"
         provided_key = secret("tlsPrivateKey")
 
-    image = raw.text("image").strip()
-    if not _IMAGE_REF.match(image):
-        raise ConfigError("image", f"'{image}' is not an image reference", f"Use e.g. {DEFAULT_IMAGE}.")
-    if ":" not in image.rsplit("/", 1)[-1] and "@" not in image:
-        raise ConfigError("image", f"'{image}' has no tag", "Pin a tag, e.g. ...spectro-registry:2.6.0.")
+    image = _image(raw.text("image").strip())
 
     container_name = raw.text("containerName").strip()
     if not _CONTAINER_NAME.match(container_name):
@@ -562,9 +703,59 @@ def parse_settings(
         pull_username=pull_username,
         pull_password=pull_password,
         readiness=readiness,
-        palette=_palette_settings(raw, reveal, env, stack, container_name, read_only_users),
+        palette=_palette_settings(raw, reveal, env, stack, container_name, read_only_users, endpoint_host),
     )
     return settings
+
+
+def _unless_empty(reveal: Callable[[str], str | None]) -> Callable[[str], str | None]:
+    """``reveal``, with an empty value (``""``, ``[]``: the declared defaults, which the CLI merges into the
+    stack's config as plain values) read as unset."""
+
+    def given(key: str) -> str | None:
+        value = reveal(key)
+        if value is None or not value.strip() or value.strip() == "[]":
+            return None
+        return value
+
+    return given
+
+
+def _check_secrets_are_encrypted(reveal: Callable[[str], str | None], is_secret: Callable[[str], bool]) -> None:
+    for key in SECRET_KEYS:
+        if reveal(key) and not is_secret(key):
+            command = _SET_SECRET.get(key, f"pulumi config set --secret {key} <value>")
+            raise ConfigError(
+                key,
+                "is stored in plain text in the stack's config file (it was set without --secret)",
+                f"Set it again encrypted: `{command}`.",
+            )
+
+
+def _image(image: str) -> str:
+    """The image reference, if Docker would take it and it pins a version."""
+    match = _IMAGE_REF.match(image)
+    if not match:
+        lowered = image.rsplit("@", 1)[0].rsplit(":", 1)[0]
+        if lowered != lowered.lower() and _IMAGE_REF.match(image.replace(lowered, lowered.lower())):
+            problem = f"'{image}' has upper case in its repository path (Docker only takes lower case there)"
+        else:
+            problem = f"'{image}' is not an image reference Docker accepts"
+        raise ConfigError("image", problem, f"Use e.g. {DEFAULT_IMAGE}.")
+    if len(match["name"]) > _IMAGE_NAME_MAX:
+        raise ConfigError(
+            "image", f"its repository name is longer than {_IMAGE_NAME_MAX} characters", "Use a shorter name."
+        )
+    if match["digest"] is None:
+        if match["tag"] is None:
+            raise ConfigError("image", f"'{image}' has no tag", "Pin a tag, e.g. ...spectro-registry:2.6.0.")
+        if match["tag"] == "latest":
+            raise ConfigError(
+                "image",
+                f"'{image}' uses the tag 'latest', which moves: every pull may bring another server",
+                "Pin a release tag, e.g. ...spectro-registry:2.6.0, or a digest (@sha256:...).",
+            )
+    return image
 
 
 def _check_supplied_password(key: str, value: str) -> None:
@@ -602,6 +793,12 @@ def _docker_settings(raw: _Raw, get: Callable[[str], str | None], secret: Callab
         )
     if any(tls_parts) and scheme != "tcp":
         raise ConfigError("dockerHost", "TLS material is only used with tcp:// hosts", "Use a tcp:// dockerHost.")
+    if scheme == "tcp" and not any(tls_parts):
+        raise ConfigError(
+            "dockerHost",
+            f"'{host}' is a Docker API without TLS: anyone who reaches that port is root on that host",
+            "Use ssh://user@host, or set dockerCaCert, dockerCert and dockerKey for a daemon started with --tlsverify.",
+        )
     return DockerHostSettings(
         host=host,
         ssh_opts=raw.strings("dockerSshOpts"),
@@ -645,24 +842,45 @@ def _palette_settings(
     stack: str,
     container_name: str,
     read_only_users: tuple[str, ...],
+    endpoint_host: str,
 ) -> PaletteSettings:
     api_url = raw.text("paletteApiUrl").strip().rstrip("/")
-    if not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", api_url):
+    match = re.match(r"^(https?)://([^/\s:]+|\[[^\]\s]+\])(:\d+)?(/[^\s]*)?$", api_url)
+    if not match:
         raise ConfigError("paletteApiUrl", f"'{api_url}' is not a URL", f"Use e.g. {DEFAULT_PALETTE_API_URL}.")
-    has_key = bool(reveal("paletteApiKey") or env.get(PALETTE_API_KEY_ENV))
+    if match[1] == "http" and not _is_loopback(match[2].strip("[]")):
+        raise ConfigError(
+            "paletteApiUrl",
+            f"'{api_url}' is plain http: the API key would cross the network in clear text",
+            f"Use the https:// URL of your Palette, e.g. {DEFAULT_PALETTE_API_URL}.",
+        )
+    has_key = bool(reveal("paletteApiKey") or env.get(PALETTE_API_KEY_ENV, "").strip())
     choice = raw.text("paletteRegistration").strip()
     if choice not in ("auto", "true", "false"):
         raise ConfigError("paletteRegistration", f"'{choice}' is not allowed", "Use auto, true or false.")
+    unreachable = _is_loopback(endpoint_host)
     if choice == "auto":
-        enabled = has_key or api_url != DEFAULT_PALETTE_API_URL
-        reason = (
-            "Palette registration is on: an API key or a Palette URL is configured."
-            if enabled
-            else "Palette registration is off: no paletteApiKey, PALETTE_API_KEY or paletteApiUrl is set."
-        )
+        wanted = has_key or api_url != DEFAULT_PALETTE_API_URL
+        enabled = wanted and not unreachable
+        if enabled:
+            reason = "Palette registration is on: an API key or a Palette URL is configured."
+        elif wanted:
+            reason = (
+                f"Palette registration is off: the endpoint's host '{endpoint_host}' is a loopback address "
+                "Palette cannot reach; list a name Palette can reach first in hosts (or ipAddresses)."
+            )
+        else:
+            reason = "Palette registration is off: no paletteApiKey, PALETTE_API_KEY or paletteApiUrl is set."
     else:
         enabled = choice == "true"
         reason = f"Palette registration is {'on' if enabled else 'off'}: paletteRegistration is {choice}."
+        if enabled and unreachable:
+            raise ConfigError(
+                "paletteRegistration",
+                f"is true but the endpoint's host '{endpoint_host}' is a loopback address Palette can never reach",
+                "List a DNS name or IP address Palette can reach first in hosts (or ipAddresses), or set "
+                "paletteRegistration to false.",
+            )
     if enabled and not has_key:
         raise ConfigError(
             "paletteApiKey",
@@ -678,9 +896,18 @@ def _palette_settings(
             "Use lower-case letters, digits and '-', at most 63 characters.",
         )
     user = raw.text("paletteUser").strip() or read_only_users[0]
-    if user not in read_only_users and user != raw.text("adminUser").strip():
+    admin = raw.text("adminUser").strip()
+    warnings: list[str] = []
+    if user not in read_only_users and user != admin:
         raise ConfigError(
-            "paletteUser", f"'{user}' is not one of the registry's users", "Use one of readOnlyUsers (least privilege)."
+            "paletteUser",
+            f"'{user}' is not one of the registry's users",
+            "Use one of readOnlyUsers (least privilege), or adminUser.",
+        )
+    if enabled and user == admin:
+        warnings.append(
+            f"paletteUser is the admin user '{user}': Palette will hold credentials that can push and delete "
+            "packs; a read-only user is enough for Palette (unset paletteUser to use the first of readOnlyUsers)."
         )
     sync_timeout = raw.integer("paletteSyncTimeoutSeconds")
     if not 1 <= sync_timeout <= 7200:
@@ -696,6 +923,7 @@ def _palette_settings(
         sync_timeout_seconds=sync_timeout,
         insecure_skip_verify=raw.boolean("paletteInsecureSkipVerify"),
         reason=reason,
+        warnings=tuple(warnings),
     )
 
 
@@ -712,4 +940,8 @@ def load_settings() -> RegistrySettings:
     def secret(key: str) -> Any:
         return config.get_secret(key) if config.get(key) else None
 
-    return parse_settings(config.get, stack=pulumi.get_stack(), secret=secret, reveal=reveal)
+    def is_secret(key: str) -> bool:
+        # The keys the CLI decrypted for this run (PULUMI_CONFIG_SECRET_KEYS).
+        return pulumi.runtime.is_config_secret(f"{PROJECT}:{key}")
+
+    return parse_settings(config.get, stack=pulumi.get_stack(), secret=secret, reveal=reveal, is_secret=is_secret)

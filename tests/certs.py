@@ -51,9 +51,11 @@ def make_leaf(
     ips: list[str] = (),  # type: ignore[assignment]
     *,
     with_sans: bool = True,
+    shift: datetime.timedelta = datetime.timedelta(0),
 ) -> Pair:
+    """A leaf valid from 5 minutes ago for 7 days, both moved by ``shift`` (negative: in the past)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
+    now = datetime.datetime.now(datetime.UTC) + shift
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, (dns_names or ["leaf"])[0])]))

@@ -412,6 +412,12 @@ class _WarningLog:
 # Running the program.
 
 
+def declared_defaults() -> dict[str, Any]:
+    """The defaults Pulumi.yaml declares, key -> value."""
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    return {key: spec["default"] for key, spec in declared.items() if "default" in spec}
+
+
 def stack_config(stack: str) -> dict[str, Any]:
     """The committed Pulumi.<stack>.yaml config, project namespace stripped."""
     path = ROOT / f"Pulumi.{stack}.yaml"
@@ -441,9 +447,15 @@ def run_program(
 ) -> ProgramRun:
     """Evaluate __main__.py for ``stack`` with its committed config, overridden by ``config``.
 
-    Keys in ``secrets_`` are passed as secret config, as `pulumi config set --secret` would.
+    Keys in ``secrets_`` are passed as secret config, as `pulumi config set --secret` would. As the CLI
+    does, every key the stack leaves unset gets its declared default, as a plain value (pulumi/pulumi
+    ``pkg/workspace/config.go`` ``mergeConfig``).
     """
-    values = {**(stack_config(stack) if use_stack_file else {}), **(config or {})}
+    values = {
+        **declared_defaults(),
+        **(stack_config(stack) if use_stack_file else {}),
+        **(config or {}),
+    }
     state = state if state is not None else MockState()
     mocks = RealisticMocks(state)
     monitor = RecordingMonitor(mocks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
@@ -19,6 +20,8 @@ WRONG_NAME = make_leaf(_CA_KEY, _CA_CERT, ["other.example.com"], ["10.0.0.5"])
 WRONG_IP = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], ["10.0.0.6"])
 CN_ONLY = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], with_sans=False)
 WILDCARD = make_leaf(_CA_KEY, _CA_CERT, ["*.example.com"], ["10.0.0.5"])
+EXPIRED = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], ["10.0.0.5"], shift=datetime.timedelta(days=-8))
+NOT_YET_VALID = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], ["10.0.0.5"], shift=datetime.timedelta(days=1))
 
 
 def _raw(value: Any) -> str:
@@ -40,13 +43,26 @@ def provided(pair, **more: Any) -> dict[str, Any]:
 
 # (case, overrides, key named in the message, words the message must contain)
 BAD: list[tuple[str, dict[str, Any], str, str]] = [
-    ("host with underscore", {"hosts": ["bad_host.example.com"]}, "hosts", "not a valid DNS name"),
-    ("host too long label", {"hosts": ["a" * 64 + ".example.com"]}, "hosts", "not a valid DNS name"),
+    ("host with underscore", {"hosts": ["bad_host.example.com"]}, "hosts", "other than letters, digits"),
+    ("host too long label", {"hosts": ["a" * 64 + ".example.com"]}, "hosts", "label of 64 characters"),
+    ("host trailing dot", {"hosts": ["registry.example.com."]}, "hosts", "ends with a dot"),
+    ("host too long", {"hosts": [("a" * 60 + ".") * 5 + "com"]}, "hosts", "at most 253"),
+    ("host empty label", {"hosts": ["registry..example.com"]}, "hosts", "empty label"),
+    ("host leading hyphen", {"hosts": ["-registry.example.com"]}, "hosts", "starts or ends with '-'"),
+    ("host wildcard", {"hosts": ["*.example.com"]}, "hosts", "wildcard"),
+    ("host empty", {"hosts": [""]}, "hosts", "is empty"),
+    ("host with newline", {"hosts": ["registry.example.com\nevil.example.com"]}, "hosts", "control character"),
     ("ip in hosts", {"hosts": ["10.0.0.1"]}, "hosts", "ipAddresses"),
     ("host duplicated", {"hosts": ["a.example.com", "A.example.com"]}, "hosts", "twice"),
     ("no host at all", {"hosts": [], "ipAddresses": []}, "hosts", "no host name"),
     ("hosts not a list", {"hosts": "registry.example.com"}, "hosts", "not a list"),
     ("bad ip", {"ipAddresses": ["10.0.0.256"]}, "ipAddresses", "not an IP address"),
+    ("ip with zone", {"ipAddresses": ["fe80::1%eth0"]}, "ipAddresses", "has a zone"),
+    ("ipv4 unspecified", {"ipAddresses": ["0.0.0.0"]}, "ipAddresses", "bindAddress"),  # noqa: S104
+    ("ipv6 unspecified", {"ipAddresses": ["::"]}, "ipAddresses", "unspecified"),
+    ("bind address with zone", {"bindAddress": "fe80::1%eth0"}, "bindAddress", "without a zone"),
+    ("port with underscore", {"port": "5_443"}, "port", "not a whole number"),
+    ("port in other digits", {"port": "\u0665\u0664\u0664\u0663"}, "port", "not a whole number"),
     ("port too big", {"port": 70000}, "port", "out of range"),
     ("port negative", {"port": -1}, "port", "out of range"),
     ("port not a number", {"port": "https"}, "port", "not a whole number"),
@@ -65,16 +81,22 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("key not PEM", provided(GOOD, tlsPrivateKey="not a key"), "tlsPrivateKey", "not an unencrypted PEM"),
     ("cert/key mismatch", provided(GOOD, tlsPrivateKey=OTHER.key_pem), "tlsPrivateKey", "does not match"),
     ("SANs miss the host", provided(WRONG_NAME), "tlsCertificate", "do not cover host 'registry.example.com'"),
+    ("cert expired", provided(EXPIRED), "tlsCertificate", "expired at"),
+    ("cert not yet valid", provided(NOT_YET_VALID), "tlsCertificate", "not valid before"),
     ("SANs miss the IP", provided(WRONG_IP), "tlsCertificate", "do not cover IP address 10.0.0.5"),
     ("CN only, no SANs", provided(CN_ONLY), "tlsCertificate", "no Subject Alternative Names"),
     ("unknown log level", {"logLevel": "verbose"}, "logLevel", "not a log level"),
     ("realm with quote", {"authRealm": 'my "realm"'}, "authRealm", "without"),
+    ("realm with newline", {"authRealm": "Spectro\nREGISTRY_AUTH=none"}, "authRealm", "control character"),
     ("admin with colon", {"adminUser": "ad:min"}, "adminUser", "':' and whitespace"),
+    ("admin empty", {"adminUser": ""}, "adminUser", "is empty"),
+    ("admin blank", {"adminUser": "   "}, "adminUser", "is empty"),
+    ("reader empty", {"readOnlyUsers": ["spectro", ""]}, "readOnlyUsers", "empty user name"),
     ("reader with space", {"readOnlyUsers": ["spec tro"]}, "readOnlyUsers", "':' and whitespace"),
     ("reader with colon", {"readOnlyUsers": ["a:b"]}, "readOnlyUsers", "not allowed"),
     ("no readers", {"readOnlyUsers": []}, "readOnlyUsers", "is empty"),
     ("duplicate readers", {"readOnlyUsers": ["spectro", "spectro"]}, "readOnlyUsers", "appears twice"),
-    ("reader named like admin", {"readOnlyUsers": ["admin"]}, "readOnlyUsers", "appears twice"),
+    ("reader named like admin", {"readOnlyUsers": ["admin"]}, "readOnlyUsers", "clashes with adminUser"),
     ("password too short", {"passwordLength": 8}, "passwordLength", "outside 16-72"),
     ("password past bcrypt", {"passwordLength": 73}, "passwordLength", "outside 16-72"),
     ("supplied admin password too long", {"adminPassword": "x" * 73}, "adminPassword", "73 bytes"),
@@ -96,12 +118,19 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("unknown key algorithm", {"keyAlgorithm": "DSA"}, "keyAlgorithm", "not supported"),
     ("image without tag", {"image": "gcr.io/spectro-images-public/release/spectro-registry"}, "image", "no tag"),
     ("image not a reference", {"image": "Not An Image"}, "image", "not an image reference"),
+    ("image upper case path", {"image": "gcr.io/Spectro/registry:2.6.0"}, "image", "upper case"),
+    ("image latest", {"image": "gcr.io/spectro-images-public/release/spectro-registry:latest"}, "image", "latest"),
+    ("image double slash", {"image": "gcr.io//spectro-registry:2.6.0"}, "image", "not an image reference"),
+    ("image bad tag", {"image": "gcr.io/spectro-registry:.2"}, "image", "not an image reference"),
+    ("image short digest", {"image": "gcr.io/spectro-registry@sha256:abc"}, "image", "not an image reference"),
+    ("image name too long", {"image": "gcr.io/" + "a" * 250 + ":1.0"}, "image", "longer than 255"),
     ("container name", {"containerName": "-registry"}, "containerName", "not a valid container name"),
     ("data relative path", {"dataVolume": "data/registry"}, "dataVolume", "neither a volume name"),
     ("data root", {"dataVolume": "/"}, "dataVolume", "neither a volume name"),
     ("docker host scheme", {"dockerHost": "http://docker:2375"}, "dockerHost", "not a Docker host URL"),
     ("docker tls incomplete", {"dockerHost": "tcp://d:2376", "dockerCaCert": "x"}, "dockerCaCert", "go together"),
     ("docker tls on unix", {"dockerCaCert": "a", "dockerCert": "b", "dockerKey": "c"}, "dockerHost", "tcp://"),
+    ("docker tcp without tls", {"dockerHost": "tcp://docker.example.com:2375"}, "dockerHost", "without TLS"),
     ("pull user without password", {"imagePullUsername": "robot"}, "imagePullUsername", "together"),
     ("readiness timeout", {"readinessTimeoutSeconds": 0}, "readinessTimeoutSeconds", "out of range"),
     ("readiness path", {"readinessHealthPath": "health"}, "readinessHealthPath", "absolute URL path"),
@@ -109,6 +138,25 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("palette choice", {"paletteRegistration": "maybe"}, "paletteRegistration", "auto, true or false"),
     ("palette on without key", {"paletteRegistration": True}, "paletteApiKey", "not set"),
     ("palette url", {"paletteApiUrl": "api.spectrocloud.com"}, "paletteApiUrl", "not a URL"),
+    ("palette plain http", {"paletteApiUrl": "http://palette.example.com"}, "paletteApiUrl", "plain http"),
+    (
+        "palette on for localhost",
+        {"hosts": ["localhost"], "paletteRegistration": True, "paletteApiKey": "k" * 20},
+        "paletteRegistration",
+        "loopback",
+    ),
+    (
+        "palette on for 127.0.0.1",
+        {"hosts": [], "ipAddresses": ["127.0.0.2"], "paletteRegistration": True, "paletteApiKey": "k" * 20},
+        "paletteRegistration",
+        "loopback",
+    ),
+    (
+        "palette on for ::1",
+        {"hosts": [], "ipAddresses": ["::1"], "paletteRegistration": True, "paletteApiKey": "k" * 20},
+        "paletteRegistration",
+        "loopback",
+    ),
     ("palette name", {"paletteRegistrationName": "My Registry"}, "paletteRegistrationName", "not a valid"),
     ("palette user unknown", {"paletteUser": "nobody"}, "paletteUser", "not one of"),
     ("palette sync timeout", {"paletteSyncTimeoutSeconds": 0}, "paletteSyncTimeoutSeconds", "out of range"),
@@ -179,3 +227,149 @@ def test_palette_can_be_forced_off_even_with_a_key() -> None:
     settings = parse({"paletteRegistration": False, "paletteApiKey": "k" * 20})
     assert not settings.palette.enabled
     assert "paletteRegistration is false" in settings.palette.reason
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "gcr.io/spectro-images-public/release/spectro-registry:4.8.4",
+        "us-docker.pkg.dev/palette-images/palette/spectro-registry:4.5.0",
+        "localhost:5000/spectro-registry:2.6.0",
+        "[::1]:5000/spectro-registry:2.6.0",
+        "spectro-registry@sha256:" + "a" * 64,
+        "gcr.io/spectro-registry:latest@sha256:" + "b" * 64,
+    ],
+)
+def test_pinned_image_references_docker_accepts_pass(image: str) -> None:
+    assert parse({"image": image}).image == image
+
+
+def test_config_error_is_a_run_error_so_the_cli_prints_one_line() -> None:
+    """The Python language host prints a ``RunError``'s message alone and any other exception with its
+    traceback (pulumi/pulumi ``sdk/python/cmd/pulumi-language-python-exec``: ``except pulumi.RunError``)."""
+    import pulumi
+
+    with pytest.raises(pulumi.RunError) as caught:
+        parse({"port": "https"})
+    assert "\n" not in str(caught.value)
+
+
+SECRET_VALUES: dict[str, Any] = {
+    "tlsPrivateKey": GOOD.key_pem,
+    "imagePullPassword": "pull-token-0123456789",
+    "adminPassword": "Admin-password-0123456789",
+    "readOnlyPasswords": ["Reader-password-0123456789"],
+    "dockerKey": "-----BEGIN EC PRIVATE KEY-----\nMHc-not-really\n-----END EC PRIVATE KEY-----",
+    "paletteApiKey": "palette-api-key-0123456789",
+}
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_VALUES))
+def test_a_secret_key_set_without_secret_is_refused_without_echoing_it(key: str) -> None:
+    """Secret keys carry a default, so they cannot be declared ``secret: true`` (the CLI would refuse the
+    default on every stack: pulumi/pulumi ``pkg/workspace/config.go`` ``validateStackConfigValue``); the
+    program refuses a value the CLI did not decrypt instead (``pulumi.runtime.is_config_secret``)."""
+    from components.config import SECRET_KEYS
+
+    assert key in SECRET_KEYS
+    values = {k: _raw(v) for k, v in BASE.items()}
+    values[key] = _raw(SECRET_VALUES[key])
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(values.get, stack="dev", env={}, is_secret=lambda k: k != key)
+    message = str(caught.value)
+    assert caught.value.key == key
+    assert "--secret" in message and "plain text" in message
+    assert values[key].strip() not in message
+    # The same value handed over as a secret passes that check (other rules may still object to it alone).
+    try:
+        parse_settings(values.get, stack="dev", env={}, is_secret=lambda k: True)
+    except ConfigError as other:
+        assert "plain text" not in str(other)
+
+
+def test_declared_secret_keys_are_exactly_the_keys_the_program_keeps_secret() -> None:
+    from components._project import declared_config
+    from components.config import SECRET_KEYS
+
+    declared = declared_config()
+    assert set(SECRET_KEYS) <= set(declared)
+    for key in SECRET_KEYS:
+        assert "--secret" in declared[key]["description"], key
+
+
+def test_palette_auto_stays_off_for_a_loopback_endpoint_and_says_why() -> None:
+    settings = parse({"hosts": ["localhost"], "ipAddresses": ["127.0.0.1"]}, env={"PALETTE_API_KEY": "k" * 20})
+    assert not settings.palette.enabled
+    assert "loopback" in settings.palette.reason and "'localhost'" in settings.palette.reason
+    assert parse({}, env={"PALETTE_API_KEY": "k" * 20}).palette.enabled
+
+
+def test_palette_may_use_the_admin_user_with_a_warning() -> None:
+    settings = parse({"paletteUser": "admin"}, env={"PALETTE_API_KEY": "k" * 20})
+    assert settings.palette.user == "admin"
+    assert any("admin user 'admin'" in warning for warning in settings.palette.warnings)
+    assert not parse({}, env={"PALETTE_API_KEY": "k" * 20}).palette.warnings
+
+
+def test_palette_url_on_loopback_may_be_plain_http_for_a_local_test_palette() -> None:
+    settings = parse({"paletteApiUrl": "http://127.0.0.1:8080"}, env={"PALETTE_API_KEY": "k" * 20})
+    assert settings.palette.api_url == "http://127.0.0.1:8080"
+
+
+NASTY = [
+    "",
+    " ",
+    "\n",
+    "\t",
+    "[]",
+    "{}",
+    '{"a": 1}',
+    "null",
+    "0",
+    "-1",
+    "99999999999999999999999",
+    "true",
+    '["a", 1]',
+    '"text"',
+    "x" * 5000,
+    "\x00",
+    "a\nb",
+    "%",
+    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+]
+
+
+def _declared_keys() -> list[str]:
+    from components._project import declared_config
+
+    return list(declared_config())
+
+
+@pytest.mark.parametrize("key", _declared_keys())
+def test_any_value_of_any_key_is_accepted_or_refused_in_one_line(key: str) -> None:
+    """Whatever a stack holds, the program either takes it or stops with a ConfigError (one line, the key
+    named, the value not echoed when it is a secret): never another exception with a traceback."""
+    from components.config import SECRET_KEYS
+
+    # Where a key only matters with another one, that other one is set too.
+    context: dict[str, Any] = {
+        "tlsCertificate": provided(GOOD),
+        "tlsPrivateKey": provided(GOOD),
+        "dockerCaCert": {"dockerHost": "tcp://docker.example.com:2376", "dockerCert": "c", "dockerKey": "k"},
+        "dockerCert": {"dockerHost": "tcp://docker.example.com:2376", "dockerCaCert": "c", "dockerKey": "k"},
+        "dockerKey": {"dockerHost": "tcp://docker.example.com:2376", "dockerCaCert": "c", "dockerCert": "c"},
+        "imagePullPassword": {"imagePullUsername": "robot"},
+        "paletteUser": {"paletteApiKey": "k" * 20},
+        "paletteRegistrationName": {"paletteApiKey": "k" * 20},
+    }.get(key, {})
+    for value in NASTY:
+        values = {k: _raw(v) for k, v in {**BASE, **context}.items()}
+        values[key] = value
+        try:
+            parse_settings(values.get, stack="dev", env={})
+        except ConfigError as error:
+            message = str(error)
+            assert "\n" not in message, (key, value, message)
+            assert message.startswith(f"config key '{PROJECT}:"), (key, value, message)
+            if key in SECRET_KEYS and len(value.strip()) > 4:
+                assert value.strip() not in message, (key, value, message)

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 import bcrypt
+import pulumi
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -165,11 +166,33 @@ def test_palette_registration_is_off_by_default_and_says_so_once(dev_run: Progra
 
 
 API_KEY = "palette-api-key-0123456789abcdef"
+# Palette must reach the endpoint: the dev stack's localhost endpoint keeps registration off.
+REACHABLE = {"hosts": ["registry.example.com", "localhost"]}
 
 
 @pytest.fixture(scope="module")
 def palette_run() -> ProgramRun:
-    return run_program({"paletteApiKey": API_KEY}, secrets_={"paletteApiKey"})
+    return run_program({**REACHABLE, "paletteApiKey": API_KEY}, secrets_={"paletteApiKey"})
+
+
+def test_an_exported_palette_key_does_not_register_the_dev_stacks_localhost(monkeypatch) -> None:
+    monkeypatch.setenv("PALETTE_API_KEY", API_KEY)
+    run = run_program(stack="dev")
+    assert not run.all(PALETTE)
+    said = [w for w in run.warnings if "Palette registration" in w]
+    assert len(said) == 1 and "loopback" in said[0] and "'localhost'" in said[0]
+
+
+def test_a_plain_text_secret_in_the_stack_file_stops_the_program_in_one_line() -> None:
+    with pytest.raises(pulumi.RunError, match=r"paletteApiKey': is stored in plain text") as caught:
+        run_program({**REACHABLE, "paletteApiKey": API_KEY})
+    assert API_KEY not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_palette_user_admin_is_allowed_with_a_warning() -> None:
+    run = run_program({**REACHABLE, "paletteApiKey": API_KEY, "paletteUser": "admin"}, secrets_={"paletteApiKey"})
+    assert run.one(PALETTE).inputs["username"] == "admin"
+    assert any(w.startswith("warning: paletteUser is the admin user") for w in run.warnings)
 
 
 def test_palette_registration_inputs_and_ordering(palette_run: ProgramRun) -> None:
@@ -177,7 +200,7 @@ def test_palette_registration_inputs_and_ordering(palette_run: ProgramRun) -> No
     inputs = registration.inputs
     assert inputs["name"] == "spectro-registry-dev"
     assert inputs["api_url"] == "https://api.spectrocloud.com"
-    assert inputs["endpoint"] == "https://localhost:5443"
+    assert inputs["endpoint"] == "https://registry.example.com:5443"
     assert inputs["username"] == "spectro"
     assert inputs["password"] == palette_run.exports["readOnlyPasswords"][0]
     assert "password" in registration.secret_inputs
@@ -206,5 +229,5 @@ def test_palette_api_key_is_in_no_input_output_or_export(palette_run: ProgramRun
 
 
 def test_palette_registration_depends_on_the_container_when_the_gate_is_off() -> None:
-    run = run_program({"paletteApiKey": API_KEY, "readinessCheck": False}, secrets_={"paletteApiKey"})
+    run = run_program({**REACHABLE, "paletteApiKey": API_KEY, "readinessCheck": False}, secrets_={"paletteApiKey"})
     assert run.one(CONTAINER).urn in run.one(PALETTE).options["dependencies"]

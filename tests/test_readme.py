@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from components.config import SECRET_KEYS
 from tests.harness import run_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,13 +42,16 @@ def test_configuration_table_matches_pulumi_yaml() -> None:
         _, row_type, row_default, row_secret, row_description = rows[key]
         assert row_type == type_, key
         assert row_default == _default(spec.get("default")), key
-        assert row_secret == ("yes" if spec.get("secret") else "no"), key
+        assert row_secret == ("yes" if key in SECRET_KEYS else "no"), key
+        assert not spec.get("secret"), f"{key}: the CLI refuses a secret key with a default (pulumi/pulumi#21865)"
         assert row_description == spec["description"], key
         assert "default" in spec, f"{key} has no default: Pulumi would require it in every stack"
 
 
 def test_outputs_table_matches_the_exports() -> None:
-    run = run_program({"paletteApiKey": "palette-api-key-0123456789"}, secrets_={"paletteApiKey"})
+    run = run_program(
+        {"hosts": ["registry.example.com"], "paletteApiKey": "palette-api-key-0123456789"}, secrets_={"paletteApiKey"}
+    )
     rows = {row[0].strip("`"): row[1] for row in table("Outputs")}
     assert set(rows) == set(run.exports)
     assert PALETTE_EXPORTS <= set(rows)

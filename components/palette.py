@@ -7,7 +7,12 @@ its own process, so it lives here, in an importable module, and pickles by refer
 
 The Palette API key is never a resource input (inputs land in the state): ``configure()`` reads the
 stack's ``palette-pack-registry:paletteApiKey`` into a module-level holder, and the ``PALETTE_API_KEY``
-environment variable is the fallback, read when a method runs.
+environment variable is the fallback, read when a method runs. Either is stripped of surrounding
+whitespace (a key pasted from a file often ends in a newline).
+
+``create`` adopts an existing registration with the same name, so the resource is always replaced
+delete-before-create: created first, the replacement would adopt the very registration the engine then
+deletes as "the old one" (see ``PaletteRegistration``).
 
 Properties use snake_case on the wire and in Python alike:
 
@@ -53,6 +58,7 @@ from .palette_client import (
     PaletteConflict,
     PaletteError,
     PaletteNotFound,
+    normalise_api_key,
 )
 
 __all__ = [
@@ -101,6 +107,7 @@ MAX_SYNC_TIMEOUT = 24 * 3600
 
 # A new name or a new Palette is a different registration; everything else is changed in place.
 REPLACE_ON = ("name", "api_url")
+# What Palette holds: a change is a validate (when asked) and a PUT, then a sync (when on).
 UPDATE_ON = (
     "endpoint",
     "username",
@@ -110,6 +117,9 @@ UPDATE_ON = (
     "private",
     "tls_enabled",
 )
+# How the provider works rather than what Palette holds. They are compared all the same, so that the
+# state never reports a value that is no longer true; ``update`` does what each new value asks (see there).
+BEHAVIOUR = ("validate", "sync", "wait_for_sync", "sync_timeout_seconds", "allow_http")
 
 # What configure() was given. Module state, not provider state: the provider instance is pickled into
 # the Pulumi state and must carry no secret.
@@ -124,7 +134,8 @@ class PackRegistryProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         key = req.config.get(API_KEY_CONFIG)
-        if isinstance(key, str) and key:
+        key = normalise_api_key(key) if isinstance(key, str) else ""
+        if key:
             _CONFIGURED["api_key"] = key
         else:
             _CONFIGURED.pop("api_key", None)
@@ -142,12 +153,14 @@ class PackRegistryProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         old, new = _with_defaults(olds), _with_defaults(news)
         replaces = [key for key in REPLACE_ON if _differs(key, old, new)]
-        updates = [key for key in UPDATE_ON if _differs(key, old, new)]
+        updates = [key for key in (*UPDATE_ON, *BEHAVIOUR) if _differs(key, old, new)]
         return DiffResult(
             changes=bool(replaces or updates),
             replaces=replaces,
             # Another api_url may be the same Palette under another name: the old registration has to
             # go before the new one adopts (or re-creates) the name, or deleting the old would delete it.
+            # PaletteRegistration declares delete_before_replace for every replacement, which the engine
+            # lets win over this answer; this one covers a program that uses the provider on its own.
             delete_before_replace="api_url" in replaces,
         )
 
@@ -162,7 +175,7 @@ class PackRegistryProvider(ResourceProvider):
         uid, created = _create_or_adopt(client, registry, sync=bool(inputs["sync"]))
         try:
             # A new registration starts syncing by itself (skipPackSync=false); an adopted one is told to.
-            status = _sync(client, uid, inputs, trigger=not created)
+            status = _sync(client, uid, inputs, start=not created, started=created)
         except Exception as exc:
             if created:
                 _roll_back(client, uid, exc)
@@ -171,27 +184,38 @@ class PackRegistryProvider(ResourceProvider):
         return CreateResult(uid, _outputs(inputs, uid, status))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = _with_defaults(news)
+        """Do what the changed inputs ask, and nothing more.
+
+        - a field Palette holds changed: validate (when ``validate``), PUT, and sync (when ``sync``);
+        - ``validate`` turned on: validate now, so the state's ``validate: true`` is true of the registry;
+        - ``sync`` turned on, or ``wait_for_sync`` on: start a sync (one already running is left alone)
+          and, with ``wait_for_sync``, wait for it, so the reported status is the outcome;
+        - ``sync`` turned off: ``sync_status`` is ``""``, as after a create without sync;
+        - otherwise (``allow_http``, ``sync_timeout_seconds`` without waiting, ``wait_for_sync`` or
+          ``validate`` turned off): no change in Palette; ``sync_status`` is read again from Palette.
+        """
+        old, inputs = _with_defaults(olds), _with_defaults(news)
         registry = _registry(inputs)
         client = _client(inputs)
-        if inputs["validate"]:
+        changed = any(_differs(key, old, inputs) for key in UPDATE_ON)
+        if inputs["validate"] and (changed or not old["validate"]):
             log.info("pack registry '%s': asking Palette to validate %s", registry.name, registry.endpoint)
             client.validate(registry)
-        log.info("pack registry '%s': updating %s", registry.name, id_)
-        try:
-            client.update(id_, registry)
-        except PaletteNotFound as exc:
-            raise PaletteNotFound(
-                f"pack registry '{registry.name}': registration {id_} is gone from Palette; run "
-                f"`pulumi refresh` so that the next `pulumi up` registers it again ({exc})",
-                registration=registry.name,
-                method=exc.method,
-                path=exc.path,
-                status=exc.status,
-            ) from None
-        status = _sync(client, id_, inputs, trigger=True)
-        if not inputs["sync"]:
-            status = str(olds.get("sync_status") or "")
+        if changed:
+            log.info("pack registry '%s': updating %s", registry.name, id_)
+            try:
+                client.update(id_, registry)
+            except PaletteNotFound as exc:
+                raise PaletteNotFound(
+                    f"pack registry '{registry.name}': registration {id_} is gone from Palette; run "
+                    f"`pulumi refresh` so that the next `pulumi up` registers it again ({exc})",
+                    registration=registry.name,
+                    method=exc.method,
+                    path=exc.path,
+                    status=exc.status,
+                ) from None
+        start = changed or not old["sync"] or bool(inputs["wait_for_sync"])
+        status = _sync(client, id_, inputs, start=start, started=False)
         return UpdateResult(_outputs(inputs, id_, status))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -232,7 +256,7 @@ class PackRegistryProvider(ResourceProvider):
 
 
 def _api_key() -> str:
-    return _CONFIGURED.get("api_key") or os.environ.get(API_KEY_ENV, "")
+    return _CONFIGURED.get("api_key") or normalise_api_key(os.environ.get(API_KEY_ENV, ""))
 
 
 def _client(props: Mapping[str, Any]) -> PaletteClient:
@@ -275,19 +299,25 @@ def _create_or_adopt(client: PaletteClient, registry: PackRegistrySpec, *, sync:
     return uid, False
 
 
-def _sync(client: PaletteClient, uid: str, inputs: Mapping[str, Any], *, trigger: bool) -> str:
-    """Start (when ``trigger``) and await (when asked) a pack sync; the sync status to report."""
+def _sync(client: PaletteClient, uid: str, inputs: Mapping[str, Any], *, start: bool, started: bool) -> str:
+    """The sync status to report, after starting a sync (``start``) and waiting for it (when asked).
+
+    ``started``: Palette started one by itself (a new registration). With neither, nothing new is
+    running, and the status is Palette's own.
+    """
     if not inputs["sync"]:
         return ""
-    if trigger:
+    if start:
         log.info("pack registry '%s': asking Palette to sync packs", client.registration)
         client.sync(uid)
-    if not inputs["wait_for_sync"]:
+    if inputs["wait_for_sync"]:
+        status = client.wait_for_sync(uid, timeout_seconds=float(inputs["sync_timeout_seconds"]))
+        text = str(status.get("status") or "")
+        log.info("pack registry '%s': sync %s", client.registration, text or "not supported")
+        return text
+    if start or started:
         return "Pending"
-    status = client.wait_for_sync(uid, timeout_seconds=float(inputs["sync_timeout_seconds"]))
-    text = str(status.get("status") or "")
-    log.info("pack registry '%s': sync %s", client.registration, text or "not supported")
-    return text
+    return str(client.sync_status(uid).get("status") or "")
 
 
 def _roll_back(client: PaletteClient, uid: str, exc: BaseException) -> None:
@@ -347,7 +377,7 @@ def _differs(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         return _pem(before) != _pem(after)
     if key in ("endpoint", "api_url"):
         return str(before or "").rstrip("/") != str(after or "").rstrip("/")
-    if key in ("private", "tls_enabled", "insecure_skip_verify"):
+    if key in ("private", "tls_enabled", "insecure_skip_verify", "validate", "sync", "wait_for_sync", "allow_http"):
         return bool(before) != bool(after)
     return before != after
 
@@ -532,6 +562,13 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
 
     The Palette API key comes from the stack config ``paletteApiKey`` (or ``PALETTE_API_KEY``), not
     from an argument. ``password`` is stored as a secret.
+
+    It is always replaced delete-before-create, whatever ``opts`` say. The engine replaces without
+    asking the provider's ``diff`` on ``pulumi up --replace``/``--target-replace`` and turns an update
+    into a replacement for ``replace_on_changes``; created first, the replacement would adopt the
+    registration by its name, and the engine's delete of "the old one" would then remove it from Palette
+    while the state still holds it. Renaming the resource is no replacement but a create and a later
+    delete of the old name, which no option reorders: give the new name an alias of the old.
     """
 
     uid: pulumi.Output[str]
@@ -546,7 +583,8 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
     """That user's password (secret)."""
     sync_status: pulumi.Output[str]
     """Palette's pack sync status as last seen: the final status with ``wait_for_sync``, ``Pending`` right
-    after a sync was asked for, ``""`` with ``sync`` false; ``pulumi refresh`` reads the live one."""
+    after a sync was asked for, Palette's status when an update started none, ``""`` with ``sync``
+    false; ``pulumi refresh`` reads the live one."""
     api_url: pulumi.Output[str]
     ca_certificate: pulumi.Output[str | None]
     tls_enabled: pulumi.Output[bool]
@@ -615,5 +653,9 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
             "uid": None,
             "sync_status": None,
         }
-        opts = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(additional_secret_outputs=["password"]), opts)
+        opts = pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions.merge(pulumi.ResourceOptions(additional_secret_outputs=["password"]), opts),
+            # Merged last so that it wins: creating before deleting would delete the adopted registration.
+            pulumi.ResourceOptions(delete_before_replace=True),
+        )
         super().__init__(PackRegistryProvider(), resource_name, props, opts)

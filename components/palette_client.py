@@ -12,11 +12,21 @@ failed attempt may have registered it, and only when it is absent is the create 
 call to ``create`` leaves exactly one registration.
 
 Errors are ``PaletteError`` subclasses. Their messages name the registration, the verb and path and the
-HTTP status, and never contain the API key or a password: anything the server echoes is redacted.
+HTTP status, and never contain the API key or a password: anything the server echoes is redacted, in
+every form a secret takes in a message (as is, ``repr``/JSON-escaped, URL-encoded).
+
+The API key is stripped of surrounding whitespace (a key read from a secret file or a CI variable often
+ends in a newline); a key with a control or non-ASCII character inside is refused as malformed before
+any request, without being quoted.
+
+A 404 on a registration's own URL means it is gone only when the key is known to work: an invalid key
+has been reported to answer 404 (CONTRACT.md). So before a 404 is believed, one cheap authenticated
+call (the first page of the list, ``limit=1``) must answer 200; otherwise the key is blamed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -24,6 +34,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -44,6 +55,7 @@ __all__ = [
     "PaletteNotFound",
     "PaletteSyncError",
     "PaletteUnavailable",
+    "normalise_api_key",
     "sync_state",
 ]
 
@@ -62,6 +74,14 @@ _MAX_SERVER_MESSAGE = 300
 # Sync status strings, by outcome (CONTRACT.md "Sync"); compared case-insensitively.
 _SYNC_DONE = frozenset({"completed", "success", "succeeded"})
 _SYNC_FAILED = frozenset({"failed", "error"})
+
+# requests refuses these before anything is sent (a header value with a line break, a bad URL).
+_MALFORMED = (
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+)
 
 _FIX_KEY = "Set a valid Palette API key: `pulumi config set --secret paletteApiKey <key>` or export PALETTE_API_KEY."
 
@@ -277,6 +297,10 @@ class PaletteClient:
     registration: str = ""
     policy: HttpPolicy = field(default_factory=HttpPolicy)
 
+    def __post_init__(self) -> None:
+        # A key read from a file or a CI variable often ends in a newline; no key has surrounding spaces.
+        object.__setattr__(self, "api_key", normalise_api_key(self.api_key))
+
     # -- reads
 
     def find_by_name(self, name: str) -> dict[str, Any] | None:
@@ -285,9 +309,14 @@ class PaletteClient:
             return self._find(session, name)
 
     def get(self, uid: str) -> dict[str, Any]:
-        """The registration ``uid`` (secrets masked). ``PaletteNotFound`` when it is gone."""
+        """The registration ``uid`` (secrets masked). ``PaletteNotFound`` when it is gone (a 404 that
+        the key's own check confirms); ``PaletteAuthError`` when the 404 may be the key's fault."""
         with self._session(retry_post=False) as session:
-            return self._call(session, "GET", f"{REGISTRIES}/{uid}", expect=200).json()
+            try:
+                return self._call(session, "GET", f"{REGISTRIES}/{uid}", expect=200).json()
+            except PaletteNotFound:
+                self._confirm_not_found(session)
+                raise
 
     def sync_status(self, uid: str) -> dict[str, Any]:
         """``{isSyncSupported, status, message, lastRunTime, lastSyncedTime}``."""
@@ -351,16 +380,27 @@ class PaletteClient:
     def update(self, uid: str, registry: PackRegistrySpec) -> None:
         """Replace the registration with ``registry`` (a full PUT, real password included)."""
         with self._session(retry_post=False) as session:
-            self._call(
-                session, "PUT", f"{REGISTRIES}/{uid}", json=registry.body(uid), expect=204, secrets=(registry.password,)
-            )
+            try:
+                self._call(
+                    session,
+                    "PUT",
+                    f"{REGISTRIES}/{uid}",
+                    json=registry.body(uid),
+                    expect=204,
+                    secrets=(registry.password,),
+                )
+            except PaletteNotFound:
+                self._confirm_not_found(session)
+                raise
 
     def delete(self, uid: str) -> bool:
-        """Delete the registration. ``False`` when it was already gone (404 on its own URL)."""
+        """Delete the registration. ``False`` when it was already gone (404 on its own URL, with the key
+        confirmed to work); ``PaletteAuthError`` when the 404 may be the key's fault."""
         with self._session(retry_post=False) as session:
             try:
                 self._call(session, "DELETE", f"{REGISTRIES}/{uid}", expect=204)
             except PaletteNotFound:
+                self._confirm_not_found(session)
                 return False
         return True
 
@@ -410,6 +450,12 @@ class PaletteClient:
                 f"pack registry '{self.registration}': no Palette API key. {_FIX_KEY}",
                 registration=self.registration,
             )
+        if not _sendable(self.api_key):
+            raise PaletteAuthError(
+                f"pack registry '{self.registration}': the Palette API key is malformed: it holds a control "
+                f"or non-ASCII character (the key is not shown). {_FIX_KEY}",
+                registration=self.registration,
+            )
         with requests.Session() as session:
             adapter = HTTPAdapter(max_retries=self.policy.retry(retry_post=retry_post))
             session.mount("https://", adapter)
@@ -439,6 +485,27 @@ class PaletteClient:
 
     def _sync_status(self, session: requests.Session, uid: str) -> dict[str, Any]:
         return self._call(session, "GET", f"{REGISTRIES}/{uid}/sync/status", expect=200).json()
+
+    def _confirm_not_found(self, session: requests.Session) -> None:
+        """Return when the key works (the list answers 200), so that a 404 just seen means "gone".
+
+        An invalid key has been seen to answer 404 (CONTRACT.md): believing it would make a refresh
+        drop a live registration and a destroy orphan it.
+        """
+        response = self._send(session, "GET", REGISTRIES, params={"limit": 1})
+        if response.status_code == 200:
+            return
+        if response.status_code in (401, 404):
+            raise PaletteAuthError(
+                f"pack registry '{self.registration}': Palette answered 404 for the registration, but it "
+                f"also answered HTTP {response.status_code} to GET {REGISTRIES}?limit=1, so the 404 is not "
+                f"taken to mean the registration is gone: Palette most likely rejected the API key. {_FIX_KEY}",
+                registration=self.registration,
+                method="GET",
+                path=REGISTRIES,
+                status=response.status_code,
+            )
+        raise self._error(response, secrets=())
 
     def _call(
         self,
@@ -481,11 +548,15 @@ class PaletteClient:
             # After the retries, urllib3 wraps the last error in a MaxRetryError: describe that one.
             cause = exc.args[0] if exc.args else None
             reason = cause.reason if isinstance(cause, MaxRetryError) else exc
-            if isinstance(exc, requests.ReadTimeout) or isinstance(reason, ReadTimeoutError):
+            kind: type[PaletteError] = PaletteUnavailable
+            if isinstance(exc, _MALFORMED):
+                # requests refused to build the request: nothing was sent, so nothing was unreachable.
+                kind, what = PaletteError, "was not sent: the request is malformed"
+            elif isinstance(exc, requests.ReadTimeout) or isinstance(reason, ReadTimeoutError):
                 what = f"got no answer from Palette within {self.policy.read_timeout:g}s"
             else:
                 what = f"could not reach Palette at {self.api_url}"
-            raise PaletteUnavailable(
+            raise kind(
                 f"pack registry '{self.registration}': {method} {where} {what}: {self._redact(str(reason), secrets)}",
                 registration=self.registration,
                 method=method,
@@ -538,7 +609,32 @@ class PaletteClient:
         )
 
     def _redact(self, text: str, secrets: tuple[str, ...]) -> str:
-        for secret in (self.api_key, *secrets):
-            if secret and secret != MASKED:
-                text = text.replace(secret, _REDACTED)
-        return text
+        return redact(text, (self.api_key, *secrets))
+
+
+def normalise_api_key(key: str) -> str:
+    """The key as it is sent: surrounding whitespace (a trailing newline from a file) removed."""
+    return key.strip()
+
+
+def _sendable(key: str) -> bool:
+    """Whether every character of the key can go into an HTTP header as is (printable ASCII)."""
+    return all(32 <= ord(char) < 127 for char in key)
+
+
+def _forms(secret: str) -> set[str]:
+    """Every way a message can spell ``secret``: as is, stripped, escaped by ``repr``/JSON, URL-encoded."""
+    forms = {secret, secret.strip(), repr(secret)[1:-1], json.dumps(secret)[1:-1]}
+    forms |= {quote(secret), quote(secret, safe=""), quote_plus(secret)}
+    return {form for form in forms if form}
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every form of every secret replaced by a marker (longest form first)."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret and secret != MASKED:
+            forms |= _forms(secret)
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, _REDACTED)
+    return text

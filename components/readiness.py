@@ -3,7 +3,8 @@
 The gate polls, from the machine running Pulumi, until
 
 1. the health path answers over a verified connection (TLS checked against ``ca_certificate`` for
-   ``server_name``), and
+   ``server_name``; every certificate in ``ca_certificate`` is trusted as an anchor, so a provided chain
+   that starts with the server certificate, or lacks its root, verifies), and
 2. the catalog path returns 200 for ``username``/``password`` (basic auth).
 
 What counts as "the health path answers": 2xx, or 401. The real server serves ``/health`` without auth
@@ -177,6 +178,10 @@ def _session(settings: _Settings) -> requests.Session:
     if settings.https:
         if settings.ca_certificate:
             context = ssl.create_default_context(cadata=settings.ca_certificate)
+            # Every certificate given is an anchor, as in Go clients (Palette, the Spectro CLI) and in
+            # Python 3.13's default context: in provided mode the trusted chain starts with the server
+            # certificate and may lack the self-signed root. Host-name and chain checks stay on.
+            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
         else:
             context = ssl.create_default_context()
         session.mount("https://", _VerifyingAdapter(context, settings.server_name))
@@ -267,6 +272,11 @@ def _describe_status(response: requests.Response, settings: _Settings, url: str,
     return f"unexpected status from the {role} path: {url} answered {status}{hint}"
 
 
+def _health_answered(status: int) -> bool:
+    """2xx, or 401 where the health path needs auth; a redirect is not an answer (``ok`` includes 3xx)."""
+    return 200 <= status < 300 or status == 401
+
+
 def _wait_until_ready(settings: _Settings) -> dict[str, Any]:
     """Polls until ready; returns the measurements, or raises ``RegistryNotReady`` with the last problem."""
     health_url = settings.url + settings.health_path
@@ -294,7 +304,7 @@ def _wait_until_ready(settings: _Settings) -> dict[str, Any]:
             try:
                 # Anonymous, as a load balancer would probe it: credentials go to the catalog only.
                 health = session.get(health_url, timeout=timeout, allow_redirects=False)
-                if health.ok or health.status_code == 401:
+                if _health_answered(health.status_code):
                     current = catalog_url
                     catalog = session.get(
                         catalog_url,

@@ -86,6 +86,9 @@ class FakePalette:
     sync_message: str = ""
     validate_error: tuple[int, str] | None = None
     """``(status, message)`` the validate call answers with instead of 204."""
+    rejected_key_status: int = 401
+    """What a missing or wrong key gets: 401, or 404 ``ResourceNotFound`` (CONTRACT.md: an invalid key
+    has been seen to produce it), on every path."""
 
     registries: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
@@ -384,7 +387,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> _Reply:
         palette = self.palette
         if self.headers.get("ApiKey") != palette.api_key:  # Message.get is case-insensitive
-            raise _error(401, "AuthenticationFailed", "invalid or missing API key")
+            if palette.rejected_key_status == 404:
+                raise _error(404, "ResourceNotFound", f"{method} {path} not found")
+            raise _error(palette.rejected_key_status, "AuthenticationFailed", "invalid or missing API key")
         if body is _NOT_JSON:
             raise _error(400, "InvalidRequest", "the body is not JSON")
         with palette._lock:

@@ -18,6 +18,7 @@ from components.palette_client import (
     DEFAULT_API_URL,
     MASKED,
     PaletteAuthError,
+    PaletteBadRequest,
     PaletteNotFound,
     PaletteSyncError,
     PaletteUnavailable,
@@ -440,18 +441,29 @@ def test_tls_enabled_is_compared(provider, palette):
     assert result.changes is True and result.replaces == []
 
 
-def test_behaviour_flags_alone_change_nothing_in_palette(provider, palette):
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [
+        ("validate", False),
+        ("sync", False),
+        ("wait_for_sync", True),
+        ("sync_timeout_seconds", 30),
+        ("allow_http", True),
+    ],
+)
+def test_behaviour_flags_are_compared_and_never_replace(provider, palette, prop, value):
     uid, outs, _ = created(provider, palette)
-    news = checked(
-        provider,
-        {
-            **declared(palette.url),
-            "password": outs["password"],
-            "validate": False,
-            "wait_for_sync": True,
-            "sync_timeout_seconds": 30,
-        },
-    )
+    news = checked(provider, {**declared(palette.url), "password": outs["password"], prop: value})
+
+    result = provider.diff(uid, outs, news)
+
+    assert result.changes is True
+    assert result.replaces == []
+
+
+def test_a_float_timeout_from_the_wire_is_the_same(provider, palette):
+    uid, outs, _ = created(provider, palette)
+    news = checked(provider, {**declared(palette.url), "password": outs["password"], "sync_timeout_seconds": 600.0})
     assert provider.diff(uid, outs, news).changes is False
 
 
@@ -501,14 +513,89 @@ def test_update_syncs_and_validates(provider, palette):
     assert result.outs["sync_status"] == "Completed"
 
 
-def test_update_without_sync_keeps_the_last_status(provider, palette):
-    uid, outs, _ = created(provider, palette)
-    news = checked(provider, {**declared(palette.url, sync=False), "password": new_password()})
+def updated(provider, uid: str, outs: dict, props: dict):
+    """``diff`` then, when it reports a change, ``update``: what the engine does on ``pulumi up``."""
+    news = checked(provider, {**props, "password": outs["password"]})
+    diff = provider.diff(uid, outs, news)
+    assert diff.changes is True, "the engine would not call update"
+    assert diff.replaces == []
+    return provider.update(uid, outs, news)
 
-    result = provider.update(uid, {**outs, "sync_status": "Completed"}, news)
 
+def test_turning_sync_on_starts_a_sync(provider, palette):
+    uid, outs, _ = created(provider, palette, sync=False)
+    assert outs["sync_status"] == ""
+    palette.reset_calls()
+
+    result = updated(provider, uid, outs, declared(palette.url))
+
+    assert [c.target for c in palette.requests] == [f"POST /v1/registries/pack/{uid}/sync"]
+    assert result.outs["sync"] is True
+    assert result.outs["sync_status"] == "Pending"
+
+
+def test_turning_sync_on_with_wait_reports_the_outcome(provider, palette):
+    uid, outs, _ = created(provider, palette, sync=False)
+
+    result = updated(provider, uid, outs, declared(palette.url, wait_for_sync=True))
+
+    assert len(palette.calls("POST", "/sync$")) == 1
     assert result.outs["sync_status"] == "Completed"
-    assert palette.calls("POST", "/sync$") == []
+
+
+def test_turning_sync_off_stops_reporting_the_old_status(provider, palette):
+    uid, outs, _ = created(provider, palette, wait_for_sync=True)
+    assert outs["sync_status"] == "Completed"
+    palette.reset_calls()
+
+    result = updated(provider, uid, outs, declared(palette.url, sync=False))
+
+    assert result.outs["sync"] is False
+    assert result.outs["sync_status"] == ""
+    assert palette.requests == []
+
+
+def test_turning_wait_for_sync_on_syncs_and_waits_without_touching_the_registration(provider, palette):
+    palette.sync_polls_to_finish = 2
+    uid, outs, _ = created(provider, palette)
+    palette.reset_calls()
+
+    result = updated(
+        provider, uid, outs, declared(palette.url, validate=False, wait_for_sync=True, sync_timeout_seconds=30)
+    )
+
+    assert [c.target for c in palette.requests] == [
+        f"POST /v1/registries/pack/{uid}/sync",
+        f"GET /v1/registries/pack/{uid}/sync/status",
+        f"GET /v1/registries/pack/{uid}/sync/status",
+    ]
+    assert result.outs["sync_status"] == "Completed"
+    assert (result.outs["validate"], result.outs["wait_for_sync"], result.outs["sync_timeout_seconds"]) == (
+        False,
+        True,
+        30,
+    )
+
+
+def test_turning_validate_on_validates_now(provider, palette):
+    uid, outs, _ = created(provider, palette, validate=False)
+    palette.reset_calls()
+    palette.validate_error = (400, "the registry cannot be reached")
+
+    with pytest.raises(PaletteBadRequest, match="cannot be reached"):
+        updated(provider, uid, outs, declared(palette.url))
+    assert palette.calls("PUT") == []
+
+
+def test_allow_http_alone_changes_nothing_in_palette_and_reads_the_status(provider, palette):
+    uid, outs, _ = created(provider, palette)
+    palette.reset_calls()
+
+    result = updated(provider, uid, outs, declared(palette.url, allow_http=True))
+
+    assert [c.target for c in palette.requests] == [f"GET /v1/registries/pack/{uid}/sync/status"]
+    assert result.outs["allow_http"] is True
+    assert result.outs["sync_status"] == "Completed"
 
 
 # ---------------------------------------------------------------------------------------------- read
@@ -569,6 +656,37 @@ def test_read_with_a_rejected_key_does_not_report_it_gone(provider, palette):
         provider.read(uid, outs)
 
 
+def test_a_404_for_a_rejected_key_does_not_drop_a_live_registration(provider, palette):
+    """CONTRACT.md: an invalid key has been seen to answer 404 ResourceNotFound. A refresh with such a key
+    must not take that 404 for "gone": the key is checked with one cheap listing call first."""
+    uid, outs, _ = created(provider, palette)
+    palette.rejected_key_status = 404
+    wrong = "revoked-" + palette.api_key
+    configure(provider, wrong)
+    palette.reset_calls()
+
+    with pytest.raises(PaletteAuthError) as caught:
+        provider.read(uid, outs)
+
+    message = str(caught.value)
+    assert "404" in message and "API key" in message and "PALETTE_API_KEY" in message
+    assert wrong not in message and palette.api_key not in message
+    assert [c.target for c in palette.requests] == [f"GET /v1/registries/pack/{uid}", "GET /v1/registries/pack"]
+    assert palette.requests[-1].query == {"limit": ["1"]}
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [uid]
+
+
+def test_a_confirmed_404_still_reports_the_registration_gone(provider, palette):
+    uid, outs, _ = created(provider, palette)
+    palette.remove(uid)
+    palette.reset_calls()
+
+    result = provider.read(uid, outs)
+
+    assert (result.id, result.outs) == ("", {})
+    assert [c.target for c in palette.requests] == [f"GET /v1/registries/pack/{uid}", "GET /v1/registries/pack"]
+
+
 # ---------------------------------------------------------------------------------------------- delete
 
 
@@ -588,6 +706,31 @@ def test_delete_with_a_persistent_error_raises(provider, palette):
     with pytest.raises(PaletteUnavailable):
         provider.delete(uid, outs)
     assert len(palette.named(NAME)) == 1
+
+
+def test_destroy_with_a_key_palette_answers_404_does_not_orphan_the_registration(provider, palette):
+    uid, outs, _ = created(provider, palette)
+    palette.rejected_key_status = 404
+    configure(provider, "revoked-" + palette.api_key)
+
+    with pytest.raises(PaletteAuthError, match="404"):
+        provider.delete(uid, outs)
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [uid]
+
+    configure(provider, palette.api_key)
+    provider.delete(uid, outs)
+    assert palette.named(NAME) == []
+
+
+def test_update_with_a_key_palette_answers_404_blames_the_key_not_the_registration(provider, palette):
+    uid, outs, _ = created(provider, palette)
+    palette.rejected_key_status = 404
+    configure(provider, "revoked-" + palette.api_key)
+    news = checked(provider, {**declared(palette.url, validate=False), "password": new_password()})
+
+    with pytest.raises(PaletteAuthError) as caught:
+        provider.update(uid, outs, news)
+    assert "pulumi refresh" not in str(caught.value)
 
 
 # ---------------------------------------------------------------------------------------------- the key
@@ -611,6 +754,25 @@ def test_the_stack_config_wins_over_the_environment(provider, palette, monkeypat
     monkeypatch.setenv("PALETTE_API_KEY", "stale-key-from-the-shell")
     created(provider, palette)
     assert {c.headers["apikey"] for c in palette.requests} == {palette.api_key}
+
+
+def test_a_configured_key_with_a_trailing_newline_works(provider, palette):
+    configure(provider, palette.api_key + "\n")
+
+    uid, _, _ = created(provider, palette)
+
+    assert palette.named(NAME)[0]["metadata"]["uid"] == uid
+    assert {c.headers["apikey"] for c in palette.requests} == {palette.api_key}
+
+
+def test_an_environment_key_with_a_trailing_newline_works(palette, monkeypatch):
+    provider = PackRegistryProvider()
+    configure(provider, " \n")  # blank in the stack config: the environment is used
+    monkeypatch.setenv("PALETTE_API_KEY", palette.api_key + "\r\n")
+
+    uid, _, _ = created(provider, palette)
+
+    assert palette.named(NAME)[0]["metadata"]["uid"] == uid
 
 
 def test_no_key_anywhere_says_how_to_set_one(palette):

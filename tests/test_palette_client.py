@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from dataclasses import replace
+from urllib.parse import quote, quote_plus
 
 import pytest
 from urllib3.util import Retry
@@ -18,6 +20,7 @@ from components.palette_client import (
     PaletteBadRequest,
     PaletteClient,
     PaletteConflict,
+    PaletteError,
     PaletteForbiddenError,
     PaletteNotFound,
     PaletteSyncError,
@@ -367,6 +370,82 @@ def test_secrets_echoed_by_palette_are_redacted(client, palette, registry):
 
     assert_no_secret(str(caught.value), palette.api_key, registry.password)
     assert "[redacted]" in str(caught.value)
+
+
+@pytest.mark.parametrize("padding", ["\n", "\r\n", " \t", "\n\n"])
+def test_a_key_with_surrounding_whitespace_is_stripped(palette, padding):
+    """A key read from a mounted secret file or a CI variable often ends in a newline."""
+    client = PaletteClient(palette.url, padding + palette.api_key + padding, registration=NAME, policy=FAST_POLICY)
+
+    assert client.find_by_name(NAME) is None
+    assert [c.headers["apikey"] for c in palette.requests] == [palette.api_key]
+
+
+@pytest.mark.parametrize("inner", ["\n", "\r", "\x00", "\x7f", "\u00e9"])
+def test_a_key_with_a_control_character_inside_is_malformed_and_not_echoed(palette, inner):
+    head, tail = "key-head-" + "a" * 12, "key-tail-" + "b" * 12
+    client = PaletteClient(palette.url, head + inner + tail + "\n", registration=NAME, policy=FAST_POLICY)
+
+    with pytest.raises(PaletteAuthError) as caught:
+        client.find_by_name(NAME)
+
+    message = str(caught.value)
+    assert "malformed" in message and "could not reach" not in message
+    assert "PALETTE_API_KEY" in message
+    assert_no_secret(message + repr(caught.value), head, tail)
+    assert palette.requests == []
+
+
+def test_every_form_of_the_key_is_redacted():
+    key = 'pk/"with\\odd+chars= &' + "c" * 16
+    with FakePalette(api_key=key) as palette:
+        client = PaletteClient(palette.url, key, registration=NAME, policy=FAST_POLICY)
+        forms = [key, repr(key), quote(key, safe=""), quote(key), quote_plus(key), json.dumps(key)]
+        assert len(set(forms)) == len(forms)
+        palette.fail_next(1, 400, method="GET", message="echo: " + " | ".join(forms))
+
+        with pytest.raises(PaletteBadRequest) as caught:
+            client.find_by_name(NAME)
+
+    message = str(caught.value)
+    assert message.count("[redacted]") == len(forms)
+    assert "odd" not in message and "c" * 16 not in message
+
+
+def test_a_request_requests_refuses_is_malformed_not_unreachable(palette):
+    # A client built around the strip: the header value still holds a line break.
+    client = PaletteClient(palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY)
+    object.__setattr__(client, "api_key", " " + palette.api_key)
+
+    with pytest.raises(PaletteError) as caught:
+        client.find_by_name(NAME)
+
+    message = str(caught.value)
+    assert "malformed" in message and "could not reach" not in message
+    assert not isinstance(caught.value, PaletteUnavailable)
+    assert_no_secret(message, palette.api_key)
+    assert palette.requests == []
+
+
+def test_get_trusts_a_404_only_after_the_key_is_confirmed(palette, registry):
+    client = PaletteClient(palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY)
+    uid = client.create(registry, skip_pack_sync=True)
+    palette.rejected_key_status = 404
+    wrong = PaletteClient(palette.url, "revoked-" + palette.api_key, registration=NAME, policy=FAST_POLICY)
+
+    for call in (lambda: wrong.get(uid), lambda: wrong.delete(uid), lambda: wrong.update(uid, registry)):
+        with pytest.raises(PaletteAuthError) as caught:
+            call()
+        assert not isinstance(caught.value, PaletteNotFound)
+        assert "404" in str(caught.value)
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [uid]
+
+
+def test_a_confirmation_that_fails_for_another_reason_says_so(client, palette, registry):
+    palette.fail_next(None, 503, method="GET", path=r"^/v1/registries/pack$")
+
+    with pytest.raises(PaletteUnavailable):
+        client.get("0123456789abcdef01234567")
 
 
 def test_no_key_fails_before_any_request(palette):

@@ -51,6 +51,11 @@ class Host:
             )
         )
 
+    def configure_stack(self, config: dict[str, str]) -> None:
+        """``Configure`` as the engine sends it to a dynamic provider: the whole stack config, keys
+        namespaced, every value a string, secrets decrypted."""
+        self.stub.Configure(provider_pb2.ConfigureRequest(args=struct(config), variables=config, acceptSecrets=True))
+
     def check(self, props: dict[str, Any], olds: dict[str, Any] | None = None) -> provider_pb2.CheckResponse:
         return self.stub.Check(
             provider_pb2.CheckRequest(urn=URN, olds=struct(olds or {}), news=struct({**props, "__provider": PROVIDER}))
@@ -248,3 +253,65 @@ def test_without_the_key_in_config_the_environment_is_used(tmp_path, palette):
         host.configure(None)
         created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
         assert palette.named(NAME)[0]["metadata"]["uid"] == created.id
+
+
+def stack_config(api_key: str) -> dict[str, str]:
+    """A stack's config as the engine hands it over (strings only; lists as JSON)."""
+    return {
+        "palette-pack-registry:port": "5443",
+        "palette-pack-registry:tlsMode": "self-signed",
+        "palette-pack-registry:readOnlyUsers": '["spectro"]',
+        "palette-pack-registry:paletteRegistration": "true",
+        API_KEY_CONFIG: api_key,
+    }
+
+
+@pytest.mark.parametrize("padding", ["\n", "\r\n", "  "])
+def test_a_config_key_read_from_a_file_with_a_trailing_newline_works(host, palette, padding):
+    host.configure_stack(stack_config(palette.api_key + padding))
+
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [created.id]
+    assert {c.headers["apikey"] for c in palette.requests} == {palette.api_key}
+
+
+def test_an_environment_key_with_a_trailing_newline_works(tmp_path, palette):
+    for host in start_host(tmp_path, PALETTE_API_KEY=palette.api_key + "\n"):
+        host.configure_stack({k: v for k, v in stack_config("").items() if k != API_KEY_CONFIG})
+        created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+        assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [created.id]
+
+
+def test_a_key_with_a_line_break_inside_is_malformed_and_never_shown(host, palette):
+    head, tail = palette.api_key[:20], palette.api_key[20:]
+    host.configure_stack(stack_config(head + "\n" + tail + "\n"))
+    props = declared(palette.url)
+
+    with pytest.raises(grpc.RpcError) as caught:
+        host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(props)))
+
+    details = caught.value.details()
+    assert "malformed" in details and "could not reach" not in details
+    for text in (details, host.logs()):
+        assert head not in text and tail not in text and props["password"] not in text
+    assert palette.requests == []
+
+
+def test_a_404_for_a_rejected_key_keeps_the_registration_through_refresh_and_destroy(host, palette, tmp_path):
+    host.configure_stack(stack_config(palette.api_key))
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+    palette.rejected_key_status = 404
+    # The host configures a provider once per process: a later run with another key is another host.
+    later = tmp_path / "later"
+    later.mkdir()
+
+    for tmp in start_host(later):
+        tmp.configure_stack(stack_config("revoked-" + palette.api_key))
+        with pytest.raises(grpc.RpcError) as refreshed:
+            tmp.stub.Read(provider_pb2.ReadRequest(id=created.id, urn=URN, properties=created.properties))
+        with pytest.raises(grpc.RpcError) as destroyed:
+            tmp.stub.Delete(provider_pb2.DeleteRequest(id=created.id, urn=URN, properties=created.properties))
+        for caught in (refreshed, destroyed):
+            assert "PaletteAuthError" in caught.value.details()
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [created.id]

@@ -219,6 +219,24 @@ def test_a_missing_health_path_is_an_unexpected_status_with_a_hint(authority: Au
     assert "/nope" in message
 
 
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_from_the_health_path_is_not_an_answer(
+    authority: Authority, leaf: LeafCertificate, status: int
+) -> None:
+    # requests' Response.ok is true for 3xx; the gate wants 2xx (or 401).
+    with serve_registry(users=USERS, leaf=leaf, health_status=status) as registry:
+        message = fails_with(gate_props(registry.url, authority.certificate_pem, timeout_seconds=0.4))
+    assert "unexpected status from the health path" in message
+    assert str(status) in message
+
+
+def test_any_2xx_from_the_health_path_is_an_answer(authority: Authority, leaf: LeafCertificate) -> None:
+    with serve_registry(users=USERS, leaf=leaf, health_status=204) as registry:
+        result = ReadinessGateProvider().create(gate_props(registry.url, authority.certificate_pem))
+    assert result.outs is not None
+    assert result.outs["health_status"] == 204
+
+
 def test_a_ca_that_does_not_load_is_reported() -> None:
     broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
     message = fails_with(gate_props(f"https://127.0.0.1:{free_port()}", broken, timeout_seconds=0.3))
@@ -254,6 +272,59 @@ def test_update_runs_the_gate_again(authority: Authority, leaf: LeafCertificate)
     # The server is gone now: the same update fails.
     with pytest.raises(RegistryNotReady, match="nothing is listening"):
         provider.update("readiness-x", olds, {**news, "timeout_seconds": 0.3})
+
+
+# --- tlsMode provided: the gate trusts the chain the server sends -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def provided() -> tuple[Authority, Authority, LeafCertificate]:
+    """A root, an intermediate it signed, and a server certificate the intermediate issued."""
+    root = Authority.create("Provided Root CA")
+    intermediate = root.intermediate("Provided Intermediate CA")
+    return root, intermediate, intermediate.issue([HOST], ["127.0.0.1"])
+
+
+def provided_chain(provided: tuple[Authority, Authority, LeafCertificate], shape: str) -> str:
+    root, intermediate, leaf = provided
+    parts = {
+        "leaf only": [leaf.certificate_pem],
+        "leaf and intermediate, no root": [leaf.certificate_pem, intermediate.certificate_pem],
+        "full chain": [leaf.certificate_pem, intermediate.certificate_pem, root.certificate_pem],
+    }[shape]
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("shape", ["leaf only", "leaf and intermediate, no root", "full chain"])
+def test_a_provided_chain_passes_the_gate(provided: tuple[Authority, Authority, LeafCertificate], shape: str) -> None:
+    """In provided mode the server serves the provided chain (server certificate first) and the gate
+    trusts that same chain. Before Python 3.13 a trusted certificate that is not self-signed is no anchor
+    unless the context has ``VERIFY_X509_PARTIAL_CHAIN``; Go clients (Palette) accept such chains."""
+    chain = provided_chain(provided, shape)
+    served = LeafCertificate(certificate_pem=chain, private_key_pem=provided[2].private_key_pem)
+    with serve_registry(users=USERS, leaf=served) as registry:
+        result = ReadinessGateProvider().create(gate_props(registry.url, chain, timeout_seconds=2))
+    assert result.outs is not None
+    assert result.outs["health_status"] == 200
+    assert result.outs["attempts"] == 1
+
+
+def test_a_trusted_leaf_still_needs_the_right_name(provided: tuple[Authority, Authority, LeafCertificate]) -> None:
+    chain = provided_chain(provided, "leaf only")
+    served = LeafCertificate(certificate_pem=chain, private_key_pem=provided[2].private_key_pem)
+    with serve_registry(users=USERS, leaf=served) as registry:
+        message = fails_with(gate_props(registry.url, chain, server_name="other.test", timeout_seconds=0.4))
+    assert "name mismatch" in message
+
+
+def test_trusting_another_leaf_is_still_an_unknown_authority(
+    provided: tuple[Authority, Authority, LeafCertificate],
+) -> None:
+    _, intermediate, leaf = provided
+    other = intermediate.issue([HOST], ["127.0.0.1"])
+    with serve_registry(users=USERS, leaf=leaf) as registry:
+        message = fails_with(gate_props(registry.url, other.certificate_pem, timeout_seconds=0.4))
+    assert "unknown authority" in message
 
 
 # --- check, diff, read -----------------------------------------------------------------------------------

@@ -44,6 +44,44 @@ class LeafCertificate:
     private_key_pem: str
 
 
+def _ca_certificate(
+    subject: x509.Name,
+    public: ec.EllipticCurvePublicKey,
+    issuer: x509.Name,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    *,
+    path_length: int | None,
+) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+        .sign(issuer_key, hashes.SHA256())
+    )
+
+
 @dataclass(frozen=True)
 class Authority:
     """A CA that can issue server certificates."""
@@ -54,39 +92,20 @@ class Authority:
 
     @classmethod
     def create(cls, common_name: str = "Test Registry CA") -> Authority:
+        """A self-signed root CA."""
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        now = datetime.datetime.now(datetime.UTC)
-        public = key.public_key()
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
-            .sign(key, hashes.SHA256())
-        )
+        certificate = _ca_certificate(name, key.public_key(), name, key, path_length=None)
         pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
         return cls(certificate_pem=pem, _key=key, _certificate=certificate)
+
+    def intermediate(self, common_name: str = "Test Intermediate CA") -> Authority:
+        """A CA signed by this one (not self-signed: on its own it is no trust anchor for OpenSSL)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        certificate = _ca_certificate(name, key.public_key(), self._certificate.subject, self._key, path_length=0)
+        pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+        return Authority(certificate_pem=pem, _key=key, _certificate=certificate)
 
     def issue(self, dns_names: list[str], ip_addresses: list[str]) -> LeafCertificate:
         key = ec.generate_private_key(ec.SECP256R1())
@@ -131,7 +150,9 @@ class FakeRegistry:
     """time.monotonic() when the port was bound (empty until then)."""
 
 
-def _handler(users: dict[str, str], health_path: str, catalog_path: str, health_needs_auth: bool) -> type:
+def _handler(
+    users: dict[str, str], health_path: str, catalog_path: str, health_needs_auth: bool, health_status: int
+) -> type:
     def authorized(header: str | None) -> bool:
         if not header or not header.startswith("Basic "):
             return False
@@ -146,7 +167,7 @@ def _handler(users: dict[str, str], health_path: str, catalog_path: str, health_
 
         def do_GET(self) -> None:
             if self.path == health_path and not health_needs_auth:
-                self._answer(200, {"status": "UP"})
+                self._answer(health_status, {"status": "UP"})
             elif self.path in (health_path, catalog_path):
                 if not authorized(self.headers.get("Authorization")):
                     self._answer(401, {"errors": [{"code": "UNAUTHORIZED"}]}, challenge=True)
@@ -160,6 +181,8 @@ def _handler(users: dict[str, str], health_path: str, catalog_path: str, health_
         def _answer(self, status: int, body: dict[str, object], challenge: bool = False) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", "/login")
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             if challenge:
@@ -199,13 +222,16 @@ def serve_registry(
     health_path: str = "/health",
     catalog_path: str = "/v1/_catalog",
     health_needs_auth: bool = False,
+    health_status: int = 200,
     start_after: float = 0.0,
     port: int | None = None,
 ) -> Iterator[FakeRegistry]:
     """Runs a fake registry on 127.0.0.1 (HTTPS with ``leaf``, else HTTP) for the ``with`` block.
 
     With ``start_after`` the port is bound only after that many seconds, in a background thread, like a
-    server that is still starting when the gate begins polling.
+    server that is still starting when the gate begins polling. ``health_status`` is what the open health
+    path answers (a 3xx comes with a ``Location``). ``leaf.certificate_pem`` may be a chain: the server
+    sends all of it.
     """
     port = port or free_port()
     tls = None
@@ -217,7 +243,7 @@ def serve_registry(
             cert.write_text(leaf.certificate_pem)
             key.write_text(leaf.private_key_pem)
             tls.load_cert_chain(cert, key)
-    handler = _handler(users, health_path, catalog_path, health_needs_auth)
+    handler = _handler(users, health_path, catalog_path, health_needs_auth, health_status)
     servers: list[_Server] = []
     stop = threading.Event()
     scheme = "https" if leaf is not None else "http"

@@ -1,0 +1,206 @@
+"""A replacement of the Palette registration, replayed in the order the Pulumi engine runs it.
+
+How the engine orders a replacement (pulumi/pulumi ``pkg/resource/deploy/step_generator.go``):
+
+- ``diff``: for a resource marked for replacement (``pulumi up --replace <urn>``, ``--target-replace``)
+  the engine does not ask the provider; it returns ``DiffResult{Changes: DiffSome, ReplaceKeys: ["id"]}``,
+  with ``DeleteBeforeReplace`` false. ``replace_on_changes`` turns a provider's update into a replacement
+  (``applyReplaceOnChanges``) and keeps the provider's ``DeleteBeforeReplace``.
+- ``continueStepsFromDiff``: ``deleteBeforeReplace := diff.DeleteBeforeReplace``, then
+  ``if goal.DeleteBeforeReplace != nil { deleteBeforeReplace = *goal.DeleteBeforeReplace }``: the
+  resource option, when the program set it, wins over the provider's answer. With it the steps are
+  ``DeleteReplacement`` (old) then ``CreateReplacement`` (new); without it ``CreateReplacement`` first,
+  and the delete of the old resource "is generated later on, after all creates/updates finish".
+
+The Python SDK sends ``deleteBeforeReplace`` with ``deleteBeforeReplaceDefined`` (``pulumi/runtime/resource.py``);
+the program harness records ``deleteBeforeReplace``. ``create`` adopts a registration by name, so a
+create-first replacement adopts the very uid the engine then deletes as "the old one".
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from pulumi.dynamic import DiffResult
+
+from components.palette import PackRegistryProvider
+from tests.harness import PALETTE, run_program
+from tests.palette_fake import FakePalette
+from tests.palette_support import FAST_HTTP_ENV, ROOT, configure, declared
+
+NAME = "custom-packs"
+SERIALIZED = "gASVserialized-provider"
+API_KEY = "palette-api-key-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def fast_http(monkeypatch):
+    for key, value in FAST_HTTP_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("PALETTE_API_KEY", raising=False)
+
+
+@pytest.fixture(scope="module")
+def declared_delete_before_replace() -> bool:
+    """The option the program's registration is registered with (what the engine reads as the goal's)."""
+    run = run_program({"paletteApiKey": API_KEY}, secrets_={"paletteApiKey"})
+    return bool(run.one(PALETTE).options["delete_before_replace"])
+
+
+@pytest.fixture
+def palette():
+    with FakePalette() as fake:
+        yield fake
+
+
+@pytest.fixture
+def provider(palette: FakePalette):
+    provider = PackRegistryProvider()
+    configure(provider, palette.api_key)
+    yield provider
+    configure(provider, None)
+
+
+def checked(provider: PackRegistryProvider, props: dict) -> dict:
+    result = provider.check({}, {**props, "__provider": SERIALIZED})
+    assert [(f.property, f.reason) for f in result.failures] == []
+    return result.inputs
+
+
+def deletes_first(goal_delete_before_replace: bool, provider_diff: DiffResult | None) -> bool:
+    """step_generator.go ``continueStepsFromDiff``: the provider's answer, unless the goal sets the option.
+
+    ``provider_diff`` is None for a targeted replace: the engine's ``diff`` answers for the provider.
+    The SDK leaves the option undefined (nil in the goal) unless the program set it.
+    """
+    decided = bool(provider_diff.delete_before_replace) if provider_diff is not None else False
+    if goal_delete_before_replace:
+        decided = True
+    return decided
+
+
+def replace(provider, old_id: str, old_outs: dict, new_inputs: dict, *, delete_first: bool) -> tuple[str, dict]:
+    """The replacement's provider calls, in the engine's order; the new resource's id and outputs."""
+    if delete_first:
+        provider.delete(old_id, old_outs)
+        new = provider.create(new_inputs)
+    else:
+        new = provider.create(new_inputs)
+        provider.delete(old_id, old_outs)
+    return new.id, {**new.outs, "__provider": SERIALIZED}
+
+
+def assert_palette_matches_the_state(provider, palette: FakePalette, new_id: str, new_outs: dict) -> None:
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [new_id], "Palette lost the registration"
+    # The next `pulumi refresh` keeps it.
+    assert provider.read(new_id, new_outs).id == new_id
+
+
+def test_the_program_declares_the_registration_delete_before_replace(declared_delete_before_replace):
+    assert declared_delete_before_replace is True
+
+
+def test_a_forced_replace_keeps_the_registration(provider, palette, declared_delete_before_replace):
+    """``pulumi up --replace <urn>`` / ``--target-replace``: the provider's diff is not asked."""
+    inputs = checked(provider, declared(palette.url))
+    old = provider.create(inputs)
+    old_outs = {**old.outs, "__provider": SERIALIZED}
+
+    delete_first = deletes_first(declared_delete_before_replace, provider_diff=None)
+    new_id, new_outs = replace(
+        provider, old.id, old_outs, checked(provider, declared(palette.url)), delete_first=delete_first
+    )
+
+    assert_palette_matches_the_state(provider, palette, new_id, new_outs)
+
+
+def test_replace_on_changes_keeps_the_registration(provider, palette, declared_delete_before_replace):
+    """``replace_on_changes=["endpoint"]``: the provider calls the change an update and does not ask to
+    delete first; applyReplaceOnChanges makes it a replacement, and the option decides the order."""
+    inputs = checked(provider, declared(palette.url))
+    old = provider.create(inputs)
+    old_outs = {**old.outs, "__provider": SERIALIZED}
+    news = checked(
+        provider, {**declared(palette.url, endpoint="https://moved.example.com"), "password": inputs["password"]}
+    )
+    diff = provider.diff(old.id, old_outs, news)
+    assert diff.changes and diff.replaces == [] and not diff.delete_before_replace
+
+    delete_first = deletes_first(declared_delete_before_replace, provider_diff=diff)
+    new_id, new_outs = replace(provider, old.id, old_outs, news, delete_first=delete_first)
+
+    assert_palette_matches_the_state(provider, palette, new_id, new_outs)
+    assert palette.named(NAME)[0]["spec"]["endpoint"] == "https://moved.example.com"
+
+
+def test_create_before_delete_is_what_loses_the_registration(provider, palette):
+    """The order the option rules out, replayed on its own: the replacement adopts the live uid, then
+    the engine deletes that uid as the old resource's, and a refresh drops it from the state."""
+    inputs = checked(provider, declared(palette.url))
+    old = provider.create(inputs)
+
+    new_id, new_outs = replace(
+        provider,
+        old.id,
+        {**old.outs, "__provider": SERIALIZED},
+        checked(provider, declared(palette.url)),
+        delete_first=False,
+    )
+
+    assert new_id == old.id  # adopted
+    assert palette.named(NAME) == []
+    assert provider.read(new_id, new_outs).id == ""
+
+
+def test_every_program_gets_the_option_whatever_its_opts_say():
+    """Declared by the resource class itself, merged last over the program's own ``opts``."""
+    # set_mocks changes process-wide state, so the program runs in its own interpreter.
+    script = textwrap.dedent(
+        """
+        import json, pulumi
+        from pulumi.runtime import mocks
+
+        seen = []
+
+        class Monitor(mocks.MockMonitor):
+            def RegisterResource(self, request):
+                if request.type != "pulumi:pulumi:Stack":
+                    seen.append([request.name, request.deleteBeforeReplace, request.deleteBeforeReplaceDefined,
+                                 request.protect, list(request.additionalSecretOutputs)])
+                return super().RegisterResource(request)
+
+        class Mocks(pulumi.runtime.Mocks):
+            def new_resource(self, args):
+                return "uid-1", {**args.inputs, "uid": "uid-1", "sync_status": "Pending"}
+            def call(self, args):
+                return {}
+
+        pulumi.runtime.set_mocks(Mocks(), project="palette-pack-registry", monitor=Monitor(Mocks()))
+        from components.palette import PaletteRegistration
+
+        @pulumi.runtime.test
+        def run():
+            common = dict(name="custom-packs", endpoint="https://r.example.com", username="palette",
+                          password="pw", insecure_skip_verify=True)
+            plain = PaletteRegistration("plain", **common)
+            opted_out = PaletteRegistration(
+                "opted-out", **common,
+                opts=pulumi.ResourceOptions(delete_before_replace=False, protect=True,
+                                            additional_secret_outputs=["username"]))
+            return pulumi.Output.all(plain.uid, opted_out.uid)
+
+        run()
+        print(json.dumps(seen))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = {name: rest for name, *rest in json.loads(done.stdout.strip().splitlines()[-1])}
+
+    assert seen["plain"] == [True, True, False, ["password"]]
+    assert seen["opted-out"][:3] == [True, True, True]
+    assert sorted(seen["opted-out"][3]) == ["password", "username"]

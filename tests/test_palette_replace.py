@@ -47,7 +47,7 @@ def fast_http(monkeypatch):
 @pytest.fixture(scope="module")
 def declared_delete_before_replace() -> bool:
     """The option the program's registration is registered with (what the engine reads as the goal's)."""
-    run = run_program({"paletteApiKey": API_KEY}, secrets_={"paletteApiKey"})
+    run = run_program({"hosts": ["registry.example.com"], "paletteApiKey": API_KEY}, secrets_={"paletteApiKey"})
     return bool(run.one(PALETTE).options["delete_before_replace"])
 
 

@@ -71,6 +71,11 @@ registry = Registry(
         private_key=certificates.private_key if certificates else None,
         pull_username=settings.pull_username,
         pull_password=settings.pull_password,
+        log_max_size=settings.limits.log_max_size,
+        log_max_files=settings.limits.log_max_files,
+        memory_mb=settings.limits.memory_mb,
+        cpus=settings.limits.cpus,
+        tls_min_version=settings.tls_min_version,
     ),
 )
 
@@ -96,6 +101,8 @@ ready = (
 
 pulumi.export("endpoint", settings.endpoint)
 pulumi.export("caCertificate", certificates.ca_certificate if certificates else None)
+pulumi.export("certificateExpiresAt", certificates.expires_at if certificates else None)
+pulumi.export("caExpiresAt", certificates.ca_expires_at if certificates else None)
 pulumi.export("adminUser", settings.admin_user)
 pulumi.export("adminPassword", credentials.passwords[settings.admin_user])
 pulumi.export("readOnlyUsers", list(settings.read_only_users))

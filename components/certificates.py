@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_tls as tls
+from cryptography import x509
 
 from components.config import KEY_ALGORITHMS
 
-__all__ = ["CA_USES", "SERVER_USES", "Certificates", "CertificatesArgs"]
+__all__ = ["CA_USES", "SERVER_USES", "Certificates", "CertificatesArgs", "rfc3339"]
 
 CA_USES = ["cert_signing", "crl_signing", "digital_signature"]
 SERVER_USES = ["digital_signature", "key_encipherment", "server_auth"]
@@ -47,6 +49,11 @@ class Certificates(pulumi.ComponentResource):
     """PEM server key, served as ``/certs/tls.key`` (secret)."""
     ca_certificate: pulumi.Output[str]
     """PEM trust chain for clients: the generated CA, or the provided chain."""
+    expires_at: pulumi.Output[str]
+    """When the served server certificate expires, RFC 3339 in UTC (e.g. 2027-11-28T15:34:16Z)."""
+    ca_expires_at: pulumi.Output[str]
+    """When the generated CA expires; for a provided chain, the last certificate in it (the leaf itself
+    when the chain holds only the leaf). RFC 3339 in UTC."""
 
     def __init__(self, name: str, args: CertificatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("palette-pack-registry:registry:Certificates", name, None, opts)
@@ -56,11 +63,35 @@ class Certificates(pulumi.ComponentResource):
             self.certificate = pulumi.Output.from_input(args.provided_certificate)
             self.private_key = pulumi.Output.secret(args.provided_private_key)
             self.ca_certificate = pulumi.Output.from_input(args.provided_certificate)
+            self._provided_expiry(args.provided_certificate, args.cert_early_renewal_hours)
         elif args.tls_mode == "self-signed":
             self._self_signed(name, args)
         else:
             raise ValueError(f"no certificates in TLS mode {args.tls_mode!r}")
-        self.register_outputs({"certificate": self.certificate, "caCertificate": self.ca_certificate})
+        self.register_outputs(
+            {
+                "certificate": self.certificate,
+                "caCertificate": self.ca_certificate,
+                "expiresAt": self.expires_at,
+                "caExpiresAt": self.ca_expires_at,
+            }
+        )
+
+    def _provided_expiry(self, chain_pem: str, early_renewal_hours: int) -> None:
+        chain = x509.load_pem_x509_certificates(chain_pem.encode())
+        expires = chain[0].not_valid_after_utc
+        self.expires_at = pulumi.Output.from_input(rfc3339(expires))
+        self.ca_expires_at = pulumi.Output.from_input(rfc3339(chain[-1].not_valid_after_utc))
+        hours_left = (expires - datetime.datetime.now(datetime.UTC)).total_seconds() / 3600
+        if hours_left <= early_renewal_hours:
+            # Generated certificates renew themselves (early_renewal_hours); a provided one cannot.
+            pulumi.log.warn(
+                f"The served certificate (tlsCertificate) expires at {rfc3339(expires)}, in {hours_left:.0f} "
+                f"hours: within certEarlyRenewalHours ({early_renewal_hours}). This program cannot renew a "
+                "certificate you provide. Get a new one for the same names, then run `pulumi config set "
+                "tlsCertificate < tls.crt`, `pulumi config set --secret tlsPrivateKey < tls.key` and "
+                "`pulumi up` (the container restarts with it and Palette's copy of the chain is updated)."
+            )
 
     def _self_signed(self, name: str, args: CertificatesArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -110,3 +141,17 @@ class Certificates(pulumi.ComponentResource):
         self.certificate = server.cert_pem
         self.private_key = pulumi.Output.secret(server_key.private_key_pem)
         self.ca_certificate = ca.cert_pem
+        # validity_end_time is Go's time.MarshalText of the certificate's NotAfter (RFC 3339 with
+        # nanoseconds, in the provider's local zone: hashicorp/terraform-provider-tls
+        # internal/provider/common_cert.go createCertificate); the certificate itself holds whole seconds.
+        self.expires_at = server.validity_end_time.apply(_utc_seconds)
+        self.ca_expires_at = ca.validity_end_time.apply(_utc_seconds)
+
+
+def rfc3339(moment: datetime.datetime) -> str:
+    """A moment as RFC 3339 in UTC with whole seconds, the way a certificate's validity is encoded."""
+    return moment.astimezone(datetime.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _utc_seconds(value: str) -> str:
+    return rfc3339(datetime.datetime.fromisoformat(value))

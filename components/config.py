@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from cryptography import x509
@@ -28,6 +29,7 @@ __all__ = [
     "PROJECT",
     "SECRET_KEYS",
     "ConfigError",
+    "ContainerLimits",
     "DockerHostSettings",
     "PaletteSettings",
     "ReadinessSettings",
@@ -50,6 +52,11 @@ KEY_ALGORITHMS = {
     "RSA-3072": ("RSA", None, 3072),
     "RSA-4096": ("RSA", None, 4096),
 }
+TLS_MIN_VERSIONS = {"1.2": "tls1.2", "1.3": "tls1.3"}
+"""tlsMinVersion -> REGISTRY_HTTP_TLS_MINIMUMTLS (distribution's registry/registry.go tlsVersions)."""
+MIN_MEMORY_LIMIT_MB = 128
+"""The smallest memoryLimitMb accepted (README "Operating it" has the measurement behind it)."""
+_LOG_SIZE = re.compile(r"^[1-9][0-9]*[kmg]$")
 # bcrypt only hashes the first 72 bytes; generated passwords are ASCII, so bytes == characters.
 BCRYPT_MAX_BYTES = 72
 MIN_PASSWORD_LENGTH = 16
@@ -159,6 +166,20 @@ class PaletteSettings:
 
 
 @dataclass(frozen=True)
+class ContainerLimits:
+    """What bounds the container over months of running: its log files, memory and CPU."""
+
+    log_max_size: str
+    """json-file log driver max-size, e.g. 10m."""
+    log_max_files: int
+    """json-file log driver max-file."""
+    memory_mb: int
+    """Memory limit in MB; 0 for none."""
+    cpus: str | None
+    """CPU limit written the way the docker provider reads it back (e.g. 1.0, 1.5); None for none."""
+
+
+@dataclass(frozen=True)
 class RegistrySettings:
     """Everything the program needs, validated. Secrets stay ``pulumi.Output`` values."""
 
@@ -179,6 +200,9 @@ class RegistrySettings:
     data_volume: str
     """A named Docker volume, or an absolute host path."""
     log_level: str
+    limits: ContainerLimits
+    tls_min_version: str
+    """1.2 or 1.3 (the server's REGISTRY_HTTP_TLS_MINIMUMTLS is tls<version>)."""
     auth_realm: str
     admin_user: str
     read_only_users: tuple[str, ...]
@@ -688,6 +712,8 @@ def parse_settings(
         container_name=container_name,
         data_volume=data_volume,
         log_level=log_level,
+        limits=_container_limits(raw),
+        tls_min_version=_tls_min_version(raw),
         auth_realm=auth_realm,
         admin_user=admin_user,
         read_only_users=read_only_users,
@@ -770,6 +796,75 @@ def _check_supplied_password(key: str, value: str) -> None:
         raise ConfigError(
             key, "a supplied password has leading/trailing whitespace or control characters", "Remove them."
         )
+
+
+def _container_limits(raw: _Raw) -> ContainerLimits:
+    log_max_size = raw.text("logMaxSize").strip().lower()
+    if not _LOG_SIZE.match(log_max_size):
+        raise ConfigError(
+            "logMaxSize", f"'{log_max_size}' is not a log file size", "Use a number with k, m or g, e.g. 10m."
+        )
+    log_max_files = raw.integer("logMaxFiles")
+    if not 1 <= log_max_files <= 100:
+        raise ConfigError("logMaxFiles", f"{log_max_files} is out of range", "Keep 1-100 log files, e.g. 3.")
+    memory_mb = raw.integer("memoryLimitMb")
+    if memory_mb != 0 and memory_mb < MIN_MEMORY_LIMIT_MB:
+        raise ConfigError(
+            "memoryLimitMb",
+            f"{memory_mb} MB is below the {MIN_MEMORY_LIMIT_MB} MB the registry server needs to start with margin",
+            f"Use 0 (no limit) or at least {MIN_MEMORY_LIMIT_MB}; the install guide's minimum is 2048.",
+        )
+    text = raw.text("cpus").strip()
+    try:
+        cpus = Decimal(text)
+    except InvalidOperation:
+        cpus = Decimal(-1)
+    if not cpus.is_finite() or cpus < 0 or cpus != cpus.quantize(Decimal("0.01")) or 0 < cpus < Decimal("0.01"):
+        raise ConfigError(
+            "cpus",
+            f"'{text}' is not a CPU count",
+            "Use 0 (no limit) or a number of CPUs with up to 2 decimals, e.g. 1.5.",
+        )
+    # Declared the way the provider reads it back, so the next `pulumi up` sees no change (cpus forces a
+    # new container); a value it would read back as a different number is refused instead.
+    declared = provider_cpus(int(cpus * 1_000_000_000))
+    if Decimal(declared) != cpus:
+        raise ConfigError(
+            "cpus",
+            f"{text} would be read back by the docker provider as {declared} and replace the container on every run",
+            f"Use a nearby value such as {cpus + Decimal('0.01')}.",
+        )
+    return ContainerLimits(
+        log_max_size=log_max_size,
+        log_max_files=log_max_files,
+        memory_mb=memory_mb,
+        cpus=declared if cpus else None,
+    )
+
+
+def provider_cpus(nano_cpus: int) -> str:
+    """A CPU limit as the docker provider writes it into state when it reads a container back.
+
+    kreuzwerker/terraform-provider-docker internal/provider/helpers.go nanoInt64ToDecimalString: nine
+    decimals; when that string holds exactly nine zeros, one decimal rounded half away from zero ("1.0",
+    "0.5", but 0.05 becomes "0.1"); else trailing zeros trimmed (so 10 CPUs read back as "10.").
+    """
+    if nano_cpus == 0:
+        return "0"
+    value = Decimal(nano_cpus) / Decimal(1_000_000_000)
+    nine = f"{value:.9f}"
+    if nine.count("0") == 9:
+        return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}"
+    return nine.rstrip("0")
+
+
+def _tls_min_version(raw: _Raw) -> str:
+    version = raw.text("tlsMinVersion").strip()
+    if version not in TLS_MIN_VERSIONS:
+        raise ConfigError(
+            "tlsMinVersion", f"'{version}' is not a TLS version the server can require", "Use 1.2 or 1.3."
+        )
+    return version
 
 
 def _docker_settings(raw: _Raw, get: Callable[[str], str | None], secret: Callable[[str], Any]) -> DockerHostSettings:

@@ -8,6 +8,8 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
+from components.config import TLS_MIN_VERSIONS
+
 __all__ = [
     "AUTH_FILE",
     "CERT_FILE",
@@ -24,6 +26,7 @@ AUTH_FILE = "/auth/htpasswd-basic"
 CERT_FILE = "/certs/tls.crt"
 KEY_FILE = "/certs/tls.key"
 DATA_PATH = "/data"
+LOG_DRIVER = "json-file"
 # Uploaded files are read-only inside the container (a bind mount would not travel to a remote host).
 READ_ONLY_MODE = "0444"
 
@@ -66,6 +69,16 @@ class RegistryArgs:
     pull_username: str | None = None
     pull_password: pulumi.Input[str] | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    log_max_size: str = "10m"
+    """The json-file log is rotated at this size (Docker's max-size, e.g. 10m)."""
+    log_max_files: int = 3
+    """Rotated json-file logs kept (Docker's max-file)."""
+    memory_mb: int = 0
+    """Memory limit in MB, swap included; 0 for none."""
+    cpus: str | None = None
+    """CPU limit as the docker provider reads it back (components.config.provider_cpus); None for none."""
+    tls_min_version: str = "1.2"
+    """Oldest TLS version served: 1.2 or 1.3 (ignored without a certificate)."""
 
 
 class Registry(pulumi.ComponentResource):
@@ -137,7 +150,11 @@ class Registry(pulumi.ComponentResource):
         ]
         uploads = [docker.ContainerUploadArgs(file=AUTH_FILE, content=args.htpasswd, permissions=READ_ONLY_MODE)]
         if https:
-            envs += [f"REGISTRY_HTTP_TLS_CERTIFICATE={CERT_FILE}", f"REGISTRY_HTTP_TLS_KEY={KEY_FILE}"]
+            envs += [
+                f"REGISTRY_HTTP_TLS_CERTIFICATE={CERT_FILE}",
+                f"REGISTRY_HTTP_TLS_KEY={KEY_FILE}",
+                f"REGISTRY_HTTP_TLS_MINIMUMTLS={TLS_MIN_VERSIONS[args.tls_min_version]}",
+            ]
             uploads += [
                 docker.ContainerUploadArgs(file=CERT_FILE, content=args.certificate, permissions=READ_ONLY_MODE),
                 docker.ContainerUploadArgs(
@@ -162,6 +179,15 @@ class Registry(pulumi.ComponentResource):
             uploads=uploads,
             volumes=[data],
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())] or None,
+            # Written the way the provider reads them back (resource_docker_container_funcs.go), so a
+            # second `pulumi up` sees no change: the driver by name, the options as strings.
+            log_driver=LOG_DRIVER,
+            log_opts={"max-size": args.log_max_size, "max-file": str(args.log_max_files)},
+            # Swap is part of the limit: without memory_swap Docker allows as much again as swap and
+            # reports it back, which the provider would then try to remove on every run.
+            memory=args.memory_mb or None,
+            memory_swap=args.memory_mb or None,
+            cpus=args.cpus,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=provider,

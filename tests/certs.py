@@ -51,9 +51,10 @@ def make_leaf(
     ips: list[str] = (),  # type: ignore[assignment]
     *,
     with_sans: bool = True,
+    days: float = 7,
     shift: datetime.timedelta = datetime.timedelta(0),
 ) -> Pair:
-    """A leaf valid from 5 minutes ago for 7 days, both moved by ``shift`` (negative: in the past)."""
+    """A leaf valid from 5 minutes ago for ``days``, both moved by ``shift`` (negative: in the past)."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC) + shift
     builder = (
@@ -63,7 +64,7 @@ def make_leaf(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=7))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
     )

@@ -4,9 +4,10 @@ A *container spec* is the container's recorded inputs as the Pulumi program decl
 camelCase wire names (``name``, ``image``, ``envs``, ``uploads``, ``volumes``, ``ports``, ``restart``,
 ``networkMode``). ``start_container`` turns it into a real container the way the docker provider would:
 ``docker create``, then the uploads copied in as a tar stream with their declared modes, then
-``docker start``. For tests the image is swapped for the local stand-in, ports are published on 127.0.0.1
-only (on a free host port the engine picks), and names get a per-run suffix so a real deployment on the
-same machine is never touched.
+``docker start``, with the declared log driver and options, memory (and swap) and CPU limits. For tests
+the image is swapped for the local stand-in, ports are published on 127.0.0.1 only (on a free host port
+the engine picks), and names get a per-run suffix so a real deployment on the same machine is never
+touched.
 
 Everything created is labelled and tracked by a ``DockerJanitor``, which removes it at the end.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import secrets
 import subprocess
@@ -250,6 +252,18 @@ def start_container(
     network = spec.get("networkMode")
     if network:
         args += ["--network", str(network)]
+    if spec.get("logDriver"):
+        args += ["--log-driver", str(spec["logDriver"])]
+    for key, value in sorted((spec.get("logOpts") or {}).items()):
+        args += ["--log-opt", f"{key}={value}"]
+    # The provider sends memory and memory_swap in MB and cpus as given (resource_docker_container_funcs.go).
+    if spec.get("memory"):
+        args += ["--memory", f"{int(spec['memory'])}m"]
+    if spec.get("memorySwap"):
+        swap = int(spec["memorySwap"])
+        args += ["--memory-swap", f"{swap}m" if swap > 0 else str(swap)]
+    if spec.get("cpus"):
+        args += ["--cpus", str(spec["cpus"])]
     for volume in spec.get("volumes") or []:
         source = volume.get("volumeName") or volume.get("hostPath")
         if not source:
@@ -324,6 +338,31 @@ def read_file_from_volume(volume: str, path: str, image: str, janitor: DockerJan
             return extracted.read() if extracted else None
     finally:
         docker("rm", "--force", holder, check=False)
+
+
+def provider_read_back(container: str) -> dict[str, Any]:
+    """What the docker provider stores for a container's log, memory and CPU fields after reading it back.
+
+    kreuzwerker/terraform-provider-docker v4.5.0 (pulumi-docker 5.2.0's upstream)
+    internal/provider/resource_docker_container_funcs.go resourceDockerContainerRead: ``log_driver`` is
+    HostConfig.LogConfig.Type; ``log_opts`` is LogConfig.Config, kept only when the program declares
+    log_opts (containerLogOptsForState); ``memory`` is Memory in MB; ``memory_swap`` MemorySwap in MB
+    (or as is when not positive); ``cpus`` is NanoCPUs as nanoInt64ToDecimalString writes it, only when
+    positive. Keys use Pulumi's camelCase names, like a recorded container spec.
+    """
+    from components.config import provider_cpus
+
+    host = json.loads(docker("inspect", "--format", "{{json .HostConfig}}", container))
+    swap = int(host["MemorySwap"])
+    read: dict[str, Any] = {
+        "logDriver": host["LogConfig"]["Type"],
+        "logOpts": host["LogConfig"]["Config"] or None,
+        "memory": int(host["Memory"]) // (1024 * 1024),
+        "memorySwap": swap // (1024 * 1024) if swap > 0 else swap,
+    }
+    if int(host["NanoCpus"]) > 0:
+        read["cpus"] = provider_cpus(int(host["NanoCpus"]))
+    return read
 
 
 def file_mode_in_container(container: str, path: str) -> int:

@@ -220,6 +220,26 @@ def _sign(
     return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
 
 
+_PROVIDER_ZONE = datetime.timezone(datetime.timedelta(hours=1))
+"""pulumi-tls formats validity times in its host's local zone; the mocks pick one that is not UTC."""
+
+
+def _validity(pem: str) -> dict[str, str]:
+    """validityStartTime/validityEndTime as pulumi-tls reports them: Go's time.MarshalText (RFC 3339 with
+    fractional seconds, local zone) of NotBefore/NotAfter, which keep the sub-second part the certificate
+    drops (hashicorp/terraform-provider-tls internal/provider/common_cert.go createCertificate)."""
+    certificate = x509.load_pem_x509_certificate(pem.encode())
+    fraction = datetime.timedelta(microseconds=secrets.randbelow(999_999) + 1)
+
+    def marshal(moment: datetime.datetime) -> str:
+        return (moment + fraction).astimezone(_PROVIDER_ZONE).isoformat()
+
+    return {
+        "validityStartTime": marshal(certificate.not_valid_before_utc),
+        "validityEndTime": marshal(certificate.not_valid_after_utc),
+    }
+
+
 def _ski(certificate: x509.Certificate) -> bytes | None:
     try:
         return certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
@@ -288,7 +308,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
                 _sans(inputs),
                 ski if inputs.get("setAuthorityKeyId") else None,
             )
-            return {**inputs, "certPem": pem}
+            return {**inputs, "certPem": pem, **_validity(pem)}
         if typ == CERT_REQUEST:
             self.state.generated += 1
             key = _load_key(inputs["privateKeyPem"])
@@ -309,7 +329,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
             pem = _sign(
                 inputs, csr.subject, csr.public_key(), ca.subject, _load_key(inputs["caPrivateKeyPem"]), sans, _ski(ca)
             )
-            return {**inputs, "certPem": pem}
+            return {**inputs, "certPem": pem, **_validity(pem)}
         if typ == IMAGE:
             digest = hashlib.sha256(inputs["name"].encode()).hexdigest()
             return {**inputs, "imageId": f"sha256:{digest}", "repoDigest": f"{inputs['name']}@sha256:{digest}"}

@@ -113,3 +113,75 @@ def test_http_mode_has_no_tls_material_and_warns(http_run: ProgramRun) -> None:
     files = [u["file"] for u in http_run.one(CONTAINER).inputs["uploads"]]
     assert files == ["/auth/htpasswd-basic"]
     assert any("insecure" in w and w.startswith("warning") for w in http_run.warnings)
+
+
+# --- expiry in sight ----------------------------------------------------------------------------------------
+
+
+def _expiry(certificate: x509.Certificate) -> str:
+    return certificate.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_expiry_exports_are_read_from_the_generated_certificates(dev_run: ProgramRun) -> None:
+    """The exports come from pulumi-tls's validity_end_time (Go's time.MarshalText: RFC 3339 with fractional
+    seconds in the provider's local zone, hashicorp/terraform-provider-tls internal/provider/common_cert.go),
+    normalised to the whole-second UTC instant the served certificate holds."""
+    server, ca = server_and_ca(dev_run)
+    assert dev_run.one(LOCALLY_SIGNED).outputs["validityEndTime"] != dev_run.exports["certificateExpiresAt"]
+    assert dev_run.exports["certificateExpiresAt"] == _expiry(server)
+    assert dev_run.exports["caExpiresAt"] == _expiry(ca)
+    parsed = datetime.datetime.fromisoformat(dev_run.exports["certificateExpiresAt"])
+    assert parsed.utcoffset() == datetime.timedelta(0)
+    hours = (parsed - datetime.datetime.now(datetime.UTC)).total_seconds() / 3600
+    assert 8759 < hours <= 8760
+    assert not any("expires" in w for w in dev_run.warnings)
+
+
+def _provided_run(chain: str, key: str, **config: object) -> ProgramRun:
+    return run_program(
+        {"tlsMode": "provided", "tlsCertificate": chain, "tlsPrivateKey": key, **config},
+        secrets_={"tlsPrivateKey"},
+    )
+
+
+def test_provided_chain_exports_the_leaf_and_the_last_certificate() -> None:
+    ca_pair, ca_key, ca_cert = make_ca()
+    leaf = make_leaf(ca_key, ca_cert, ["localhost"], ["127.0.0.1"], days=400)
+    run = _provided_run(leaf.certificate_pem + ca_pair.certificate_pem, leaf.key_pem)
+    served = x509.load_pem_x509_certificates(uploaded(run, "/certs/tls.crt").encode())
+    assert run.exports["certificateExpiresAt"] == _expiry(served[0])
+    assert run.exports["caExpiresAt"] == _expiry(served[-1]) == _expiry(ca_cert)
+    assert run.exports["certificateExpiresAt"] != run.exports["caExpiresAt"]
+    # 400 days out, past certEarlyRenewalHours (720): nothing to say.
+    assert not [w for w in run.warnings if "expires" in w]
+
+
+def test_a_provided_leaf_alone_is_its_own_last_certificate() -> None:
+    _, ca_key, ca_cert = make_ca()
+    leaf = make_leaf(ca_key, ca_cert, ["localhost"], ["127.0.0.1"], days=400)
+    run = _provided_run(leaf.certificate_pem, leaf.key_pem)
+    assert run.exports["caExpiresAt"] == run.exports["certificateExpiresAt"]
+
+
+def test_a_provided_certificate_near_expiry_warns_once_and_says_what_to_do() -> None:
+    _, ca_key, ca_cert = make_ca()
+    leaf = make_leaf(ca_key, ca_cert, ["localhost"], ["127.0.0.1"], days=10)
+    run = _provided_run(leaf.certificate_pem, leaf.key_pem)
+    said = [w for w in run.warnings if "expires" in w]
+    assert len(said) == 1
+    warning = said[0]
+    assert warning.startswith("warning: ")
+    assert run.exports["certificateExpiresAt"] in warning
+    assert "in 240 hours" in warning and "certEarlyRenewalHours (720)" in warning
+    assert "cannot renew" in warning
+    assert "pulumi config set tlsCertificate < tls.crt" in warning
+    assert "pulumi config set --secret tlsPrivateKey < tls.key" in warning
+    assert "PRIVATE KEY" not in warning
+    # The same certificate with a shorter renewal window is not yet worth a warning.
+    quiet = _provided_run(leaf.certificate_pem, leaf.key_pem, certEarlyRenewalHours=100)
+    assert not [w for w in quiet.warnings if "expires" in w]
+
+
+def test_http_mode_exports_no_expiry(http_run: ProgramRun) -> None:
+    assert http_run.exports["certificateExpiresAt"] is None
+    assert http_run.exports["caExpiresAt"] is None

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.config import DEFAULT_IMAGE, PROJECT, ConfigError, parse_settings
+from components.config import DEFAULT_IMAGE, MIN_MEMORY_LIMIT_MB, PROJECT, ConfigError, parse_settings, provider_cpus
 from tests.certs import make_ca, make_leaf
 
 BASE: dict[str, Any] = {"hosts": ["registry.example.com"], "ipAddresses": ["10.0.0.5"]}
@@ -160,6 +160,20 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("palette name", {"paletteRegistrationName": "My Registry"}, "paletteRegistrationName", "not a valid"),
     ("palette user unknown", {"paletteUser": "nobody"}, "paletteUser", "not one of"),
     ("palette sync timeout", {"paletteSyncTimeoutSeconds": 0}, "paletteSyncTimeoutSeconds", "out of range"),
+    ("log size without unit", {"logMaxSize": "10"}, "logMaxSize", "not a log file size"),
+    ("log size in bytes words", {"logMaxSize": "10 MB"}, "logMaxSize", "not a log file size"),
+    ("log size zero", {"logMaxSize": "0m"}, "logMaxSize", "not a log file size"),
+    ("no log files", {"logMaxFiles": 0}, "logMaxFiles", "out of range"),
+    ("memory below the floor", {"memoryLimitMb": MIN_MEMORY_LIMIT_MB - 1}, "memoryLimitMb", "needs to start"),
+    ("memory negative", {"memoryLimitMb": -1}, "memoryLimitMb", "needs to start"),
+    ("memory in GB by mistake", {"memoryLimitMb": 2}, "memoryLimitMb", "at least 128"),
+    ("cpus not a number", {"cpus": "two"}, "cpus", "not a CPU count"),
+    ("cpus negative", {"cpus": "-1"}, "cpus", "not a CPU count"),
+    ("cpus too fine", {"cpus": "0.005"}, "cpus", "not a CPU count"),
+    ("cpus read back rounded", {"cpus": "0.05"}, "cpus", "read back by the docker provider as 0.1"),
+    ("cpus read back rounded past ten", {"cpus": "10.05"}, "cpus", "as 10.1"),
+    ("tls 1.1 floor", {"tlsMinVersion": "1.1"}, "tlsMinVersion", "Use 1.2 or 1.3"),
+    ("tls floor spelled like distribution", {"tlsMinVersion": "tls1.2"}, "tlsMinVersion", "Use 1.2 or 1.3"),
 ]
 
 
@@ -194,6 +208,46 @@ def test_defaults_come_from_pulumi_yaml() -> None:
     assert settings.readiness.url == "https://registry.example.com:443"
     assert not settings.palette.enabled
     assert "off" in settings.palette.reason
+    assert settings.limits.log_max_size == "10m"
+    assert settings.limits.log_max_files == 3
+    assert settings.limits.memory_mb == 0
+    assert settings.limits.cpus is None
+    assert settings.tls_min_version == "1.2"
+
+
+@pytest.mark.parametrize(
+    ("nano_cpus", "expected"),
+    # The first five are kreuzwerker/terraform-provider-docker internal/provider/helpers_test.go
+    # TestNanoInt64ToDecimalString; the rest follow from its nine-zeros rule.
+    [
+        (0, "0"),
+        (1_000_000_000, "1.0"),
+        (1_500_000_000, "1.5"),
+        (2_000_000_000, "2.0"),
+        (2_250_000_000, "2.25"),
+        (500_000_000, "0.5"),
+        (10_000_000_000, "10."),
+        (50_000_000, "0.1"),
+        (10_050_000_000, "10.1"),
+    ],
+)
+def test_cpus_are_written_the_way_the_provider_reads_them_back(nano_cpus: int, expected: str) -> None:
+    assert provider_cpus(nano_cpus) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "declared"), [("1", "1.0"), ("1.5", "1.5"), ("0.25", "0.25"), ("16", "16.0"), ("10", "10.")]
+)
+def test_container_limits_are_declared_in_the_providers_form(value: str, declared: str) -> None:
+    limits = parse({"cpus": value, "memoryLimitMb": MIN_MEMORY_LIMIT_MB, "logMaxSize": "1G", "logMaxFiles": 5}).limits
+    assert limits.cpus == declared
+    assert limits.memory_mb == MIN_MEMORY_LIMIT_MB
+    assert limits.log_max_size == "1g"
+    assert limits.log_max_files == 5
+
+
+def test_tls_floor_can_be_raised_to_1_3() -> None:
+    assert parse({"tlsMinVersion": "1.3"}).tls_min_version == "1.3"
 
 
 def test_http_mode_defaults_to_port_80_with_opt_in() -> None:

@@ -231,3 +231,28 @@ def test_palette_api_key_is_in_no_input_output_or_export(palette_run: ProgramRun
 def test_palette_registration_depends_on_the_container_when_the_gate_is_off() -> None:
     run = run_program({**REACHABLE, "paletteApiKey": API_KEY, "readinessCheck": False}, secrets_={"paletteApiKey"})
     assert run.one(CONTAINER).urn in run.one(PALETTE).options["dependencies"]
+
+
+NEXT_IMAGE = "gcr.io/spectro-images-public/release/spectro-registry:2.7.0"
+
+
+def test_upgrading_the_image_replaces_only_the_container() -> None:
+    """A new pinned tag changes the image reference and the container (which runs the image by id) and
+    re-runs the readiness gate; passwords, htpasswd, certificates, the http secret and the data volume keep
+    their inputs, so nothing else is replaced or regenerated, and Palette's record is left alone."""
+    state = MockState()
+    config = {**REACHABLE, "paletteApiKey": API_KEY}
+    first = run_program(config, secrets_={"paletteApiKey"}, state=state)
+    generated = state.generated
+    second = run_program({**config, "image": NEXT_IMAGE}, secrets_={"paletteApiKey"}, state=state)
+    before, after = _inputs(first), _inputs(second)
+    assert before.keys() == after.keys()
+    changed = {urn.rsplit("::", 1)[-1] for urn in before if before[urn] != after[urn]}
+    assert changed == {"registry-image", "registry-container", "readiness"}
+    assert state.generated == generated
+    old, new = first.one(CONTAINER).inputs, second.one(CONTAINER).inputs
+    assert {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)} == {"image"}
+    assert new["image"] == second.one("docker:index/remoteImage:RemoteImage").outputs["imageId"]
+    assert first.one(PALETTE).inputs == second.one(PALETTE).inputs
+    for key in ("adminPassword", "readOnlyPasswords", "caCertificate", "certificateExpiresAt", "dataVolume"):
+        assert first.exports[key] == second.exports[key], key

@@ -113,3 +113,41 @@ def test_remote_docker_host_over_ssh_and_private_pull_credentials() -> None:
     auth = decode(provider.inputs["registryAuth"])
     assert auth == [{"address": "registry.example.com", "username": "robot", "password": "pull-token-123"}]
     assert "registryAuth" in provider.secret_inputs
+
+
+# --- running for months: bounded logs, limits, TLS floor ---------------------------------------------------------
+
+
+def test_logs_are_bounded_json_file_logs(dev_run: ProgramRun) -> None:
+    """Declared exactly as the provider reads them back (kreuzwerker/terraform-provider-docker
+    internal/provider/resource_docker_container_funcs.go: log_driver is LogConfig.Type, log_opts is
+    LogConfig.Config), so the next `pulumi up` shows no change; tests/test_operating.py checks it on Docker."""
+    inputs = dev_run.one(CONTAINER).inputs
+    assert inputs["logDriver"] == "json-file"
+    assert inputs["logOpts"] == {"max-size": "10m", "max-file": "3"}
+
+
+def test_no_memory_or_cpu_limit_by_default(dev_run: ProgramRun) -> None:
+    inputs = dev_run.one(CONTAINER).inputs
+    for key in ("memory", "memorySwap", "cpus", "cpuShares", "cpuPeriod", "cpuQuota"):
+        assert inputs.get(key) is None, key
+
+
+def test_limits_and_log_options_reach_the_container() -> None:
+    run = run_program({"memoryLimitMb": 2048, "cpus": "1", "logMaxSize": "50m", "logMaxFiles": 5})
+    inputs = run.one(CONTAINER).inputs
+    assert inputs["memory"] == 2048
+    # Swap is part of the limit (Docker would otherwise add as much again and report it back).
+    assert inputs["memorySwap"] == 2048
+    # The provider reads 1 CPU back as "1.0" (internal/provider/helpers.go nanoInt64ToDecimalString).
+    assert inputs["cpus"] == "1.0"
+    assert inputs["logOpts"] == {"max-size": "50m", "max-file": "5"}
+
+
+def test_tls_floor_is_1_2_by_default_and_configurable(dev_run: ProgramRun) -> None:
+    assert env_of(dev_run)["REGISTRY_HTTP_TLS_MINIMUMTLS"] == "tls1.2"
+    assert env_of(run_program({"tlsMinVersion": "1.3"}))["REGISTRY_HTTP_TLS_MINIMUMTLS"] == "tls1.3"
+
+
+def test_http_mode_sets_no_tls_floor(http_run: ProgramRun) -> None:
+    assert "REGISTRY_HTTP_TLS_MINIMUMTLS" not in env_of(http_run)

@@ -446,7 +446,7 @@ def stack_config(stack: str) -> dict[str, Any]:
     return {k.removeprefix(prefix): v for k, v in ((data or {}).get("config") or {}).items()}
 
 
-def _as_config_string(value: Any) -> str:
+def as_config_string(value: Any) -> str:
     """How the CLI hands config values to a program: strings, with lists and maps as JSON."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -485,7 +485,7 @@ def run_program(
         # A loop of its own: a test that ran asyncio.run() earlier leaves this thread without one.
         asyncio.set_event_loop(asyncio.new_event_loop())
         pulumi.runtime.set_all_config(
-            {f"{PROJECT}:{k}": _as_config_string(v) for k, v in values.items()},
+            {f"{PROJECT}:{k}": as_config_string(v) for k, v in values.items()},
             [f"{PROJECT}:{k}" for k in (secrets_ or set())],
         )
         pulumi.runtime.settings.ROOT.set(None)

@@ -25,6 +25,8 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from components.palette import API_KEY_CONFIG, PackRegistryProvider
 from tests.grpc_support import plain, struct
+from tests.harness import PROJECT, as_config_string, declared_defaults
+from tests.harness import stack_config as harness_stack_config
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_HTTP_ENV, ROOT, declared, new_password
 
@@ -53,8 +55,11 @@ class Host:
 
     def configure_stack(self, config: dict[str, str]) -> None:
         """``Configure`` as the engine sends it to a dynamic provider: the whole stack config, keys
-        namespaced, every value a string, secrets decrypted."""
-        self.stub.Configure(provider_pb2.ConfigureRequest(args=struct(config), variables=config, acceptSecrets=True))
+        namespaced, every value a string, secrets decrypted and marked secret (pulumi/pulumi
+        ``pkg/resource/deploy/target.go`` ``GetPackageConfig``: "For dynamic providers, we always pass the
+        full configuration", ``NewStringProperty``, ``MakeSecret`` for a secure value)."""
+        args = {k: rpc.wrap_rpc_secret(v) if k == API_KEY_CONFIG else v for k, v in config.items()}
+        self.stub.Configure(provider_pb2.ConfigureRequest(args=struct(args), variables=config, acceptSecrets=True))
 
     def check(self, props: dict[str, Any], olds: dict[str, Any] | None = None) -> provider_pb2.CheckResponse:
         return self.stub.Check(
@@ -256,14 +261,18 @@ def test_without_the_key_in_config_the_environment_is_used(tmp_path, palette):
 
 
 def stack_config(api_key: str) -> dict[str, str]:
-    """A stack's config as the engine hands it over (strings only; lists as JSON)."""
-    return {
-        "palette-pack-registry:port": "5443",
-        "palette-pack-registry:tlsMode": "self-signed",
-        "palette-pack-registry:readOnlyUsers": '["spectro"]',
-        "palette-pack-registry:paletteRegistration": "true",
-        API_KEY_CONFIG: api_key,
-    }
+    """The dev stack's whole config as the engine hands it over: every declared key (the CLI merges the
+    defaults in), the stack file's values, namespaced, strings only (lists as JSON), plus the key."""
+    values = {**declared_defaults(), **harness_stack_config("dev")}
+    config = {f"{PROJECT}:{key}": as_config_string(value) for key, value in values.items()}
+    config[API_KEY_CONFIG] = api_key
+    return config
+
+
+def test_the_stack_config_sent_is_the_whole_dev_config() -> None:
+    config = stack_config("k")
+    assert len(config) > 40 and all(isinstance(value, str) for value in config.values())
+    assert config[f"{PROJECT}:hosts"] == '["localhost"]' and config[f"{PROJECT}:port"] == "5443"
 
 
 @pytest.mark.parametrize("padding", ["\n", "\r\n", "  "])
@@ -315,3 +324,29 @@ def test_a_404_for_a_rejected_key_keeps_the_registration_through_refresh_and_des
         for caught in (refreshed, destroyed):
             assert "PaletteAuthError" in caught.value.details()
     assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [created.id]
+
+
+@pytest.mark.parametrize("source", ["stack config", "environment"])
+def test_the_key_from_the_whole_stack_config_or_the_environment_never_reaches_state(tmp_path, palette, source):
+    """The engine configures a dynamic provider with the whole stack config (target.go GetPackageConfig);
+    the key is picked up from it, or from PALETTE_API_KEY when the stack has none, and no response the
+    engine would store (create, update, read outputs, the provider it keeps in ``__provider``) holds it."""
+    from_env = source == "environment"
+    config = stack_config(palette.api_key)
+    if from_env:
+        config = {k: v for k, v in config.items() if k != API_KEY_CONFIG}
+    env = {"PALETTE_API_KEY": palette.api_key} if from_env else {}
+    for host in start_host(tmp_path, **env):
+        host.configure_stack(config)
+        props = declared(palette.url)
+        inputs = host.checked(props)
+        created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=inputs))
+        news = host.checked({**props, "password": new_password()}, olds=plain(inputs))
+        updated = host.stub.Update(
+            provider_pb2.UpdateRequest(id=created.id, urn=URN, olds=created.properties, news=news)
+        )
+        read = host.stub.Read(provider_pb2.ReadRequest(id=created.id, urn=URN, properties=updated.properties))
+        assert {c.headers["apikey"] for c in palette.requests} == {palette.api_key}
+        for message in (inputs, created.properties, news, updated.properties, read.properties):
+            assert palette.api_key.encode() not in message.SerializeToString()
+        assert palette.api_key not in host.logs()

@@ -247,6 +247,11 @@ def stack_files() -> list[Path]:
     return sorted(ROOT.glob("Pulumi.*.yaml"))
 
 
+def load_stack_config(text: str) -> dict[str, Any]:
+    """A stack file's ``config:`` block, as the checker reads it."""
+    return (yaml.safe_load(text) or {}).get("config") or {}
+
+
 def test_pulumi_yaml_follows_the_cli_rules() -> None:
     assert project_problems(declared()) == []
 
@@ -258,8 +263,7 @@ def test_the_dev_stack_exists() -> None:
 @pytest.mark.parametrize("path", stack_files(), ids=lambda path: path.name)
 def test_every_stack_file_passes_the_cli_validation(path: Path) -> None:
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    assert stack_problems(declared(), stack, config) == []
+    assert stack_problems(declared(), stack, load_stack_config(path.read_text())) == []
 
 
 def test_every_config_set_command_in_the_readme_would_be_stored_and_accepted() -> None:
@@ -348,3 +352,45 @@ def test_the_checker_follows_path_coercion() -> None:
     assert problems("pulumi config set --secret readOnlyPasswords <password>")  # a string, not a list
     assert parse_set("pulumi config set <key> <value>") is None
     assert json.dumps(adjust("12", secure=False)) == "12"
+
+
+# ------------------------------------------------------------------------------------------ where the checker
+# and the CLI disagree (each lets a stack file or Pulumi.yaml pass that the CLI refuses)
+
+
+def test_the_checker_reads_stack_files_with_the_clis_yaml_rules() -> None:
+    """The CLI reads stack files with ``gopkg.in/yaml.v3`` (pulumi/pulumi ``sdk/go/common/encoding/marshal.go``),
+    whose resolver (go-yaml ``resolve.go``) takes only true/True/TRUE and false/False/FALSE as booleans: ``yes``
+    and ``off`` stay strings, which ``ValidateConfigValue`` refuses for a boolean key. PyYAML's ``safe_load``
+    is YAML 1.1 and turns them into booleans, so the checker passes them."""
+    text = "config:\n  palette-pack-registry:readinessCheck: yes\n  palette-pack-registry:allowInsecureHttp: off\n"
+    problems = stack_problems(declared(), "dev", load_stack_config(text))
+    assert len(problems) == 2, problems
+
+
+def test_a_null_stack_value_is_not_an_empty_string() -> None:
+    """An empty YAML value is ``nil``: ``unmarshalObject`` keeps it as a nil object, ``MarshalString`` writes
+    it as the JSON text ``null`` with ``object`` set (sdk/go/common/resource/config/object.go), and
+    ``validateStackConfigValue`` decodes that to nil, which is no ``string``. The program would read the text
+    "null"."""
+    problems = stack_problems(
+        declared(), "dev", load_stack_config("config:\n  palette-pack-registry:imagePullUsername:\n")
+    )
+    assert problems, "a null value passed the string check"
+
+
+def test_a_null_default_is_no_default() -> None:
+    """``mergeConfig`` and ``Project.Validate`` test ``Default != nil`` (pkg/workspace/config.go,
+    sdk/go/common/workspace/project.go): ``default:`` with nothing after it declares a required key, missing
+    on every stack that does not set it."""
+    project = {"image": {"type": "string", "default": None}}
+    assert stack_problems(project, "dev", {}) == ["Stack 'dev' is missing configuration value 'image'"]
+
+
+def test_every_entry_of_a_secret_list_must_be_encrypted() -> None:
+    """``Value.Secure()`` of an object is true when any leaf is encrypted (object.go ``Secure``), so the CLI lists
+    ``readOnlyPasswords`` in PULUMI_CONFIG_SECRET_KEYS and the program accepts it even when one entry was set
+    without --secret and sits in the stack file in plain text. The checker must look at every leaf."""
+    config = {f"{PROJECT}:readOnlyPasswords": [{"secure": "v1:abc"}, "Plain-password-0123456789"]}
+    problems = stack_problems(declared(), "dev", config)
+    assert any("plain text" in problem for problem in problems), problems

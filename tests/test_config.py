@@ -497,3 +497,23 @@ def test_valid_stack_and_container_names_are_accepted_while_palette_is_off(
     it, and the message named paletteRegistrationName, a key the user never set."""
     settings = parse(overrides, stack=stack)
     assert not settings.palette.enabled
+
+
+@pytest.mark.parametrize(
+    ("overrides", "env", "named"),
+    [
+        ({"paletteApiKey": "palette-key-0123\npalette-key-4567"}, {}, "paletteApiKey"),
+        ({}, {"PALETTE_API_KEY": "palette-key-0123\npalette-key-4567"}, "PALETTE_API_KEY"),
+    ],
+    ids=["config-newline", "env-newline"],
+)
+def test_an_api_key_that_cannot_be_a_header_is_refused_without_echoing_it(
+    overrides: dict[str, Any], env: dict[str, str], named: str
+) -> None:
+    """The key travels as the ApiKey header; requests refuses a line break there only when Palette is called
+    (after the container exists) and echoes the key (see test_palette_client). The config must refuse it first,
+    without echoing it."""
+    with pytest.raises(ConfigError) as caught:
+        parse(overrides, env=env)
+    assert named in str(caught.value)
+    assert "palette-key-0123" not in str(caught.value)

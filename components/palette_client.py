@@ -540,5 +540,6 @@ class PaletteClient:
     def _redact(self, text: str, secrets: tuple[str, ...]) -> str:
         for secret in (self.api_key, *secrets):
             if secret and secret != MASKED:
-                text = text.replace(secret, _REDACTED)
+                # repr() form too: requests quotes a refused header value with repr() (a line break as \n).
+                text = text.replace(secret, _REDACTED).replace(repr(secret)[1:-1], _REDACTED)
         return text

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -77,10 +78,18 @@ every stack (pulumi/pulumi ``pkg/workspace/config.go``, pulumi/pulumi#21865). So
 secret itself: it reads them with ``get_secret`` and refuses a value the CLI did not decrypt.
 """
 _SET_SECRET = {
-    "tlsPrivateKey": "pulumi config set --secret tlsPrivateKey < tls.key",
-    "readOnlyPasswords": "pulumi config set --secret --path 'readOnlyPasswords[0]' <password>",
-    "dockerKey": "pulumi config set --secret dockerKey < key.pem",
+    "tlsPrivateKey": "Set it again encrypted: `pulumi config set --secret tlsPrivateKey < tls.key`.",
+    "readOnlyPasswords": (
+        "Remove the plain list with `pulumi config rm readOnlyPasswords`, then set each password encrypted: "
+        "`pulumi config set --secret --path 'readOnlyPasswords[0]' <password>` (one per read-only user)."
+    ),
+    "dockerKey": "Set it again encrypted: `pulumi config set --secret dockerKey < key.pem`.",
 }
+# A host path for /data must be a directory of its own, not one the system lives in.
+_SYSTEM_DIRECTORIES = frozenset(
+    "/bin /boot /dev /etc /home /lib /lib64 /media /mnt /opt /proc /root /run /sbin /srv /sys /tmp /usr /var "
+    "/var/lib /var/lib/docker".split()
+)
 # PEM values span lines; every other text value is one line.
 _MULTILINE_KEYS = frozenset({"tlsCertificate", "tlsPrivateKey", "dockerCaCert", "dockerCert", "dockerKey"})
 
@@ -101,6 +110,8 @@ _IMAGE_REF = re.compile(
     r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
 )
 _IMAGE_NAME_MAX = 255
+# What go-digest (behind distribution/reference Parse) validates a digest against.
+_DIGEST_SIZES = {"sha256": 64, "sha384": 96, "sha512": 128}
 # strconv.Atoi's syntax: what the CLI accepts for an `integer` key.
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 
@@ -281,6 +292,8 @@ class _Raw:
         value = self.text(key).strip()
         if not _INTEGER.match(value):
             raise ConfigError(key, f"'{value}' is not a whole number", "Set it to an integer.")
+        if len(value.lstrip("+-").lstrip("0")) > 18:
+            raise ConfigError(key, f"'{value[:20]}...' is far too large", "Set it to a sensible integer.")
         return int(value)
 
     def boolean(self, key: str) -> bool:
@@ -341,6 +354,8 @@ def _dns_name_problem(name: str) -> str | None:
         return "ends with a dot (write the name without the trailing '.')"
     if len(name) > 253:
         return f"is {len(name)} characters long (a DNS name has at most 253)"
+    if name.split(".")[-1].isdigit():
+        return "ends in an all-numeric label, which no DNS name has (write an IP address in `ipAddresses`)"
     for label in name.split("."):
         if label == "*":
             return "is a wildcard (list the names clients really use; a provided certificate may still be a wildcard)"
@@ -364,7 +379,9 @@ def _ip_problem(value: str) -> str | None:
         )
     if not _is_ip(value):
         return f"'{value}' is not an IP address"
-    if ipaddress.ip_address(value).is_unspecified:
+    address = ipaddress.ip_address(value)
+    mapped = getattr(address, "ipv4_mapped", None)
+    if address.is_unspecified or (mapped is not None and mapped.is_unspecified):
         return (
             f"'{value}' is the unspecified address, which no client can dial (publishing on every interface is "
             "`bindAddress`'s job)"
@@ -417,6 +434,18 @@ def _check_users(admin: str, read_only: tuple[str, ...]) -> None:
         seen.add(name)
 
 
+def _refuse_private_key(key: str, pem: str) -> None:
+    """A certificate value holding a private key block would put that key in the stack file (and in the
+    plain outputs built from it): refuse it, without echoing it."""
+    if "PRIVATE KEY-----" in pem:
+        raise ConfigError(
+            key,
+            "holds a private key block (it would be stored and exported in plain text)",
+            "Set the certificates only; a key goes into its own secret key "
+            "(`pulumi config set --secret tlsPrivateKey < tls.key`).",
+        )
+
+
 def check_provided_certificate(
     certificate_pem: str,
     private_key_pem: str,
@@ -426,6 +455,7 @@ def check_provided_certificate(
 ) -> None:
     """Fail unless the chain parses, its first certificate is valid now, matches the key and its SANs cover
     every name."""
+    _refuse_private_key("tlsCertificate", certificate_pem)
     try:
         chain = x509.load_pem_x509_certificates(certificate_pem.encode())
     except ValueError:
@@ -444,6 +474,25 @@ def check_provided_certificate(
             "Set it from a file: `pulumi config set --secret tlsPrivateKey < tls.key`.",
         ) from None
     leaf = chain[0]
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+
+    def spki(certificate: x509.Certificate) -> bytes:
+        return certificate.public_key().public_bytes(serialization.Encoding.DER, public)
+
+    key_spki = key.public_key().public_bytes(serialization.Encoding.DER, public)
+    if key_spki != spki(leaf):
+        position = next((i for i, cert in enumerate(chain) if spki(cert) == key_spki), None)
+        if position is not None:
+            raise ConfigError(
+                "tlsCertificate",
+                f"lists the server certificate (the one tlsPrivateKey belongs to) at position {position + 1}",
+                "Put the server certificate first, then its intermediates.",
+            )
+        raise ConfigError(
+            "tlsPrivateKey",
+            "does not match the first certificate in tlsCertificate",
+            "Provide the key that belongs to the server certificate.",
+        )
     now = now or datetime.datetime.now(datetime.UTC)
     if leaf.not_valid_after_utc <= now:
         raise ConfigError(
@@ -457,15 +506,6 @@ def check_provided_certificate(
             "tlsCertificate",
             f"is not valid before {leaf.not_valid_before_utc.isoformat()}",
             "Use a certificate that is valid now (check the issuer's and this machine's clocks).",
-        )
-    public = serialization.PublicFormat.SubjectPublicKeyInfo
-    if key.public_key().public_bytes(serialization.Encoding.DER, public) != leaf.public_key().public_bytes(
-        serialization.Encoding.DER, public
-    ):
-        raise ConfigError(
-            "tlsPrivateKey",
-            "does not match the first certificate in tlsCertificate",
-            "Provide the key that belongs to the server certificate.",
         )
     try:
         san = leaf.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
@@ -552,6 +592,8 @@ def parse_settings(
         raise ConfigError("hosts", "no host name or IP address is configured", "Set `hosts` and/or `ipAddresses`.")
     if len(set(h.lower() for h in hosts)) != len(hosts):
         raise ConfigError("hosts", "lists a name twice", "List each DNS name once.")
+    if len({ipaddress.ip_address(ip) for ip in ips}) != len(ips):
+        raise ConfigError("ipAddresses", "lists an address twice", "List each IP address once.")
 
     tls_mode = raw.text("tlsMode").strip()
     if tls_mode not in TLS_MODES:
@@ -613,6 +655,14 @@ def parse_settings(
             "dataVolume",
             f"'{data_volume}' is neither a volume name nor an absolute host path",
             "Use a named volume such as spectro-registry-data, or a path such as /srv/spectro-registry.",
+        )
+    if data_volume.startswith("/") and (
+        ".." in data_volume.split("/") or data_volume.rstrip("/") in _SYSTEM_DIRECTORIES
+    ):
+        raise ConfigError(
+            "dataVolume",
+            f"'{data_volume}' is a system directory (or climbs out with '..'): the registry would write into it",
+            "Use a directory of its own, such as /srv/spectro-registry.",
         )
 
     log_level = raw.text("logLevel").strip()
@@ -747,14 +797,35 @@ def _unless_empty(reveal: Callable[[str], str | None]) -> Callable[[str], str | 
     return given
 
 
+def _base_url(key: str, value: str, *, allow_path: bool) -> SplitResult:
+    """``value`` split, if it is an http(s) URL a client can use: a host, a valid port, no credentials, no
+    query or fragment (and no path unless ``allow_path``). Credentials are never echoed."""
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(key, "carries credentials (user:password@)", "Remove them from the URL.")
+    example = "https://10.0.0.5:443" if not allow_path else DEFAULT_PALETTE_API_URL
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ConfigError(key, f"'{value}' is not an http(s) URL", f"Use e.g. {example}.")
+    if "%" in parts.netloc:
+        raise ConfigError(key, f"'{value}' has an address with a zone", "Use the address alone.")
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        raise ConfigError(key, f"'{value}' has an invalid port", "Use a port from 1 to 65535.") from None
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ConfigError(key, f"'{value}' has a query or fragment", f"Use a base URL such as {example}.")
+    if not allow_path and parts.path not in ("", "/"):
+        raise ConfigError(key, f"'{value}' has a path", f"Use scheme://address:port only, e.g. {example}.")
+    return parts
+
+
 def _check_secrets_are_encrypted(reveal: Callable[[str], str | None], is_secret: Callable[[str], bool]) -> None:
     for key in SECRET_KEYS:
         if reveal(key) and not is_secret(key):
-            command = _SET_SECRET.get(key, f"pulumi config set --secret {key} <value>")
             raise ConfigError(
                 key,
                 "is stored in plain text in the stack's config file (it was set without --secret)",
-                f"Set it again encrypted: `{command}`.",
+                _SET_SECRET.get(key, f"Set it again encrypted: `pulumi config set --secret {key} <value>`."),
             )
 
 
@@ -772,7 +843,19 @@ def _image(image: str) -> str:
         raise ConfigError(
             "image", f"its repository name is longer than {_IMAGE_NAME_MAX} characters", "Use a shorter name."
         )
-    if match["digest"] is None:
+    digest = match["digest"]
+    if digest is not None:
+        algorithm, _, hex_digits = digest.partition(":")
+        size = _DIGEST_SIZES.get(algorithm)
+        if size is None or len(hex_digits) != size or hex_digits != hex_digits.lower():
+            raise ConfigError(
+                "image",
+                f"'{image}' has a digest Docker refuses ({algorithm} takes {size} lower-case hex digits)"
+                if size
+                else f"'{image}' has a digest of an unsupported algorithm '{algorithm}'",
+                "Copy the digest as `docker inspect` or the registry shows it (sha256:<64 hex digits>).",
+            )
+    if digest is None:
         if match["tag"] is None:
             raise ConfigError("image", f"'{image}' has no tag", "Pin a tag, e.g. ...spectro-registry:2.6.0.")
         if match["tag"] == "latest":
@@ -792,7 +875,7 @@ def _check_supplied_password(key: str, value: str) -> None:
             f"a supplied password is {size} bytes long",
             f"Use {MIN_PASSWORD_LENGTH}-{BCRYPT_MAX_BYTES} bytes (bcrypt ignores anything past 72).",
         )
-    if value != value.strip() or any(c in value for c in "\r\n\t"):
+    if value != value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ConfigError(
             key, "a supplied password has leading/trailing whitespace or control characters", "Remove them."
         )
@@ -878,6 +961,8 @@ def _docker_settings(raw: _Raw, get: Callable[[str], str | None], secret: Callab
         )
     ca = raw.text("dockerCaCert").strip() or None
     cert = raw.text("dockerCert").strip() or None
+    for name, value in (("dockerCaCert", ca), ("dockerCert", cert)):
+        _refuse_private_key(name, value or "")
     key = secret("dockerKey") if get("dockerKey") else None
     tls_parts = [ca is not None, cert is not None, key is not None]
     if any(tls_parts) and not all(tls_parts):
@@ -913,13 +998,15 @@ def _readiness_settings(raw: _Raw, tls_mode: str, host: str, port: int) -> Readi
         if not _PATH.match(path):
             raise ConfigError(key, f"'{path}' is not an absolute URL path", "Start it with '/', e.g. /health.")
         paths[key] = path
-    url = raw.text("readinessUrl").strip()
+    url = raw.text("readinessUrl").strip().rstrip("/")
+    scheme = "http" if tls_mode == "http" else "https"
     if not url:
-        scheme = "http" if tls_mode == "http" else "https"
         url = f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
-    elif not re.match(r"^https?://[^/\s]+$", url):
+    elif _base_url("readinessUrl", url, allow_path=False).scheme != scheme:
         raise ConfigError(
-            "readinessUrl", f"'{url}' is not a base URL", "Use scheme://address:port, e.g. https://10.0.0.5:443."
+            "readinessUrl",
+            f"'{url}' does not use {scheme}://, which the registry serves in tlsMode {tls_mode}",
+            f"Use {scheme}://address:port.",
         )
     return ReadinessSettings(
         enabled=raw.boolean("readinessCheck"),
@@ -928,6 +1015,17 @@ def _readiness_settings(raw: _Raw, tls_mode: str, host: str, port: int) -> Readi
         catalog_path=paths["readinessCatalogPath"],
         timeout_seconds=timeout,
     )
+
+
+_REGISTRATION_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _default_registration_name(container_name: str, stack: str) -> str:
+    """``<containerName>-<stack>`` (or containerName when it ends with the stack already), made into a
+    registration name: lower case, other characters as '-', at most 63 characters."""
+    base = container_name if container_name.endswith(f"-{stack}") else f"{container_name}-{stack}"
+    name = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")
+    return name[:63].rstrip("-")
 
 
 def _palette_settings(
@@ -940,16 +1038,25 @@ def _palette_settings(
     endpoint_host: str,
 ) -> PaletteSettings:
     api_url = raw.text("paletteApiUrl").strip().rstrip("/")
-    match = re.match(r"^(https?)://([^/\s:]+|\[[^\]\s]+\])(:\d+)?(/[^\s]*)?$", api_url)
-    if not match:
-        raise ConfigError("paletteApiUrl", f"'{api_url}' is not a URL", f"Use e.g. {DEFAULT_PALETTE_API_URL}.")
-    if match[1] == "http" and not _is_loopback(match[2].strip("[]")):
+    parts = _base_url("paletteApiUrl", api_url, allow_path=True)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
         raise ConfigError(
             "paletteApiUrl",
             f"'{api_url}' is plain http: the API key would cross the network in clear text",
             f"Use the https:// URL of your Palette, e.g. {DEFAULT_PALETTE_API_URL}.",
         )
-    has_key = bool(reveal("paletteApiKey") or env.get(PALETTE_API_KEY_ENV, "").strip())
+    config_key = (reveal("paletteApiKey") or "").strip()
+    env_key = env.get(PALETTE_API_KEY_ENV, "").strip()
+    for where, key in (("paletteApiKey", config_key), (PALETTE_API_KEY_ENV, env_key)):
+        if any(not 33 <= ord(char) <= 126 for char in key):
+            raise ConfigError(
+                "paletteApiKey",
+                f"{where} holds whitespace, a line break or another character an HTTP header cannot carry "
+                "(the key is not shown)",
+                f"Set it again as the one-line key Palette issued: `pulumi config set --secret paletteApiKey "
+                f"<key>` or export {PALETTE_API_KEY_ENV}.",
+            )
+    has_key = bool(config_key or env_key)
     choice = raw.text("paletteRegistration").strip()
     if choice not in ("auto", "true", "false"):
         raise ConfigError("paletteRegistration", f"'{choice}' is not allowed", "Use auto, true or false.")
@@ -982,13 +1089,14 @@ def _palette_settings(
             "is not set but Palette registration is on",
             f"Run `pulumi config set --secret paletteApiKey <key>` or export {PALETTE_API_KEY_ENV}.",
         )
-    default_name = container_name if container_name.endswith(f"-{stack}") else f"{container_name}-{stack}"
-    name = raw.text("paletteRegistrationName").strip() or default_name.lower()
-    if not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", name):
+    explicit_name = raw.text("paletteRegistrationName").strip()
+    name = explicit_name or _default_registration_name(container_name, stack)
+    if (explicit_name or enabled) and not _REGISTRATION_NAME.match(name):
         raise ConfigError(
             "paletteRegistrationName",
-            f"'{name}' is not a valid registration name",
-            "Use lower-case letters, digits and '-', at most 63 characters.",
+            f"'{name}' is not a valid registration name"
+            + ("" if explicit_name else f" (derived from containerName '{container_name}' and stack '{stack}')"),
+            "Set paletteRegistrationName to lower-case letters, digits and '-', at most 63 characters.",
         )
     user = raw.text("paletteUser").strip() or read_only_users[0]
     admin = raw.text("adminUser").strip()

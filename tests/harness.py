@@ -18,6 +18,7 @@ import datetime
 import hashlib
 import ipaddress
 import json
+import re
 import runpy
 import secrets
 import string
@@ -432,16 +433,35 @@ class _WarningLog:
 # Running the program.
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 booleans, as the CLI's gopkg.in/yaml.v3 resolves them (go-yaml
+    ``resolve.go``: true/True/TRUE, false/False/FALSE; ``yes``, ``on`` and ``off`` stay strings)."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def load_yaml(text: str) -> Any:
+    """YAML as the Pulumi CLI reads Pulumi.yaml and stack files."""
+    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def declared_defaults() -> dict[str, Any]:
-    """The defaults Pulumi.yaml declares, key -> value."""
-    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    return {key: spec["default"] for key, spec in declared.items() if "default" in spec}
+    """The defaults Pulumi.yaml declares, key -> value (a null default is none, as for the CLI)."""
+    declared = load_yaml((ROOT / "Pulumi.yaml").read_text())["config"]
+    return {key: spec["default"] for key, spec in declared.items() if spec.get("default") is not None}
 
 
 def stack_config(stack: str) -> dict[str, Any]:
     """The committed Pulumi.<stack>.yaml config, project namespace stripped."""
     path = ROOT / f"Pulumi.{stack}.yaml"
-    data = yaml.safe_load(path.read_text()) if path.exists() else {}
+    data = load_yaml(path.read_text()) if path.exists() else {}
     prefix = f"{PROJECT}:"
     return {k.removeprefix(prefix): v for k, v in ((data or {}).get("config") or {}).items()}
 

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.config import SECRET_KEYS
+from tests.harness import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "palette-pack-registry"
@@ -69,23 +69,37 @@ def project_problems(declared: dict[str, Any]) -> list[str]:
     """``Project.Validate``, plus the merge rule that makes a secret key with a default fail everywhere."""
     problems = []
     for key, spec in declared.items():
-        if "default" in spec and "value" in spec:
+        if spec.get("default") is not None and spec.get("value") is not None:
             problems.append(f"{key}: both 'default' and 'value'")
         if spec.get("type") == "array" and not spec.get("items"):
             problems.append(f"{key}: an array without 'items'")
-        if spec.get("secret") and "default" in spec:
+        if spec.get("secret") and spec.get("default") is not None:
             problems.append(f"{key}: secret with a default (merged in as a plain value, then refused)")
-        if "type" in spec and "default" in spec and not valid_value(spec["type"], spec.get("items"), spec["default"]):
+        has_default = spec.get("default") is not None
+        if "type" in spec and has_default and not valid_value(spec["type"], spec.get("items"), spec["default"]):
             problems.append(f"{key}: default {spec['default']!r} is not of type {spec['type']}")
     return problems
 
 
 @dataclass(frozen=True)
 class StackValue:
-    """A value as the CLI holds it: whether it is encrypted, and its plain content."""
+    """A value as the CLI holds it: whether it is encrypted (any leaf, for an object), its plain content,
+    and the stack file's own form."""
 
     secure: bool
     content: Any
+    raw: Any = None
+
+
+def _plain_leaves(value: Any) -> list[Any]:
+    """The leaves of a stack file's object that are not ``secure:`` (what the file keeps in clear text)."""
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return []
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _plain_leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _plain_leaves(item)]
+    return [value]
 
 
 def _decrypted(value: Any) -> Any:
@@ -109,11 +123,13 @@ def _has_secure(value: Any) -> bool:
 
 def from_stack_file(raw: Any) -> StackValue:
     """A ``Pulumi.<stack>.yaml`` value: scalars are read as their text, lists and maps are objects."""
+    if raw is None:  # an empty YAML value: the JSON text `null`, decoded to nil (config/object.go)
+        return StackValue(False, None)
     if isinstance(raw, bool):
         return StackValue(False, "true" if raw else "false")
     if isinstance(raw, list | dict):
-        return StackValue(_has_secure(raw), _decrypted(raw))
-    return StackValue(False, "" if raw is None else str(raw))
+        return StackValue(_has_secure(raw), _decrypted(raw), raw)
+    return StackValue(False, str(raw))
 
 
 def stack_problems(declared: dict[str, Any], stack: str, config: dict[str, Any]) -> list[str]:
@@ -122,7 +138,7 @@ def stack_problems(declared: dict[str, Any], stack: str, config: dict[str, Any])
     values = {k.removeprefix(f"{PROJECT}:"): v for k, v in config.items() if k.startswith(f"{PROJECT}:")}
     for key, spec in declared.items():
         if key not in values:
-            if "default" not in spec and "value" not in spec:
+            if spec.get("default") is None and spec.get("value") is None:
                 problems.append(f"Stack '{stack}' is missing configuration value '{key}'")
             continue
         value = from_stack_file(values[key])
@@ -139,6 +155,8 @@ def value_problems(stack: str, key: str, spec: dict[str, Any], value: StackValue
         problems.append(f"Stack '{stack}' with configuration key '{key}' must be encrypted as it's secret")
     if key in SECRET_KEYS and not value.secure:
         problems.append(f"Stack '{stack}': '{key}' is set in plain text; the program refuses it")
+    if key in SECRET_KEYS and value.secure and _plain_leaves(value.raw):
+        problems.append(f"Stack '{stack}': '{key}' has entries in plain text beside encrypted ones")
     if "type" in spec and not valid_value(spec["type"], spec.get("items"), value.content):
         problems.append(f"Stack '{stack}' with configuration key '{key}' must be of type '{spec['type']}'")
     return problems
@@ -240,11 +258,16 @@ def _string_literals(source: Path) -> list[str]:
 
 
 def declared() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    return load_yaml((ROOT / "Pulumi.yaml").read_text())["config"]
 
 
 def stack_files() -> list[Path]:
     return sorted(ROOT.glob("Pulumi.*.yaml"))
+
+
+def load_stack_config(text: str) -> dict[str, Any]:
+    """A stack file's ``config:`` block, read with the CLI's YAML 1.2 rules (tests/harness.py ``load_yaml``)."""
+    return (load_yaml(text) or {}).get("config") or {}
 
 
 def test_pulumi_yaml_follows_the_cli_rules() -> None:
@@ -258,8 +281,7 @@ def test_the_dev_stack_exists() -> None:
 @pytest.mark.parametrize("path", stack_files(), ids=lambda path: path.name)
 def test_every_stack_file_passes_the_cli_validation(path: Path) -> None:
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    assert stack_problems(declared(), stack, config) == []
+    assert stack_problems(declared(), stack, load_stack_config(path.read_text())) == []
 
 
 def test_every_config_set_command_in_the_readme_would_be_stored_and_accepted() -> None:
@@ -348,3 +370,45 @@ def test_the_checker_follows_path_coercion() -> None:
     assert problems("pulumi config set --secret readOnlyPasswords <password>")  # a string, not a list
     assert parse_set("pulumi config set <key> <value>") is None
     assert json.dumps(adjust("12", secure=False)) == "12"
+
+
+# ------------------------------------------------------------------------------------------ where the checker
+# and the CLI disagree (each lets a stack file or Pulumi.yaml pass that the CLI refuses)
+
+
+def test_the_checker_reads_stack_files_with_the_clis_yaml_rules() -> None:
+    """The CLI reads stack files with ``gopkg.in/yaml.v3`` (pulumi/pulumi ``sdk/go/common/encoding/marshal.go``),
+    whose resolver (go-yaml ``resolve.go``) takes only true/True/TRUE and false/False/FALSE as booleans: ``yes``
+    and ``off`` stay strings, which ``ValidateConfigValue`` refuses for a boolean key. PyYAML's ``safe_load``
+    is YAML 1.1 and turns them into booleans, so the checker passes them."""
+    text = "config:\n  palette-pack-registry:readinessCheck: yes\n  palette-pack-registry:allowInsecureHttp: off\n"
+    problems = stack_problems(declared(), "dev", load_stack_config(text))
+    assert len(problems) == 2, problems
+
+
+def test_a_null_stack_value_is_not_an_empty_string() -> None:
+    """An empty YAML value is ``nil``: ``unmarshalObject`` keeps it as a nil object, ``MarshalString`` writes
+    it as the JSON text ``null`` with ``object`` set (sdk/go/common/resource/config/object.go), and
+    ``validateStackConfigValue`` decodes that to nil, which is no ``string``. The program would read the text
+    "null"."""
+    problems = stack_problems(
+        declared(), "dev", load_stack_config("config:\n  palette-pack-registry:imagePullUsername:\n")
+    )
+    assert problems, "a null value passed the string check"
+
+
+def test_a_null_default_is_no_default() -> None:
+    """``mergeConfig`` and ``Project.Validate`` test ``Default != nil`` (pkg/workspace/config.go,
+    sdk/go/common/workspace/project.go): ``default:`` with nothing after it declares a required key, missing
+    on every stack that does not set it."""
+    project = {"image": {"type": "string", "default": None}}
+    assert stack_problems(project, "dev", {}) == ["Stack 'dev' is missing configuration value 'image'"]
+
+
+def test_every_entry_of_a_secret_list_must_be_encrypted() -> None:
+    """``Value.Secure()`` of an object is true when any leaf is encrypted (object.go ``Secure``), so the CLI lists
+    ``readOnlyPasswords`` in PULUMI_CONFIG_SECRET_KEYS and the program accepts it even when one entry was set
+    without --secret and sits in the stack file in plain text. The checker must look at every leaf."""
+    config = {f"{PROJECT}:readOnlyPasswords": [{"secure": "v1:abc"}, "Plain-password-0123456789"]}
+    problems = stack_problems(declared(), "dev", config)
+    assert any("plain text" in problem for problem in problems), problems

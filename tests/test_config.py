@@ -60,6 +60,24 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("ip with zone", {"ipAddresses": ["fe80::1%eth0"]}, "ipAddresses", "has a zone"),
     ("ipv4 unspecified", {"ipAddresses": ["0.0.0.0"]}, "ipAddresses", "bindAddress"),  # noqa: S104
     ("ipv6 unspecified", {"ipAddresses": ["::"]}, "ipAddresses", "unspecified"),
+    ("ipv4-mapped unspecified", {"ipAddresses": ["::ffff:0.0.0.0"]}, "ipAddresses", "unspecified"),
+    ("ip listed twice", {"ipAddresses": ["10.0.0.5", "10.0.0.5"]}, "ipAddresses", "twice"),
+    ("host all-numeric", {"hosts": ["2130706433"]}, "hosts", "all-numeric"),
+    ("host numeric tail", {"hosts": ["127.1"]}, "hosts", "all-numeric"),
+    ("data in /etc", {"dataVolume": "/etc"}, "dataVolume", "system directory"),
+    ("data climbing out", {"dataVolume": "/srv/registry/../../etc"}, "dataVolume", "'..'"),
+    ("admin password with a bell", {"adminPassword": "Admin-password\x07-0123456789"}, "adminPassword", "control"),
+    (
+        "docker cert with its key",
+        {
+            "dockerHost": "tcp://d:2376",
+            "dockerCaCert": "c",
+            "dockerCert": GOOD.certificate_pem + GOOD.key_pem,
+            "dockerKey": "k",
+        },
+        "dockerCert",
+        "private key block",
+    ),
     ("bind address with zone", {"bindAddress": "fe80::1%eth0"}, "bindAddress", "without a zone"),
     ("port with underscore", {"port": "5_443"}, "port", "not a whole number"),
     ("port in other digits", {"port": "\u0665\u0664\u0664\u0663"}, "port", "not a whole number"),
@@ -134,10 +152,10 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("pull user without password", {"imagePullUsername": "robot"}, "imagePullUsername", "together"),
     ("readiness timeout", {"readinessTimeoutSeconds": 0}, "readinessTimeoutSeconds", "out of range"),
     ("readiness path", {"readinessHealthPath": "health"}, "readinessHealthPath", "absolute URL path"),
-    ("readiness url", {"readinessUrl": "10.0.0.5:443"}, "readinessUrl", "not a base URL"),
+    ("readiness url", {"readinessUrl": "10.0.0.5:443"}, "readinessUrl", "not an http(s) URL"),
     ("palette choice", {"paletteRegistration": "maybe"}, "paletteRegistration", "auto, true or false"),
     ("palette on without key", {"paletteRegistration": True}, "paletteApiKey", "not set"),
-    ("palette url", {"paletteApiUrl": "api.spectrocloud.com"}, "paletteApiUrl", "not a URL"),
+    ("palette url", {"paletteApiUrl": "api.spectrocloud.com"}, "paletteApiUrl", "not an http(s) URL"),
     ("palette plain http", {"paletteApiUrl": "http://palette.example.com"}, "paletteApiUrl", "plain http"),
     (
         "palette on for localhost",
@@ -427,3 +445,147 @@ def test_any_value_of_any_key_is_accepted_or_refused_in_one_line(key: str) -> No
             assert message.startswith(f"config key '{PROJECT}:"), (key, value, message)
             if key in SECRET_KEYS and len(value.strip()) > 4:
                 assert value.strip() not in message, (key, value, message)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Inputs a user may type that are accepted today but fail late, after resources exist, or are refused
+# although valid.
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://ops@palette.example.com",
+        "https://palette.example.com?tenant=a",
+        "https://palette.example.com#console",
+        "https://palette.example.com:99999",
+        "https://[fe80::1%eth0]",
+    ],
+)
+def test_a_palette_url_the_registration_would_refuse_is_refused_before_any_resource(url: str) -> None:
+    """The Palette provider's check (components/palette.py ``_url``) refuses credentials, a query, a
+    fragment and an invalid port in ``api_url``, but only when the engine checks that resource, after the
+    image, volume and container exist, and it names ``api_url``. The config must refuse them first."""
+    with pytest.raises(ConfigError) as caught:
+        parse({"paletteApiUrl": url}, env={"PALETTE_API_KEY": "k" * 20})
+    assert caught.value.key == "paletteApiUrl"
+
+
+def test_a_palette_url_with_a_password_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(
+            {"paletteApiUrl": "https://ops:Hunter2-palette-pw@palette.example.com"}, env={"PALETTE_API_KEY": "k" * 20}
+        )
+    assert caught.value.key == "paletteApiUrl"
+    assert "Hunter2-palette-pw" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"readinessUrl": "https://ops:pw@10.0.0.5:443"},
+        {"readinessUrl": "https://10.0.0.5:99999"},
+        {"readinessUrl": "https://10.0.0.5?x=1"},
+        {"readinessUrl": "http://10.0.0.5:443"},  # tlsMode self-signed serves https
+        {"readinessUrl": "https://10.0.0.5:80", "tlsMode": "http", "allowInsecureHttp": True},
+    ],
+    ids=["credentials", "port", "query", "http-for-https", "https-for-http"],
+)
+def test_a_readiness_url_the_gate_cannot_use_is_refused_before_any_resource(overrides: dict[str, Any]) -> None:
+    """The gate (components/readiness.py) appends the health path to ``readinessUrl`` and fails only after the
+    container was created; a URL it can never use must stop `pulumi up` first."""
+    with pytest.raises(ConfigError) as caught:
+        parse(overrides)
+    assert caught.value.key == "readinessUrl"
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "gcr.io/spectro-registry@sha256:" + "a" * 63,
+        "gcr.io/spectro-registry@sha256:" + "A" * 64,
+        "gcr.io/spectro-registry@sha512:" + "a" * 64,
+        "gcr.io/spectro-registry@md5:" + "a" * 32,
+    ],
+    ids=["sha256-short", "sha256-upper", "sha512-short", "unknown-algorithm"],
+)
+def test_an_image_digest_docker_refuses_is_refused(image: str) -> None:
+    """distribution/reference ``Parse`` runs ``digest.Parse`` on the digest: sha256 takes exactly 64 lower-case
+    hex digits, sha512 128, and an unknown algorithm is refused (reference_test.go: ``ErrDigestInvalidLength``,
+    ``ErrDigestUnsupported``). The grammar regexp alone lets these through."""
+    with pytest.raises(ConfigError) as caught:
+        parse({"image": image})
+    assert caught.value.key == "image"
+
+
+def test_a_certificate_chain_holding_the_private_key_is_refused_without_echoing_it() -> None:
+    """A combined PEM (certificate and key in one file) piped into the plain ``tlsCertificate`` would put the
+    private key in the stack file, in the plain ``caCertificate`` export and in the readiness gate's plain
+    inputs (``load_pem_x509_certificates`` skips the key block, so nothing objects today)."""
+    combined = GOOD.certificate_pem + GOOD.key_pem
+    with pytest.raises(ConfigError) as caught:
+        parse(provided(GOOD, tlsCertificate=combined))
+    assert caught.value.key == "tlsCertificate"
+    body = GOOD.key_pem.splitlines()[1]
+    assert body not in str(caught.value)
+
+
+def test_a_chain_in_the_wrong_order_blames_the_order_not_the_key() -> None:
+    """The right key with the CA first: the message must say the server certificate comes first, not send the
+    user after another key."""
+    chain = _CA.certificate_pem + GOOD.certificate_pem
+    with pytest.raises(ConfigError) as caught:
+        parse(provided(GOOD, tlsCertificate=chain))
+    assert caught.value.key == "tlsCertificate"
+    assert "first" in str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["port", "passwordLength", "readinessTimeoutSeconds", "caValidityHours"])
+def test_an_integer_with_thousands_of_digits_is_a_config_error_not_a_traceback(key: str) -> None:
+    """Python refuses to convert more than 4300 digits (ValueError, not a RunError: a traceback under
+    `pulumi up`). The CLI lets it through with --skip-config-validation (pkg/workspace/config.go
+    ApplyProjectConfig)."""
+    with pytest.raises(ConfigError) as caught:
+        parse({key: "9" * 5000})
+    assert caught.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("overrides", "stack"),
+    [
+        ({}, "dev_local"),
+        ({}, "prod.eu"),
+        ({"containerName": "spectro_registry"}, "dev"),
+        ({"containerName": "a" * 60}, "dev"),
+    ],
+    ids=["stack-underscore", "stack-dot", "container-underscore", "container-long"],
+)
+def test_valid_stack_and_container_names_are_accepted_while_palette_is_off(
+    overrides: dict[str, Any], stack: str
+) -> None:
+    """Pulumi stack names may hold '_' and '.' (pulumi/pulumi ``sdk/go/common/tokens/stack_name.go``), Docker
+    container names '_' and '.' (and any length): the
+    default Palette registration name derived from them is not valid, but with registration off nothing uses
+    it, and the message named paletteRegistrationName, a key the user never set."""
+    settings = parse(overrides, stack=stack)
+    assert not settings.palette.enabled
+
+
+@pytest.mark.parametrize(
+    ("overrides", "env", "named"),
+    [
+        ({"paletteApiKey": "palette-key-0123\npalette-key-4567"}, {}, "paletteApiKey"),
+        ({}, {"PALETTE_API_KEY": "palette-key-0123\npalette-key-4567"}, "PALETTE_API_KEY"),
+    ],
+    ids=["config-newline", "env-newline"],
+)
+def test_an_api_key_that_cannot_be_a_header_is_refused_without_echoing_it(
+    overrides: dict[str, Any], env: dict[str, str], named: str
+) -> None:
+    """The key travels as the ApiKey header; requests refuses a line break there only when Palette is called
+    (after the container exists) and echoes the key (see test_palette_client). The config must refuse it first,
+    without echoing it."""
+    with pytest.raises(ConfigError) as caught:
+        parse(overrides, env=env)
+    assert named in str(caught.value)
+    assert "palette-key-0123" not in str(caught.value)

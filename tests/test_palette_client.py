@@ -554,3 +554,18 @@ def test_policy_from_env():
     assert HttpPolicy.from_env({}) == HttpPolicy()
     with pytest.raises(ValueError, match="PALETTE_HTTP_RETRIES"):
         HttpPolicy.from_env({"PALETTE_HTTP_RETRIES": "many"})
+
+
+@pytest.mark.parametrize(
+    "key", ["palette-key-0123\npalette-key-4567", "palette-key-0123456789\n"], ids=["inner", "trailing"]
+)
+def test_an_api_key_requests_refuses_as_a_header_is_not_echoed(palette: FakePalette, key: str) -> None:
+    """requests refuses a header value with a line break and puts the value's repr() in its message
+    (``check_header_validity``); the repr spells the line break as ``\\n``, so replacing the key's plain text
+    does not redact it, and the key reaches the `pulumi up` output."""
+    client = PaletteClient(api_url=palette.url, api_key=key, registration=NAME, policy=FAST_POLICY)
+    with pytest.raises(PaletteError) as caught:
+        client.find_by_name(NAME)
+    # Refused as malformed before any request (inner), or sent stripped and rejected (trailing): never echoed.
+    assert not isinstance(caught.value, PaletteUnavailable)
+    assert "palette-key-0123" not in str(caught.value)

@@ -256,3 +256,19 @@ def test_upgrading_the_image_replaces_only_the_container() -> None:
     assert first.one(PALETTE).inputs == second.one(PALETTE).inputs
     for key in ("adminPassword", "readOnlyPasswords", "caCertificate", "certificateExpiresAt", "dataVolume"):
         assert first.exports[key] == second.exports[key], key
+
+
+def test_a_provided_certificate_expiring_within_the_early_renewal_window_is_warned_about() -> None:
+    """A provided certificate is not reissued by `pulumi up`: one that expires within certEarlyRenewalHours
+    (720 by default; this one has 7 days left) must be said once, naming tlsCertificate, while nothing stops."""
+    from tests.certs import make_ca, make_leaf
+
+    _ca, ca_key, ca_cert = make_ca()
+    leaf = make_leaf(ca_key, ca_cert, ["localhost"], ["127.0.0.1"])
+    run = run_program(
+        {"tlsMode": "provided", "tlsCertificate": leaf.certificate_pem, "tlsPrivateKey": leaf.key_pem},
+        secrets_={"tlsPrivateKey"},
+    )
+    assert run.one(CONTAINER)
+    said = [w for w in run.warnings if w.startswith("warning:") and "tlsCertificate" in w]
+    assert len(said) == 1, run.warnings

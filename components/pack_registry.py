@@ -34,6 +34,11 @@ from components.storage import s3_env, storage_hint
 __all__ = ["PackRegistry"]
 
 
+def _moved_from_stack() -> list[pulumi.Alias]:
+    """Aliases of a resource that was the stack's own child before this component existed."""
+    return [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
+
+
 class PackRegistry(pulumi.ComponentResource):
     """A Palette pack registry on one or more Docker hosts, registered once in Palette."""
 
@@ -59,8 +64,7 @@ class PackRegistry(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: RegistrySettings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PROJECT}:registry:PackRegistry", name, None, opts)
-        # These resources were the stack's own children before this component existed.
-        moved = pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)])
+        moved = pulumi.ResourceOptions(parent=self, aliases=_moved_from_stack())
         self.endpoint = settings.endpoint
         self.credentials = Credentials(
             "credentials",
@@ -186,7 +190,7 @@ class PackRegistry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[registry.container],
-                aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)] if first else None,
+                aliases=_moved_from_stack() if first else None,
             ),
         )
 

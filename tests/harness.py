@@ -71,6 +71,8 @@ class Recorded:
     """Top-level input keys whose value the program marked secret (wholly or in part)."""
     id: str = ""
     """The id the mock provider gave it."""
+    secret_paths: set[str] = field(default_factory=set)
+    """Paths (``envs[4]``, ``uploads[2].content``) of every value the program marked secret."""
 
 
 @dataclass
@@ -341,15 +343,19 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.recorded: list[Recorded] = []
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
-        """The URN the engine gives a resource: the root stack's type is not part of its children's URNs.
+        """The URN the engine gives a resource (pulumi/pulumi pkg/resource/deploy/deployment.go ``generateURN``).
 
-        pulumi/pulumi pkg/resource/deploy/deployment.go ``generateURN`` skips a parent whose type is
-        ``pulumi:pulumi:Stack``; the SDK's mock monitor does not, and an upgrade test compares URNs with
-        the engine's.
+        Its type is prefixed with the parent's whole qualified type (``Outer$Inner$type``), except when the
+        parent is the root stack (``pulumi:pulumi:Stack``), whose children carry no prefix. The SDK's mock
+        monitor keeps only the parent's last type and prefixes the stack's: an upgrade test compares URNs
+        with the engine's, so they must be built the same way.
         """
-        if parent and parent.split("::")[2].split("$")[-1] == "pulumi:pulumi:Stack":
-            parent = ""
-        return super().make_urn(parent, type_, name)
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                qualified = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), qualified, name])
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -386,6 +392,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 },
                 secret_inputs=secret_inputs,
                 id=response.id,
+                secret_paths={path for key, value in raw.items() for path in _secret_paths(value, key)},
             )
         )
         return response
@@ -404,6 +411,16 @@ def _alias(alias: Any) -> dict[str, Any]:
         "parent_urn": spec.parentUrn,
         "no_parent": spec.noParent,
     }
+
+
+def _secret_paths(value: Any, path: str) -> list[str]:
+    if rpc.is_rpc_secret(value):
+        return [path]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _secret_paths(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _secret_paths(item, f"{path}[{index}]")]
+    return []
 
 
 def _contains_secret(value: Any) -> bool:

@@ -801,6 +801,13 @@ def _instance_settings(
         )
     if docker.ca_material is not None and not any(h.startswith("tcp://") for h in listed):
         raise ConfigError("dockerHosts", "TLS material is only used with tcp:// hosts", "List tcp:// hosts.")
+    plain_tcp = [h for h in listed if h.startswith("tcp://")] if docker.ca_material is None else []
+    if plain_tcp:
+        raise ConfigError(
+            "dockerHosts",
+            f"'{plain_tcp[0]}' is a Docker API without TLS: anyone who reaches that port is root on that host",
+            "Use ssh://user@host, or set dockerCaCert, dockerCert and dockerKey for daemons started with --tlsverify.",
+        )
     if urls and len(urls) != len(listed):
         raise ConfigError(
             "readinessUrls",

@@ -11,7 +11,9 @@ from tests.test_config import parse
 
 S3_SECRET = "s3-secret-key-value-0123456789"
 S3: dict[str, Any] = {"storage": "s3", "s3Bucket": "packs-bucket"}
-TWO = ["unix:///var/run/docker.sock", "tcp://node-b.example.com:2376"]
+TWO = ["unix:///var/run/docker.sock", "ssh://ops@node-b.example.com"]
+TCP = "tcp://node-c.example.com:2376"
+TLS: dict[str, Any] = {"dockerCaCert": "ca", "dockerCert": "cert", "dockerKey": "key-material"}
 
 # (case, overrides, key named in the message, words the message must contain)
 BAD: list[tuple[str, dict[str, Any], str, str]] = [
@@ -30,10 +32,12 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("host scheme", {**S3, "dockerHosts": [TWO[0], "http://node-b:2375"]}, "dockerHosts", "not a Docker host URL"),
     (
         "hosts that name alike",
-        {**S3, "dockerHosts": [TWO[0], "tcp://node.b:2376", "tcp://node-b:2376"]},
+        {**S3, **TLS, "dockerHosts": [TWO[0], "tcp://node.b:2376", "tcp://node-b:2376"]},
         "dockerHosts",
         "same resource name",
     ),
+    ("tcp host without TLS", {**S3, "dockerHosts": [*TWO, TCP]}, "dockerHosts", "without TLS"),
+    ("TLS without a tcp host", {**S3, **TLS, "dockerHosts": TWO}, "dockerHosts", "only used with tcp://"),
     ("dockerHost not first", {**S3, "dockerHost": "ssh://ops@a", "dockerHosts": TWO}, "dockerHost", "first"),
     (
         "too few urls",
@@ -81,7 +85,7 @@ def test_single_host_is_todays_instance() -> None:
 
 def test_several_hosts_with_s3_or_a_shared_mount() -> None:
     settings = parse({**S3, "dockerHosts": TWO, "s3AccessKey": "AK", "s3SecretKey": S3_SECRET})
-    assert [i.key for i in settings.instances] == ["", "tcp-node-b-example-com-2376"]
+    assert [i.key for i in settings.instances] == ["", "ssh-ops-node-b-example-com"]
     assert settings.storage.s3 is not None
     assert settings.storage.s3.region == "us-east-1" and settings.storage.s3.root_directory == "/"
     assert settings.storage.s3.endpoint is None
@@ -92,9 +96,10 @@ def test_several_hosts_with_s3_or_a_shared_mount() -> None:
 
 
 def test_docker_tls_material_goes_to_tcp_hosts_only() -> None:
-    settings = parse(
-        {**S3, "dockerHosts": TWO, "dockerCaCert": "ca", "dockerCert": "cert", "dockerKey": "key-material"}
-    )
-    first, second = settings.instances
-    assert first.docker.ca_material is None and first.docker.key_material is None
-    assert second.docker.ca_material == "ca" and second.docker.key_material is not None
+    settings = parse({**S3, **TLS, "dockerHosts": [*TWO, TCP]})
+    first, second, third = settings.instances
+    for instance in (first, second):
+        assert instance.docker.ca_material is None and instance.docker.key_material is None
+    assert third.docker.ca_material == "ca" and third.docker.key_material is not None
+    assert third.readiness_url == "https://node-c.example.com:443"
+    assert second.readiness_url == "https://node-b.example.com:443"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.certs import make_ca, make_leaf
 from tests.engine_model import AliasResolver, moments_all_down, outages, schedule
 from tests.harness import (
     CONTAINER,
@@ -21,6 +22,8 @@ from tests.harness import (
     run_program,
 )
 
+_DOCKER_CA, _DOCKER_CA_KEY, _DOCKER_CA_CERT = make_ca("Docker daemon CA")
+_DOCKER_CLIENT = make_leaf(_DOCKER_CA_KEY, _DOCKER_CA_CERT, ["docker-client"], [])
 SINGLE_HOST_PROGRAM = Path(__file__).resolve().parent / "programs" / "single_host.py"
 COMPONENT = "palette-pack-registry:registry:PackRegistry"
 HOST_A = "unix:///var/run/docker.sock"
@@ -43,8 +46,12 @@ HA: dict[str, Any] = {
     "s3SecretKey": SECRET_KEY,
     "s3RootDirectory": "/spectro",
     "dockerHosts": [HOST_A, HOST_B],
+    # HOST_B is a tcp:// daemon: only with TLS (a plain Docker API is root for anyone who reaches it).
+    "dockerCaCert": _DOCKER_CA.certificate_pem,
+    "dockerCert": _DOCKER_CLIENT.certificate_pem,
+    "dockerKey": _DOCKER_CLIENT.key_pem,
 }
-HA_SECRETS = {"s3AccessKey", "s3SecretKey"}
+HA_SECRETS = {"s3AccessKey", "s3SecretKey", "dockerKey"}
 
 
 def ha_run(state: MockState | None = None, **overrides: Any) -> ProgramRun:
@@ -296,7 +303,7 @@ def test_adding_a_host_adds_only_that_instance_and_removing_it_removes_only_it()
         "readiness-ssh-ops-node-c-example-com",
     }
     assert {u for u in two if two[u] != three[u]} == set()
-    back = _inputs(ha_run(state, dockerHosts=[HOST_A, HOST_C]))
+    back = _inputs(ha_run(state, dockerHosts=[HOST_A, HOST_C], dockerCaCert="", dockerCert="", dockerKey=""))
     removed = set(three) - set(back)
     assert {_short(u) for u in removed} == {
         "registry-tcp-node-b-example-com-2376",

@@ -51,7 +51,7 @@ HA: dict[str, Any] = {
     "dockerCert": _DOCKER_CLIENT.certificate_pem,
     "dockerKey": _DOCKER_CLIENT.key_pem,
 }
-HA_SECRETS = {"s3AccessKey", "s3SecretKey", "dockerKey"}
+HA_SECRETS = {"s3AccessKey", "s3SecretKey", "dockerKey", "paletteApiKey"}
 
 
 def ha_run(state: MockState | None = None, **overrides: Any) -> ProgramRun:

@@ -451,6 +451,8 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
     timeout_seconds: pulumi.Output[float]
     interval_seconds: pulumi.Output[float]
     triggers: pulumi.Output[dict[str, str]]
+    storage_hint: pulumi.Output[str]
+    """Added to a 5xx problem ("" for none): what to check when the server's storage fails (S3 mode)."""
     ready_seconds: pulumi.Output[float]
     """Seconds the last create/update waited until the registry was ready."""
     attempts: pulumi.Output[int]

@@ -63,6 +63,8 @@ class PackRegistry(pulumi.ComponentResource):
     """The Palette registration (None when registration is off)."""
 
     def __init__(self, name: str, settings: RegistrySettings, opts: pulumi.ResourceOptions | None = None) -> None:
+        if not settings.instances:
+            raise ValueError("settings.instances is empty: build the settings with components.config.parse_settings")
         super().__init__(f"{PROJECT}:registry:PackRegistry", name, None, opts)
         moved = pulumi.ResourceOptions(parent=self, aliases=_moved_from_stack())
         self.endpoint = settings.endpoint

@@ -5,8 +5,10 @@ __all__ = [
     "certificates",
     "config",
     "credentials",
+    "pack_registry",
     "palette",
     "palette_client",
     "readiness",
     "registry",
+    "storage",
 ]

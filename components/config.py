@@ -13,7 +13,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -24,6 +24,7 @@ from cryptography.x509.oid import ExtensionOID
 from pulumi.errors import RunError
 
 from components.palette_client import DEFAULT_API_URL as DEFAULT_PALETTE_API_URL
+from components.storage import STORAGE_KINDS, S3Storage, StorageSettings
 
 __all__ = [
     "DEFAULT_IMAGE",
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigError",
     "ContainerLimits",
     "DockerHostSettings",
+    "InstanceSettings",
     "PaletteSettings",
     "ReadinessSettings",
     "RegistrySettings",
@@ -68,6 +70,8 @@ SECRET_KEYS = (
     "adminPassword",
     "readOnlyPasswords",
     "dockerKey",
+    "s3AccessKey",
+    "s3SecretKey",
     "paletteApiKey",
 )
 """Keys whose value must be set with ``pulumi config set --secret``.
@@ -142,6 +146,17 @@ class DockerHostSettings:
     """PEM client certificate for a tcp:// daemon."""
     key_material: Any
     """PEM client key for a tcp:// daemon (a secret Output, or None)."""
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    """One registry instance: the Docker host it runs on and the URL its readiness gate polls."""
+
+    key: str
+    """"" for the first instance (it keeps the single-host resource names), else a slug of its host URL."""
+    docker: DockerHostSettings
+    readiness_url: str
+    """Base URL the machine running Pulumi reaches this instance at."""
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,10 @@ class RegistrySettings:
     pull_password: Any
     readiness: ReadinessSettings
     palette: PaletteSettings
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    """Filesystem (today's volume or host path) or one S3 bucket shared by every instance."""
+    instances: tuple[InstanceSettings, ...] = ()
+    """One per Docker host, the first one on `dockerHost` (or the first of `dockerHosts`)."""
 
     @property
     def https(self) -> bool:
@@ -749,6 +768,9 @@ def parse_settings(
 
     endpoint_host = hosts[0] if hosts else ips[0]
     readiness = _readiness_settings(raw, tls_mode, endpoint_host, port)
+    storage = _storage_settings(raw, secret, reveal)
+    instances = _instance_settings(raw, docker, readiness, tls_mode, port, bind_address)
+    _check_shared_data(storage, instances, data_volume)
 
     settings = RegistrySettings(
         hosts=hosts,
@@ -780,6 +802,8 @@ def parse_settings(
         pull_password=pull_password,
         readiness=readiness,
         palette=_palette_settings(raw, reveal, env, stack, container_name, read_only_users, endpoint_host),
+        storage=storage,
+        instances=instances,
     )
     return settings
 
@@ -797,13 +821,13 @@ def _unless_empty(reveal: Callable[[str], str | None]) -> Callable[[str], str | 
     return given
 
 
-def _base_url(key: str, value: str, *, allow_path: bool) -> SplitResult:
+def _base_url(key: str, value: str, *, allow_path: bool, example: str = "") -> SplitResult:
     """``value`` split, if it is an http(s) URL a client can use: a host, a valid port, no credentials, no
     query or fragment (and no path unless ``allow_path``). Credentials are never echoed."""
     parts = urlsplit(value)
     if parts.username is not None or parts.password is not None:
         raise ConfigError(key, "carries credentials (user:password@)", "Remove them from the URL.")
-    example = "https://10.0.0.5:443" if not allow_path else DEFAULT_PALETTE_API_URL
+    example = example or ("https://10.0.0.5:443" if not allow_path else DEFAULT_PALETTE_API_URL)
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
         raise ConfigError(key, f"'{value}' is not an http(s) URL", f"Use e.g. {example}.")
     if "%" in parts.netloc:
@@ -950,15 +974,20 @@ def _tls_min_version(raw: _Raw) -> str:
     return version
 
 
-def _docker_settings(raw: _Raw, get: Callable[[str], str | None], secret: Callable[[str], Any]) -> DockerHostSettings:
-    host = raw.text("dockerHost").strip()
+def _docker_scheme(key: str, host: str) -> str:
     scheme = host.split("://", 1)[0] if "://" in host else ""
     if scheme not in ("unix", "tcp", "ssh") or host.endswith("://"):
         raise ConfigError(
-            "dockerHost",
+            key,
             f"'{host}' is not a Docker host URL",
             "Use unix:///var/run/docker.sock, tcp://host:2376 (with dockerCaCert/dockerCert/dockerKey) or ssh://user@host.",
         )
+    return scheme
+
+
+def _docker_settings(raw: _Raw, get: Callable[[str], str | None], secret: Callable[[str], Any]) -> DockerHostSettings:
+    host = raw.text("dockerHost").strip()
+    scheme = _docker_scheme("dockerHost", host)
     ca = raw.text("dockerCaCert").strip() or None
     cert = raw.text("dockerCert").strip() or None
     for name, value in (("dockerCaCert", ca), ("dockerCert", cert)):
@@ -971,7 +1000,7 @@ def _docker_settings(raw: _Raw, get: Callable[[str], str | None], secret: Callab
             "dockerCaCert, dockerCert and dockerKey go together",
             "Set all three (dockerKey with --secret) for a TLS-protected tcp:// daemon, or none.",
         )
-    if any(tls_parts) and scheme != "tcp":
+    if any(tls_parts) and scheme != "tcp" and not raw.strings("dockerHosts"):
         raise ConfigError("dockerHost", "TLS material is only used with tcp:// hosts", "Use a tcp:// dockerHost.")
     if scheme == "tcp" and not any(tls_parts):
         raise ConfigError(
@@ -1026,6 +1055,200 @@ def _default_registration_name(container_name: str, stack: str) -> str:
     base = container_name if container_name.endswith(f"-{stack}") else f"{container_name}-{stack}"
     name = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")
     return name[:63].rstrip("-")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Storage and hosts: several instances, one shared bucket.
+
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_S3_REGION = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_S3_KEYS = ("storage", "s3Bucket", "s3Endpoint", "s3AccessKey", "s3SecretKey")
+
+
+def _storage_settings(raw: _Raw, secret: Callable[[str], Any], reveal: Callable[[str], str | None]) -> StorageSettings:
+    kind = raw.text("storage").strip()
+    if kind not in STORAGE_KINDS:
+        raise ConfigError("storage", f"'{kind}' is not a storage kind", f"Use one of {', '.join(STORAGE_KINDS)}.")
+    bucket = raw.text("s3Bucket").strip()
+    endpoint = raw.text("s3Endpoint").strip().rstrip("/")
+    has_access = bool(reveal("s3AccessKey"))
+    has_secret = bool(reveal("s3SecretKey"))
+    if kind == "filesystem":
+        values = (bucket, endpoint, has_access, has_secret)
+        stray = [key for key, value in zip(_S3_KEYS[1:], values, strict=True) if value]
+        if stray:
+            raise ConfigError(
+                "storage",
+                f"is 'filesystem' but {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set",
+                "Set storage to s3 to use the bucket, or unset the s3* keys.",
+            )
+        return StorageSettings()
+    if not bucket:
+        raise ConfigError(
+            "s3Bucket",
+            "is required when storage is 's3'",
+            "Set it: `pulumi config set s3Bucket <bucket>` (an existing bucket; the program never creates or "
+            "deletes it).",
+        )
+    if not _S3_BUCKET.match(bucket) or ".." in bucket:
+        raise ConfigError(
+            "s3Bucket",
+            f"'{bucket}' is not a bucket name",
+            "Use 3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.",
+        )
+    region = raw.text("s3Region").strip()
+    if not _S3_REGION.match(region):
+        raise ConfigError("s3Region", f"'{region}' is not a region name", "Use e.g. us-east-1.")
+    if endpoint:
+        _base_url("s3Endpoint", endpoint, allow_path=False, example="https://minio.example.com:9000")
+    if has_access != has_secret:
+        missing, present = ("s3SecretKey", "s3AccessKey") if has_access else ("s3AccessKey", "s3SecretKey")
+        raise ConfigError(
+            missing,
+            f"is not set but {present} is (the two go together)",
+            "Set both with --secret, or neither to use the Docker hosts' own AWS credentials or instance role.",
+        )
+    root = raw.text("s3RootDirectory").strip() or "/"
+    if not _PATH.match(root):
+        raise ConfigError(
+            "s3RootDirectory", f"'{root}' is not an absolute prefix", "Start it with '/', e.g. /spectro-registry."
+        )
+    return StorageSettings(
+        kind="s3",
+        s3=S3Storage(
+            bucket=bucket,
+            region=region,
+            root_directory=root,
+            endpoint=endpoint or None,
+            access_key=secret("s3AccessKey") if has_access else None,
+            secret_key=secret("s3SecretKey") if has_secret else None,
+        ),
+    )
+
+
+def _host_slug(url: str) -> str:
+    """A readable, stable resource-name part for a Docker host URL (tcp://node-b:2376 -> tcp-node-b-2376)."""
+    return re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-")
+
+
+def _address_of(url: str, bind_address: str) -> str:
+    """The address an instance is reached at, derived from its Docker host URL."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "unix":
+        # The engine is on this machine: the published address, or loopback when it listens everywhere.
+        return "127.0.0.1" if ipaddress.ip_address(bind_address).is_unspecified else bind_address
+    authority = rest.split("/", 1)[0].rpartition("@")[2]
+    if authority.startswith("["):
+        return authority[1:].split("]", 1)[0]
+    return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+
+
+def _instance_settings(
+    raw: _Raw, docker: DockerHostSettings, readiness: ReadinessSettings, tls_mode: str, port: int, bind_address: str
+) -> tuple[InstanceSettings, ...]:
+    listed = raw.strings("dockerHosts")
+    urls = raw.strings("readinessUrls")
+    single_url = raw.text("readinessUrl").strip()
+    if urls and single_url:
+        raise ConfigError(
+            "readinessUrls", "is set together with readinessUrl", "Use readinessUrls (one per instance) only."
+        )
+    scheme = "http" if tls_mode == "http" else "https"
+    for url in urls:
+        if _base_url("readinessUrls", url, allow_path=False).scheme != scheme:
+            raise ConfigError(
+                "readinessUrls",
+                f"'{url}' does not use {scheme}://, which the registry serves in tlsMode {tls_mode}",
+                f"Use {scheme}://address:port.",
+            )
+    if not listed:
+        if len(urls) > 1:
+            raise ConfigError(
+                "readinessUrls",
+                f"has {len(urls)} entries for 1 instance",
+                "Give one URL per Docker host (dockerHosts), in the same order.",
+            )
+        return (InstanceSettings("", docker, urls[0] if urls else readiness.url),)
+
+    seen: dict[str, str] = {}
+    for host in listed:
+        _docker_scheme("dockerHosts", host)
+        normal = host.rstrip("/").lower()
+        if normal in seen:
+            raise ConfigError(
+                "dockerHosts",
+                f"lists the Docker host '{host}' twice",
+                "List each host once: two instances on one engine would fight over the container name and port.",
+            )
+        seen[normal] = host
+    explicit = raw.text("dockerHost").strip()
+    if explicit != (raw.default("dockerHost") or "") and explicit != listed[0]:
+        raise ConfigError(
+            "dockerHost",
+            f"'{explicit}' is set but dockerHosts starts with '{listed[0]}'",
+            "The first entry of dockerHosts takes dockerHost's place: put that host first, or unset dockerHost.",
+        )
+    if docker.ca_material is not None and not any(h.startswith("tcp://") for h in listed):
+        raise ConfigError("dockerHosts", "TLS material is only used with tcp:// hosts", "List tcp:// hosts.")
+    plain_tcp = [h for h in listed if h.startswith("tcp://")] if docker.ca_material is None else []
+    if plain_tcp:
+        raise ConfigError(
+            "dockerHosts",
+            f"'{plain_tcp[0]}' is a Docker API without TLS: anyone who reaches that port is root on that host",
+            "Use ssh://user@host, or set dockerCaCert, dockerCert and dockerKey for daemons started with --tlsverify.",
+        )
+    if urls and len(urls) != len(listed):
+        raise ConfigError(
+            "readinessUrls",
+            f"has {len(urls)} entries for {len(listed)} Docker hosts",
+            "Give one URL per entry of dockerHosts, in the same order, or none to derive them from the hosts.",
+        )
+    if single_url and len(listed) > 1:
+        raise ConfigError(
+            "readinessUrl",
+            f"is one URL for {len(listed)} instances",
+            "Set readinessUrls instead, one per entry of dockerHosts.",
+        )
+    keys: dict[str, str] = {}
+    instances = []
+    scheme = "http" if tls_mode == "http" else "https"
+    for index, host in enumerate(listed):
+        key = "" if index == 0 else _host_slug(host)
+        if key in keys:
+            raise ConfigError(
+                "dockerHosts",
+                f"'{host}' and '{keys[key]}' give the same resource name '{key}'",
+                "Write the two URLs so they differ in more than punctuation and case.",
+            )
+        keys[key] = host
+        if urls:
+            url = urls[index]
+        elif len(listed) == 1:
+            url = single_url or readiness.url
+        else:
+            address = _address_of(host, bind_address)
+            url = f"{scheme}://{f'[{address}]' if ':' in address else address}:{port}"
+        instance_docker = DockerHostSettings(
+            host=host,
+            ssh_opts=docker.ssh_opts,
+            # TLS material belongs to tcp:// daemons; the other schemes do not take it.
+            ca_material=docker.ca_material if host.startswith("tcp://") else None,
+            cert_material=docker.cert_material if host.startswith("tcp://") else None,
+            key_material=docker.key_material if host.startswith("tcp://") else None,
+        )
+        instances.append(InstanceSettings(key, instance_docker, url))
+    return tuple(instances)
+
+
+def _check_shared_data(storage: StorageSettings, instances: tuple[InstanceSettings, ...], data_volume: str) -> None:
+    if len(instances) > 1 and not storage.shared and not data_volume.startswith("/"):
+        raise ConfigError(
+            "dataVolume",
+            f"is the named Docker volume '{data_volume}' but dockerHosts lists {len(instances)} hosts: each host "
+            "would get a volume of its own and their packs would silently diverge",
+            "Set storage to s3 (one bucket shared by every instance), or dataVolume to a host path that is the "
+            "same shared mount (e.g. NFS) on every host.",
+        )
 
 
 def _palette_settings(

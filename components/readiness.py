@@ -73,6 +73,7 @@ INPUT_KEYS = (
     "timeout_seconds",
     "interval_seconds",
     "triggers",
+    "storage_hint",
 )
 """The properties ``diff`` compares; outputs such as ``ready_seconds`` are left out."""
 
@@ -85,6 +86,7 @@ def _defaults() -> dict[str, Any]:
         "timeout_seconds": DEFAULT_TIMEOUT_SECONDS,
         "interval_seconds": DEFAULT_INTERVAL_SECONDS,
         "triggers": {},
+        "storage_hint": "",
     }
 
 
@@ -120,6 +122,7 @@ class _Settings:
     password: str = field(repr=False)
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     interval_seconds: float = DEFAULT_INTERVAL_SECONDS
+    storage_hint: str | None = None
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> _Settings:
@@ -134,6 +137,7 @@ class _Settings:
             password=str(merged["password"]),
             timeout_seconds=float(merged["timeout_seconds"]),
             interval_seconds=float(merged["interval_seconds"]),
+            storage_hint=merged.get("storage_hint") or None,
         )
 
     @property
@@ -269,6 +273,9 @@ def _describe_status(response: requests.Response, settings: _Settings, url: str,
         )
     elif response.status_code == 400 and "HTTPS server" in response.text:
         hint = ": the server speaks HTTPS, use an https:// URL"
+    elif response.status_code >= 500 and settings.storage_hint:
+        # The server is up but reports a failure of its own; with remote storage that is the usual cause.
+        hint = f": {settings.storage_hint}"
     return f"unexpected status from the {role} path: {url} answered {status}{hint}"
 
 
@@ -454,6 +461,8 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
     timeout_seconds: pulumi.Output[float]
     interval_seconds: pulumi.Output[float]
     triggers: pulumi.Output[dict[str, str]]
+    storage_hint: pulumi.Output[str]
+    """Added to a 5xx problem ("" for none): what to check when the server's storage fails (S3 mode)."""
     ready_seconds: pulumi.Output[float]
     """Seconds the last create/update waited until the registry was ready."""
     attempts: pulumi.Output[int]
@@ -475,6 +484,7 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
         timeout_seconds: pulumi.Input[float] = DEFAULT_TIMEOUT_SECONDS,
         interval_seconds: pulumi.Input[float] = DEFAULT_INTERVAL_SECONDS,
         triggers: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+        storage_hint: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -492,6 +502,9 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
             "attempts": None,
             "health_status": None,
         }
+        if storage_hint is not None:
+            # Only when given: stacks without one keep exactly the inputs they had.
+            props["storage_hint"] = storage_hint
         super().__init__(
             ReadinessGateProvider(),
             resource_name,

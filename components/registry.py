@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -54,8 +55,8 @@ class RegistryArgs:
     """Host port mapped to container port 5000."""
     bind_address: str
     """Host address the port is published on."""
-    data_volume: str
-    """Named volume, or an absolute host path, mounted at /data."""
+    data_volume: str | None
+    """Named volume, or an absolute host path, mounted at /data; None when storage is not the filesystem."""
     log_level: str
     auth_realm: str
     htpasswd: pulumi.Input[str]
@@ -79,6 +80,12 @@ class RegistryArgs:
     """CPU limit as the docker provider reads it back (components.config.provider_cpus); None for none."""
     tls_min_version: str = "1.2"
     """Oldest TLS version served: 1.2 or 1.3 (ignored without a certificate)."""
+    http_secret: pulumi.Input[str] | None = None
+    """REGISTRY_HTTP_SECRET shared with other instances (secret); None generates one for this instance."""
+    storage_env: Sequence[pulumi.Input[str]] = ()
+    """REGISTRY_STORAGE_* env for storage other than /data (entries may be secret Outputs)."""
+    after: Sequence[pulumi.Resource] = ()
+    """What the container waits for: the previous instance's readiness gate, for a rolling replacement."""
 
 
 class Registry(pulumi.ComponentResource):
@@ -88,8 +95,10 @@ class Registry(pulumi.ComponentResource):
     """The running registry container."""
     image_id: pulumi.Output[str]
     """Id (sha256) of the pulled image the container runs."""
-    data_volume: str
-    """Where pack data lives."""
+    data_volume: str | None
+    """Where pack data lives (None: not on this host's filesystem)."""
+    http_secret: pulumi.Output[str]
+    """REGISTRY_HTTP_SECRET of this instance (secret)."""
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("palette-pack-registry:registry:Registry", name, None, opts)
@@ -120,24 +129,30 @@ class Registry(pulumi.ComponentResource):
         self.image_id = image.image_id
 
         self.data_volume = args.data_volume
-        if args.data_volume.startswith("/"):
-            data = docker.ContainerVolumeArgs(container_path=DATA_PATH, host_path=args.data_volume)
-        else:
+        volumes: list[docker.ContainerVolumeArgs] = []
+        if args.data_volume is not None and args.data_volume.startswith("/"):
+            volumes.append(docker.ContainerVolumeArgs(container_path=DATA_PATH, host_path=args.data_volume))
+        elif args.data_volume is not None:
             volume = docker.Volume(
                 f"{name}-data",
                 name=args.data_volume,
                 # Pack data outlives `pulumi destroy`: the volume is left on the host, not deleted.
                 opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(retain_on_delete=True)),
             )
-            data = docker.ContainerVolumeArgs(container_path=DATA_PATH, volume_name=volume.name)
+            volumes.append(docker.ContainerVolumeArgs(container_path=DATA_PATH, volume_name=volume.name))
 
-        http_secret = random.RandomPassword(
-            f"{name}-http-secret",
-            length=48,
-            special=False,
-            keepers={"rotation": args.rotation_keeper},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        if args.http_secret is None:
+            self.http_secret = pulumi.Output.secret(
+                random.RandomPassword(
+                    f"{name}-http-secret",
+                    length=48,
+                    special=False,
+                    keepers={"rotation": args.rotation_keeper},
+                    opts=pulumi.ResourceOptions(parent=self),
+                ).result
+            )
+        else:
+            self.http_secret = pulumi.Output.secret(args.http_secret)
 
         https = args.certificate is not None
         envs: list[pulumi.Input[str]] = [
@@ -146,7 +161,7 @@ class Registry(pulumi.ComponentResource):
             "REGISTRY_AUTH=htpasswd",
             f"REGISTRY_AUTH_HTPASSWD_REALM={args.auth_realm}",
             f"REGISTRY_AUTH_HTPASSWD_PATH={AUTH_FILE}",
-            pulumi.Output.secret(http_secret.result).apply(lambda value: f"REGISTRY_HTTP_SECRET={value}"),
+            self.http_secret.apply(lambda value: f"REGISTRY_HTTP_SECRET={value}"),
         ]
         uploads = [docker.ContainerUploadArgs(file=AUTH_FILE, content=args.htpasswd, permissions=READ_ONLY_MODE)]
         if https:
@@ -161,6 +176,7 @@ class Registry(pulumi.ComponentResource):
                     file=KEY_FILE, content=pulumi.Output.secret(args.private_key), permissions=READ_ONLY_MODE
                 ),
             ]
+        envs += list(args.storage_env)
 
         self.container = docker.Container(
             f"{name}-container",
@@ -177,7 +193,7 @@ class Registry(pulumi.ComponentResource):
             ],
             envs=envs,
             uploads=uploads,
-            volumes=[data],
+            volumes=volumes or None,
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())] or None,
             # Written the way the provider reads them back (resource_docker_container_funcs.go), so a
             # second `pulumi up` sees no change: the driver by name, the options as strings.
@@ -193,6 +209,7 @@ class Registry(pulumi.ComponentResource):
                 provider=provider,
                 # The name and the host port are unique on the host: the old container must go first.
                 delete_before_replace=True,
+                depends_on=list(args.after) or None,
             ),
         )
         self.register_outputs({"containerId": self.container.id, "imageId": self.image_id})

@@ -152,6 +152,8 @@ class RunningContainer:
     """Host port on 127.0.0.1 that reaches container port 5000."""
     started_at: float
     """time.monotonic() right after `docker start` returned."""
+    host_network: bool = False
+    """Runs in the host's network namespace, the registry listening on 127.0.0.1:``host_port`` itself."""
 
     def url(self, scheme: str) -> str:
         return f"{scheme}://127.0.0.1:{self.host_port}"
@@ -236,6 +238,7 @@ def start_container(
     name: str | None = None,
     host_port: int | None = None,
     start: bool = True,
+    host_network_port: int | None = None,
 ) -> RunningContainer:
     """Creates and starts a container from a recorded container spec.
 
@@ -243,7 +246,18 @@ def start_container(
     here). Named volumes are taken as given: call ``janitor.name`` on them first (``container_spec_with``)
     to keep a real deployment's data out of reach. Ports go to 127.0.0.1 only; the host port is
     ``host_port`` or one the engine picks.
+
+    With ``host_network_port`` the container shares the host's network instead (``--network host``, no
+    published ports) and the registry listens on 127.0.0.1 at that port (``REGISTRY_HTTP_ADDR``): the way
+    a container reaches a test server on 127.0.0.1, such as an S3 store, without any private address.
     """
+    if host_network_port is not None:
+        spec = container_spec_with(
+            spec,
+            networkMode="host",
+            ports=[],
+            envs=[*(spec.get("envs") or []), f"REGISTRY_HTTP_ADDR=127.0.0.1:{host_network_port}"],
+        )
     container_name = name or janitor.name(str(spec["name"]))
     args = ["create", "--name", container_name, "--label", f"{LABEL}={janitor.token}"]
     restart = spec.get("restart")
@@ -276,7 +290,7 @@ def start_container(
             mount += ":ro"
         args += ["--volume", mount]
     ports = list(spec.get("ports") or [])
-    if not any(int(port["internal"]) == CONTAINER_PORT for port in ports):
+    if host_network_port is None and not any(int(port["internal"]) == CONTAINER_PORT for port in ports):
         raise ValueError(f"the spec publishes no container port {CONTAINER_PORT}: {ports}")
     for port in ports:
         internal = int(port["internal"])
@@ -298,19 +312,23 @@ def start_container(
     if uploads:
         upload_files(container_id, uploads)
     started_at = 0.0
-    port = 0
+    port = host_network_port or 0
     if start:
         docker("start", container_id)
         started_at = time.monotonic()
-        port = _published_port(container_id)
-    return RunningContainer(container_id, container_name, dict(spec), port, started_at)
+        if host_network_port is None:
+            port = _published_port(container_id)
+    return RunningContainer(
+        container_id, container_name, dict(spec), port, started_at, host_network=host_network_port is not None
+    )
 
 
 def start_created(container: RunningContainer) -> RunningContainer:
     """Starts a container made with ``start=False``."""
     docker("start", container.id)
     started_at = time.monotonic()
-    return RunningContainer(container.id, container.name, container.spec, _published_port(container.id), started_at)
+    port = container.host_port if container.host_network else _published_port(container.id)
+    return RunningContainer(container.id, container.name, container.spec, port, started_at, container.host_network)
 
 
 def remove_container(container: RunningContainer, janitor: DockerJanitor) -> None:

@@ -72,6 +72,8 @@ class Recorded:
     """Top-level input keys whose value the program marked secret (wholly or in part)."""
     id: str = ""
     """The id the mock provider gave it."""
+    secret_paths: set[str] = field(default_factory=set)
+    """Paths (``envs[4]``, ``uploads[2].content``) of every value the program marked secret."""
 
 
 @dataclass
@@ -361,6 +363,21 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recorded: list[Recorded] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives a resource (pulumi/pulumi pkg/resource/deploy/deployment.go ``generateURN``).
+
+        Its type is prefixed with the parent's whole qualified type (``Outer$Inner$type``), except when the
+        parent is the root stack (``pulumi:pulumi:Stack``), whose children carry no prefix. The SDK's mock
+        monitor keeps only the parent's last type and prefixes the stack's: an upgrade test compares URNs
+        with the engine's, so they must be built the same way.
+        """
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                qualified = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), qualified, name])
+
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         assert isinstance(self.mocks, RealisticMocks)
@@ -389,12 +406,42 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "additional_secret_outputs": list(request.additionalSecretOutputs),
                     "replace_on_changes": list(request.replaceOnChanges),
                     "ignore_changes": list(request.ignoreChanges),
+                    "property_dependencies": {
+                        key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                    },
+                    "aliases": [_alias(alias) for alias in request.aliases],
                 },
                 secret_inputs=secret_inputs,
                 id=response.id,
+                secret_paths={path for key, value in raw.items() for path in _secret_paths(value, key)},
             )
         )
         return response
+
+
+def _alias(alias: Any) -> dict[str, Any]:
+    """An alias as sent to the engine: a full URN, or a spec (name/type/parent or no parent) to resolve."""
+    if alias.HasField("urn"):
+        return {"urn": alias.urn}
+    spec = alias.spec
+    return {
+        "name": spec.name,
+        "type": spec.type,
+        "stack": spec.stack,
+        "project": spec.project,
+        "parent_urn": spec.parentUrn,
+        "no_parent": spec.noParent,
+    }
+
+
+def _secret_paths(value: Any, path: str) -> list[str]:
+    if rpc.is_rpc_secret(value):
+        return [path]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _secret_paths(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _secret_paths(item, f"{path}[{index}]")]
+    return []
 
 
 def _contains_secret(value: Any) -> bool:

@@ -21,10 +21,14 @@ COMPONENTS = {
 
 def test_declares_the_expected_resources_with_kebab_case_children(dev_run: ProgramRun) -> None:
     types = Counter(r.type for r in dev_run.resources)
+    top = dev_run.one("palette-pack-registry:registry:PackRegistry")
+    assert top.parent and top.parent.endswith("pulumi:pulumi:Stack::palette-pack-registry-dev")
+    # Everything else is the component's: __main__.py only reads settings and exports.
+    assert [r.name for r in dev_run.resources if r.parent == top.parent] == ["pack-registry"]
     for type_, name in COMPONENTS.items():
         component = dev_run.one(type_)
         assert component.name == name
-        assert component.parent and component.parent.endswith("pulumi:pulumi:Stack::palette-pack-registry-dev")
+        assert component.parent == top.urn
         children = [r for r in dev_run.resources if r.parent == component.urn]
         assert children, f"{name} has no children"
         for child in children:

@@ -1,0 +1,232 @@
+"""The whole pack registry as one component: credentials, certificates, one instance per Docker host, a
+readiness gate per instance, and the Palette registration at the shared endpoint.
+
+Another Pulumi program gets the same registry with ``PackRegistry("pack-registry", parse_settings(...))``.
+
+Instances and rolling replacement
+    Every instance runs the same image, port, users (one htpasswd), certificate and ``REGISTRY_HTTP_SECRET``
+    (an upload started on one instance may finish on another). Instance *i+1*'s container depends on
+    instance *i*'s readiness gate, so a change that replaces every container (rotation, a new certificate, a
+    new image) replaces them one after another: the engine only registers instance *i+1* once gate *i* has
+    seen instance *i* answer again, and each replacement deletes the old container first (its name and port
+    are unique on its host). At no moment is every instance down.
+
+Names and upgrades
+    The first instance keeps the names the single-host program gave its resources (``registry``,
+    ``readiness``), as do ``credentials``, ``tls`` and ``palette``; they moved under this component with an
+    alias to their old parent (the stack), and the engine carries a matched parent alias to their children.
+    So an existing single-host stack upgrades without replacing anything. Further instances are named after
+    their Docker host (``registry-<host slug>``): adding or removing a host adds or removes only that one.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.certificates import Certificates, CertificatesArgs
+from components.config import PROJECT, DockerHostSettings, RegistrySettings
+from components.credentials import Credentials, CredentialsArgs
+from components.palette import PaletteRegistration
+from components.readiness import ReadinessGate
+from components.registry import DockerHost, Registry, RegistryArgs
+from components.storage import s3_env, storage_hint
+
+__all__ = ["PackRegistry"]
+
+
+def _moved_from_stack() -> list[pulumi.Alias]:
+    """Aliases of a resource that was the stack's own child before this component existed."""
+    return [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
+
+
+class PackRegistry(pulumi.ComponentResource):
+    """A Palette pack registry on one or more Docker hosts, registered once in Palette."""
+
+    endpoint: str
+    """URL clients use (the load-balanced name when there are several instances)."""
+    credentials: Credentials
+    certificates: Certificates | None
+    """None in http mode."""
+    ca_certificate: pulumi.Output[str] | None
+    """PEM chain clients must trust (None in http mode)."""
+    certificate_expires_at: pulumi.Output[str] | None
+    """When the served certificate expires, RFC 3339 (None in http mode)."""
+    ca_expires_at: pulumi.Output[str] | None
+    """When the CA (or the provided chain's last certificate) expires, RFC 3339 (None in http mode)."""
+    instances: list[Registry]
+    """One per Docker host, in the order of ``settings.instances``."""
+    gates: list[ReadinessGate]
+    """One per instance (empty when the readiness check is off)."""
+    instance_endpoints: list[str]
+    """The URL each instance is reached at (its readiness URL)."""
+    container_names: pulumi.Output[list[str]]
+    """The container name on each host, as Docker reports it."""
+    data_location: str
+    """Volume name, host path or s3://bucket/prefix holding the pack data."""
+    registration: PaletteRegistration | None
+    """The Palette registration (None when registration is off)."""
+
+    def __init__(self, name: str, settings: RegistrySettings, opts: pulumi.ResourceOptions | None = None) -> None:
+        if not settings.instances:
+            raise ValueError("settings.instances is empty: build the settings with components.config.parse_settings")
+        super().__init__(f"{PROJECT}:registry:PackRegistry", name, None, opts)
+        moved = pulumi.ResourceOptions(parent=self, aliases=_moved_from_stack())
+        self.endpoint = settings.endpoint
+        self.credentials = Credentials(
+            "credentials",
+            CredentialsArgs(
+                admin_user=settings.admin_user,
+                read_only_users=settings.read_only_users,
+                password_length=settings.password_length,
+                rotation_keeper=settings.rotation_keeper,
+                admin_password=settings.admin_password,
+                read_only_passwords=settings.read_only_passwords,
+            ),
+            opts=moved,
+        )
+        self.certificates = (
+            Certificates(
+                "tls",
+                CertificatesArgs(
+                    tls_mode=settings.tls_mode,
+                    hosts=settings.hosts,
+                    ip_addresses=settings.ip_addresses,
+                    ca_common_name=f"{settings.container_name} {pulumi.get_stack()} CA",
+                    key_algorithm=settings.key_algorithm,
+                    ca_validity_hours=settings.ca_validity_hours,
+                    cert_validity_hours=settings.cert_validity_hours,
+                    cert_early_renewal_hours=settings.cert_early_renewal_hours,
+                    provided_certificate=settings.provided_certificate,
+                    provided_private_key=settings.provided_private_key,
+                ),
+                opts=moved,
+            )
+            if settings.https
+            else None
+        )
+        if not settings.https:
+            pulumi.log.warn(
+                "tlsMode is 'http': credentials travel in clear text; Palette and `spectro registry login` "
+                "need insecure mode (--insecure) to use this registry."
+            )
+        self.ca_certificate = self.certificates.ca_certificate if self.certificates else None
+        self.certificate_expires_at = self.certificates.expires_at if self.certificates else None
+        self.ca_expires_at = self.certificates.ca_expires_at if self.certificates else None
+
+        s3 = settings.storage.s3
+        self.data_location = s3.location if s3 else settings.data_volume
+        self.instances = []
+        self.gates = []
+        self.instance_endpoints = []
+        previous: pulumi.Resource | None = None
+        for index, instance in enumerate(settings.instances):
+            suffix = f"-{instance.key}" if instance.key else ""
+            first = index == 0
+            registry = Registry(
+                f"registry{suffix}",
+                self._registry_args(settings, instance.docker, previous),
+                opts=moved if first else pulumi.ResourceOptions(parent=self),
+            )
+            self.instances.append(registry)
+            self.instance_endpoints.append(instance.readiness_url)
+            previous = registry.container
+            if settings.readiness.enabled:
+                gate = self._gate(f"readiness{suffix}", settings, registry, instance.readiness_url, first)
+                self.gates.append(gate)
+                previous = gate
+        self.container_names = pulumi.Output.all(*(registry.container.name for registry in self.instances))
+
+        self.registration = None
+        if settings.palette.enabled:
+            self.registration = self._palette(settings, moved)
+        pulumi.log.info(settings.palette.reason)
+        for warning in settings.palette.warnings:
+            pulumi.log.warn(warning)
+        self.register_outputs(
+            {
+                "endpoint": self.endpoint,
+                "instanceEndpoints": self.instance_endpoints,
+                "containerNames": self.container_names,
+            }
+        )
+
+    def _registry_args(
+        self, settings: RegistrySettings, docker: DockerHostSettings, previous: pulumi.Resource | None
+    ) -> RegistryArgs:
+        s3 = settings.storage.s3
+        return RegistryArgs(
+            image=settings.image,
+            container_name=settings.container_name,
+            port=settings.port,
+            bind_address=settings.bind_address,
+            data_volume=None if s3 else settings.data_volume,
+            log_level=settings.log_level,
+            auth_realm=settings.auth_realm,
+            htpasswd=self.credentials.htpasswd,
+            rotation_keeper=settings.rotation_keeper,
+            docker_host=DockerHost(
+                host=docker.host,
+                ssh_opts=docker.ssh_opts,
+                ca_material=docker.ca_material,
+                cert_material=docker.cert_material,
+                key_material=docker.key_material,
+            ),
+            certificate=self.certificates.certificate if self.certificates else None,
+            private_key=self.certificates.private_key if self.certificates else None,
+            pull_username=settings.pull_username,
+            pull_password=settings.pull_password,
+            log_max_size=settings.limits.log_max_size,
+            log_max_files=settings.limits.log_max_files,
+            memory_mb=settings.limits.memory_mb,
+            cpus=settings.limits.cpus,
+            tls_min_version=settings.tls_min_version,
+            # The first instance generates the secret; every other one shares it.
+            http_secret=self.instances[0].http_secret if self.instances else None,
+            storage_env=s3_env(s3) if s3 else (),
+            # The rolling chain: this container is only (re)placed once the previous instance is ready again.
+            after=[previous] if previous is not None else (),
+        )
+
+    def _gate(self, name: str, settings: RegistrySettings, registry: Registry, url: str, first: bool) -> ReadinessGate:
+        read_only_user = settings.read_only_users[0]
+        s3 = settings.storage.s3
+        return ReadinessGate(
+            name,
+            url=url,
+            server_name=settings.primary_host,
+            ca_certificate=self.ca_certificate,
+            health_path=settings.readiness.health_path,
+            catalog_path=settings.readiness.catalog_path,
+            username=read_only_user,
+            password=self.credentials.passwords[read_only_user],
+            timeout_seconds=settings.readiness.timeout_seconds,
+            triggers={"container": registry.container.id},
+            storage_hint=storage_hint(s3, PROJECT) if s3 else None,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[registry.container],
+                aliases=_moved_from_stack() if first else None,
+            ),
+        )
+
+    def _palette(self, settings: RegistrySettings, moved: pulumi.ResourceOptions) -> PaletteRegistration:
+        palette_user = settings.palette.user
+        waits_for: list[pulumi.Resource] = list(self.gates) or [r.container for r in self.instances]
+        return PaletteRegistration(
+            "palette",
+            api_url=settings.palette.api_url,
+            name=settings.palette.name,
+            endpoint=settings.endpoint,
+            username=palette_user,
+            password=self.credentials.passwords[palette_user],
+            ca_certificate=self.ca_certificate,
+            tls_enabled=settings.https,
+            insecure_skip_verify=settings.palette.insecure_skip_verify,
+            allow_http=not settings.https,
+            validate=settings.palette.validate,
+            sync=settings.palette.sync,
+            wait_for_sync=settings.palette.wait_for_sync,
+            sync_timeout_seconds=settings.palette.sync_timeout_seconds,
+            # Registered once, at the shared endpoint, after every instance is ready.
+            opts=pulumi.ResourceOptions.merge(moved, pulumi.ResourceOptions(depends_on=waits_for)),
+        )

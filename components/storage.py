@@ -1,0 +1,112 @@
+"""Where pack data lives: the container's filesystem (a volume or host path) or one shared S3 bucket.
+
+With S3, every instance reads and writes the same bucket, so any instance can serve what another pushed
+and an instance can die without taking data with it. The bucket is the user's: the program never creates
+or deletes it, so `pulumi destroy` leaves its contents alone.
+
+The server is configured through distribution's env rule ``REGISTRY_<SECTION>_<KEY>``; the traps are in
+shared/registry/FACTS.md ("S3 storage"):
+
+* ``REGISTRY_STORAGE=s3`` replaces the image's whole ``storage`` section, so the sub-keys the file had
+  (``delete.enabled``, the blob descriptor cache) come back as env;
+* blob reads answer 307 to a presigned bucket URL unless redirects are off, and neither Palette nor the
+  clusters can be assumed to reach the bucket;
+* a missing or wrong bucket is not noticed at start; the storage driver health check makes the server
+  answer 503 instead of accepting pushes that fail with 500.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+__all__ = [
+    "DEFAULT_S3_REGION",
+    "STORAGE_KINDS",
+    "S3Storage",
+    "StorageSettings",
+    "s3_env",
+    "storage_hint",
+]
+
+STORAGE_KINDS = ("filesystem", "s3")
+DEFAULT_S3_REGION = "us-east-1"
+# How often the server checks its storage driver, and after how many failures it answers 503.
+HEALTH_INTERVAL = "10s"
+HEALTH_THRESHOLD = 1
+
+
+@dataclass(frozen=True)
+class S3Storage:
+    """One S3 (or S3-compatible) bucket shared by every instance."""
+
+    bucket: str
+    region: str
+    root_directory: str
+    """Prefix inside the bucket ("/" for the whole bucket)."""
+    endpoint: str | None = None
+    """URL of an S3-compatible store (MinIO, Ceph RGW); None for AWS."""
+    access_key: Any = None
+    """Access key id (a secret Output), or None to use the Docker host's own AWS credentials."""
+    secret_key: Any = None
+    """Secret access key (a secret Output), or None with ``access_key``."""
+
+    @property
+    def location(self) -> str:
+        """s3://bucket/prefix, for outputs and messages."""
+        return f"s3://{self.bucket}/{self.root_directory.strip('/')}".rstrip("/")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """The ``storage`` choice: today's filesystem, or S3 shared by every instance."""
+
+    kind: str = "filesystem"
+    s3: S3Storage | None = None
+
+    @property
+    def shared(self) -> bool:
+        """True when every instance sees the same data whatever host it runs on."""
+        return self.kind == "s3"
+
+
+def s3_env(s3: S3Storage) -> list[pulumi.Input[str]]:
+    """The server's env for S3 storage. The keys are secret Outputs, so the env that holds them is too."""
+    envs: list[pulumi.Input[str]] = [
+        # Replaces the image's storage section: everything that section said comes back below.
+        "REGISTRY_STORAGE=s3",
+        f"REGISTRY_STORAGE_S3_REGION={s3.region}",
+        f"REGISTRY_STORAGE_S3_BUCKET={s3.bucket}",
+    ]
+    if s3.endpoint:
+        # distribution 2.8 switches to path-style addressing when an endpoint is set.
+        envs.append(f"REGISTRY_STORAGE_S3_REGIONENDPOINT={s3.endpoint}")
+    if s3.access_key is not None and s3.secret_key is not None:
+        envs += [
+            pulumi.Output.secret(s3.access_key).apply(lambda value: f"REGISTRY_STORAGE_S3_ACCESSKEY={value}"),
+            pulumi.Output.secret(s3.secret_key).apply(lambda value: f"REGISTRY_STORAGE_S3_SECRETKEY={value}"),
+        ]
+    envs += [
+        f"REGISTRY_STORAGE_S3_ROOTDIRECTORY={s3.root_directory}",
+        "REGISTRY_STORAGE_DELETE_ENABLED=true",
+        "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=inmemory",
+        # Blobs go through the registry: Palette and the clusters may not reach the bucket.
+        "REGISTRY_STORAGE_REDIRECT_DISABLE=true",
+        # A missing or unreachable bucket turns every answer into 503 instead of failing pushes later.
+        "REGISTRY_HEALTH_STORAGEDRIVER_ENABLED=true",
+        f"REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL={HEALTH_INTERVAL}",
+        f"REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD={HEALTH_THRESHOLD}",
+    ]
+    return envs
+
+
+def storage_hint(s3: S3Storage, project: str) -> str:
+    """What the readiness gate adds when the server reports a server-side failure in S3 mode."""
+    where = f" at {s3.endpoint}" if s3.endpoint else f" in AWS region {s3.region}"
+    return (
+        f"the registry cannot use its S3 storage: check that bucket '{s3.bucket}' ({project}:s3Bucket) exists"
+        f"{where} and that the Docker host reaches it with the configured credentials "
+        f"({project}:s3Endpoint, {project}:s3Region, {project}:s3AccessKey/s3SecretKey)"
+    )

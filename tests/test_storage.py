@@ -1,0 +1,59 @@
+"""The S3 storage env: what the server is told, and that the keys stay secret Outputs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pulumi
+
+from components.storage import S3Storage, s3_env, storage_hint
+
+SECRET_KEY = "storage-secret-key-0123456789"
+
+
+def _resolve(storage: S3Storage) -> list[tuple[str, bool]]:
+    """Each env entry's value and whether it is secret (Outputs are made and awaited on one loop)."""
+
+    async def resolve() -> list[tuple[str, bool]]:
+        result = []
+        for entry in s3_env(storage):
+            if isinstance(entry, pulumi.Output):
+                result.append((await entry.future(), await entry.is_secret()))
+            else:
+                result.append((entry, False))
+        return result
+
+    return asyncio.new_event_loop().run_until_complete(resolve())
+
+
+def test_keys_are_secret_entries_and_nothing_else_holds_them() -> None:
+    storage = S3Storage(
+        bucket="packs", region="us-east-1", root_directory="/", access_key="AKIA1", secret_key=SECRET_KEY
+    )
+    resolved = _resolve(storage)
+    secret = {value.split("=", 1)[0] for value, is_secret in resolved if is_secret}
+    assert secret == {"REGISTRY_STORAGE_S3_ACCESSKEY", "REGISTRY_STORAGE_S3_SECRETKEY"}
+    assert f"REGISTRY_STORAGE_S3_SECRETKEY={SECRET_KEY}" in [value for value, _ in resolved]
+    assert not [value for value, is_secret in resolved if SECRET_KEY in value and not is_secret]
+
+
+def test_storage_section_is_rebuilt_in_full() -> None:
+    storage = S3Storage(bucket="packs", region="eu-west-1", root_directory="/spectro", endpoint="http://127.0.0.1:9")
+    envs = dict(value.split("=", 1) for value, _ in _resolve(storage))
+    assert envs["REGISTRY_STORAGE"] == "s3"
+    assert envs["REGISTRY_STORAGE_S3_REGIONENDPOINT"] == "http://127.0.0.1:9"
+    assert envs["REGISTRY_STORAGE_DELETE_ENABLED"] == "true"
+    assert envs["REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR"] == "inmemory"
+    assert envs["REGISTRY_STORAGE_REDIRECT_DISABLE"] == "true"
+    assert envs["REGISTRY_HEALTH_STORAGEDRIVER_ENABLED"] == "true"
+    assert "REGISTRY_STORAGE_S3_ACCESSKEY" not in envs
+    assert storage.location == "s3://packs/spectro"
+
+
+def test_hint_names_the_bucket_key_and_no_secret() -> None:
+    storage = S3Storage(
+        bucket="packs", region="us-east-1", root_directory="/", access_key="AKIA1", secret_key=SECRET_KEY
+    )
+    hint = storage_hint(storage, "palette-pack-registry")
+    assert "'packs' (palette-pack-registry:s3Bucket)" in hint
+    assert SECRET_KEY not in hint and "AKIA1" not in hint

@@ -115,16 +115,24 @@ def _provided(leaf: Pair, chain: str) -> ProgramRun:
     )
 
 
-def test_an_intermediate_expiring_before_the_leaf_is_in_sight() -> None:
-    """leaf (400 days) <- intermediate (10 days) <- root (10 years), served as leaf + intermediate + root.
-
-    In 10 days every client that checks the chain (Palette with the registration's CA chain, the Spectro CLI)
-    refuses the server, although the leaf itself is valid for 400 days. caExpiresAt reports the root's date
-    (the last certificate) and nothing warns: the expiry that breaks the registry is not in sight."""
+def _short_lived_intermediate_chain() -> tuple[ProgramRun, x509.Certificate]:
+    """leaf (400 days) <- intermediate (10 days) <- root (10 years), served as leaf + intermediate + root."""
     root_key, root = _ca("Review Root", 3650)
     intermediate_key, intermediate = _ca("Review Intermediate", 10, issuer=(root_key, root))
     leaf = make_leaf(intermediate_key, intermediate, ["localhost"], ["127.0.0.1"], days=400)
-    run = _provided(leaf, leaf.certificate_pem + _pem(intermediate) + _pem(root))
+    return _provided(leaf, leaf.certificate_pem + _pem(intermediate) + _pem(root)), intermediate
 
-    assert run.exports["caExpiresAt"] == _expiry(intermediate)
+
+def test_an_intermediate_expiring_within_the_renewal_window_warns() -> None:
+    """In 10 days every client that checks the chain (Palette with the registration's CA chain, the Spectro
+    CLI) refuses the server, although the leaf itself is valid for 400 days; certEarlyRenewalHours is 720.
+    The program warns only about the first certificate, so nothing says that the registry breaks in 10 days."""
+    run, intermediate = _short_lived_intermediate_chain()
     assert [w for w in run.warnings if _expiry(intermediate) in w], run.warnings
+
+
+def test_ca_expires_at_is_the_first_expiry_among_the_chain_s_authorities() -> None:
+    """caExpiresAt reports the last certificate (here the root, 10 years out) rather than the intermediate
+    that expires in 10 days and takes the served chain down with it."""
+    run, intermediate = _short_lived_intermediate_chain()
+    assert run.exports["caExpiresAt"] == _expiry(intermediate)

@@ -939,7 +939,7 @@ def _container_limits(raw: _Raw) -> ContainerLimits:
         raise ConfigError(
             "cpus",
             f"{text} would be read back by the docker provider as {declared} and replace the container on every run",
-            f"Use a nearby value such as {cpus + Decimal('0.01')}.",
+            f"Use a nearby value such as {max(cpus.quantize(Decimal('0.1')), Decimal('0.1'))}.",
         )
     return ContainerLimits(
         log_max_size=log_max_size,

@@ -204,3 +204,23 @@ def test_every_program_gets_the_option_whatever_its_opts_say():
     assert seen["plain"] == [True, True, False, ["password"]]
     assert seen["opted-out"][:3] == [True, True, True]
     assert sorted(seen["opted-out"][3]) == ["password", "username"]
+
+
+def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider, palette):
+    """Renaming the ``palette`` resource in the program (no alias): the new URN has no old state, so
+    ``generateSteps`` gives it a plain create; the old URN is never registered again, so
+    ``GenerateDeletes`` (pulumi/pulumi ``pkg/resource/deploy/step_generator.go``, "wasn't seen at all,
+    delete it") deletes it after every create and update has run. No resource option reorders these two:
+    ``delete_before_replace`` only applies to a replacement of one URN. ``create`` adopts the registration
+    by its name, so the old resource's delete removes the uid the new resource now holds in the state.
+    README's troubleshooting asks for an alias; a user who forgets it, or moves the resource under a
+    component, loses the registration silently and the next refresh drops it from the state."""
+    old = provider.create(checked(provider, declared(palette.url)))
+    old_outs = {**old.outs, "__provider": SERIALIZED}
+
+    # pulumi up with the resource renamed: create the new URN, then delete the unseen old URN.
+    new = provider.create(checked(provider, declared(palette.url)))
+    new_outs = {**new.outs, "__provider": SERIALIZED}
+    provider.delete(old.id, old_outs)
+
+    assert_palette_matches_the_state(provider, palette, new.id, new_outs)

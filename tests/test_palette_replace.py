@@ -28,6 +28,7 @@ import pytest
 from pulumi.dynamic import DiffResult
 
 from components.palette import PackRegistryProvider
+from components.palette_client import PaletteError
 from tests.harness import PALETTE, run_program
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_HTTP_ENV, ROOT, configure, declared
@@ -224,3 +225,28 @@ def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider,
     provider.delete(old.id, old_outs)
 
     assert_palette_matches_the_state(provider, palette, new.id, new_outs)
+
+
+def test_moving_to_another_palette_names_the_palette_that_refused_the_key(provider, palette):
+    """A new ``api_url`` is a replacement, delete first (the provider's ``diff`` asks for it, and the
+    resource option forces it): the engine deletes the old registration at the *old* Palette, with the
+    one configured key, before creating it at the new one. Moving to another Palette with its own key
+    therefore fails at that delete with a 401 whose advice ("set paletteApiKey") is the very change that
+    caused it, and which does not say which Palette refused. It has to name that Palette (and the way
+    through: delete the registration with the old key first, or ``pulumi state delete`` it)."""
+    old = provider.create(checked(provider, declared(palette.url)))
+    old_outs = {**old.outs, "__provider": SERIALIZED}
+    with FakePalette() as elsewhere:
+        configure(provider, elsewhere.api_key)  # pulumi config set --secret paletteApiKey <the new Palette's key>
+        news = checked(provider, {**declared(elsewhere.url), "password": old.outs["password"]})
+        diff = provider.diff(old.id, old_outs, news)
+        assert diff.replaces == ["api_url"] and diff.delete_before_replace
+
+        with pytest.raises(PaletteError) as caught:
+            replace(provider, old.id, old_outs, news, delete_first=True)
+
+    message = str(caught.value)
+    assert "HTTP 401" in message
+    assert palette.url in message, message
+    assert elsewhere.api_key not in message and palette.api_key not in message
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [old.id]

@@ -315,7 +315,8 @@ def _wait_until_ready(settings: _Settings) -> dict[str, Any]:
                     current = catalog_url
                     catalog = session.get(
                         catalog_url,
-                        auth=(settings.username, settings.password),
+                        # UTF-8, as Go clients send it and as the htpasswd hash was made (requests: latin-1).
+                        auth=(settings.username.encode(), settings.password.encode()),
                         timeout=timeout,
                         allow_redirects=False,
                     )

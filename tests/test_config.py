@@ -301,6 +301,32 @@ def test_palette_can_be_forced_off_even_with_a_key() -> None:
     assert "paletteRegistration is false" in settings.palette.reason
 
 
+MALFORMED_KEY_HEAD, MALFORMED_KEY_TAIL = "palette-key-head-0123", "palette-key-tail-4567"
+
+
+@pytest.mark.parametrize("inner", ["\n", "\t", "\ufeff", "\u200b"], ids=["newline", "tab", "BOM", "zero-width"])
+@pytest.mark.parametrize("source", ["config", "environment"])
+def test_a_malformed_palette_key_is_refused_before_any_resource(inner: str, source: str) -> None:
+    """The Palette client refuses a key with a control or non-ASCII character inside (it cannot go into a
+    header), but only when the registration is created: after the container, the volume and the readiness
+    gate, at the end of a `pulumi up` that a preview let through. The program refuses every other bad
+    input before any resource; the key can be judged here as well (stripped, as the client strips it)."""
+    key = MALFORMED_KEY_HEAD + inner + MALFORMED_KEY_TAIL + "\n"
+    overrides: dict[str, Any] = {"paletteRegistration": True}
+    env: dict[str, str] = {}
+    if source == "config":
+        overrides["paletteApiKey"] = key
+    else:
+        env["PALETTE_API_KEY"] = key
+
+    with pytest.raises(ConfigError) as caught:
+        parse(overrides, env=env)
+
+    message = str(caught.value)
+    assert caught.value.key == "paletteApiKey"
+    assert MALFORMED_KEY_HEAD not in message and MALFORMED_KEY_TAIL not in message
+
+
 @pytest.mark.parametrize(
     "image",
     [

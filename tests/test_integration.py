@@ -429,3 +429,18 @@ def _pairs(run: ProgramRun) -> Iterator[tuple[str, str]]:
     exports = run.exports
     yield exports["adminUser"], exports["adminPassword"]
     yield from zip(exports["readOnlyUsers"], exports["readOnlyPasswords"], strict=True)
+
+
+def test_gate_passes_for_supplied_non_ascii_passwords(janitor: DockerJanitor, standin_image: str) -> None:
+    """config.py accepts supplied passwords of any UTF-8 text (16-72 bytes, no surrounding whitespace);
+    the htpasswd hash is made from their UTF-8 bytes and the real registry compares the raw bytes of the
+    Basic credentials with it (distribution/distribution ``registry/auth/htpasswd/htpasswd.go``). The gate
+    must send them as Palette and the Spectro CLI (Go) do: UTF-8."""
+    passwords = ["Pässwörter-sind-lang-1", "Passwort-mit-€-Zeichen-1"]
+    run = run_program({**BASE_CONFIG, "port": 5444, "readOnlyPasswords": passwords}, secrets_={"readOnlyPasswords"})
+    deployed = deploy(run, janitor, standin_image, "https", name=janitor.name("spectro-registry-it-utf8"))
+    assert deployed.gate_props()["password"] == passwords[0]
+
+    for user, password in zip(READ_ONLY_USERS, passwords, strict=True):
+        result = ReadinessGateProvider().create(deployed.gate_props(username=user, password=password))
+        assert result.outs is not None

@@ -322,6 +322,26 @@ def test_a_sync_error_after_create_removes_the_new_registration(provider, palett
     assert palette.named(NAME) == []
 
 
+def test_a_failed_sync_that_quotes_the_registry_password_does_not_show_it(provider, palette, caplog, capfd):
+    """Palette's sync status carries the message of whatever failed while it logged in to the registry
+    (CONTRACT.md "Sync": ``{isSyncSupported, status, message, ...}``), and that may quote the credentials
+    Palette holds. Validate, create and update redact the registry password from Palette's replies; the
+    sync status (and the sync, get and list calls) are redacted of the API key only, so the password
+    reaches the error, the roll-back warning in the log, and the CLI."""
+    caplog.set_level(logging.DEBUG)
+    props = declared(palette.url, wait_for_sync=True)
+    palette.sync_outcome = "Failed"
+    palette.sync_message = f"registry login --username palette --password {props['password']}: unauthorized"
+
+    with pytest.raises(PaletteSyncError) as caught:
+        provider.create(checked(provider, props))
+
+    out, err = capfd.readouterr()
+    for text in (str(caught.value), caplog.text, out, err):
+        assert props["password"] not in text
+    assert "unauthorized" in str(caught.value)
+
+
 def test_a_failed_roll_back_says_what_to_clean_up(provider, palette):
     palette.sync_outcome = "Failed"
     palette.fail_next(None, 500, method="DELETE")

@@ -350,3 +350,37 @@ def test_the_key_from_the_whole_stack_config_or_the_environment_never_reaches_st
         for message in (inputs, created.properties, news, updated.properties, read.properties):
             assert palette.api_key.encode() not in message.SerializeToString()
         assert palette.api_key not in host.logs()
+
+
+def test_refresh_and_destroy_after_a_key_rotation_say_how_to_use_the_new_key(host, palette, tmp_path):
+    """``pulumi refresh`` and ``pulumi destroy`` do not run the program, so the engine configures the
+    default ``pulumi-python`` provider from the provider resource in the state, i.e. with the stack config
+    of the last ``pulumi up`` (pulumi/pulumi ``pkg/resource/deploy/providers/registry.go`` ``Same``:
+    ``Configure`` with ``res.Inputs``; using the current config instead was tried in #18740 and reverted in
+    #18756 "keep to the old behavior of just using what's in state"). After the old key is revoked and the
+    new one set with ``pulumi config set --secret paletteApiKey``, both still send the old key, and
+    ``PALETTE_API_KEY`` is ignored because a configured key wins. The error's advice ("set paletteApiKey
+    or export PALETTE_API_KEY") is what the user already did; what works is ``--run-program`` (or a
+    ``pulumi up`` first), and the message has to say so."""
+    old_key = palette.api_key
+    host.configure_stack(stack_config(old_key))
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+    new_key = "rotated-" + old_key
+    palette.api_key = new_key  # the old key is revoked in Palette
+    later = tmp_path / "destroy"
+    later.mkdir()
+
+    # pulumi config set --secret paletteApiKey <new>; export PALETTE_API_KEY=<new>; pulumi refresh / destroy
+    for rerun in start_host(later, PALETTE_API_KEY=new_key):
+        rerun.configure_stack(stack_config(old_key))  # what the state recorded at the last `pulumi up`
+        with pytest.raises(grpc.RpcError) as refreshed:
+            rerun.stub.Read(provider_pb2.ReadRequest(id=created.id, urn=URN, properties=created.properties))
+        with pytest.raises(grpc.RpcError) as destroyed:
+            rerun.stub.Delete(provider_pb2.DeleteRequest(id=created.id, urn=URN, properties=created.properties))
+
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [created.id]
+    for caught in (refreshed, destroyed):
+        details = caught.value.details()
+        assert "HTTP 401" in details
+        assert "--run-program" in details, details
+        assert old_key not in details and new_key not in details

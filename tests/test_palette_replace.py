@@ -28,6 +28,7 @@ import pytest
 from pulumi.dynamic import DiffResult
 
 from components.palette import PackRegistryProvider
+from components.palette_client import PaletteError
 from tests.harness import PALETTE, run_program
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_HTTP_ENV, ROOT, configure, declared
@@ -204,3 +205,58 @@ def test_every_program_gets_the_option_whatever_its_opts_say():
     assert seen["plain"] == [True, True, False, ["password"]]
     assert seen["opted-out"][:3] == [True, True, True]
     assert sorted(seen["opted-out"][3]) == ["password", "username"]
+
+
+def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider, palette):
+    """Renaming the ``palette`` resource in the program (no alias): the new URN has no old state, so
+    ``generateSteps`` gives it a plain create; the old URN is never registered again, so
+    ``GenerateDeletes`` (pulumi/pulumi ``pkg/resource/deploy/step_generator.go``, "wasn't seen at all,
+    delete it") deletes it after every create and update has run. No resource option reorders these two:
+    ``delete_before_replace`` only applies to a replacement of one URN. ``create`` adopts the registration
+    by its name, so the old resource's delete removes the uid the new resource now holds in the state.
+    README's troubleshooting asks for an alias; a user who forgets it, or moves the resource under a
+    component, loses the registration silently and the next refresh drops it from the state.
+
+    Either safe outcome passes: the steps succeed and Palette keeps what the state holds, or a step
+    refuses (the engine then stops and keeps the state it has) and Palette keeps that registration."""
+    old = provider.create(checked(provider, declared(palette.url)))
+    state = {"old": (old.id, {**old.outs, "__provider": SERIALIZED})}
+
+    # pulumi up with the resource renamed: create the new URN, then delete the unseen old URN.
+    try:
+        new = provider.create(checked(provider, declared(palette.url)))
+        state["new"] = (new.id, {**new.outs, "__provider": SERIALIZED})
+        provider.delete(*state["old"])
+        del state["old"]
+    except PaletteError:
+        pass  # the engine stops at a failed step; what the state holds must still be in Palette
+
+    live = {r["metadata"]["uid"] for r in palette.named(NAME)}
+    for uid, outs in state.values():
+        assert uid in live, "Palette lost a registration the state holds"
+        assert provider.read(uid, outs).id == uid
+
+
+def test_moving_to_another_palette_names_the_palette_that_refused_the_key(provider, palette):
+    """A new ``api_url`` is a replacement, delete first (the provider's ``diff`` asks for it, and the
+    resource option forces it): the engine deletes the old registration at the *old* Palette, with the
+    one configured key, before creating it at the new one. Moving to another Palette with its own key
+    therefore fails at that delete with a 401 whose advice ("set paletteApiKey") is the very change that
+    caused it, and which does not say which Palette refused. It has to name that Palette (and the way
+    through: delete the registration with the old key first, or ``pulumi state delete`` it)."""
+    old = provider.create(checked(provider, declared(palette.url)))
+    old_outs = {**old.outs, "__provider": SERIALIZED}
+    with FakePalette() as elsewhere:
+        configure(provider, elsewhere.api_key)  # pulumi config set --secret paletteApiKey <the new Palette's key>
+        news = checked(provider, {**declared(elsewhere.url), "password": old.outs["password"]})
+        diff = provider.diff(old.id, old_outs, news)
+        assert diff.replaces == ["api_url"] and diff.delete_before_replace
+
+        with pytest.raises(PaletteError) as caught:
+            replace(provider, old.id, old_outs, news, delete_first=True)
+
+    message = str(caught.value)
+    assert "HTTP 401" in message
+    assert palette.url in message, message
+    assert elsewhere.api_key not in message and palette.api_key not in message
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [old.id]

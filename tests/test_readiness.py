@@ -156,6 +156,28 @@ def test_unknown_user_is_refused_by_name(authority: Authority, leaf: LeafCertifi
     assert "401" in message
 
 
+@pytest.mark.parametrize(
+    "password",
+    ["Pässwörter-sind-lang-1", "Passwort-mit-€-Zeichen-1"],
+    ids=["latin-1 letters", "beyond latin-1"],
+)
+def test_a_supplied_non_ascii_password_passes_the_gate(
+    authority: Authority, leaf: LeafCertificate, password: str
+) -> None:
+    """config.py accepts a supplied password of 16-72 UTF-8 bytes, and bcrypt_hash.py hashes its UTF-8
+    bytes; the registry compares the Basic credentials' raw bytes with that hash
+    (distribution/distribution registry/auth/htpasswd/htpasswd.go: ``bcrypt.CompareHashAndPassword(credentials,
+    []byte(password))``), as Palette and the Spectro CLI (Go) send them: UTF-8. requests encodes a str
+    password as latin-1, so "ä" goes out as one byte the hash never saw (401 until the timeout) and "€"
+    raises UnicodeEncodeError out of the gate."""
+    with serve_registry(users={USER: password}, leaf=leaf) as registry:
+        result = ReadinessGateProvider().create(
+            gate_props(registry.url, authority.certificate_pem, password=password, timeout_seconds=1)
+        )
+    assert result.outs is not None
+    assert result.outs["attempts"] == 1
+
+
 def test_nothing_listening_is_reported_as_connection_refused(authority: Authority) -> None:
     url = f"https://127.0.0.1:{free_port()}"
     started = time.monotonic()

@@ -52,8 +52,8 @@ class Certificates(pulumi.ComponentResource):
     expires_at: pulumi.Output[str]
     """When the served server certificate expires, RFC 3339 in UTC (e.g. 2027-11-28T15:34:16Z)."""
     ca_expires_at: pulumi.Output[str]
-    """When the generated CA expires; for a provided chain, the last certificate in it (the leaf itself
-    when the chain holds only the leaf). RFC 3339 in UTC."""
+    """When the generated CA expires; for a provided chain, the first of its other certificates to expire
+    (the leaf itself when the chain holds only the leaf). RFC 3339 in UTC."""
 
     def __init__(self, name: str, args: CertificatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("palette-pack-registry:registry:Certificates", name, None, opts)
@@ -79,18 +79,24 @@ class Certificates(pulumi.ComponentResource):
 
     def _provided_expiry(self, chain_pem: str, early_renewal_hours: int) -> None:
         chain = x509.load_pem_x509_certificates(chain_pem.encode())
-        expires = chain[0].not_valid_after_utc
-        self.expires_at = pulumi.Output.from_input(rfc3339(expires))
-        self.ca_expires_at = pulumi.Output.from_input(rfc3339(chain[-1].not_valid_after_utc))
+        leaf, authorities = chain[0], chain[1:] or chain[:1]
+        self.expires_at = pulumi.Output.from_input(rfc3339(leaf.not_valid_after_utc))
+        # The chain is only as good as its first authority to expire: that is when clients stop trusting it.
+        first_authority = min(authorities, key=lambda certificate: certificate.not_valid_after_utc)
+        self.ca_expires_at = pulumi.Output.from_input(rfc3339(first_authority.not_valid_after_utc))
+        soonest = min(chain, key=lambda certificate: certificate.not_valid_after_utc)
+        expires = soonest.not_valid_after_utc
         hours_left = (expires - datetime.datetime.now(datetime.UTC)).total_seconds() / 3600
         if hours_left <= early_renewal_hours:
+            which = "The served certificate" if soonest is leaf else f"The chain's certificate '{_subject(soonest)}'"
             # Generated certificates renew themselves (early_renewal_hours); a provided one cannot.
             pulumi.log.warn(
-                f"The served certificate (tlsCertificate) expires at {rfc3339(expires)}, in {hours_left:.0f} "
-                f"hours: within certEarlyRenewalHours ({early_renewal_hours}). This program cannot renew a "
-                "certificate you provide. Get a new one for the same names, then run `pulumi config set "
-                "tlsCertificate < tls.crt`, `pulumi config set --secret tlsPrivateKey < tls.key` and "
-                "`pulumi up` (the container restarts with it and Palette's copy of the chain is updated)."
+                f"{which} (tlsCertificate) expires at {rfc3339(expires)}, in {hours_left:.0f} hours: within "
+                f"certEarlyRenewalHours ({early_renewal_hours}); clients refuse the whole chain from then on. "
+                "This program cannot renew a certificate you provide. Get a new chain for the same names, then "
+                "run `pulumi config set tlsCertificate < tls.crt`, `pulumi config set --secret tlsPrivateKey "
+                "< tls.key` and `pulumi up` (the container restarts with it and Palette's copy of the chain is "
+                "updated)."
             )
 
     def _self_signed(self, name: str, args: CertificatesArgs) -> None:
@@ -146,6 +152,11 @@ class Certificates(pulumi.ComponentResource):
         # internal/provider/common_cert.go createCertificate); the certificate itself holds whole seconds.
         self.expires_at = server.validity_end_time.apply(_utc_seconds)
         self.ca_expires_at = ca.validity_end_time.apply(_utc_seconds)
+
+
+def _subject(certificate: x509.Certificate) -> str:
+    names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value) if names else certificate.subject.rfc4514_string()
 
 
 def rfc3339(moment: datetime.datetime) -> str:

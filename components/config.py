@@ -58,6 +58,11 @@ KEY_ALGORITHMS = {
 TLS_MIN_VERSIONS = {"1.2": "tls1.2", "1.3": "tls1.3"}
 """tlsMinVersion -> REGISTRY_HTTP_TLS_MINIMUMTLS (distribution's registry/registry.go tlsVersions)."""
 MIN_MEMORY_LIMIT_MB = 128
+MAX_MEMORY_LIMIT_MB = 4 * 1024 * 1024
+"""4 TiB: far beyond any host, and far below where the provider's MB-to-bytes int64 conversion wraps."""
+MAX_CPUS = 1024
+MAX_LOG_FILE_BYTES = 100 * 1024**3
+_LOG_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
 """The smallest memoryLimitMb accepted (README "Operating it" has the measurement behind it)."""
 _LOG_SIZE = re.compile(r"^[1-9][0-9]*[kmg]$")
 # bcrypt only hashes the first 72 bytes; generated passwords are ASCII, so bytes == characters.
@@ -911,10 +916,20 @@ def _container_limits(raw: _Raw) -> ContainerLimits:
         raise ConfigError(
             "logMaxSize", f"'{log_max_size}' is not a log file size", "Use a number with k, m or g, e.g. 10m."
         )
+    if int(log_max_size[:-1]) * _LOG_UNITS[log_max_size[-1]] > MAX_LOG_FILE_BYTES:
+        raise ConfigError(
+            "logMaxSize", f"{log_max_size} is more than one log file can sensibly hold", "Use at most 100g."
+        )
     log_max_files = raw.integer("logMaxFiles")
     if not 1 <= log_max_files <= 100:
         raise ConfigError("logMaxFiles", f"{log_max_files} is out of range", "Keep 1-100 log files, e.g. 3.")
     memory_mb = raw.integer("memoryLimitMb")
+    if memory_mb > MAX_MEMORY_LIMIT_MB:
+        raise ConfigError(
+            "memoryLimitMb",
+            f"{memory_mb} MB is more than any host has (the provider's byte count would overflow)",
+            f"Use at most {MAX_MEMORY_LIMIT_MB} (4 TiB), or 0 for no limit.",
+        )
     if memory_mb != 0 and memory_mb < MIN_MEMORY_LIMIT_MB:
         raise ConfigError(
             "memoryLimitMb",
@@ -926,6 +941,10 @@ def _container_limits(raw: _Raw) -> ContainerLimits:
         cpus = Decimal(text)
     except InvalidOperation:
         cpus = Decimal(-1)
+    if cpus.is_finite() and cpus > MAX_CPUS:
+        raise ConfigError(
+            "cpus", f"{text} is more CPUs than any host has", f"Use at most {MAX_CPUS}, or 0 for no limit."
+        )
     if not cpus.is_finite() or cpus < 0 or cpus != cpus.quantize(Decimal("0.01")) or 0 < cpus < Decimal("0.01"):
         raise ConfigError(
             "cpus",

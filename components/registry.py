@@ -209,6 +209,9 @@ class Registry(pulumi.ComponentResource):
                 provider=provider,
                 # The name and the host port are unique on the host: the old container must go first.
                 delete_before_replace=True,
+                # Docker takes a memory of 0 in an in-place update as "unchanged", so lifting a limit would
+                # never reach the container (resourceDockerContainerUpdate): a new limit means a new container.
+                replace_on_changes=["memory"],
                 depends_on=list(args.after) or None,
             ),
         )

@@ -144,7 +144,7 @@ def _provided_run(chain: str, key: str, **config: object) -> ProgramRun:
     )
 
 
-def test_provided_chain_exports_the_leaf_and_the_last_certificate() -> None:
+def test_provided_chain_exports_the_leaf_and_its_first_authority_to_expire() -> None:
     ca_pair, ca_key, ca_cert = make_ca()
     leaf = make_leaf(ca_key, ca_cert, ["localhost"], ["127.0.0.1"], days=400)
     run = _provided_run(leaf.certificate_pem + ca_pair.certificate_pem, leaf.key_pem)
@@ -152,8 +152,10 @@ def test_provided_chain_exports_the_leaf_and_the_last_certificate() -> None:
     assert run.exports["certificateExpiresAt"] == _expiry(served[0])
     assert run.exports["caExpiresAt"] == _expiry(served[-1]) == _expiry(ca_cert)
     assert run.exports["certificateExpiresAt"] != run.exports["caExpiresAt"]
-    # 400 days out, past certEarlyRenewalHours (720): nothing to say.
-    assert not [w for w in run.warnings if "expires" in w]
+    # The leaf is 400 days out, but the CA expires in 30 days, within certEarlyRenewalHours (720): said once,
+    # naming the CA, since the whole chain stops being trusted then.
+    said = [w for w in run.warnings if "expires" in w]
+    assert len(said) == 1 and "'Test CA'" in said[0] and _expiry(ca_cert) in said[0]
 
 
 def test_a_provided_leaf_alone_is_its_own_last_certificate() -> None:

@@ -238,7 +238,13 @@ def set_problems(declared: dict[str, Any], command: SetCommand) -> list[str]:
 
 def set_commands(text: str) -> list[str]:
     """Every ``pulumi config set ...`` command in ``text`` (up to the end of its line or inline code)."""
-    return [match.strip() for match in re.findall(r"pulumi config set[^`\n]*", text)]
+    commands = []
+    for match in re.findall(r"pulumi config set[^`\n]*", text):
+        # A shell line may chain several commands: each one is a command of its own.
+        commands += [
+            part.strip() for part in re.split(r"&&|\|\||;", match) if part.strip().startswith("pulumi config set")
+        ]
+    return commands
 
 
 def _string_literals(source: Path) -> list[str]:

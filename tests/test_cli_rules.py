@@ -300,7 +300,7 @@ def test_every_config_set_command_in_the_readme_would_be_stored_and_accepted() -
 
 def test_every_config_set_command_the_program_suggests_would_be_accepted() -> None:
     commands = []
-    for source in sorted((ROOT / "components").glob("*.py")):
+    for source in sorted((ROOT / "components").rglob("*.py")):
         for text in _string_literals(source):
             commands += [c for c in set_commands(text) if "{" not in c]
     parsed = [command for command in map(parse_set, commands) if command is not None]

@@ -1,0 +1,247 @@
+"""The stack's typed, validated settings.
+
+Every key is declared in ``Pulumi.yaml`` (type, description, default). ``load_settings`` reads them once
+and fails before any resource is registered, with one message that names the key and says how to fix it.
+Validation is plain Python over plain values, one module per concern, so a table-driven test can cover
+every rule:
+
+- ``source``: reading raw values, secrecy of the secret keys, URLs;
+- ``network``: host names, IP addresses, port, TLS mode;
+- ``tls``: the provided certificate, the generated one's validity and key, the TLS floor;
+- ``users``: user names, passwords, the auth realm;
+- ``container``: the image, container name, data location, logs and limits;
+- ``docker_hosts``: the Docker hosts, one instance each, and their readiness URLs;
+- ``storage``: filesystem or one shared S3 bucket;
+- ``palette``: the registration in Palette.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from components._project import declared_config
+from components.config.container import (
+    DEFAULT_IMAGE,
+    MIN_MEMORY_LIMIT_MB,
+    ContainerLimits,
+    parse_container,
+    provider_cpus,
+)
+from components.config.docker_hosts import (
+    DockerHostSettings,
+    InstanceSettings,
+    ReadinessSettings,
+    check_shared_data,
+    docker_settings,
+    instance_settings,
+    readiness_settings,
+)
+from components.config.network import parse_network
+from components.config.palette import PaletteSettings, palette_settings
+from components.config.source import (
+    PALETTE_API_KEY_ENV,
+    PROJECT,
+    SECRET_KEYS,
+    ConfigError,
+    Raw,
+    check_secrets_are_encrypted,
+    unless_empty,
+)
+from components.config.storage import storage_settings
+from components.config.tls import KEY_ALGORITHMS, TLS_MIN_VERSIONS, check_provided_certificate, parse_tls
+from components.config.users import parse_users
+from components.storage import StorageSettings
+
+__all__ = [
+    "DEFAULT_IMAGE",
+    "KEY_ALGORITHMS",
+    "MIN_MEMORY_LIMIT_MB",
+    "PALETTE_API_KEY_ENV",
+    "PROJECT",
+    "SECRET_KEYS",
+    "TLS_MIN_VERSIONS",
+    "ConfigError",
+    "ContainerLimits",
+    "DockerHostSettings",
+    "InstanceSettings",
+    "PaletteSettings",
+    "ReadinessSettings",
+    "RegistrySettings",
+    "check_provided_certificate",
+    "load_settings",
+    "parse_settings",
+    "provider_cpus",
+]
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """Everything the program needs, validated. Secrets stay ``pulumi.Output`` values."""
+
+    hosts: tuple[str, ...]
+    """DNS names clients use; the first is the endpoint's host."""
+    ip_addresses: tuple[str, ...]
+    """IP addresses clients use (IP SANs)."""
+    port: int
+    """Host port published for the registry (container port 5000)."""
+    bind_address: str
+    """Host address the port is published on."""
+    tls_mode: str
+    """self-signed | provided | http."""
+    provided_certificate: str | None
+    provided_private_key: Any
+    image: str
+    container_name: str
+    data_volume: str
+    """A named Docker volume, or an absolute host path."""
+    log_level: str
+    limits: ContainerLimits
+    tls_min_version: str
+    """1.2 or 1.3 (the server's REGISTRY_HTTP_TLS_MINIMUMTLS is tls<version>)."""
+    auth_realm: str
+    admin_user: str
+    read_only_users: tuple[str, ...]
+    password_length: int
+    rotation_keeper: str
+    admin_password: Any
+    """User-supplied admin password (secret Output) or None to generate one."""
+    read_only_passwords: Any
+    """User-supplied read-only passwords (secret Output of a list) or None to generate them."""
+    ca_validity_hours: int
+    cert_validity_hours: int
+    cert_early_renewal_hours: int
+    key_algorithm: str
+    docker: DockerHostSettings
+    pull_username: str | None
+    pull_password: Any
+    readiness: ReadinessSettings
+    palette: PaletteSettings
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    """Filesystem (today's volume or host path) or one S3 bucket shared by every instance."""
+    instances: tuple[InstanceSettings, ...] = ()
+    """One per Docker host, the first one on `dockerHost` (or the first of `dockerHosts`)."""
+
+    @property
+    def https(self) -> bool:
+        return self.tls_mode != "http"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.https else "http"
+
+    @property
+    def primary_host(self) -> str:
+        return self.hosts[0] if self.hosts else self.ip_addresses[0]
+
+    @property
+    def endpoint(self) -> str:
+        """The URL clients use: the default port for the scheme is left out."""
+        default_port = 443 if self.https else 80
+        host = self.primary_host
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        suffix = "" if self.port == default_port else f":{self.port}"
+        return f"{self.scheme}://{host}{suffix}"
+
+    @property
+    def host_port(self) -> str:
+        """host[:port] as the Spectro CLI and its certs.d directory name it."""
+        return self.endpoint.split("://", 1)[1]
+
+    @property
+    def is_bind_mount(self) -> bool:
+        return self.data_volume.startswith("/")
+
+
+def parse_settings(
+    get: Callable[[str], str | None],
+    *,
+    stack: str,
+    secret: Callable[[str], Any] | None = None,
+    reveal: Callable[[str], str | None] | None = None,
+    is_secret: Callable[[str], bool] | None = None,
+    env: Mapping[str, str] | None = None,
+    declared: Mapping[str, Any] | None = None,
+) -> RegistrySettings:
+    """Build and validate the settings.
+
+    ``get`` returns a key's raw config string (or None when unset); ``secret`` wraps a secret key's value
+    as a secret Output (None when unset); ``reveal`` returns a secret's plain text for validation only
+    (it is never stored or printed); ``is_secret`` tells whether the CLI handed a key over as a secret
+    (default: every key, as when all were set with ``--secret``).
+    """
+    env = os.environ if env is None else env
+    secret = secret or (lambda key: get(key) or None)
+    reveal = unless_empty(reveal or get)
+    is_secret = is_secret or (lambda _key: True)
+    raw = Raw(get, declared_config() if declared is None else declared)
+    check_secrets_are_encrypted(reveal, is_secret)
+
+    network = parse_network(raw)
+    tls = parse_tls(raw, reveal, secret, network)
+    container = parse_container(raw, reveal, secret)
+    users = parse_users(raw, reveal, secret)
+    docker = docker_settings(raw, get, secret)
+    readiness = readiness_settings(raw, network.tls_mode, network.primary_host, network.port)
+    storage = storage_settings(raw, secret, reveal)
+    instances = instance_settings(raw, docker, readiness, network.tls_mode, network.port, network.bind_address)
+    check_shared_data(storage, instances, container.data_volume)
+    palette = palette_settings(
+        raw, reveal, env, stack, container.container_name, users.read_only_users, network.primary_host
+    )
+    return RegistrySettings(
+        hosts=network.hosts,
+        ip_addresses=network.ip_addresses,
+        port=network.port,
+        bind_address=network.bind_address,
+        tls_mode=network.tls_mode,
+        provided_certificate=tls.provided_certificate,
+        provided_private_key=tls.provided_private_key,
+        image=container.image,
+        container_name=container.container_name,
+        data_volume=container.data_volume,
+        log_level=container.log_level,
+        limits=container.limits,
+        tls_min_version=tls.min_version,
+        auth_realm=users.auth_realm,
+        admin_user=users.admin_user,
+        read_only_users=users.read_only_users,
+        password_length=users.password_length,
+        rotation_keeper=users.rotation_keeper,
+        admin_password=users.admin_password,
+        read_only_passwords=users.read_only_passwords,
+        ca_validity_hours=tls.ca_validity_hours,
+        cert_validity_hours=tls.cert_validity_hours,
+        cert_early_renewal_hours=tls.cert_early_renewal_hours,
+        key_algorithm=tls.key_algorithm,
+        docker=docker,
+        pull_username=container.pull_username,
+        pull_password=container.pull_password,
+        readiness=readiness,
+        palette=palette,
+        storage=storage,
+        instances=instances,
+    )
+
+
+def load_settings() -> RegistrySettings:
+    """Read the current stack's config (inside a Pulumi program)."""
+    import pulumi
+
+    config = pulumi.Config()
+
+    def reveal(key: str) -> str | None:
+        # Plain text only for validation; the Output returned by `secret` is what resources receive.
+        return config.get(key)
+
+    def secret(key: str) -> Any:
+        return config.get_secret(key) if config.get(key) else None
+
+    def is_secret(key: str) -> bool:
+        # The keys the CLI decrypted for this run (PULUMI_CONFIG_SECRET_KEYS).
+        return pulumi.runtime.is_config_secret(f"{PROJECT}:{key}")
+
+    return parse_settings(config.get, stack=pulumi.get_stack(), secret=secret, reveal=reveal, is_secret=is_secret)

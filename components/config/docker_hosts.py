@@ -1,0 +1,250 @@
+"""The Docker hosts: how Pulumi reaches each engine, one instance per host, and how `pulumi up` reaches each
+instance to prove it ready."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from components.config.source import ABSOLUTE_PATH, ConfigError, Raw, base_url
+from components.config.tls import refuse_private_key
+from components.storage import StorageSettings
+
+
+@dataclass(frozen=True)
+class DockerHostSettings:
+    """Where the container runs and how Pulumi reaches that Docker engine."""
+
+    host: str
+    """Docker host URL: unix://, tcp:// (with TLS material) or ssh://."""
+    ssh_opts: tuple[str, ...]
+    """Extra ssh options for ssh:// hosts."""
+    ca_material: str | None
+    """PEM CA that signs the tcp:// daemon's certificate."""
+    cert_material: str | None
+    """PEM client certificate for a tcp:// daemon."""
+    key_material: Any
+    """PEM client key for a tcp:// daemon (a secret Output, or None)."""
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    """One registry instance: the Docker host it runs on and the URL its readiness gate polls."""
+
+    key: str
+    """"" for the first instance (it keeps the single-host resource names), else a slug of its host URL."""
+    docker: DockerHostSettings
+    readiness_url: str
+    """Base URL the machine running Pulumi reaches this instance at."""
+
+
+@dataclass(frozen=True)
+class ReadinessSettings:
+    """How `pulumi up` proves the registry answers before anything depends on it."""
+
+    enabled: bool
+    url: str
+    """Base URL the machine running Pulumi uses to reach the registry."""
+    health_path: str
+    catalog_path: str
+    timeout_seconds: int
+
+
+def _docker_scheme(key: str, host: str) -> str:
+    scheme = host.split("://", 1)[0] if "://" in host else ""
+    if scheme not in ("unix", "tcp", "ssh") or host.endswith("://"):
+        raise ConfigError(
+            key,
+            f"'{host}' is not a Docker host URL",
+            "Use unix:///var/run/docker.sock, tcp://host:2376 (with dockerCaCert/dockerCert/dockerKey) or ssh://user@host.",
+        )
+    return scheme
+
+
+def docker_settings(raw: Raw, get: Callable[[str], str | None], secret: Callable[[str], Any]) -> DockerHostSettings:
+    host = raw.text("dockerHost").strip()
+    scheme = _docker_scheme("dockerHost", host)
+    ca = raw.text("dockerCaCert").strip() or None
+    cert = raw.text("dockerCert").strip() or None
+    for name, value in (("dockerCaCert", ca), ("dockerCert", cert)):
+        refuse_private_key(name, value or "")
+    key = secret("dockerKey") if get("dockerKey") else None
+    tls_parts = [ca is not None, cert is not None, key is not None]
+    if any(tls_parts) and not all(tls_parts):
+        raise ConfigError(
+            "dockerCaCert",
+            "dockerCaCert, dockerCert and dockerKey go together",
+            "Set all three (dockerKey with --secret) for a TLS-protected tcp:// daemon, or none.",
+        )
+    if any(tls_parts) and scheme != "tcp" and not raw.strings("dockerHosts"):
+        raise ConfigError("dockerHost", "TLS material is only used with tcp:// hosts", "Use a tcp:// dockerHost.")
+    if scheme == "tcp" and not any(tls_parts):
+        raise ConfigError(
+            "dockerHost",
+            f"'{host}' is a Docker API without TLS: anyone who reaches that port is root on that host",
+            "Use ssh://user@host, or set dockerCaCert, dockerCert and dockerKey for a daemon started with --tlsverify.",
+        )
+    return DockerHostSettings(
+        host=host,
+        ssh_opts=raw.strings("dockerSshOpts"),
+        ca_material=ca,
+        cert_material=cert,
+        key_material=key,
+    )
+
+
+def readiness_settings(raw: Raw, tls_mode: str, host: str, port: int) -> ReadinessSettings:
+    timeout = raw.integer("readinessTimeoutSeconds")
+    if not 1 <= timeout <= 3600:
+        raise ConfigError("readinessTimeoutSeconds", f"{timeout} is out of range", "Use 1-3600 seconds.")
+    paths = {}
+    for key in ("readinessHealthPath", "readinessCatalogPath"):
+        path = raw.text(key).strip()
+        if not ABSOLUTE_PATH.match(path):
+            raise ConfigError(key, f"'{path}' is not an absolute URL path", "Start it with '/', e.g. /health.")
+        paths[key] = path
+    url = raw.text("readinessUrl").strip().rstrip("/")
+    scheme = "http" if tls_mode == "http" else "https"
+    if not url:
+        url = f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+    elif base_url("readinessUrl", url, allow_path=False).scheme != scheme:
+        raise ConfigError(
+            "readinessUrl",
+            f"'{url}' does not use {scheme}://, which the registry serves in tlsMode {tls_mode}",
+            f"Use {scheme}://address:port.",
+        )
+    return ReadinessSettings(
+        enabled=raw.boolean("readinessCheck"),
+        url=url,
+        health_path=paths["readinessHealthPath"],
+        catalog_path=paths["readinessCatalogPath"],
+        timeout_seconds=timeout,
+    )
+
+
+def _host_slug(url: str) -> str:
+    """A readable, stable resource-name part for a Docker host URL (tcp://node-b:2376 -> tcp-node-b-2376)."""
+    return re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-")
+
+
+def _address_of(url: str, bind_address: str) -> str:
+    """The address an instance is reached at, derived from its Docker host URL."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "unix":
+        # The engine is on this machine: the published address, or loopback when it listens everywhere.
+        return "127.0.0.1" if ipaddress.ip_address(bind_address).is_unspecified else bind_address
+    authority = rest.split("/", 1)[0].rpartition("@")[2]
+    if authority.startswith("["):
+        return authority[1:].split("]", 1)[0]
+    return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+
+
+def instance_settings(
+    raw: Raw, docker: DockerHostSettings, readiness: ReadinessSettings, tls_mode: str, port: int, bind_address: str
+) -> tuple[InstanceSettings, ...]:
+    listed = raw.strings("dockerHosts")
+    urls = raw.strings("readinessUrls")
+    single_url = raw.text("readinessUrl").strip()
+    if urls and single_url:
+        raise ConfigError(
+            "readinessUrls", "is set together with readinessUrl", "Use readinessUrls (one per instance) only."
+        )
+    scheme = "http" if tls_mode == "http" else "https"
+    for url in urls:
+        if base_url("readinessUrls", url, allow_path=False).scheme != scheme:
+            raise ConfigError(
+                "readinessUrls",
+                f"'{url}' does not use {scheme}://, which the registry serves in tlsMode {tls_mode}",
+                f"Use {scheme}://address:port.",
+            )
+    if not listed:
+        if len(urls) > 1:
+            raise ConfigError(
+                "readinessUrls",
+                f"has {len(urls)} entries for 1 instance",
+                "Give one URL per Docker host (dockerHosts), in the same order.",
+            )
+        return (InstanceSettings("", docker, urls[0] if urls else readiness.url),)
+
+    seen: dict[str, str] = {}
+    for host in listed:
+        _docker_scheme("dockerHosts", host)
+        normal = host.rstrip("/").lower()
+        if normal in seen:
+            raise ConfigError(
+                "dockerHosts",
+                f"lists the Docker host '{host}' twice",
+                "List each host once: two instances on one engine would fight over the container name and port.",
+            )
+        seen[normal] = host
+    explicit = raw.text("dockerHost").strip()
+    if explicit != (raw.default("dockerHost") or "") and explicit != listed[0]:
+        raise ConfigError(
+            "dockerHost",
+            f"'{explicit}' is set but dockerHosts starts with '{listed[0]}'",
+            "The first entry of dockerHosts takes dockerHost's place: put that host first, or unset dockerHost.",
+        )
+    if docker.ca_material is not None and not any(h.startswith("tcp://") for h in listed):
+        raise ConfigError("dockerHosts", "TLS material is only used with tcp:// hosts", "List tcp:// hosts.")
+    plain_tcp = [h for h in listed if h.startswith("tcp://")] if docker.ca_material is None else []
+    if plain_tcp:
+        raise ConfigError(
+            "dockerHosts",
+            f"'{plain_tcp[0]}' is a Docker API without TLS: anyone who reaches that port is root on that host",
+            "Use ssh://user@host, or set dockerCaCert, dockerCert and dockerKey for daemons started with --tlsverify.",
+        )
+    if urls and len(urls) != len(listed):
+        raise ConfigError(
+            "readinessUrls",
+            f"has {len(urls)} entries for {len(listed)} Docker hosts",
+            "Give one URL per entry of dockerHosts, in the same order, or none to derive them from the hosts.",
+        )
+    if single_url and len(listed) > 1:
+        raise ConfigError(
+            "readinessUrl",
+            f"is one URL for {len(listed)} instances",
+            "Set readinessUrls instead, one per entry of dockerHosts.",
+        )
+    keys: dict[str, str] = {}
+    instances = []
+    scheme = "http" if tls_mode == "http" else "https"
+    for index, host in enumerate(listed):
+        key = "" if index == 0 else _host_slug(host)
+        if key in keys:
+            raise ConfigError(
+                "dockerHosts",
+                f"'{host}' and '{keys[key]}' give the same resource name '{key}'",
+                "Write the two URLs so they differ in more than punctuation and case.",
+            )
+        keys[key] = host
+        if urls:
+            url = urls[index]
+        elif len(listed) == 1:
+            url = single_url or readiness.url
+        else:
+            address = _address_of(host, bind_address)
+            url = f"{scheme}://{f'[{address}]' if ':' in address else address}:{port}"
+        instance_docker = DockerHostSettings(
+            host=host,
+            ssh_opts=docker.ssh_opts,
+            # TLS material belongs to tcp:// daemons; the other schemes do not take it.
+            ca_material=docker.ca_material if host.startswith("tcp://") else None,
+            cert_material=docker.cert_material if host.startswith("tcp://") else None,
+            key_material=docker.key_material if host.startswith("tcp://") else None,
+        )
+        instances.append(InstanceSettings(key, instance_docker, url))
+    return tuple(instances)
+
+
+def check_shared_data(storage: StorageSettings, instances: tuple[InstanceSettings, ...], data_volume: str) -> None:
+    if len(instances) > 1 and not storage.shared and not data_volume.startswith("/"):
+        raise ConfigError(
+            "dataVolume",
+            f"is the named Docker volume '{data_volume}' but dockerHosts lists {len(instances)} hosts: each host "
+            "would get a volume of its own and their packs would silently diverge",
+            "Set storage to s3 (one bucket shared by every instance), or dataVolume to a host path that is the "
+            "same shared mount (e.g. NFS) on every host.",
+        )

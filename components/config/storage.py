@@ -1,0 +1,77 @@
+"""Where pack data lives: the filesystem of each host, or one S3-compatible bucket shared by every instance."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from components.config.source import ABSOLUTE_PATH, ConfigError, Raw, base_url
+from components.storage import STORAGE_KINDS, S3Storage, StorageSettings
+
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+_S3_REGION = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+_S3_KEYS = ("storage", "s3Bucket", "s3Endpoint", "s3AccessKey", "s3SecretKey")
+
+
+def storage_settings(raw: Raw, secret: Callable[[str], Any], reveal: Callable[[str], str | None]) -> StorageSettings:
+    kind = raw.text("storage").strip()
+    if kind not in STORAGE_KINDS:
+        raise ConfigError("storage", f"'{kind}' is not a storage kind", f"Use one of {', '.join(STORAGE_KINDS)}.")
+    bucket = raw.text("s3Bucket").strip()
+    endpoint = raw.text("s3Endpoint").strip().rstrip("/")
+    has_access = bool(reveal("s3AccessKey"))
+    has_secret = bool(reveal("s3SecretKey"))
+    if kind == "filesystem":
+        values = (bucket, endpoint, has_access, has_secret)
+        stray = [key for key, value in zip(_S3_KEYS[1:], values, strict=True) if value]
+        if stray:
+            raise ConfigError(
+                "storage",
+                f"is 'filesystem' but {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set",
+                "Set storage to s3 to use the bucket, or unset the s3* keys.",
+            )
+        return StorageSettings()
+    if not bucket:
+        raise ConfigError(
+            "s3Bucket",
+            "is required when storage is 's3'",
+            "Set it: `pulumi config set s3Bucket <bucket>` (an existing bucket; the program never creates or "
+            "deletes it).",
+        )
+    if not _S3_BUCKET.match(bucket) or ".." in bucket:
+        raise ConfigError(
+            "s3Bucket",
+            f"'{bucket}' is not a bucket name",
+            "Use 3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.",
+        )
+    region = raw.text("s3Region").strip()
+    if not _S3_REGION.match(region):
+        raise ConfigError("s3Region", f"'{region}' is not a region name", "Use e.g. us-east-1.")
+    if endpoint:
+        base_url("s3Endpoint", endpoint, allow_path=False, example="https://minio.example.com:9000")
+    if has_access != has_secret:
+        missing, present = ("s3SecretKey", "s3AccessKey") if has_access else ("s3AccessKey", "s3SecretKey")
+        raise ConfigError(
+            missing,
+            f"is not set but {present} is (the two go together)",
+            "Set both with --secret, or neither to use the Docker hosts' own AWS credentials or instance role.",
+        )
+    root = raw.text("s3RootDirectory").strip() or "/"
+    if not ABSOLUTE_PATH.match(root):
+        raise ConfigError(
+            "s3RootDirectory", f"'{root}' is not an absolute prefix", "Start it with '/', e.g. /spectro-registry."
+        )
+    return StorageSettings(
+        kind="s3",
+        s3=S3Storage(
+            bucket=bucket,
+            region=region,
+            root_directory=root,
+            endpoint=endpoint or None,
+            access_key=secret("s3AccessKey") if has_access else None,
+            secret_key=secret("s3SecretKey") if has_secret else None,
+        ),
+    )

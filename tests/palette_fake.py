@@ -219,6 +219,14 @@ class FakePalette:
                 else:
                     record["spec"]["auth"][key] = value
 
+    def annotate(self, uid: str, annotations: dict[str, str] | None) -> None:
+        """Replace the registration's ``metadata.annotations`` (``None``: remove them)."""
+        with self._lock:
+            metadata = self.registries[uid]["metadata"]
+            metadata.pop("annotations", None)
+            if annotations is not None:
+                metadata["annotations"] = dict(annotations)
+
     def remove(self, uid: str) -> None:
         with self._lock:
             del self.registries[uid]

@@ -14,18 +14,27 @@ whitespace (a key pasted from a file often ends in a newline).
 delete-before-create: created first, the replacement would adopt the very registration the engine then
 deletes as "the old one" (see ``PaletteRegistration``).
 
+Ownership: ``create`` (new or adopted) writes a fresh random token into the registration's
+``metadata.annotations`` and keeps it as the ``owner`` output; ``update`` writes the state's token again
+(a state from before tokens gets one). ``delete`` reads the registration first and leaves it in place when
+it carries another resource's token: another resource adopted it by name since (a renamed resource
+without an alias: the engine creates the new URN and deletes the old one afterwards). A registration
+without a token (Palette dropped the annotation) is deleted as before.
+
 Properties use snake_case on the wire and in Python alike:
 
 inputs   api_url, name, endpoint, username, password (secret), ca_certificate, tls_enabled,
          insecure_skip_verify, private, validate, sync, wait_for_sync, sync_timeout_seconds, allow_http
-outputs  the inputs (defaults filled in, endpoint normalised), plus uid and sync_status
+outputs  the inputs (defaults filled in, endpoint normalised), plus uid, sync_status and owner
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import os
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,12 +62,14 @@ from .palette_client import (
     MASKED,
     HttpPolicy,
     PackRegistrySpec,
+    PaletteAuthError,
     PaletteBadRequest,
     PaletteClient,
     PaletteConflict,
     PaletteError,
     PaletteNotFound,
     normalise_api_key,
+    owner_of,
 )
 
 __all__ = [
@@ -91,7 +102,7 @@ INPUTS = (
     "sync_timeout_seconds",
     "allow_http",
 )
-OUTPUTS = ("uid", "sync_status")
+OUTPUTS = ("uid", "sync_status", "owner")
 
 DEFAULTS: dict[str, Any] = {
     "api_url": DEFAULT_API_URL,
@@ -120,6 +131,18 @@ UPDATE_ON = (
 # How the provider works rather than what Palette holds. They are compared all the same, so that the
 # state never reports a value that is no longer true; ``update`` does what each new value asks (see there).
 BEHAVIOUR = ("validate", "sync", "wait_for_sync", "sync_timeout_seconds", "allow_http")
+
+# Appended to a rejected key on refresh and delete. `pulumi refresh` and `pulumi destroy` do not run the
+# program: the engine configures the provider with the stack config recorded at the last `pulumi up`
+# (pulumi/pulumi pkg/resource/deploy/providers/registry.go), so a new key is not used. A new api_url is a
+# delete-first replacement: the old registration is deleted at the old Palette with the one configured key.
+_KEY_ADVICE = (
+    "If the key changed since the last `pulumi up`: refresh and destroy still use the key recorded then, so "
+    "run `pulumi refresh --run-program` / `pulumi destroy --run-program` (or `pulumi up` first). If you are "
+    "moving to another Palette: delete the registration with the old Palette's URL and key first "
+    "(`pulumi config set paletteRegistration false`, `pulumi up`), or `pulumi state delete` it and remove "
+    "it in the old Palette."
+)
 
 # What configure() was given. Module state, not provider state: the provider instance is pickled into
 # the Pulumi state and must carry no secret.
@@ -166,7 +189,9 @@ class PackRegistryProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = _with_defaults(props)
-        registry = _registry(inputs)
+        # A new token for every create: a resource that adopts the name takes the registration over.
+        owner = secrets.token_hex(16)
+        registry = _registry(inputs, owner=owner)
         client = _client(inputs)
         name = registry.name
         if inputs["validate"]:
@@ -181,7 +206,7 @@ class PackRegistryProvider(ResourceProvider):
                 _roll_back(client, uid, exc)
             raise
         log.info("pack registry '%s': done (uid %s)", name, uid)
-        return CreateResult(uid, _outputs(inputs, uid, status))
+        return CreateResult(uid, _outputs(inputs, uid, status, owner))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Do what the changed inputs ask, and nothing more.
@@ -195,13 +220,15 @@ class PackRegistryProvider(ResourceProvider):
           ``validate`` turned off): no change in Palette; ``sync_status`` is read again from Palette.
         """
         old, inputs = _with_defaults(olds), _with_defaults(news)
-        registry = _registry(inputs)
-        client = _client(inputs)
+        # A state from before ownership tokens gets one now, written with the PUT below.
+        owner = str(old.get("owner") or "") or secrets.token_hex(16)
+        registry = _registry(inputs, owner=owner)
+        client = _client(inputs, old)
         changed = any(_differs(key, old, inputs) for key in UPDATE_ON)
         if inputs["validate"] and (changed or not old["validate"]):
             log.info("pack registry '%s': asking Palette to validate %s", registry.name, registry.endpoint)
             client.validate(registry)
-        if changed:
+        if changed or not old.get("owner"):
             log.info("pack registry '%s': updating %s", registry.name, id_)
             try:
                 client.update(id_, registry)
@@ -216,12 +243,14 @@ class PackRegistryProvider(ResourceProvider):
                 ) from None
         start = changed or not old["sync"] or bool(inputs["wait_for_sync"])
         status = _sync(client, id_, inputs, start=start, started=False)
-        return UpdateResult(_outputs(inputs, id_, status))
+        return UpdateResult(_outputs(inputs, id_, status, owner))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         client = _client(props)
         try:
             live = client.get(id_)
+        except PaletteAuthError as exc:
+            raise _with_key_advice(exc) from None
         except PaletteNotFound:
             # Only a 404 on this registration's own URL means it is gone (an invalid key has been
             # seen to answer 404 elsewhere).
@@ -244,31 +273,66 @@ class PackRegistryProvider(ResourceProvider):
             password=props.get("password"),
             uid=id_,
             sync_status=str(sync.get("status") or props.get("sync_status") or ""),
+            # The state's token, whatever Palette holds: delete compares the two.
+            owner=props.get("owner"),
         )
         return ReadResult(id_, outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = _client(props)
+        name = props.get("name")
+        try:
+            live = client.get(id_)
+        except PaletteAuthError as exc:
+            raise _with_key_advice(exc) from None
+        except PaletteNotFound:
+            log.info("pack registry '%s': registration %s was already gone", name, id_)
+            return
+        holder = owner_of(live)
+        if holder and holder != props.get("owner"):
+            log.warning(
+                "pack registry '%s': registration %s is left in place: another resource now holds it "
+                "(it adopted the registration by name, e.g. this resource was renamed without an alias)",
+                name,
+                id_,
+            )
+            return
         if client.delete(id_):
             log.info("pack registry '%s': deleted registration %s", props.get("name"), id_)
         else:
             log.info("pack registry '%s': registration %s was already gone", props.get("name"), id_)
 
 
+def _with_key_advice(exc: PaletteAuthError) -> PaletteAuthError:
+    return PaletteAuthError(
+        f"{exc} {_KEY_ADVICE}",
+        registration=exc.registration,
+        method=exc.method,
+        path=exc.path,
+        status=exc.status,
+        code=exc.code,
+        ref=exc.ref,
+    )
+
+
 def _api_key() -> str:
     return _CONFIGURED.get("api_key") or normalise_api_key(os.environ.get(API_KEY_ENV, ""))
 
 
-def _client(props: Mapping[str, Any]) -> PaletteClient:
+def _client(props: Mapping[str, Any], *more: Mapping[str, Any]) -> PaletteClient:
+    """A client for the registration in ``props``; its password (and that of any of ``more``, e.g. the
+    old inputs of an update) is redacted from every message, as the API key is."""
+    passwords = (p.get("password") for p in (props, *more))
     return PaletteClient(
         api_url=str(props.get("api_url") or DEFAULT_API_URL),
         api_key=_api_key(),
         registration=str(props.get("name") or ""),
         policy=HttpPolicy.from_env(),
+        secrets=tuple(p for p in passwords if isinstance(p, str) and p),
     )
 
 
-def _registry(inputs: Mapping[str, Any]) -> PackRegistrySpec:
+def _registry(inputs: Mapping[str, Any], *, owner: str = "") -> PackRegistrySpec:
     return PackRegistrySpec(
         name=inputs["name"],
         endpoint=inputs["endpoint"],
@@ -278,6 +342,7 @@ def _registry(inputs: Mapping[str, Any]) -> PackRegistrySpec:
         tls_enabled=bool(inputs["tls_enabled"]),
         insecure_skip_verify=bool(inputs["insecure_skip_verify"]),
         private=bool(inputs["private"]),
+        owner=owner,
     )
 
 
@@ -295,6 +360,10 @@ def _create_or_adopt(client: PaletteClient, registry: PackRegistrySpec, *, sync:
                 raise
     uid = str(existing["metadata"]["uid"])
     log.info("pack registry '%s': adopting the existing registration %s", registry.name, uid)
+    # Keep the annotations it carries (v1ObjectMeta: "preserved when modifying objects"); ours wins.
+    annotations = (existing.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, Mapping):
+        registry = dataclasses.replace(registry, annotations={str(k): str(v) for k, v in annotations.items()})
     client.update(uid, registry)
     return uid, False
 
@@ -331,9 +400,9 @@ def _roll_back(client: PaletteClient, uid: str, exc: BaseException) -> None:
         )
 
 
-def _outputs(inputs: Mapping[str, Any], uid: str, sync_status: str) -> dict[str, Any]:
+def _outputs(inputs: Mapping[str, Any], uid: str, sync_status: str, owner: str) -> dict[str, Any]:
     outs = {key: inputs[key] for key in INPUTS if key in inputs}
-    outs.update(uid=uid, sync_status=sync_status)
+    outs.update(uid=uid, sync_status=sync_status, owner=owner)
     return outs
 
 
@@ -568,7 +637,9 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
     into a replacement for ``replace_on_changes``; created first, the replacement would adopt the
     registration by its name, and the engine's delete of "the old one" would then remove it from Palette
     while the state still holds it. Renaming the resource is no replacement but a create and a later
-    delete of the old name, which no option reorders: give the new name an alias of the old.
+    delete of the old name, which no option reorders: the new resource adopts the registration and writes
+    its own ``owner`` token into it, so the old resource's delete leaves it in place. An alias of the old
+    name still makes a rename a no-op.
     """
 
     uid: pulumi.Output[str]
@@ -595,6 +666,9 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
     wait_for_sync: pulumi.Output[bool]
     sync_timeout_seconds: pulumi.Output[int]
     allow_http: pulumi.Output[bool]
+    owner: pulumi.Output[str]
+    """The random token this resource wrote into the registration's ``metadata.annotations``; a delete
+    leaves a registration that carries another token alone (another resource holds it)."""
 
     def __init__(
         self,
@@ -652,6 +726,7 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
             # Outputs only: declared so that they become attributes.
             "uid": None,
             "sync_status": None,
+            "owner": None,
         }
         opts = pulumi.ResourceOptions.merge(
             pulumi.ResourceOptions.merge(pulumi.ResourceOptions(additional_secret_outputs=["password"]), opts),

@@ -11,9 +11,11 @@ POST is never repeated blindly: after a retryable failure the name is looked up 
 failed attempt may have registered it, and only when it is absent is the create tried again. So one
 call to ``create`` leaves exactly one registration.
 
-Errors are ``PaletteError`` subclasses. Their messages name the registration, the verb and path and the
-HTTP status, and never contain the API key or a password: anything the server echoes is redacted, in
-every form a secret takes in a message (as is, ``repr``/JSON-escaped, URL-encoded).
+Errors are ``PaletteError`` subclasses. Their messages name the registration and the Palette (``api_url``),
+the verb and path and the HTTP status, and never contain the API key or a password: anything the server
+echoes (a failed sync's message included) is redacted of the key and of the registration's own secrets
+(``PaletteClient.secrets``), in every form a secret takes in a message (as is, ``repr``/JSON-escaped,
+URL-encoded).
 
 The API key is stripped of surrounding whitespace (a key read from a secret file or a CI variable often
 ends in a newline); a key with a control or non-ASCII character inside is refused as malformed before
@@ -44,6 +46,7 @@ from urllib3.util import Retry
 __all__ = [
     "DEFAULT_API_URL",
     "MASKED",
+    "OWNER_ANNOTATION",
     "HttpPolicy",
     "PackRegistrySpec",
     "PaletteAuthError",
@@ -56,6 +59,7 @@ __all__ = [
     "PaletteSyncError",
     "PaletteUnavailable",
     "normalise_api_key",
+    "owner_of",
     "sync_state",
 ]
 
@@ -67,6 +71,9 @@ PAGE_LIMIT = 50  # the API's default and maximum page size
 MAX_PAGES = 1000  # a guard against a server that never ends the listing
 # What Palette sends back in place of a secret on every read.
 MASKED = "********"
+# The ``metadata.annotations`` key that says which resource holds a registration (a random token per
+# resource): the spec's v1ObjectMeta carries annotations, "preserved when modifying objects".
+OWNER_ANNOTATION = "palette-pack-registry.owner"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REDACTED = "[redacted]"
 _MAX_SERVER_MESSAGE = 300
@@ -246,6 +253,10 @@ class PackRegistrySpec:
     tls_enabled: bool = True
     insecure_skip_verify: bool = False
     private: bool = True
+    owner: str = ""
+    """The holding resource's token, written to ``metadata.annotations`` (none when empty)."""
+    annotations: Mapping[str, str] | None = None
+    """Other annotations the registration carries in Palette, kept by a create or a PUT."""
 
     def spec(self) -> dict[str, Any]:
         """The bare ``v1PackRegistrySpec`` (the validate call's body)."""
@@ -272,7 +283,18 @@ class PackRegistrySpec:
         metadata: dict[str, Any] = {"name": self.name}
         if uid:
             metadata["uid"] = uid
+        annotations = dict(self.annotations or {})
+        if self.owner:
+            annotations[OWNER_ANNOTATION] = self.owner
+        if annotations:
+            metadata["annotations"] = annotations
         return {"metadata": metadata, "spec": self.spec()}
+
+
+def owner_of(registration: Mapping[str, Any]) -> str:
+    """The owner token a registration (as Palette returns it) carries; ``""`` when none."""
+    annotations = (registration.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(OWNER_ANNOTATION) or "") if isinstance(annotations, Mapping) else ""
 
 
 def sync_state(status: str | None) -> str:
@@ -290,16 +312,24 @@ def sync_state(status: str | None) -> str:
 
 @dataclass(frozen=True)
 class PaletteClient:
-    """Pack-registry calls against one Palette, for one registration (named in every error)."""
+    """Pack-registry calls against one Palette, for one registration (both named in every error)."""
 
     api_url: str
     api_key: str = field(repr=False)
     registration: str = ""
     policy: HttpPolicy = field(default_factory=HttpPolicy)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The registration's own secrets (its registry password), redacted like the key from every message:
+    Palette's replies (a failed sync's message) may quote them."""
 
     def __post_init__(self) -> None:
         # A key read from a file or a CI variable often ends in a newline; no key has surrounding spaces.
         object.__setattr__(self, "api_key", normalise_api_key(self.api_key))
+
+    @property
+    def where(self) -> str:
+        """How messages name the registration: its name and the Palette it is in."""
+        return f"pack registry '{self.registration}' at {self.api_url}"
 
     # -- reads
 
@@ -424,7 +454,7 @@ class PaletteClient:
                 if state == "failed":
                     detail = self._redact(str(status.get("message") or "no message"), ())
                     raise PaletteSyncError(
-                        f"pack registry '{self.registration}': Palette's pack sync failed (status {text!r}): {detail}",
+                        f"{self.where}: Palette's pack sync failed (status {text!r}): {detail}",
                         registration=self.registration,
                         method="GET",
                         path=path,
@@ -432,7 +462,7 @@ class PaletteClient:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise PaletteSyncError(
-                        f"pack registry '{self.registration}': the pack sync was still {text or 'pending'!r} "
+                        f"{self.where}: the pack sync was still {text or 'pending'!r} "
                         f"after {timeout_seconds:g}s; raise sync_timeout_seconds or set wait_for_sync false",
                         registration=self.registration,
                         method="GET",
@@ -447,12 +477,12 @@ class PaletteClient:
     def _session(self, *, retry_post: bool) -> Iterator[requests.Session]:
         if not self.api_key:
             raise PaletteAuthError(
-                f"pack registry '{self.registration}': no Palette API key. {_FIX_KEY}",
+                f"{self.where}: no Palette API key. {_FIX_KEY}",
                 registration=self.registration,
             )
         if not _sendable(self.api_key):
             raise PaletteAuthError(
-                f"pack registry '{self.registration}': the Palette API key is malformed: it holds a control "
+                f"{self.where}: the Palette API key is malformed: it holds a control "
                 f"or non-ASCII character (the key is not shown). {_FIX_KEY}",
                 registration=self.registration,
             )
@@ -477,7 +507,7 @@ class PaletteClient:
             if not token:
                 return None
         raise PaletteError(
-            f"pack registry '{self.registration}': GET {REGISTRIES} did not end after {MAX_PAGES} pages",
+            f"{self.where}: GET {REGISTRIES} did not end after {MAX_PAGES} pages",
             registration=self.registration,
             method="GET",
             path=REGISTRIES,
@@ -497,7 +527,7 @@ class PaletteClient:
             return
         if response.status_code in (401, 404):
             raise PaletteAuthError(
-                f"pack registry '{self.registration}': Palette answered 404 for the registration, but it "
+                f"{self.where}: Palette answered 404 for the registration, but it "
                 f"also answered HTTP {response.status_code} to GET {REGISTRIES}?limit=1, so the 404 is not "
                 f"taken to mean the registration is gone: Palette most likely rejected the API key. {_FIX_KEY}",
                 registration=self.registration,
@@ -557,7 +587,7 @@ class PaletteClient:
             else:
                 what = f"could not reach Palette at {self.api_url}"
             raise kind(
-                f"pack registry '{self.registration}': {method} {where} {what}: {self._redact(str(reason), secrets)}",
+                f"{self.where}: {method} {where} {what}: {self._redact(str(reason), secrets)}",
                 registration=self.registration,
                 method=method,
                 path=where,
@@ -584,7 +614,7 @@ class PaletteClient:
         said = f"{code}: {detail}" if code else detail
         if ref:
             said += f" (ref {ref})"
-        where = f"pack registry '{self.registration}': {method} {path} returned HTTP {status}"
+        where = f"{self.where}: {method} {path} returned HTTP {status}"
         kind = _ERRORS_BY_STATUS.get(status)
         if status == 401:
             message = f"{where}: Palette rejected the API key. {_FIX_KEY} Palette said: {said}"
@@ -609,7 +639,7 @@ class PaletteClient:
         )
 
     def _redact(self, text: str, secrets: tuple[str, ...]) -> str:
-        return redact(text, (self.api_key, *secrets))
+        return redact(text, (self.api_key, *self.secrets, *secrets))
 
 
 def normalise_api_key(key: str) -> str:

@@ -4,7 +4,9 @@ It follows ``shared/palette/pack-registry-openapi.json`` and ``CONTRACT.md``: th
 (any case) or 401, the documented success codes and bodies, secrets masked as ``********`` on every
 read, paging with ``listmeta.continue`` (at most 50 a page, ``""`` at the end), errors as
 ``{code, message, details, ref}``, 404 ``ResourceNotFound``, and a 409 for a duplicate name on create
-(the contract's best guess).
+(the contract's best guess). ``metadata.annotations`` (v1ObjectMeta, a string map "preserved when
+modifying objects") is stored on create and returned on every read; a PUT that carries annotations
+replaces them, one without keeps them.
 
 Tests switch faults on (the next N matching responses are a 429 with ``Retry-After``, a 5xx, slow, or
 a dropped connection, before or after the request took effect) and read ``requests``: every request
@@ -89,6 +91,8 @@ class FakePalette:
     rejected_key_status: int = 401
     """What a missing or wrong key gets: 401, or 404 ``ResourceNotFound`` (CONTRACT.md: an invalid key
     has been seen to produce it), on every path."""
+    keeps_annotations: bool = True
+    """False: ``metadata.annotations`` are dropped on create and PUT (a Palette that does not keep them)."""
 
     registries: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
@@ -184,6 +188,7 @@ class FakePalette:
         private: bool = True,
         certificate: str = "",
         insecure_skip_verify: bool = False,
+        annotations: dict[str, str] | None = None,
     ) -> str:
         spec = {
             "name": name,
@@ -196,8 +201,11 @@ class FakePalette:
                 "tls": {"enabled": True, "insecureSkipVerify": insecure_skip_verify, "certificate": certificate},
             },
         }
+        metadata: dict[str, Any] = {"name": name}
+        if annotations:
+            metadata["annotations"] = dict(annotations)
         with self._lock:
-            return self._store({"metadata": {"name": name}, "spec": spec}, syncing=False)
+            return self._store({"metadata": metadata, "spec": spec}, syncing=False)
 
     def edit(self, uid: str, **spec: Any) -> None:
         """Change fields of ``spec`` (``endpoint``, ``private``) or of ``spec.auth`` (the rest)."""
@@ -210,6 +218,14 @@ class FakePalette:
                     record["spec"]["auth"]["tls"][key] = value
                 else:
                     record["spec"]["auth"][key] = value
+
+    def annotate(self, uid: str, annotations: dict[str, str] | None) -> None:
+        """Replace the registration's ``metadata.annotations`` (``None``: remove them)."""
+        with self._lock:
+            metadata = self.registries[uid]["metadata"]
+            metadata.pop("annotations", None)
+            if annotations is not None:
+                metadata["annotations"] = dict(annotations)
 
     def remove(self, uid: str) -> None:
         with self._lock:
@@ -244,12 +260,20 @@ class FakePalette:
                 "uid": uid,
                 "creationTimestamp": now,
                 "lastModifiedTimestamp": now,
+                **self._annotations(body["metadata"]),
             },
             "spec": {**copy.deepcopy(body["spec"]), "scope": "tenant"},
             "status": {"packSyncStatus": _sync("InProgress" if syncing else "", now if syncing else None)},
         }
         self._sync_reads[uid] = 0
         return uid
+
+    def _annotations(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """``{"annotations": ...}`` to store from a request's metadata, or ``{}``."""
+        annotations = metadata.get("annotations")
+        if not self.keeps_annotations or annotations is None:
+            return {}
+        return {"annotations": dict(annotations)}
 
 
 def _now() -> str:
@@ -479,6 +503,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _check_registry(self, body: Any) -> None:
         if not isinstance(body, dict) or not (body.get("metadata") or {}).get("name"):
             raise _error(400, "InvalidRequest", "metadata.name is required")
+        annotations = body["metadata"].get("annotations")
+        if annotations is not None and (
+            not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values())
+        ):
+            raise _error(400, "InvalidRequest", "metadata.annotations must map strings to strings")
         self._check_spec(body.get("spec"))
 
     def _create(self, query: dict[str, list[str]], body: Any) -> _Reply:
@@ -515,6 +544,7 @@ class _Handler(BaseHTTPRequestHandler):
             if body["metadata"]["name"] != record["metadata"]["name"]:
                 raise _error(400, "InvalidRequest", "metadata.name cannot be changed")
             record["spec"] = {**copy.deepcopy(body["spec"]), "scope": "tenant"}
+            record["metadata"].update(palette._annotations(body["metadata"]))
             record["metadata"]["lastModifiedTimestamp"] = _now()
             return _Reply(204)
         if rest == "" and method == "DELETE":

@@ -17,6 +17,7 @@ from components.palette import INPUTS, OUTPUTS, PackRegistryProvider
 from components.palette_client import (
     DEFAULT_API_URL,
     MASKED,
+    OWNER_ANNOTATION,
     PaletteAuthError,
     PaletteBadRequest,
     PaletteNotFound,
@@ -325,9 +326,9 @@ def test_a_sync_error_after_create_removes_the_new_registration(provider, palett
 def test_a_failed_sync_that_quotes_the_registry_password_does_not_show_it(provider, palette, caplog, capfd):
     """Palette's sync status carries the message of whatever failed while it logged in to the registry
     (CONTRACT.md "Sync": ``{isSyncSupported, status, message, ...}``), and that may quote the credentials
-    Palette holds. Validate, create and update redact the registry password from Palette's replies; the
-    sync status (and the sync, get and list calls) are redacted of the API key only, so the password
-    reaches the error, the roll-back warning in the log, and the CLI."""
+    Palette holds. Redacting the registry password only from validate, create and update replies (the
+    sync status, sync, get and list calls of the API key only) let it reach the error, the roll-back
+    warning in the log, and the CLI: every call has to redact it."""
     caplog.set_level(logging.DEBUG)
     props = declared(palette.url, wait_for_sync=True)
     palette.sync_outcome = "Failed"
@@ -715,8 +716,10 @@ def test_delete_and_delete_again(provider, palette):
 
     provider.delete(uid, outs)
     assert palette.named(NAME) == []
+    palette.reset_calls()
     provider.delete(uid, outs)  # 404 counts as done
-    assert len(palette.calls("DELETE")) == 2
+    # delete reads the registration first (whose is it?): the 404 there, confirmed by the list, ends it.
+    assert [c.target for c in palette.requests] == [f"GET /v1/registries/pack/{uid}", "GET /v1/registries/pack"]
 
 
 def test_delete_with_a_persistent_error_raises(provider, palette):
@@ -751,6 +754,96 @@ def test_update_with_a_key_palette_answers_404_blames_the_key_not_the_registrati
     with pytest.raises(PaletteAuthError) as caught:
         provider.update(uid, outs, news)
     assert "pulumi refresh" not in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------- owner
+
+
+def live_owner(palette: FakePalette) -> str | None:
+    (stored,) = palette.named(NAME)
+    return (stored["metadata"].get("annotations") or {}).get(OWNER_ANNOTATION)
+
+
+def test_every_create_writes_a_fresh_owner_token_that_diff_ignores(provider, palette):
+    uid, outs, _ = created(provider, palette)
+    assert outs["owner"] and live_owner(palette) == outs["owner"]
+
+    # Another resource adopting the name takes the registration over with its own token.
+    adopted = provider.create(checked(provider, declared(palette.url)))
+    assert adopted.id == uid
+    assert adopted.outs["owner"] not in ("", outs["owner"])
+    assert live_owner(palette) == adopted.outs["owner"]
+
+    news = checked(provider, {**declared(palette.url), "password": outs["password"]})
+    assert "owner" not in news
+    assert provider.diff(uid, outs, news).changes is False
+
+
+def test_adopting_keeps_the_registrations_other_annotations(provider, palette):
+    palette.add_registry(NAME, annotations={"team": "platform"})
+
+    _, outs, _ = created(provider, palette)
+
+    (stored,) = palette.named(NAME)
+    assert stored["metadata"]["annotations"] == {"team": "platform", OWNER_ANNOTATION: outs["owner"]}
+
+
+def test_update_and_read_keep_the_states_token(provider, palette):
+    uid, outs, _ = created(provider, palette)
+    news = checked(provider, {**declared(palette.url, validate=False), "password": new_password()})
+
+    updated = provider.update(uid, outs, news)
+
+    assert updated.outs["owner"] == outs["owner"] == live_owner(palette)
+    palette.annotate(uid, {OWNER_ANNOTATION: "someone-else"})  # another resource's token
+    assert provider.read(uid, outs).outs["owner"] == outs["owner"]
+
+
+def test_a_state_from_before_tokens_gets_one_on_its_next_update(provider, palette):
+    uid, outs, _ = created(provider, palette)
+    old_state = {k: v for k, v in outs.items() if k != "owner"}
+    palette.annotate(uid, None)
+    palette.reset_calls()
+    # A change Palette does not hold: before tokens it made no PUT; now one writes the token.
+    news = checked(provider, {**declared(palette.url, sync=False), "password": outs["password"]})
+
+    updated = provider.update(uid, old_state, news)
+
+    assert updated.outs["owner"] and live_owner(palette) == updated.outs["owner"]
+    assert [c.target for c in palette.requests] == [f"PUT /v1/registries/pack/{uid}"]
+
+
+def test_delete_leaves_a_registration_another_resource_holds(provider, palette, caplog):
+    """The renamed-resource order (pulumi/pulumi step_generator.go: creates first, GenerateDeletes
+    after): the new resource adopted the registration, so the old one's delete must not remove it."""
+    caplog.set_level(logging.INFO)
+    uid, old_outs, _ = created(provider, palette)
+    new = provider.create(checked(provider, declared(palette.url)))
+    palette.reset_calls()
+
+    provider.delete(uid, old_outs)
+
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [new.id] == [uid]
+    assert palette.calls("DELETE") == []
+    assert "another resource now holds it" in caplog.text
+    provider.delete(new.id, {**new.outs, "__provider": SERIALIZED})
+    assert palette.named(NAME) == []
+
+
+def test_delete_of_a_registration_without_a_token_deletes_it(provider, palette):
+    """A Palette that drops annotations: no token to compare, so delete does what it did before."""
+    palette.keeps_annotations = False
+    uid, outs, _ = created(provider, palette)
+    assert live_owner(palette) is None
+    palette.reset_calls()
+
+    provider.delete(uid, outs)
+
+    assert palette.named(NAME) == []
+    assert [c.target for c in palette.requests] == [
+        f"GET /v1/registries/pack/{uid}",
+        f"DELETE /v1/registries/pack/{uid}",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- the key

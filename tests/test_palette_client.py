@@ -14,6 +14,7 @@ from urllib3.util import Retry
 from components.palette_client import (
     DEFAULT_API_URL,
     MASKED,
+    OWNER_ANNOTATION,
     HttpPolicy,
     PackRegistrySpec,
     PaletteAuthError,
@@ -25,6 +26,7 @@ from components.palette_client import (
     PaletteNotFound,
     PaletteSyncError,
     PaletteUnavailable,
+    owner_of,
     sync_state,
 )
 from tests.palette_fake import FakePalette
@@ -61,6 +63,38 @@ def assert_no_secret(text: str, *secrets: str) -> None:
 
 
 # -------------------------------------------------------------------------------------------- bodies
+
+
+def test_the_owner_token_travels_in_the_annotations_and_a_put_keeps_the_others(client, palette, registry):
+    """v1ObjectMeta ``annotations``: a string map "preserved when modifying objects"."""
+    uid = client.create(replace(registry, owner="token-1", annotations={"team": "platform"}), skip_pack_sync=True)
+
+    (call,) = palette.calls("POST", r"^/v1/registries/pack$")
+    assert call.body["metadata"] == {"name": NAME, "annotations": {"team": "platform", OWNER_ANNOTATION: "token-1"}}
+    assert owner_of(client.get(uid)) == "token-1"
+    assert owner_of(client.find_by_name(NAME) or {}) == "token-1"
+
+    client.update(uid, replace(registry, owner="token-2", annotations={"team": "platform"}))
+    assert owner_of(client.get(uid)) == "token-2"
+    client.update(uid, registry)  # no annotations in the body: the fake keeps the stored ones
+    assert client.get(uid)["metadata"]["annotations"] == {"team": "platform", OWNER_ANNOTATION: "token-2"}
+    assert owner_of({"metadata": {"name": NAME}}) == ""
+
+
+def test_messages_are_redacted_of_the_clients_own_secrets_on_every_call(palette, registry):
+    """A sync status, a get or a list error carries no secret of the call itself: the client's own."""
+    client = PaletteClient(
+        palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY, secrets=(registry.password,)
+    )
+    uid = client.create(registry, skip_pack_sync=False)
+    palette.fail_next(None, 400, method="GET", message=f"bad request for {registry.password}")
+
+    with pytest.raises(PaletteBadRequest) as caught:
+        client.get(uid)
+
+    assert registry.password not in str(caught.value)
+    assert palette.url in str(caught.value)
+    assert registry.password not in repr(client)
 
 
 def test_create_body_is_the_contract_shape(client, palette, registry):

@@ -138,9 +138,10 @@ def test_replace_on_changes_keeps_the_registration(provider, palette, declared_d
     assert palette.named(NAME)[0]["spec"]["endpoint"] == "https://moved.example.com"
 
 
-def test_create_before_delete_is_what_loses_the_registration(provider, palette):
-    """The order the option rules out, replayed on its own: the replacement adopts the live uid, then
-    the engine deletes that uid as the old resource's, and a refresh drops it from the state."""
+def test_create_before_delete_keeps_the_registration_through_its_owner_token(provider, palette):
+    """The order the option rules out, replayed on its own: the replacement adopts the live uid and
+    writes its own owner token into it, so the engine's delete of that uid as the old resource's leaves
+    it in place (without the token check, Palette lost it and a refresh dropped it from the state)."""
     inputs = checked(provider, declared(palette.url))
     old = provider.create(inputs)
 
@@ -153,8 +154,8 @@ def test_create_before_delete_is_what_loses_the_registration(provider, palette):
     )
 
     assert new_id == old.id  # adopted
-    assert palette.named(NAME) == []
-    assert provider.read(new_id, new_outs).id == ""
+    assert new_outs["owner"] != old.outs["owner"]
+    assert_palette_matches_the_state(provider, palette, new_id, new_outs)
 
 
 def test_every_program_gets_the_option_whatever_its_opts_say():

@@ -5,6 +5,7 @@ __all__ = [
     "certificates",
     "config",
     "credentials",
+    "dynamic_values",
     "pack_registry",
     "palette",
     "palette_client",

@@ -12,7 +12,8 @@ from typing import Any
 import bcrypt
 import pulumi
 import pulumi.dynamic
-from pulumi.output import Unknown
+
+from components.dynamic_values import is_unknown
 
 __all__ = ["BcryptHash", "BcryptHashProvider"]
 
@@ -25,7 +26,7 @@ class BcryptHashProvider(pulumi.dynamic.ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
         password = news.get("password")
         failures = []
-        if isinstance(password, Unknown):
+        if is_unknown(password):
             return pulumi.dynamic.CheckResult(news, [])
         if not isinstance(password, str) or not password:
             failures.append(pulumi.dynamic.CheckFailure("password", "a non-empty password is required"))
@@ -35,7 +36,7 @@ class BcryptHashProvider(pulumi.dynamic.ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
         password = news.get("password")
-        if isinstance(password, Unknown):
+        if is_unknown(password):
             return pulumi.dynamic.DiffResult(changes=True)
         old_hash = olds.get("hash")
         unchanged = (

@@ -52,11 +52,10 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pulumi.output import Unknown
-from pulumi.runtime import rpc
 
 from . import palette_client
 from .config import PALETTE_API_KEY_ENV, PROJECT
+from .dynamic_values import is_unknown, with_defaults
 from .palette_client import (
     DEFAULT_API_URL,
     MASKED,
@@ -409,16 +408,9 @@ def _outputs(inputs: Mapping[str, Any], uid: str, sync_status: str, owner: str) 
 # ------------------------------------------------------------------------------------------ values
 
 
-def _unknown(value: Any) -> bool:
-    """During a preview an input can be unknown (an Output not resolved yet)."""
-    return isinstance(value, Unknown) or value == rpc.UNKNOWN
-
-
 def _with_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
     """``props`` with absent keys defaulted; the wire drops None keys and sends ints as floats."""
-    out = {key: value for key, value in props.items() if value is not None}
-    for key, value in DEFAULTS.items():
-        out.setdefault(key, value)
+    out = with_defaults(props, DEFAULTS)
     endpoint = out.get("endpoint")
     if "tls_enabled" not in out and isinstance(endpoint, str):
         out["tls_enabled"] = endpoint.strip().lower().startswith("https://")
@@ -437,7 +429,7 @@ def _pem(value: Any) -> str | None:
 
 def _differs(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     before, after = old.get(key), new.get(key)
-    if _unknown(after):
+    if is_unknown(after):
         return True
     if key == "password":
         # A masked value is not a password: never call it equal to anything.
@@ -496,7 +488,7 @@ def _check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]
         failures.append(CheckFailure(prop, f"{prop} {reason}"))
 
     def known(prop: str) -> bool:
-        return prop in inputs and not _unknown(inputs[prop])
+        return prop in inputs and not is_unknown(inputs[prop])
 
     def text(prop: str, *, required: bool = True) -> str | None:
         if not known(prop):

@@ -40,7 +40,8 @@ import pulumi.dynamic
 import requests
 import requests.adapters
 import urllib3
-from pulumi.output import Unknown
+
+from components.dynamic_values import is_unknown, with_defaults
 
 __all__ = [
     "DEFAULT_CATALOG_PATH",
@@ -126,7 +127,7 @@ class _Settings:
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> _Settings:
-        merged = {**_defaults(), **{key: value for key, value in props.items() if value is not None}}
+        merged = with_defaults(props, _defaults())
         return cls(
             url=str(merged["url"]).rstrip("/"),
             server_name=merged.get("server_name") or None,
@@ -359,7 +360,7 @@ def _check_failures(news: Mapping[str, Any]) -> list[pulumi.dynamic.CheckFailure
         failures.append(pulumi.dynamic.CheckFailure(key, reason))
 
     def known(key: str) -> bool:
-        return not isinstance(news.get(key), Unknown)
+        return not is_unknown(news.get(key))
 
     url = news.get("url")
     scheme = None
@@ -404,10 +405,7 @@ class ReadinessGateProvider(pulumi.dynamic.ResourceProvider):
     """Waits for the registry on create and on every update; nothing to delete."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
-        inputs = dict(news)
-        for key, value in _defaults().items():
-            if inputs.get(key) is None:
-                inputs[key] = value
+        inputs = with_defaults(news, _defaults())
         return pulumi.dynamic.CheckResult(inputs, _check_failures(inputs))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
@@ -416,7 +414,7 @@ class ReadinessGateProvider(pulumi.dynamic.ResourceProvider):
         for key in INPUT_KEYS:
             new = news.get(key, defaults.get(key))
             old = olds.get(key, defaults.get(key))
-            if isinstance(new, Unknown) or _contains_unknown(new) or new != old:
+            if is_unknown(new) or new != old:
                 changed.append(key)
         # An update re-runs the gate; nothing here is worth replacing.
         return pulumi.dynamic.DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
@@ -433,16 +431,6 @@ class ReadinessGateProvider(pulumi.dynamic.ResourceProvider):
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None
-
-
-def _contains_unknown(value: Any) -> bool:
-    if isinstance(value, Unknown):
-        return True
-    if isinstance(value, dict):
-        return any(_contains_unknown(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(_contains_unknown(item) for item in value)
-    return False
 
 
 class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessGate"):

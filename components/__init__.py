@@ -9,7 +9,9 @@ __all__ = [
     "pack_registry",
     "palette",
     "palette_client",
+    "palette_inputs",
     "readiness",
+    "readiness_probe",
     "registry",
     "storage",
 ]

@@ -31,18 +31,14 @@ outputs  the inputs (defaults filled in, endpoint normalised), plus uid, sync_st
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import logging
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import pulumi
-from cryptography import x509
 from pulumi.dynamic import (
-    CheckFailure,
     CheckResult,
     ConfigureRequest,
     CreateResult,
@@ -55,10 +51,8 @@ from pulumi.dynamic import (
 
 from . import palette_client
 from .config import PALETTE_API_KEY_ENV, PROJECT
-from .dynamic_values import is_unknown, with_defaults
 from .palette_client import (
     DEFAULT_API_URL,
-    MASKED,
     HttpPolicy,
     PackRegistrySpec,
     PaletteAuthError,
@@ -69,6 +63,16 @@ from .palette_client import (
     PaletteNotFound,
     normalise_api_key,
     owner_of,
+)
+from .palette_inputs import (
+    BEHAVIOUR,
+    INPUTS,
+    REPLACE_ON,
+    UPDATE_ON,
+    check_inputs,
+    differs,
+    inputs_with_defaults,
+    pem,
 )
 
 __all__ = [
@@ -85,51 +89,8 @@ log = logging.getLogger(__name__)
 API_KEY_CONFIG = f"{PROJECT}:paletteApiKey"
 API_KEY_ENV = PALETTE_API_KEY_ENV
 
-INPUTS = (
-    "api_url",
-    "name",
-    "endpoint",
-    "username",
-    "password",
-    "ca_certificate",
-    "tls_enabled",
-    "insecure_skip_verify",
-    "private",
-    "validate",
-    "sync",
-    "wait_for_sync",
-    "sync_timeout_seconds",
-    "allow_http",
-)
 OUTPUTS = ("uid", "sync_status", "owner")
 
-DEFAULTS: dict[str, Any] = {
-    "api_url": DEFAULT_API_URL,
-    "insecure_skip_verify": False,
-    "private": True,
-    "validate": True,
-    "sync": True,
-    "wait_for_sync": False,
-    "sync_timeout_seconds": 600,
-    "allow_http": False,
-}
-MAX_SYNC_TIMEOUT = 24 * 3600
-
-# A new name or a new Palette is a different registration; everything else is changed in place.
-REPLACE_ON = ("name", "api_url")
-# What Palette holds: a change is a validate (when asked) and a PUT, then a sync (when on).
-UPDATE_ON = (
-    "endpoint",
-    "username",
-    "password",
-    "ca_certificate",
-    "insecure_skip_verify",
-    "private",
-    "tls_enabled",
-)
-# How the provider works rather than what Palette holds. They are compared all the same, so that the
-# state never reports a value that is no longer true; ``update`` does what each new value asks (see there).
-BEHAVIOUR = ("validate", "sync", "wait_for_sync", "sync_timeout_seconds", "allow_http")
 
 # Appended to a rejected key on refresh and delete. `pulumi refresh` and `pulumi destroy` do not run the
 # program: the engine configures the provider with the stack config recorded at the last `pulumi up`
@@ -169,13 +130,13 @@ class PackRegistryProvider(ResourceProvider):
                 logging.getLogger(name).setLevel(logging.INFO)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs, failures = _check(news)
+        inputs, failures = check_inputs(news)
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        old, new = _with_defaults(olds), _with_defaults(news)
-        replaces = [key for key in REPLACE_ON if _differs(key, old, new)]
-        updates = [key for key in (*UPDATE_ON, *BEHAVIOUR) if _differs(key, old, new)]
+        old, new = inputs_with_defaults(olds), inputs_with_defaults(news)
+        replaces = [key for key in REPLACE_ON if differs(key, old, new)]
+        updates = [key for key in (*UPDATE_ON, *BEHAVIOUR) if differs(key, old, new)]
         return DiffResult(
             changes=bool(replaces or updates),
             replaces=replaces,
@@ -187,7 +148,7 @@ class PackRegistryProvider(ResourceProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = _with_defaults(props)
+        inputs = inputs_with_defaults(props)
         # A new token for every create: a resource that adopts the name takes the registration over.
         owner = secrets.token_hex(16)
         registry = _registry(inputs, owner=owner)
@@ -218,12 +179,12 @@ class PackRegistryProvider(ResourceProvider):
         - otherwise (``allow_http``, ``sync_timeout_seconds`` without waiting, ``wait_for_sync`` or
           ``validate`` turned off): no change in Palette; ``sync_status`` is read again from Palette.
         """
-        old, inputs = _with_defaults(olds), _with_defaults(news)
+        old, inputs = inputs_with_defaults(olds), inputs_with_defaults(news)
         # A state from before ownership tokens gets one now, written with the PUT below.
         owner = str(old.get("owner") or "") or secrets.token_hex(16)
         registry = _registry(inputs, owner=owner)
         client = _client(inputs, old)
-        changed = any(_differs(key, old, inputs) for key in UPDATE_ON)
+        changed = any(differs(key, old, inputs) for key in UPDATE_ON)
         if inputs["validate"] and (changed or not old["validate"]):
             log.info("pack registry '%s': asking Palette to validate %s", registry.name, registry.endpoint)
             client.validate(registry)
@@ -267,7 +228,7 @@ class PackRegistryProvider(ResourceProvider):
             private=bool(spec.get("private")),
             tls_enabled=bool(tls.get("enabled")),
             insecure_skip_verify=bool(tls.get("insecureSkipVerify")),
-            ca_certificate=_pem(tls.get("certificate")),
+            ca_certificate=pem(tls.get("certificate")),
             # Palette masks the password on reads: the state's copy is the only real one.
             password=props.get("password"),
             uid=id_,
@@ -403,216 +364,6 @@ def _outputs(inputs: Mapping[str, Any], uid: str, sync_status: str, owner: str) 
     outs = {key: inputs[key] for key in INPUTS if key in inputs}
     outs.update(uid=uid, sync_status=sync_status, owner=owner)
     return outs
-
-
-# ------------------------------------------------------------------------------------------ values
-
-
-def _with_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
-    """``props`` with absent keys defaulted; the wire drops None keys and sends ints as floats."""
-    out = with_defaults(props, DEFAULTS)
-    endpoint = out.get("endpoint")
-    if "tls_enabled" not in out and isinstance(endpoint, str):
-        out["tls_enabled"] = endpoint.strip().lower().startswith("https://")
-    timeout = out.get("sync_timeout_seconds")
-    if isinstance(timeout, float) and timeout.is_integer():
-        out["sync_timeout_seconds"] = int(timeout)
-    return out
-
-
-def _pem(value: Any) -> str | None:
-    """A PEM text as stored and compared: stripped, one trailing newline; empty means none."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return value.strip() + "\n"
-
-
-def _differs(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    before, after = old.get(key), new.get(key)
-    if is_unknown(after):
-        return True
-    if key == "password":
-        # A masked value is not a password: never call it equal to anything.
-        return before == MASKED or before != after
-    if key == "ca_certificate":
-        return _pem(before) != _pem(after)
-    if key in ("endpoint", "api_url"):
-        return str(before or "").rstrip("/") != str(after or "").rstrip("/")
-    if key in ("private", "tls_enabled", "insecure_skip_verify", "validate", "sync", "wait_for_sync", "allow_http"):
-        return bool(before) != bool(after)
-    return before != after
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _url(value: str, *, allow_http: bool, allow_path: bool, what: str) -> tuple[str | None, str | None]:
-    """``(normalised, None)`` or ``(None, reason)`` for a ``scheme://host[:port]`` URL."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("https", "http"):
-        return None, f"must start with https:// (got {value!r})"
-    if parts.scheme == "http" and not allow_http:
-        return None, f"must be https:// ({what})"
-    if not parts.hostname:
-        return None, f"has no host (got {value!r})"
-    if parts.username is not None or parts.password is not None:
-        return None, "must not carry credentials"
-    if not allow_path and parts.path.rstrip("/"):
-        return None, f"must be scheme://host[:port], without a path (got {value!r})"
-    if parts.query or parts.fragment:
-        return None, f"must have no query or fragment (got {value!r})"
-    try:
-        port = parts.port
-    except ValueError:
-        return None, f"has an invalid port (got {value!r})"
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    if port in (None, 443 if parts.scheme == "https" else 80):
-        netloc = host
-    else:
-        netloc = f"{host}:{port}"
-    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}", None
-
-
-def _check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
-    """The inputs with defaults filled in and values normalised, and every failure found."""
-    inputs = _with_defaults(news)
-    failures: list[CheckFailure] = []
-
-    def fail(prop: str, reason: str) -> None:
-        failures.append(CheckFailure(prop, f"{prop} {reason}"))
-
-    def known(prop: str) -> bool:
-        return prop in inputs and not is_unknown(inputs[prop])
-
-    def text(prop: str, *, required: bool = True) -> str | None:
-        if not known(prop):
-            if required and prop not in inputs:
-                fail(prop, "is required")
-            return None
-        value = inputs[prop]
-        if not isinstance(value, str):
-            fail(prop, f"must be a string, not {type(value).__name__}")
-            return None
-        if required and not value.strip():
-            fail(prop, "must not be empty")
-            return None
-        return value
-
-    def flag(prop: str) -> bool | None:
-        if not known(prop):
-            return None
-        if not isinstance(inputs[prop], bool):
-            fail(prop, f"must be true or false, not {type(inputs[prop]).__name__}")
-            return None
-        return bool(inputs[prop])
-
-    flags: dict[str, bool | None] = {
-        prop: flag(prop)
-        for prop in (
-            "tls_enabled",
-            "insecure_skip_verify",
-            "private",
-            "validate",
-            "sync",
-            "wait_for_sync",
-            "allow_http",
-        )
-    }
-
-    name = text("name")
-    if name is not None and (name != name.strip() or any(ord(c) < 32 for c in name)):
-        fail("name", "must not start or end with spaces or hold control characters")
-
-    text("username")
-    password = text("password")
-    if password == MASKED:
-        fail("password", "is Palette's mask (********), not a password")
-
-    api_url = text("api_url")
-    if api_url is not None:
-        normalised, reason = _url(api_url, allow_http=True, allow_path=True, what="")
-        if (
-            reason is None
-            and normalised is not None
-            and normalised.startswith("http://")
-            and not _is_loopback(urlsplit(normalised).hostname or "")
-        ):
-            reason = "must be https:// (http:// only for a local test server)"
-        if reason:
-            fail("api_url", reason)
-        else:
-            inputs["api_url"] = normalised
-
-    scheme: str | None = None
-    endpoint = text("endpoint")
-    if endpoint is not None and known("allow_http") and flags["allow_http"] is not None:
-        normalised, reason = _url(
-            endpoint,
-            allow_http=bool(flags["allow_http"]),
-            allow_path=False,
-            what="Palette wants https://; set allow_http to register an http:// registry",
-        )
-        if reason:
-            fail("endpoint", reason)
-        else:
-            inputs["endpoint"] = normalised
-            scheme = urlsplit(normalised or "").scheme
-            if "tls_enabled" not in news:
-                inputs["tls_enabled"] = flags["tls_enabled"] = scheme == "https"
-
-    ca = _check_pem(inputs, fail, known)
-
-    if scheme == "https" and flags["tls_enabled"] is False:
-        fail("tls_enabled", "must be true for an https:// endpoint")
-    if scheme == "http":
-        if flags["tls_enabled"] is True:
-            fail("tls_enabled", "must be false for an http:// endpoint")
-        if ca is not None:
-            fail("ca_certificate", "is not used with an http:// endpoint; leave it unset")
-    if scheme == "https" and flags["insecure_skip_verify"] is False and "ca_certificate" not in inputs:
-        fail(
-            "ca_certificate",
-            "is required for an https:// endpoint (the PEM CA certificate Palette should "
-            "trust), unless insecure_skip_verify is true",
-        )
-
-    if flags["wait_for_sync"] is True and flags["sync"] is False:
-        fail("wait_for_sync", "needs sync true")
-
-    if known("sync_timeout_seconds"):
-        timeout = inputs["sync_timeout_seconds"]
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= MAX_SYNC_TIMEOUT:
-            fail("sync_timeout_seconds", f"must be a whole number of seconds from 1 to {MAX_SYNC_TIMEOUT}")
-
-    return inputs, failures
-
-
-def _check_pem(inputs: dict[str, Any], fail: Callable[[str, str], None], known: Callable[[str], bool]) -> str | None:
-    if not known("ca_certificate"):
-        return None
-    value = inputs["ca_certificate"]
-    if not isinstance(value, str):
-        fail("ca_certificate", f"must be a PEM string, not {type(value).__name__}")
-        return None
-    if not value.strip():
-        del inputs["ca_certificate"]
-        return None
-    if "PRIVATE KEY" in value:
-        fail("ca_certificate", "holds a private key; give only the CA certificate")
-        return None
-    try:
-        x509.load_pem_x509_certificates(value.encode())
-    except ValueError:
-        fail("ca_certificate", "is not a PEM certificate (-----BEGIN CERTIFICATE----- ...)")
-        return None
-    inputs["ca_certificate"] = _pem(value)
-    return inputs["ca_certificate"]
 
 
 # ------------------------------------------------------------------------------------------ resource

@@ -19,29 +19,27 @@ or new credentials re-run the gate. On timeout the gate fails with what went wro
 a TLS name mismatch or unknown authority (with the fix), 401 for which user (never the password), or the
 unexpected status.
 
-The polling loop is hand-written on purpose: a ``urllib3`` ``Retry`` would hide each attempt's failure,
-and the point of the gate is to report the last one.
+The polling and the diagnosis live in ``readiness_probe``; this module is the Pulumi resource around them.
 """
 
 from __future__ import annotations
 
-import errno
-import http.client
-import ssl
-import time
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import pulumi
 import pulumi.dynamic
-import requests
-import requests.adapters
-import urllib3
 
 from components.dynamic_values import is_unknown, with_defaults
+from components.readiness_probe import (
+    DEFAULT_INTERVAL_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    ProbeSettings,
+    RegistryNotReady,
+    wait_until_ready,
+)
 
 __all__ = [
     "DEFAULT_CATALOG_PATH",
@@ -56,12 +54,6 @@ __all__ = [
 
 DEFAULT_HEALTH_PATH = "/health"
 DEFAULT_CATALOG_PATH = "/v1/_catalog"
-DEFAULT_TIMEOUT_SECONDS = 60.0
-DEFAULT_INTERVAL_SECONDS = 0.1
-# Longest single request: a server that accepts but never answers must not eat the whole budget at once.
-_CONNECT_TIMEOUT = 3.0
-_READ_TIMEOUT = 10.0
-_MIN_REQUEST_TIMEOUT = 0.5
 
 INPUT_KEYS = (
     "url",
@@ -91,264 +83,26 @@ def _defaults() -> dict[str, Any]:
     }
 
 
-# Every failed attempt is seen, classified and reported by the gate's own loop.
-_NO_RETRIES = urllib3.util.Retry(total=0, read=False, redirect=False)
-
-_TLS_FIX_NAME = (
-    "the certificate's SANs must cover every DNS name and IP address clients use "
-    "(Go clients such as Palette and the Spectro CLI ignore the Common Name): add it to the configured "
-    "hosts or ipAddresses, or set the name the gate verifies to one the certificate covers"
-)
-_TLS_FIX_AUTHORITY = (
-    "the client must trust the CA that issued the registry certificate: pass that CA "
-    "(for the Spectro CLI: /etc/spectro/certs.d/<host:port>/ca.crt, or --insecure)"
-)
-# OpenSSL verify codes (X509_V_ERR_*) for the two mistakes worth naming.
-_NAME_MISMATCH_CODES = {62, 64}  # HOSTNAME_MISMATCH, IP_ADDRESS_MISMATCH
-_UNKNOWN_AUTHORITY_CODES = {2, 18, 19, 20, 21}  # no issuer, self-signed leaf/chain, no local issuer
-
-
-class RegistryNotReady(Exception):
-    """The registry did not become ready in time. The message names the URL and user, never a secret."""
-
-
-@dataclass(frozen=True)
-class _Settings:
-    url: str
-    server_name: str | None
-    ca_certificate: str | None
-    health_path: str
-    catalog_path: str
-    username: str
-    password: str = field(repr=False)
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    interval_seconds: float = DEFAULT_INTERVAL_SECONDS
-    storage_hint: str | None = None
-
-    @classmethod
-    def from_props(cls, props: Mapping[str, Any]) -> _Settings:
-        merged = with_defaults(props, _defaults())
-        return cls(
-            url=str(merged["url"]).rstrip("/"),
-            server_name=merged.get("server_name") or None,
-            ca_certificate=merged.get("ca_certificate") or None,
-            health_path=str(merged["health_path"]),
-            catalog_path=str(merged["catalog_path"]),
-            username=str(merged["username"]),
-            password=str(merged["password"]),
-            timeout_seconds=float(merged["timeout_seconds"]),
-            interval_seconds=float(merged["interval_seconds"]),
-            storage_hint=merged.get("storage_hint") or None,
-        )
-
-    @property
-    def https(self) -> bool:
-        return urlsplit(self.url).scheme == "https"
-
-    @property
-    def verified_name(self) -> str:
-        """The name TLS is verified for: ``server_name``, else the URL's host."""
-        return self.server_name or (urlsplit(self.url).hostname or "")
-
-
-class _VerifyingAdapter(requests.adapters.HTTPAdapter):
-    """Connects to the URL's address but verifies TLS for ``server_name``, trusting only the given CA.
-
-    ``server_hostname`` (a urllib3 pool keyword) sets SNI and the name Python's ``ssl`` checks the
-    certificate against, so the errors stay ``ssl``'s own ("Hostname mismatch", "IP address mismatch").
-    """
-
-    def __init__(self, context: ssl.SSLContext, server_name: str | None) -> None:
-        self._context = context
-        self._server_name = server_name
-        super().__init__(max_retries=_NO_RETRIES)
-
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
-        pool_kwargs["ssl_context"] = self._context
-        if self._server_name:
-            pool_kwargs["server_hostname"] = self._server_name
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        super().cert_verify(conn, url, verify, cert)
-        # requests would add certifi's bundle to the context; trust stays what the context holds.
-        conn.ca_certs = None
-        conn.ca_cert_dir = None
-
-
-def _session(settings: _Settings) -> requests.Session:
-    session = requests.Session()
-    # No proxies from the environment and no ~/.netrc credentials replacing the user under test.
-    session.trust_env = False
-    if settings.https:
-        if settings.ca_certificate:
-            context = ssl.create_default_context(cadata=settings.ca_certificate)
-            # Every certificate given is an anchor, as in Go clients (Palette, the Spectro CLI) and in
-            # Python 3.13's default context: in provided mode the trusted chain starts with the server
-            # certificate and may lack the self-signed root. Host-name and chain checks stay on.
-            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-        else:
-            context = ssl.create_default_context()
-        session.mount("https://", _VerifyingAdapter(context, settings.server_name))
-    else:
-        session.mount("http://", requests.adapters.HTTPAdapter(max_retries=_NO_RETRIES))
-    return session
-
-
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it wraps (requests -> urllib3 -> ssl/socket)."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        pending.extend([current.__cause__, current.__context__])
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            pending.append(reason)
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-
-
-def _describe_error(exc: BaseException, settings: _Settings, url: str) -> str:
-    """One sentence saying what went wrong, and how to fix it when the cause is known."""
-    chain = list(_exception_chain(exc))
-    for error in chain:
-        if isinstance(error, ssl.SSLCertVerificationError):
-            code = getattr(error, "verify_code", None)
-            detail = getattr(error, "verify_message", None) or str(error)
-            if code in _NAME_MISMATCH_CODES:
-                return (
-                    f"TLS name mismatch: the certificate served at {settings.url} is not valid for "
-                    f"'{settings.verified_name}' ({detail}); {_TLS_FIX_NAME}"
-                )
-            if code in _UNKNOWN_AUTHORITY_CODES:
-                return (
-                    f"TLS unknown authority: the certificate served at {settings.url} is not signed by the "
-                    f"CA the gate trusts ({detail}); {_TLS_FIX_AUTHORITY}"
-                )
-            return f"TLS verification failed for {settings.url} as '{settings.verified_name}': {detail}"
-    texts = " ".join(str(error) for error in chain)
-    if any(isinstance(error, ssl.SSLError) for error in chain) and "WRONG_VERSION_NUMBER" in texts.upper():
-        return f"{settings.url} does not speak TLS (it looks like plain HTTP): use an http:// URL in HTTP mode"
-    if any(isinstance(error, ConnectionRefusedError) for error in chain) or (
-        any(getattr(error, "errno", None) == errno.ECONNREFUSED for error in chain)
-    ):
-        return (
-            f"nothing is listening at {settings.url} (connection refused): is the container running and its "
-            "port published on that address?"
-        )
-    if any(isinstance(error, requests.exceptions.Timeout) for error in chain):
-        return f"{url} did not answer in time"
-    if (
-        any(
-            isinstance(
-                error,
-                ConnectionResetError | http.client.RemoteDisconnected | ssl.SSLEOFError | ssl.SSLZeroReturnError,
-            )
-            for error in chain
-        )
-        or "EOF occurred in violation of protocol" in texts
-    ):
-        return (
-            f"{settings.url} accepted the connection and closed it without answering (the server is still "
-            "starting, or the port is published but nothing listens inside the container)"
-        )
-    return f"{url} could not be reached: {type(exc).__name__}: {exc}"
-
-
-def _describe_status(response: requests.Response, settings: _Settings, url: str, role: str) -> str:
-    status = f"{response.status_code} {response.reason or ''}".strip()
-    if role == "catalog" and response.status_code == 401:
-        return (
-            f"{url} refused user '{settings.username}' ({status}): the htpasswd file in the container has no "
-            "bcrypt entry matching that user and password"
-        )
-    hint = ""
-    if response.status_code == 404:
-        hint = (
-            f": check the {role} path (the pack registry serves /health and /v1/_catalog; the distribution "
-            "stand-in /v2/ and /v2/_catalog)"
-        )
-    elif response.status_code == 400 and "HTTPS server" in response.text:
-        hint = ": the server speaks HTTPS, use an https:// URL"
-    elif response.status_code >= 500 and settings.storage_hint:
-        # The server is up but reports a failure of its own; with remote storage that is the usual cause.
-        hint = f": {settings.storage_hint}"
-    return f"unexpected status from the {role} path: {url} answered {status}{hint}"
-
-
-def _health_answered(status: int) -> bool:
-    """2xx, or 401 where the health path needs auth; a redirect is not an answer (``ok`` includes 3xx)."""
-    return 200 <= status < 300 or status == 401
-
-
-def _wait_until_ready(settings: _Settings) -> dict[str, Any]:
-    """Polls until ready; returns the measurements, or raises ``RegistryNotReady`` with the last problem."""
-    health_url = settings.url + settings.health_path
-    catalog_url = settings.url + settings.catalog_path
-    started = time.monotonic()
-    deadline = started + settings.timeout_seconds
-    attempts = 0
-    last_problem = "no attempt was made"
-    try:
-        session = _session(settings)
-    except ssl.SSLError as exc:
-        raise RegistryNotReady(f"the CA certificate given for {settings.url} cannot be loaded: {exc}") from None
-    with session:
-        while True:
-            attempts += 1
-            remaining = deadline - time.monotonic()
-            # Each request gets what is left of the budget, but never less than a floor: a last attempt
-            # squeezed to nothing would only report its own timeout.
-            timeout = (
-                max(min(_CONNECT_TIMEOUT, remaining), _MIN_REQUEST_TIMEOUT),
-                max(min(_READ_TIMEOUT, remaining), _MIN_REQUEST_TIMEOUT),
-            )
-            squeezed = remaining < _CONNECT_TIMEOUT
-            current = health_url
-            try:
-                # Anonymous, as a load balancer would probe it: credentials go to the catalog only.
-                health = session.get(health_url, timeout=timeout, allow_redirects=False)
-                if _health_answered(health.status_code):
-                    current = catalog_url
-                    catalog = session.get(
-                        catalog_url,
-                        # UTF-8, as Go clients send it and as the htpasswd hash was made (requests: latin-1).
-                        auth=(settings.username.encode(), settings.password.encode()),
-                        timeout=timeout,
-                        allow_redirects=False,
-                    )
-                    if catalog.status_code == 200:
-                        return {
-                            "ready_seconds": round(time.monotonic() - started, 4),
-                            "attempts": attempts,
-                            "health_status": health.status_code,
-                        }
-                    last_problem = _describe_status(catalog, settings, catalog_url, "catalog")
-                else:
-                    last_problem = _describe_status(health, settings, health_url, "health")
-            except requests.exceptions.Timeout as exc:
-                # A timeout that only the deadline caused says nothing new about the server.
-                if not (squeezed and attempts > 1):
-                    last_problem = _describe_error(exc, settings, current)
-            except requests.exceptions.RequestException as exc:
-                last_problem = _describe_error(exc, settings, current)
-            now = time.monotonic()
-            if now >= deadline:
-                break
-            time.sleep(min(settings.interval_seconds, deadline - now))
-    raise RegistryNotReady(
-        f"the registry at {settings.url} was not ready after {settings.timeout_seconds:g}s "
-        f"({attempts} attempts); last problem: {last_problem}"
+def _probe_settings(props: Mapping[str, Any]) -> ProbeSettings:
+    """What the gate's properties ask the probe to do (absent optional inputs defaulted)."""
+    merged = with_defaults(props, _defaults())
+    return ProbeSettings(
+        url=str(merged["url"]).rstrip("/"),
+        server_name=merged.get("server_name") or None,
+        ca_certificate=merged.get("ca_certificate") or None,
+        health_path=str(merged["health_path"]),
+        catalog_path=str(merged["catalog_path"]),
+        username=str(merged["username"]),
+        password=str(merged["password"]),
+        timeout_seconds=float(merged["timeout_seconds"]),
+        interval_seconds=float(merged["interval_seconds"]),
+        storage_hint=merged.get("storage_hint") or None,
     )
 
 
 def _outputs(props: Mapping[str, Any]) -> dict[str, Any]:
-    settings = _Settings.from_props(props)
-    measured = _wait_until_ready(settings)
+    settings = _probe_settings(props)
+    measured = wait_until_ready(settings)
     inputs = {key: props[key] for key in INPUT_KEYS if props.get(key) is not None}
     return {**_defaults(), **inputs, **measured}
 

@@ -80,7 +80,8 @@ def _short(urn: str) -> str:
 
 def test_one_instance_per_docker_host_under_the_component(ha: ProgramRun) -> None:
     top = ha.one(COMPONENT)
-    registries = ha.all("palette-pack-registry:registry:Registry")
+    # The engine sees registrations in the order their inputs resolve, not in program order: sort by name.
+    registries = sorted(ha.all("palette-pack-registry:registry:Registry"), key=lambda r: r.name)
     assert [r.name for r in registries] == ["registry", "registry-tcp-node-b-example-com-2376"]
     assert all(r.parent == top.urn for r in registries)
     providers = {r.parent: r.inputs["host"] for r in ha.all("pulumi:providers:docker")}
@@ -90,7 +91,7 @@ def test_one_instance_per_docker_host_under_the_component(ha: ProgramRun) -> Non
     # The same image, port and name on every host.
     for key in ("image", "ports", "name", "restart"):
         assert containers[0].inputs[key] == containers[1].inputs[key], key
-    assert [_short(g.urn) for g in ha.all(READINESS)] == ["readiness", "readiness-tcp-node-b-example-com-2376"]
+    assert sorted(_short(g.urn) for g in ha.all(READINESS)) == ["readiness", "readiness-tcp-node-b-example-com-2376"]
 
 
 def test_every_instance_gets_the_s3_env_and_no_data_volume(ha: ProgramRun) -> None:

@@ -9,6 +9,7 @@ __all__ = [
     "pack_registry",
     "palette",
     "palette_client",
+    "palette_errors",
     "palette_inputs",
     "readiness",
     "readiness_probe",

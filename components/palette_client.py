@@ -28,7 +28,6 @@ call (the first page of the list, ``limit=1``) must answer 200; otherwise the ke
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -36,12 +35,24 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util import Retry
+
+from .palette_errors import (
+    ERRORS_BY_STATUS,
+    PaletteAuthError,
+    PaletteBadRequest,
+    PaletteConflict,
+    PaletteError,
+    PaletteForbiddenError,
+    PaletteNotFound,
+    PaletteSyncError,
+    PaletteUnavailable,
+    redact,
+)
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -75,7 +86,6 @@ MASKED = "********"
 # resource): the spec's v1ObjectMeta carries annotations, "preserved when modifying objects".
 OWNER_ANNOTATION = "palette-pack-registry.owner"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_REDACTED = "[redacted]"
 _MAX_SERVER_MESSAGE = 300
 
 # Sync status strings, by outcome (CONTRACT.md "Sync"); compared case-insensitively.
@@ -91,70 +101,6 @@ _MALFORMED = (
 )
 
 _FIX_KEY = "Set a valid Palette API key: `pulumi config set --secret paletteApiKey <key>` or export PALETTE_API_KEY."
-
-
-# ---------------------------------------------------------------------------------------------- errors
-
-
-class PaletteError(Exception):
-    """A Palette call failed. The message is safe to show: it never holds a secret."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        registration: str | None = None,
-        method: str | None = None,
-        path: str | None = None,
-        status: int | None = None,
-        code: str | None = None,
-        ref: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.registration = registration
-        self.method = method
-        self.path = path
-        self.status = status
-        self.code = code
-        self.ref = ref
-
-
-class PaletteAuthError(PaletteError):
-    """401, or no API key at all: the key is missing, wrong or expired."""
-
-
-class PaletteForbiddenError(PaletteError):
-    """403: the key's user may not manage pack registries (a tenant admin may)."""
-
-
-class PaletteNotFound(PaletteError):
-    """404 on the URL that was asked for."""
-
-
-class PaletteConflict(PaletteError):
-    """409: most likely a registration with that name already exists."""
-
-
-class PaletteBadRequest(PaletteError):
-    """400 or 422: Palette refused the payload (or, for validate, could not use the registry)."""
-
-
-class PaletteUnavailable(PaletteError):
-    """429/5xx after every retry, a connection error or a timeout."""
-
-
-class PaletteSyncError(PaletteError):
-    """The pack sync failed, or did not finish in time."""
-
-
-_ERRORS_BY_STATUS: dict[int, type[PaletteError]] = {
-    400: PaletteBadRequest,
-    401: PaletteAuthError,
-    403: PaletteForbiddenError,
-    404: PaletteNotFound,
-    409: PaletteConflict,
-    422: PaletteBadRequest,
-}
 
 
 # ---------------------------------------------------------------------------------------------- policy
@@ -615,7 +561,7 @@ class PaletteClient:
         if ref:
             said += f" (ref {ref})"
         where = f"{self.where}: {method} {path} returned HTTP {status}"
-        kind = _ERRORS_BY_STATUS.get(status)
+        kind = ERRORS_BY_STATUS.get(status)
         if status == 401:
             message = f"{where}: Palette rejected the API key. {_FIX_KEY} Palette said: {said}"
         elif status == 403:
@@ -639,7 +585,8 @@ class PaletteClient:
         )
 
     def _redact(self, text: str, secrets: tuple[str, ...]) -> str:
-        return redact(text, (self.api_key, *self.secrets, *secrets))
+        # Palette's mask is no secret: a message may say a value was masked.
+        return redact(text, tuple(s for s in (self.api_key, *self.secrets, *secrets) if s != MASKED))
 
 
 def normalise_api_key(key: str) -> str:
@@ -650,21 +597,3 @@ def normalise_api_key(key: str) -> str:
 def _sendable(key: str) -> bool:
     """Whether every character of the key can go into an HTTP header as is (printable ASCII)."""
     return all(32 <= ord(char) < 127 for char in key)
-
-
-def _forms(secret: str) -> set[str]:
-    """Every way a message can spell ``secret``: as is, stripped, escaped by ``repr``/JSON, URL-encoded."""
-    forms = {secret, secret.strip(), repr(secret)[1:-1], json.dumps(secret)[1:-1]}
-    forms |= {quote(secret), quote(secret, safe=""), quote_plus(secret)}
-    return {form for form in forms if form}
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every form of every secret replaced by a marker (longest form first)."""
-    forms: set[str] = set()
-    for secret in secrets:
-        if secret and secret != MASKED:
-            forms |= _forms(secret)
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, _REDACTED)
-    return text

@@ -1,0 +1,106 @@
+"""What a failed Palette call raises, and how every message is kept free of secrets.
+
+The exceptions name the registration, the Palette, the verb and path and the HTTP status; ``redact``
+removes every form of a secret (as is, stripped, escaped by ``repr``/JSON, URL-encoded) from any text
+before it reaches a message or a log line.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote, quote_plus
+
+__all__ = [
+    "ERRORS_BY_STATUS",
+    "PaletteAuthError",
+    "PaletteBadRequest",
+    "PaletteConflict",
+    "PaletteError",
+    "PaletteForbiddenError",
+    "PaletteNotFound",
+    "PaletteSyncError",
+    "PaletteUnavailable",
+    "redact",
+]
+
+
+_REDACTED = "[redacted]"
+
+
+class PaletteError(Exception):
+    """A Palette call failed. The message is safe to show: it never holds a secret."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        registration: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        ref: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.registration = registration
+        self.method = method
+        self.path = path
+        self.status = status
+        self.code = code
+        self.ref = ref
+
+
+class PaletteAuthError(PaletteError):
+    """401, or no API key at all: the key is missing, wrong or expired."""
+
+
+class PaletteForbiddenError(PaletteError):
+    """403: the key's user may not manage pack registries (a tenant admin may)."""
+
+
+class PaletteNotFound(PaletteError):
+    """404 on the URL that was asked for."""
+
+
+class PaletteConflict(PaletteError):
+    """409: most likely a registration with that name already exists."""
+
+
+class PaletteBadRequest(PaletteError):
+    """400 or 422: Palette refused the payload (or, for validate, could not use the registry)."""
+
+
+class PaletteUnavailable(PaletteError):
+    """429/5xx after every retry, a connection error or a timeout."""
+
+
+class PaletteSyncError(PaletteError):
+    """The pack sync failed, or did not finish in time."""
+
+
+ERRORS_BY_STATUS: dict[int, type[PaletteError]] = {
+    400: PaletteBadRequest,
+    401: PaletteAuthError,
+    403: PaletteForbiddenError,
+    404: PaletteNotFound,
+    409: PaletteConflict,
+    422: PaletteBadRequest,
+}
+
+
+def _forms(secret: str) -> set[str]:
+    """Every way a message can spell ``secret``: as is, stripped, escaped by ``repr``/JSON, URL-encoded."""
+    forms = {secret, secret.strip(), repr(secret)[1:-1], json.dumps(secret)[1:-1]}
+    forms |= {quote(secret), quote(secret, safe=""), quote_plus(secret)}
+    return {form for form in forms if form}
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every form of every secret replaced by a marker (longest form first)."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret:
+            forms |= _forms(secret)
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, _REDACTED)
+    return text

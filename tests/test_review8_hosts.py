@@ -58,3 +58,17 @@ def test_reordering_the_hosts_moves_no_instance() -> None:
     after = _hosts(ha_run(state, dockerHosts=[HOST_C, HOST_A, HOST_D], **NO_TLS))
     moved = {urn: (before[urn], after[urn]) for urn in set(before) & set(after) if before[urn] != after[urn]}
     assert moved == {}, f"resources that would change host: {moved}"
+
+
+def test_reaching_the_same_host_as_another_ssh_user_keeps_its_instance() -> None:
+    """A new ssh user (or port) for the same machine is the same engine: its instance must stay.
+
+    Today the resource names come from the whole URL (``registry-ssh-ops-node-c-example-com``), so the
+    instance is dropped and a new one created. The engine creates the new container (registered during the
+    program) before it deletes the old one (``GenerateDeletes`` runs after the program), and both carry the
+    same container name and host port on that one engine: the create fails and `pulumi up` stops.
+    """
+    state = MockState()
+    before = _hosts(ha_run(state, dockerHosts=[HOST_A, HOST_C], **NO_TLS))
+    after = _hosts(ha_run(state, dockerHosts=[HOST_A, HOST_C.replace("ops@", "deploy@")], **NO_TLS))
+    assert set(after) == set(before), "the instance on node-c would be deleted and created again"

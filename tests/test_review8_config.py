@@ -55,3 +55,30 @@ def test_one_host_specific_bind_address_for_several_hosts_is_refused() -> None:
     assert caught.value.key == "bindAddress"
     for address in ("0.0.0.0", "::", "127.0.0.1"):  # noqa: S104 - addresses every host has
         assert len(parse({**S3, "dockerHosts": hosts, "bindAddress": address}).instances) == 2
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["ssh://ops@node-b.example.com/", "ssh://ops@node-b.example.com/var/run/docker.sock", "ssh://ops@node-b?x=1"],
+    ids=["trailing slash", "socket path", "query"],
+)
+def test_an_ssh_url_docker_cannot_use_is_refused_naming_dockerhosts(host: str) -> None:
+    """docker/cli's ssh connection helper (cli/connhelper/ssh ``ParseURL``, used by
+    kreuzwerker/terraform-provider-docker internal/provider/config.go) refuses any path, query or fragment
+    after the host ("extra path after the host"): the first provider call would fail without naming a config
+    key. The config check already treats a trailing slash as the same host; it must refuse (or strip) it."""
+    with pytest.raises(ConfigError) as caught:
+        parse({**S3, "dockerHosts": ["unix:///var/run/docker.sock", host]})
+    assert caught.value.key == "dockerHosts"
+
+
+def test_a_password_in_an_ssh_url_is_refused_and_not_repeated() -> None:
+    """``ssh://user:password@host`` puts a password in plain text into the stack config, the Docker provider's
+    ``host`` input (state) and, through the host slug, the resource names (URNs); docker/cli refuses it anyway
+    ("plain-text password is not supported"). It must be refused before any resource exists, without the
+    password in the message."""
+    password = "hunter2-not-for-state"
+    with pytest.raises(ConfigError) as caught:
+        parse({**S3, "dockerHosts": ["unix:///var/run/docker.sock", f"ssh://ops:{password}@node-b.example.com"]})
+    assert caught.value.key == "dockerHosts"
+    assert password not in str(caught.value)

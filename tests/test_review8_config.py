@@ -41,6 +41,8 @@ def test_an_aws_region_the_server_refuses_is_refused_naming_s3region(region: str
     with pytest.raises(ConfigError) as caught:
         parse({**S3, "s3Region": region})
     assert caught.value.key == "s3Region"
+    for real in ("us-east-1", "eu-central-2", "us-gov-west-1", "cn-northwest-1", "us-iso-east-1", "ap-southeast-5"):
+        assert parse({**S3, "s3Region": real}).storage.s3 is not None, real
     # With an S3-compatible store the region is free-form (the server does not check it then).
     assert parse({**S3, "s3Region": region, "s3Endpoint": "https://minio.example.com:9000"}).storage.s3 is not None
 
@@ -59,17 +61,28 @@ def test_one_host_specific_bind_address_for_several_hosts_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "host",
-    ["ssh://ops@node-b.example.com/", "ssh://ops@node-b.example.com/var/run/docker.sock", "ssh://ops@node-b?x=1"],
-    ids=["trailing slash", "socket path", "query"],
+    ["ssh://ops@node-b.example.com/var/run/docker.sock", "ssh://ops@node-b?x=1", "ssh://ops@node-b#x"],
+    ids=["socket path", "query", "fragment"],
 )
 def test_an_ssh_url_docker_cannot_use_is_refused_naming_dockerhosts(host: str) -> None:
     """docker/cli's ssh connection helper (cli/connhelper/ssh ``ParseURL``, used by
     kreuzwerker/terraform-provider-docker internal/provider/config.go) refuses any path, query or fragment
     after the host ("extra path after the host"): the first provider call would fail without naming a config
-    key. The config check already treats a trailing slash as the same host; it must refuse (or strip) it."""
+    key."""
     with pytest.raises(ConfigError) as caught:
         parse({**S3, "dockerHosts": ["unix:///var/run/docker.sock", host]})
     assert caught.value.key == "dockerHosts"
+
+
+def test_an_ssh_url_with_a_trailing_slash_is_refused_or_reaches_docker_without_it() -> None:
+    """The config check already treats ``ssh://host/`` as ``ssh://host`` (a duplicate), but hands the URL to
+    the Docker provider as written, and docker/cli refuses the path "/" (see above)."""
+    try:
+        settings = parse({**S3, "dockerHosts": ["unix:///var/run/docker.sock", "ssh://ops@node-b.example.com/"]})
+    except ConfigError as refused:
+        assert refused.key == "dockerHosts"
+        return
+    assert settings.instances[1].docker.host == "ssh://ops@node-b.example.com"
 
 
 def test_a_password_in_an_ssh_url_is_refused_and_not_repeated() -> None:

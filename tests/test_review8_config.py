@@ -16,7 +16,7 @@ S3: dict[str, Any] = {"storage": "s3", "s3Bucket": "packs-bucket"}
     "hosts",
     [
         ["ssh://ops@node-b.example.com", "ssh://ops@node-b.example.com:22"],
-        ["ssh://ops@node-b.example.com:22", "ssh://ops@NODE-B.example.com/"],
+        ["ssh://ops@node-b.example.com:22", "ssh://ops@NODE-B.example.com"],
     ],
     ids=["ssh default port written out", "ssh default port and case"],
 )

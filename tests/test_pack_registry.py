@@ -80,7 +80,9 @@ def _short(urn: str) -> str:
 
 def test_one_instance_per_docker_host_under_the_component(ha: ProgramRun) -> None:
     top = ha.one(COMPONENT)
-    registries = ha.all("palette-pack-registry:registry:Registry")
+    # Sorted by name: the components of different instances do not depend on each other, so the order in which
+    # they register varies from run to run.
+    registries = sorted(ha.all("palette-pack-registry:registry:Registry"), key=lambda r: r.name)
     assert [r.name for r in registries] == ["registry", "registry-tcp-node-b-example-com-2376"]
     assert all(r.parent == top.urn for r in registries)
     providers = {r.parent: r.inputs["host"] for r in ha.all("pulumi:providers:docker")}

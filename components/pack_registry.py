@@ -22,14 +22,15 @@ Names and upgrades
 from __future__ import annotations
 
 import pulumi
+import pulumi_random as random
 
 from components.certificates import Certificates, CertificatesArgs
-from components.config import PROJECT, DockerHostSettings, RegistrySettings
+from components.config import PROJECT, DockerHostSettings, InstanceSettings, RegistrySettings
 from components.credentials import Credentials, CredentialsArgs
 from components.palette import PaletteRegistration
 from components.readiness import ReadinessGate
-from components.registry import DockerHost, Registry, RegistryArgs
-from components.storage import s3_env, storage_hint
+from components.registry import REGISTRY_TYPE, DockerHost, Registry, RegistryArgs
+from components.storage import s3_env, s3_files, storage_hint
 
 __all__ = ["PackRegistry"]
 
@@ -37,6 +38,15 @@ __all__ = ["PackRegistry"]
 def _moved_from_stack() -> list[pulumi.Alias]:
     """Aliases of a resource that was the stack's own child before this component existed."""
     return [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
+
+
+def _single_host_aliases(name: str, instance: InstanceSettings) -> list[pulumi.Alias]:
+    """Where the single-host program kept the instance that runs on ``dockerHost``: the stack's own child
+    ``name``. The engine gives the instance's children the matching aliases (their names start with the
+    instance's), so that instance takes over the single-host resources and nothing is replaced."""
+    if not instance.on_docker_host:
+        return []
+    return [pulumi.Alias(name=name, parent=pulumi.ROOT_STACK_RESOURCE)]
 
 
 class PackRegistry(pulumi.ComponentResource):
@@ -118,20 +128,20 @@ class PackRegistry(pulumi.ComponentResource):
         self.instances = []
         self.gates = []
         self.instance_endpoints = []
+        self.http_secret = self._http_secret(name, settings)
         previous: pulumi.Resource | None = None
-        for index, instance in enumerate(settings.instances):
+        for instance in settings.instances:
             suffix = f"-{instance.key}" if instance.key else ""
-            first = index == 0
             registry = Registry(
                 f"registry{suffix}",
                 self._registry_args(settings, instance.docker, previous),
-                opts=moved if first else pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, aliases=_single_host_aliases("registry", instance)),
             )
             self.instances.append(registry)
             self.instance_endpoints.append(instance.readiness_url)
             previous = registry.container
             if settings.readiness.enabled:
-                gate = self._gate(f"readiness{suffix}", settings, registry, instance.readiness_url, first)
+                gate = self._gate(f"readiness{suffix}", settings, registry, instance)
                 self.gates.append(gate)
                 previous = gate
         self.container_names = pulumi.Output.all(*(registry.container.name for registry in self.instances))
@@ -150,6 +160,19 @@ class PackRegistry(pulumi.ComponentResource):
             }
         )
 
+    def _http_secret(self, name: str, settings: RegistrySettings) -> pulumi.Output[str]:
+        """One REGISTRY_HTTP_SECRET for every instance (an upload may start on one and finish on another).
+        The single-host program generated it as a child of its ``registry`` component."""
+        single_host_registry = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{REGISTRY_TYPE}::registry"
+        secret = random.RandomPassword(
+            "registry-http-secret",
+            length=48,
+            special=False,
+            keepers={"rotation": settings.rotation_keeper},
+            opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=single_host_registry)]),
+        )
+        return pulumi.Output.secret(secret.result)
+
     def _registry_args(
         self, settings: RegistrySettings, docker: DockerHostSettings, previous: pulumi.Resource | None
     ) -> RegistryArgs:
@@ -163,7 +186,6 @@ class PackRegistry(pulumi.ComponentResource):
             log_level=settings.log_level,
             auth_realm=settings.auth_realm,
             htpasswd=self.credentials.htpasswd,
-            rotation_keeper=settings.rotation_keeper,
             docker_host=DockerHost(
                 host=docker.host,
                 ssh_opts=docker.ssh_opts,
@@ -180,19 +202,21 @@ class PackRegistry(pulumi.ComponentResource):
             memory_mb=settings.limits.memory_mb,
             cpus=settings.limits.cpus,
             tls_min_version=settings.tls_min_version,
-            # The first instance generates the secret; every other one shares it.
-            http_secret=self.instances[0].http_secret if self.instances else None,
+            http_secret=self.http_secret,
             storage_env=s3_env(s3) if s3 else (),
+            storage_files=s3_files(s3) if s3 else {},
             # The rolling chain: this container is only (re)placed once the previous instance is ready again.
             after=[previous] if previous is not None else (),
         )
 
-    def _gate(self, name: str, settings: RegistrySettings, registry: Registry, url: str, first: bool) -> ReadinessGate:
+    def _gate(
+        self, name: str, settings: RegistrySettings, registry: Registry, instance: InstanceSettings
+    ) -> ReadinessGate:
         read_only_user = settings.read_only_users[0]
         s3 = settings.storage.s3
         return ReadinessGate(
             name,
-            url=url,
+            url=instance.readiness_url,
             server_name=settings.primary_host,
             ca_certificate=self.ca_certificate,
             health_path=settings.readiness.health_path,
@@ -205,7 +229,7 @@ class PackRegistry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[registry.container],
-                aliases=_moved_from_stack() if first else None,
+                aliases=_single_host_aliases("readiness", instance),
             ),
         )
 

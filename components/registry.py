@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -22,6 +22,7 @@ __all__ = [
     "RegistryArgs",
 ]
 
+REGISTRY_TYPE = "palette-pack-registry:registry:Registry"
 CONTAINER_PORT = 5000
 AUTH_FILE = "/auth/htpasswd-basic"
 CERT_FILE = "/certs/tls.crt"
@@ -61,8 +62,6 @@ class RegistryArgs:
     auth_realm: str
     htpasswd: pulumi.Input[str]
     """Content of the htpasswd file (secret)."""
-    rotation_keeper: str
-    """Changing it also rotates REGISTRY_HTTP_SECRET."""
     docker_host: DockerHost
     certificate: pulumi.Input[str] | None = None
     """PEM chain; None serves plain HTTP."""
@@ -81,9 +80,13 @@ class RegistryArgs:
     tls_min_version: str = "1.2"
     """Oldest TLS version served: 1.2 or 1.3 (ignored without a certificate)."""
     http_secret: pulumi.Input[str] | None = None
-    """REGISTRY_HTTP_SECRET shared with other instances (secret); None generates one for this instance."""
+    """REGISTRY_HTTP_SECRET, the same on every instance (secret); None generates one for this registry alone."""
+    rotation_keeper: str = "1"
+    """With no ``http_secret``: changing it rotates the generated one."""
     storage_env: Sequence[pulumi.Input[str]] = ()
-    """REGISTRY_STORAGE_* env for storage other than /data (entries may be secret Outputs)."""
+    """REGISTRY_STORAGE_* env for storage other than /data."""
+    storage_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Files the storage needs in the container (path -> content, uploaded read-only and kept secret)."""
     after: Sequence[pulumi.Resource] = ()
     """What the container waits for: the previous instance's readiness gate, for a rolling replacement."""
 
@@ -101,7 +104,7 @@ class Registry(pulumi.ComponentResource):
     """REGISTRY_HTTP_SECRET of this instance (secret)."""
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("palette-pack-registry:registry:Registry", name, None, opts)
+        super().__init__(REGISTRY_TYPE, name, None, opts)
         registry_auth = None
         if args.pull_username and args.pull_password is not None:
             registry_auth = [
@@ -142,15 +145,14 @@ class Registry(pulumi.ComponentResource):
             volumes.append(docker.ContainerVolumeArgs(container_path=DATA_PATH, volume_name=volume.name))
 
         if args.http_secret is None:
-            self.http_secret = pulumi.Output.secret(
-                random.RandomPassword(
-                    f"{name}-http-secret",
-                    length=48,
-                    special=False,
-                    keepers={"rotation": args.rotation_keeper},
-                    opts=pulumi.ResourceOptions(parent=self),
-                ).result
+            generated = random.RandomPassword(
+                f"{name}-http-secret",
+                length=48,
+                special=False,
+                keepers={"rotation": args.rotation_keeper},
+                opts=pulumi.ResourceOptions(parent=self),
             )
+            self.http_secret = pulumi.Output.secret(generated.result)
         else:
             self.http_secret = pulumi.Output.secret(args.http_secret)
 
@@ -177,6 +179,10 @@ class Registry(pulumi.ComponentResource):
                 ),
             ]
         envs += list(args.storage_env)
+        uploads += [
+            docker.ContainerUploadArgs(file=path, content=pulumi.Output.secret(content), permissions=READ_ONLY_MODE)
+            for path, content in sorted(args.storage_files.items())
+        ]
 
         self.container = docker.Container(
             f"{name}-container",

@@ -256,7 +256,13 @@ def start_container(
             spec,
             networkMode="host",
             ports=[],
-            envs=[*(spec.get("envs") or []), f"REGISTRY_HTTP_ADDR=127.0.0.1:{host_network_port}"],
+            envs=[
+                *(spec.get("envs") or []),
+                f"REGISTRY_HTTP_ADDR=127.0.0.1:{host_network_port}",
+                # With the host's network, an S3 driver short of credentials would ask the cloud metadata
+                # address next: the tests' traffic stays on loopback.
+                "AWS_EC2_METADATA_DISABLED=true",
+            ],
         )
     container_name = name or janitor.name(str(spec["name"]))
     args = ["create", "--name", container_name, "--label", f"{LABEL}={janitor.token}"]

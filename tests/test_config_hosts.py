@@ -38,7 +38,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("tcp host without TLS", {**S3, "dockerHosts": [*TWO, TCP]}, "dockerHosts", "without TLS"),
     ("TLS without a tcp host", {**S3, **TLS, "dockerHosts": TWO}, "dockerHosts", "only used with tcp://"),
-    ("dockerHost not first", {**S3, "dockerHost": "ssh://ops@a", "dockerHosts": TWO}, "dockerHost", "first"),
+    ("dockerHost not listed", {**S3, "dockerHost": "ssh://ops@a", "dockerHosts": TWO}, "dockerHost", "not one of"),
     (
         "too few urls",
         {**S3, "dockerHosts": TWO, "readinessUrls": ["https://10.0.0.1:443"]},
@@ -90,14 +90,17 @@ def test_single_host_is_todays_instance() -> None:
 
 def test_several_hosts_with_s3_or_a_shared_mount() -> None:
     settings = parse({**S3, "dockerHosts": TWO, "s3AccessKey": "AK", "s3SecretKey": S3_SECRET})
-    assert [i.key for i in settings.instances] == ["", "ssh-ops-node-b-example-com"]
+    assert [i.key for i in settings.instances] == ["var-run-docker-sock", "node-b-example-com"]
+    # The instance on dockerHost (here its default) takes over the single-host resources.
+    assert [i.on_docker_host for i in settings.instances] == [True, False]
     assert settings.storage.s3 is not None
     assert settings.storage.s3.region == "us-east-1" and settings.storage.s3.root_directory == "/"
     assert settings.storage.s3.endpoint is None
     shared = parse({"dockerHosts": TWO, "dataVolume": "/mnt/nfs/spectro-registry"})
     assert len(shared.instances) == 2 and not shared.storage.shared
-    # dockerHost may stay set when it is the first entry of dockerHosts.
-    assert len(parse({**S3, "dockerHost": TWO[0], "dockerHosts": TWO}).instances) == 2
+    # dockerHost may stay set when it is one of dockerHosts, in any place.
+    moved = parse({**S3, "dockerHost": TWO[0], "dockerHosts": [TWO[1], TWO[0]]})
+    assert [i.on_docker_host for i in moved.instances] == [False, True]
 
 
 def test_docker_tls_material_goes_to_tcp_hosts_only() -> None:

@@ -82,38 +82,47 @@ def test_one_instance_per_docker_host_under_the_component(ha: ProgramRun) -> Non
     top = ha.one(COMPONENT)
     # The engine sees registrations in the order their inputs resolve, not in program order: sort by name.
     registries = sorted(ha.all("palette-pack-registry:registry:Registry"), key=lambda r: r.name)
-    assert [r.name for r in registries] == ["registry", "registry-tcp-node-b-example-com-2376"]
+    # Named after their host (not their place in dockerHosts), whoever logs in and by whatever scheme.
+    assert [r.name for r in registries] == ["registry-node-b-example-com-2376", "registry-var-run-docker-sock"]
     assert all(r.parent == top.urn for r in registries)
     providers = {r.parent: r.inputs["host"] for r in ha.all("pulumi:providers:docker")}
-    assert providers == {registries[0].urn: HOST_A, registries[1].urn: HOST_B}
+    assert providers == {registries[1].urn: HOST_A, registries[0].urn: HOST_B}
     containers = ha.all(CONTAINER)
     assert len(containers) == 2
     # The same image, port and name on every host.
     for key in ("image", "ports", "name", "restart"):
         assert containers[0].inputs[key] == containers[1].inputs[key], key
-    assert sorted(_short(g.urn) for g in ha.all(READINESS)) == ["readiness", "readiness-tcp-node-b-example-com-2376"]
+    assert sorted(_short(g.urn) for g in ha.all(READINESS)) == [
+        "readiness-node-b-example-com-2376",
+        "readiness-var-run-docker-sock",
+    ]
 
 
 def test_every_instance_gets_the_s3_env_and_no_data_volume(ha: ProgramRun) -> None:
     for container in ha.all(CONTAINER):
         envs = _envs(container)
         assert {
-            key: value for key, value in envs.items() if key.startswith(("REGISTRY_STORAGE", "REGISTRY_HEALTH"))
+            key: value for key, value in envs.items() if key.startswith(("REGISTRY_STORAGE", "REGISTRY_HEALTH", "AWS_"))
         } == {
             "REGISTRY_STORAGE": "s3",
             "REGISTRY_STORAGE_S3_REGION": "eu-west-1",
             "REGISTRY_STORAGE_S3_BUCKET": "packs-bucket",
             "REGISTRY_STORAGE_S3_REGIONENDPOINT": "https://minio.example.com:9000",
-            "REGISTRY_STORAGE_S3_ACCESSKEY": ACCESS_KEY,
-            "REGISTRY_STORAGE_S3_SECRETKEY": SECRET_KEY,
+            # The keys are in an uploaded file (``docker inspect`` shows the env), see the uploads below.
+            "AWS_SHARED_CREDENTIALS_FILE": "/auth/aws-credentials",
             "REGISTRY_STORAGE_S3_ROOTDIRECTORY": "/spectro",
             "REGISTRY_STORAGE_DELETE_ENABLED": "true",
-            "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR": "inmemory",
             "REGISTRY_STORAGE_REDIRECT_DISABLE": "true",
             "REGISTRY_HEALTH_STORAGEDRIVER_ENABLED": "true",
             "REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL": "10s",
             "REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD": "1",
         }
+        credentials = _uploads(container)["/auth/aws-credentials"]
+        assert credentials["content"] == (
+            f"[default]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+        )
+        assert credentials["permissions"] == "0444" and "uploads" in container.secret_inputs
+        assert ACCESS_KEY not in repr(envs) and SECRET_KEY not in repr(envs)
         # REGISTRY_STORAGE=s3 replaces the storage section: nothing is mounted at /data any more.
         assert not container.inputs.get("volumes")
     assert not ha.all("docker:index/volume:Volume")
@@ -194,9 +203,9 @@ def test_readiness_urls_replace_the_derived_addresses() -> None:
     urls = ["https://10.1.0.1:8443", "https://10.1.0.2:8443", "https://10.1.0.3:8443"]
     run = ha_run(dockerHosts=[HOST_A, HOST_B, HOST_C], readinessUrls=urls)
     assert [g.inputs["url"] for g in run.all(READINESS)] == urls
-    derived = ha_run(dockerHosts=[HOST_A, HOST_B, HOST_C], bindAddress="10.9.0.1")
+    derived = ha_run(dockerHosts=[HOST_A, HOST_B, HOST_C], bindAddress="127.0.0.1")
     assert [g.inputs["url"] for g in derived.all(READINESS)] == [
-        "https://10.9.0.1:443",
+        "https://127.0.0.1:443",
         "https://node-b.example.com:443",
         "https://node-c.example.com:443",
     ]
@@ -269,7 +278,7 @@ def test_the_model_sees_an_outage_when_the_chain_is_missing() -> None:
     unchained = []
     for record in after.resources:
         if record.type == CONTAINER:
-            deps = [d for d in record.options["dependencies"] if not d.endswith("::readiness")]
+            deps = [d for d in record.options["dependencies"] if READINESS not in d]
             record = Recorded(**{**record.__dict__, "options": {**record.options, "dependencies": deps}})
         unchained.append(record)
     assert moments_all_down(unchained, changed) != []
@@ -297,21 +306,21 @@ def test_adding_a_host_adds_only_that_instance_and_removing_it_removes_only_it()
     three = _inputs(ha_run(state, dockerHosts=[HOST_A, HOST_B, HOST_C]))
     added = set(three) - set(two)
     assert {_short(u) for u in added} == {
-        "registry-ssh-ops-node-c-example-com",
-        "registry-ssh-ops-node-c-example-com-docker",
-        "registry-ssh-ops-node-c-example-com-image",
-        "registry-ssh-ops-node-c-example-com-container",
-        "readiness-ssh-ops-node-c-example-com",
+        "registry-node-c-example-com",
+        "registry-node-c-example-com-docker",
+        "registry-node-c-example-com-image",
+        "registry-node-c-example-com-container",
+        "readiness-node-c-example-com",
     }
     assert {u for u in two if two[u] != three[u]} == set()
     back = _inputs(ha_run(state, dockerHosts=[HOST_A, HOST_C], dockerCaCert="", dockerCert="", dockerKey=""))
     removed = set(three) - set(back)
     assert {_short(u) for u in removed} == {
-        "registry-tcp-node-b-example-com-2376",
-        "registry-tcp-node-b-example-com-2376-docker",
-        "registry-tcp-node-b-example-com-2376-image",
-        "registry-tcp-node-b-example-com-2376-container",
-        "readiness-tcp-node-b-example-com-2376",
+        "registry-node-b-example-com-2376",
+        "registry-node-b-example-com-2376-docker",
+        "registry-node-b-example-com-2376-image",
+        "registry-node-b-example-com-2376-container",
+        "readiness-node-b-example-com-2376",
     }
     # What stays changes nothing but the rolling chain's dependsOn edge, which is no input.
     assert {u for u in back if back[u] != three[u]} == set()
@@ -368,6 +377,7 @@ def test_the_upgrade_check_fails_without_the_aliases(monkeypatch: pytest.MonkeyP
     from components import pack_registry
 
     monkeypatch.setattr(pack_registry, "_moved_from_stack", lambda: [])
+    monkeypatch.setattr(pack_registry, "_single_host_aliases", lambda _name, _instance: [])
     new = run_program(stack="dev")
     old = run_program(stack="dev", program_file=SINGLE_HOST_PROGRAM)
     resolver = AliasResolver({r.urn for r in old.resources}, PROJECT, "dev")

@@ -55,7 +55,10 @@ def test_no_password_in_any_env_var_and_secret_inputs_are_marked(dev_run: Progra
         assert password not in joined
     assert {"envs", "uploads"} <= container.secret_inputs
     http_secret = dev_run.named("registry-http-secret")
-    assert http_secret.type == PASSWORD and http_secret.parent.endswith("::registry")
+    # One secret for every instance, kept by the component (with an alias to where the single-host program
+    # kept it, under its registry).
+    assert http_secret.type == PASSWORD and http_secret.parent.endswith("::pack-registry")
+    assert [a["parent_urn"].rsplit("::", 1)[-1] for a in http_secret.options["aliases"]] == ["registry"]
 
 
 def test_http_mode_publishes_port_80_without_tls_env(http_run: ProgramRun) -> None:

@@ -6,7 +6,7 @@ import asyncio
 
 import pulumi
 
-from components.storage import S3Storage, s3_env, storage_hint
+from components.storage import S3Storage, s3_env, s3_files, storage_hint
 
 SECRET_KEY = "storage-secret-key-0123456789"
 
@@ -26,15 +26,25 @@ def _resolve(storage: S3Storage) -> list[tuple[str, bool]]:
     return asyncio.new_event_loop().run_until_complete(resolve())
 
 
-def test_keys_are_secret_entries_and_nothing_else_holds_them() -> None:
+def test_keys_go_into_a_secret_credentials_file_and_never_into_the_env() -> None:
+    """The env is what ``docker inspect`` shows; with no keys in its config the S3 driver falls back to the
+    AWS SDK's credential chain (distribution registry/storage/driver/s3-aws/s3.go), which reads the shared
+    credentials file named by AWS_SHARED_CREDENTIALS_FILE."""
     storage = S3Storage(
         bucket="packs", region="us-east-1", root_directory="/", access_key="AKIA1", secret_key=SECRET_KEY
     )
     resolved = _resolve(storage)
-    secret = {value.split("=", 1)[0] for value, is_secret in resolved if is_secret}
-    assert secret == {"REGISTRY_STORAGE_S3_ACCESSKEY", "REGISTRY_STORAGE_S3_SECRETKEY"}
-    assert f"REGISTRY_STORAGE_S3_SECRETKEY={SECRET_KEY}" in [value for value, _ in resolved]
-    assert not [value for value, is_secret in resolved if SECRET_KEY in value and not is_secret]
+    assert not [value for value, _ in resolved if SECRET_KEY in value or "AKIA1" in value]
+    assert "AWS_SHARED_CREDENTIALS_FILE=/auth/aws-credentials" in [value for value, _ in resolved]
+
+    async def resolve() -> tuple[str, str, bool]:
+        ((path, content),) = s3_files(storage).items()
+        return path, await content.future(), await content.is_secret()
+
+    path, text, secret = asyncio.new_event_loop().run_until_complete(resolve())
+    assert path == "/auth/aws-credentials" and secret
+    assert text == f"[default]\naws_access_key_id = AKIA1\naws_secret_access_key = {SECRET_KEY}\n"
+    assert s3_files(S3Storage(bucket="packs", region="us-east-1", root_directory="/")) == {}
 
 
 def test_storage_section_is_rebuilt_in_full() -> None:
@@ -43,10 +53,11 @@ def test_storage_section_is_rebuilt_in_full() -> None:
     assert envs["REGISTRY_STORAGE"] == "s3"
     assert envs["REGISTRY_STORAGE_S3_REGIONENDPOINT"] == "http://127.0.0.1:9"
     assert envs["REGISTRY_STORAGE_DELETE_ENABLED"] == "true"
-    assert envs["REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR"] == "inmemory"
+    # No per-instance blob descriptor cache: it would go stale after another instance deletes a blob.
+    assert "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR" not in envs
     assert envs["REGISTRY_STORAGE_REDIRECT_DISABLE"] == "true"
     assert envs["REGISTRY_HEALTH_STORAGEDRIVER_ENABLED"] == "true"
-    assert "REGISTRY_STORAGE_S3_ACCESSKEY" not in envs
+    assert "REGISTRY_STORAGE_S3_ACCESSKEY" not in envs and "AWS_SHARED_CREDENTIALS_FILE" not in envs
     assert storage.location == "s3://packs/spectro"
 
 

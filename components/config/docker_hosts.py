@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw, base_url
 from components.config.tls import refuse_private_key
@@ -35,10 +36,14 @@ class InstanceSettings:
     """One registry instance: the Docker host it runs on and the URL its readiness gate polls."""
 
     key: str
-    """"" for the first instance (it keeps the single-host resource names), else a slug of its host URL."""
+    """"" for the only instance of a single-host stack, else a slug of its host (name and port, without the
+    scheme or the user): the resource names follow the host, not its place in dockerHosts."""
     docker: DockerHostSettings
     readiness_url: str
     """Base URL the machine running Pulumi reaches this instance at."""
+    on_docker_host: bool = True
+    """Whether this instance runs where ``dockerHost`` points: it takes over the single-host resources
+    (through aliases), so adding hosts to a single-host stack replaces nothing."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,42 @@ def _docker_scheme(key: str, host: str) -> str:
             f"'{host}' is not a Docker host URL",
             "Use unix:///var/run/docker.sock, tcp://host:2376 (with dockerCaCert/dockerCert/dockerKey) or ssh://user@host.",
         )
+    if scheme == "unix":
+        return scheme
+    parts = urlsplit(host)
+    if parts.password is not None:
+        raise ConfigError(
+            key,
+            f"holds a password in the {scheme}:// URL of host '{parts.hostname}' (it would be stored in plain text)",
+            "Log in with an ssh key (an ssh agent or ~/.ssh/config) and write ssh://user@host.",
+        )
+    if parts.path.strip("/") or parts.query or parts.fragment or "?" in host or "#" in host:
+        raise ConfigError(
+            key,
+            f"'{host}' has something after the host (a path, query or fragment) that Docker refuses",
+            f"Write {scheme}://{'user@' if scheme == 'ssh' else ''}host[:port] only.",
+        )
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        raise ConfigError(key, f"'{host}' has an invalid port", "Use a port from 1 to 65535.") from None
+    if not parts.hostname:
+        raise ConfigError(key, f"'{host}' names no host", f"Write {scheme}://host[:port].")
     return scheme
+
+
+def host_identity(url: str) -> str:
+    """The engine a Docker host URL reaches, whoever logs in: the socket path, or the host and its port
+    (ssh's default 22 left out, as docker/cli's ssh helper passes -p only for an explicit port)."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "unix":
+        return "/" + rest.strip("/")
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    if port is None or (scheme == "ssh" and port == 22):
+        return host
+    return f"{host}:{port}"
 
 
 def docker_settings(raw: Raw, get: Callable[[str], str | None], secret: Callable[[str], Any]) -> DockerHostSettings:
@@ -126,8 +166,8 @@ def readiness_settings(raw: Raw, tls_mode: str, host: str, port: int) -> Readine
 
 
 def _host_slug(url: str) -> str:
-    """A readable, stable resource-name part for a Docker host URL (tcp://node-b:2376 -> tcp-node-b-2376)."""
-    return re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-")
+    """A readable, stable resource-name part for a Docker host (ssh://ops@node-b:2222 -> node-b-2222)."""
+    return re.sub(r"[^a-z0-9]+", "-", host_identity(url).lower()).strip("-")
 
 
 def _address_of(url: str, bind_address: str) -> str:
@@ -145,7 +185,7 @@ def _address_of(url: str, bind_address: str) -> str:
 def instance_settings(
     raw: Raw, docker: DockerHostSettings, readiness: ReadinessSettings, tls_mode: str, port: int, bind_address: str
 ) -> tuple[InstanceSettings, ...]:
-    listed = raw.strings("dockerHosts")
+    listed = tuple(host.rstrip("/") if not host.startswith("unix://") else host for host in raw.strings("dockerHosts"))
     urls = raw.strings("readinessUrls")
     single_url = raw.text("readinessUrl").strip()
     if urls and single_url:
@@ -172,21 +212,29 @@ def instance_settings(
     seen: dict[str, str] = {}
     for host in listed:
         _docker_scheme("dockerHosts", host)
-        normal = host.rstrip("/").lower()
-        if normal in seen:
+        identity = host_identity(host)
+        if identity in seen:
             raise ConfigError(
                 "dockerHosts",
-                f"lists the Docker host '{host}' twice",
+                f"lists the Docker host '{identity}' twice ('{seen[identity]}' and '{host}')",
                 "List each host once: two instances on one engine would fight over the container name and port.",
             )
-        seen[normal] = host
+        seen[identity] = host
     explicit = raw.text("dockerHost").strip()
-    if explicit != (raw.default("dockerHost") or "") and explicit != listed[0]:
+    if explicit != (raw.default("dockerHost") or "") and host_identity(explicit) not in seen:
         raise ConfigError(
             "dockerHost",
-            f"'{explicit}' is set but dockerHosts starts with '{listed[0]}'",
-            "The first entry of dockerHosts takes dockerHost's place: put that host first, or unset dockerHost.",
+            f"'{explicit}' is set but is not one of dockerHosts",
+            "List it in dockerHosts (its instance keeps the single-host resources), or unset dockerHost.",
         )
+    if len(listed) > 1:
+        address = ipaddress.ip_address(bind_address)
+        if not (address.is_unspecified or address.is_loopback):
+            raise ConfigError(
+                "bindAddress",
+                f"'{bind_address}' is an address of one machine, but the port is published on {len(listed)} hosts",
+                "Use 0.0.0.0 (or ::) with several dockerHosts, or 127.0.0.1 behind a proxy on each host.",
+            )
     if docker.ca_material is not None and not any(h.startswith("tcp://") for h in listed):
         raise ConfigError("dockerHosts", "TLS material is only used with tcp:// hosts", "List tcp:// hosts.")
     plain_tcp = [h for h in listed if h.startswith("tcp://")] if docker.ca_material is None else []
@@ -212,7 +260,7 @@ def instance_settings(
     instances = []
     scheme = "http" if tls_mode == "http" else "https"
     for index, host in enumerate(listed):
-        key = "" if index == 0 else _host_slug(host)
+        key = _host_slug(host)
         if key in keys:
             raise ConfigError(
                 "dockerHosts",
@@ -235,7 +283,11 @@ def instance_settings(
             cert_material=docker.cert_material if host.startswith("tcp://") else None,
             key_material=docker.key_material if host.startswith("tcp://") else None,
         )
-        instances.append(InstanceSettings(key, instance_docker, url))
+        instances.append(
+            InstanceSettings(
+                key, instance_docker, url, on_docker_host=host_identity(host) == host_identity(docker.host)
+            )
+        )
     return tuple(instances)
 
 

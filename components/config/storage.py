@@ -11,6 +11,7 @@ from components.storage import STORAGE_KINDS, S3Storage, StorageSettings
 
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
+_AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _S3_REGION = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 _S3_KEYS = ("storage", "s3Bucket", "s3Endpoint", "s3AccessKey", "s3SecretKey")
@@ -50,6 +51,13 @@ def storage_settings(raw: Raw, secret: Callable[[str], Any], reveal: Callable[[s
     region = raw.text("s3Region").strip()
     if not _S3_REGION.match(region):
         raise ConfigError("s3Region", f"'{region}' is not a region name", "Use e.g. us-east-1.")
+    if not endpoint and not _AWS_REGION.match(region):
+        # Without an endpoint the server only starts with a region the AWS SDK knows.
+        raise ConfigError(
+            "s3Region",
+            f"'{region}' is not an AWS region name",
+            "Use one such as us-east-1 or eu-central-1 (or set s3Endpoint for an S3-compatible store).",
+        )
     if endpoint:
         base_url("s3Endpoint", endpoint, allow_path=False, example="https://minio.example.com:9000")
     if has_access != has_secret:

@@ -7,11 +7,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
 from components.palette import API_KEY_CONFIG, PROJECT, PackRegistryProvider
 from components.palette_client import HttpPolicy
 from tests.certs import make_ca
+from tests.palette_fake import FakePalette
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,3 +61,32 @@ def configure(provider: PackRegistryProvider, api_key: str | None) -> None:
     """Call ``configure`` the way the provider host does, with or without the key in the stack config."""
     config = {API_KEY_CONFIG: api_key} if api_key is not None else {}
     provider.configure(ConfigureRequest(Config(raw_config=config, project_name=PROJECT)))
+
+
+SERIALIZED = "gASVserialized-provider"
+"""What the wire carries in ``__provider``: opaque to the provider."""
+
+
+def checked(provider: PackRegistryProvider, props: dict[str, Any]) -> dict[str, Any]:
+    """``check`` as the engine calls it: the wire's shape in, the inputs it will create with out."""
+    result = provider.check({}, {**props, "__provider": SERIALIZED})
+    assert [(f.property, f.reason) for f in result.failures] == []
+    return result.inputs
+
+
+# Fixtures (a test module takes them with ``palette = palette_support.palette``).
+
+
+@pytest.fixture
+def palette() -> Any:
+    with FakePalette() as fake:
+        yield fake
+
+
+@pytest.fixture
+def provider(palette: FakePalette) -> Any:
+    """A provider configured with the fake Palette's key (and unconfigured afterwards)."""
+    provider = PackRegistryProvider()
+    configure(provider, palette.api_key)
+    yield provider
+    configure(provider, None)

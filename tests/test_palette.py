@@ -24,11 +24,14 @@ from components.palette_client import (
     PaletteSyncError,
     PaletteUnavailable,
 )
+from tests import palette_support
 from tests.palette_fake import FakePalette
 from tests.palette_support import (
     FAST_HTTP_ENV,
     ROOT,
+    SERIALIZED,
     ca_pem,
+    checked,
     configure,
     declared,
     new_password,
@@ -36,7 +39,10 @@ from tests.palette_support import (
 )
 
 NAME = "custom-packs"
-SERIALIZED = "gASVserialized-provider"  # what the wire carries in __provider; opaque to the provider
+
+
+palette = palette_support.palette
+provider = palette_support.provider
 
 
 @pytest.fixture(autouse=True)
@@ -44,27 +50,6 @@ def fast_http(monkeypatch):
     for key, value in FAST_HTTP_ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("PALETTE_API_KEY", raising=False)
-
-
-@pytest.fixture
-def palette():
-    with FakePalette() as fake:
-        yield fake
-
-
-@pytest.fixture
-def provider(palette: FakePalette):
-    provider = PackRegistryProvider()
-    configure(provider, palette.api_key)
-    yield provider
-    configure(provider, None)
-
-
-def checked(provider: PackRegistryProvider, props: dict) -> dict:
-    """``check`` as the engine calls it: the wire's shape in, the inputs it will create with out."""
-    result = provider.check({}, {**props, "__provider": SERIALIZED})
-    assert [(f.property, f.reason) for f in result.failures] == []
-    return result.inputs
 
 
 def created(provider, palette, **overrides) -> tuple[str, dict, dict]:

@@ -27,15 +27,18 @@ import textwrap
 import pytest
 from pulumi.dynamic import DiffResult
 
-from components.palette import PackRegistryProvider
 from components.palette_client import PaletteError
+from tests import palette_support
 from tests.harness import PALETTE, run_program
 from tests.palette_fake import FakePalette
-from tests.palette_support import FAST_HTTP_ENV, ROOT, configure, declared
+from tests.palette_support import FAST_HTTP_ENV, ROOT, SERIALIZED, checked, configure, declared
 
 NAME = "custom-packs"
-SERIALIZED = "gASVserialized-provider"
 API_KEY = "palette-api-key-0123456789abcdef"
+
+
+palette = palette_support.palette
+provider = palette_support.provider
 
 
 @pytest.fixture(autouse=True)
@@ -50,26 +53,6 @@ def declared_delete_before_replace() -> bool:
     """The option the program's registration is registered with (what the engine reads as the goal's)."""
     run = run_program({"hosts": ["registry.example.com"], "paletteApiKey": API_KEY}, secrets_={"paletteApiKey"})
     return bool(run.one(PALETTE).options["delete_before_replace"])
-
-
-@pytest.fixture
-def palette():
-    with FakePalette() as fake:
-        yield fake
-
-
-@pytest.fixture
-def provider(palette: FakePalette):
-    provider = PackRegistryProvider()
-    configure(provider, palette.api_key)
-    yield provider
-    configure(provider, None)
-
-
-def checked(provider: PackRegistryProvider, props: dict) -> dict:
-    result = provider.check({}, {**props, "__provider": SERIALIZED})
-    assert [(f.property, f.reason) for f in result.failures] == []
-    return result.inputs
 
 
 def deletes_first(goal_delete_before_replace: bool, provider_diff: DiffResult | None) -> bool:

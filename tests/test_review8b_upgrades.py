@@ -1,13 +1,15 @@
-"""Review: going back from dockerHosts to the single dockerHost keeps that host's instance."""
+"""Review: how instances are named across dockerHosts changes, and what new S3 keys alone replace."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
 
-from tests.engine_model import AliasResolver
-from tests.harness import CONTAINER, PROJECT, run_program
+from tests.engine_model import AliasResolver, moments_all_down, outages
+from tests.harness import CONTAINER, PROJECT, MockState, run_program
+from tests.test_pack_registry import HOST_A, HOST_B, HOST_C, SECRET_KEY, _changed, ha_run
 
 LOCAL = "unix:///var/run/docker.sock"
 NODE_B = "ssh://ops@node-b.example.com"
@@ -47,3 +49,25 @@ def test_unsetting_docker_hosts_keeps_the_instance_on_docker_host(hosts: list[st
     )
     unclaimed = {_short(u) for u in {r.urn for r in old.resources} - set(resolver.claimed)}
     assert unclaimed == {_short(r.urn) for r in old.resources if "node-b" in r.urn}
+
+
+@pytest.mark.parametrize("key", ["s3AccessKey", "s3SecretKey"])
+def test_new_s3_keys_alone_replace_every_container_one_at_a_time(key: str) -> None:
+    """The keys reach the server only in the credentials file uploaded at create, so new keys alone must
+    replace every container (kreuzwerker/terraform-provider-docker internal/provider/resource_docker_container.go:
+    ``upload`` and its ``content`` are ForceNew), and through the rolling chain, never all at once."""
+    state = MockState()
+    hosts = [HOST_A, HOST_B, HOST_C]
+    before = ha_run(state, dockerHosts=hosts)
+    after = ha_run(state, dockerHosts=hosts, **{key: "Rotated" + SECRET_KEY})
+    changed = _changed(before, after)
+    containers = [r.urn for r in after.all(CONTAINER)]
+    assert set(containers) <= changed
+    for container in after.all(CONTAINER):
+        old = next(r for r in before.all(CONTAINER) if r.urn == container.urn)
+        assert old.inputs["envs"] == container.inputs["envs"], "the keys must not be in the env"
+        assert "uploads" in container.secret_paths
+    windows = sorted(outages(after.resources, changed), key=lambda w: w.down_from)
+    assert [w.container for w in windows] == containers
+    assert all(later.down_from >= earlier.up_at for earlier, later in itertools.pairwise(windows))
+    assert moments_all_down(after.resources, changed) == []

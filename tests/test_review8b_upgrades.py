@@ -30,7 +30,8 @@ def test_unsetting_docker_hosts_keeps_the_instance_on_docker_host(hosts: list[st
     URNs are claimed by neither its own URN nor an alias (pulumi/pulumi pkg/resource/deploy/step_generator.go
     ``getOldResource``, ``generateAliases``, ``inheritedChildAlias``: tests/engine_model.py). The engine then
     creates ``registry-container`` while the program runs and deletes the old ``registry-<slug>-container``
-    only afterwards (``GenerateDeletes``, after the program has finished): the new container asks the same
+    only afterwards (pkg/resource/deploy/deployment_executor.go ``performPostSteps`` calls ``GenerateDeletes``
+    once the program has finished): the new container asks the same
     engine for the same container name and host port the running one holds, and `pulumi up` fails there.
     deleteBeforeReplace does not help: it orders a replacement of one URN, not a create and a delete of two.
 

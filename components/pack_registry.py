@@ -41,12 +41,16 @@ def _moved_from_stack() -> list[pulumi.Alias]:
 
 
 def _single_host_aliases(name: str, instance: InstanceSettings) -> list[pulumi.Alias]:
-    """Where the single-host program kept the instance that runs on ``dockerHost``: the stack's own child
-    ``name``. The engine gives the instance's children the matching aliases (their names start with the
-    instance's), so that instance takes over the single-host resources and nothing is replaced."""
+    """Where earlier runs kept the instance that runs on ``dockerHost``: the single-host program's own
+    child ``name`` of the stack, or, for the only instance of a single-host stack, the ``name-<host>`` a
+    ``dockerHosts`` list gave it. The engine gives the instance's children the matching aliases (their names
+    start with the instance's), so the instance takes its resources over and nothing is replaced."""
     if not instance.on_docker_host:
         return []
-    return [pulumi.Alias(name=name, parent=pulumi.ROOT_STACK_RESOURCE)]
+    aliases = [pulumi.Alias(name=name, parent=pulumi.ROOT_STACK_RESOURCE)]
+    if not instance.key and instance.host_slug:
+        aliases.append(pulumi.Alias(name=f"{name}-{instance.host_slug}"))
+    return aliases
 
 
 class PackRegistry(pulumi.ComponentResource):

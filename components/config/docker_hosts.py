@@ -44,6 +44,9 @@ class InstanceSettings:
     on_docker_host: bool = True
     """Whether this instance runs where ``dockerHost`` points: it takes over the single-host resources
     (through aliases), so adding hosts to a single-host stack replaces nothing."""
+    host_slug: str = ""
+    """The slug of its host, even where ``key`` is "": what a ``dockerHosts`` list named the instance, so
+    emptying that list again takes the instance back without replacing it."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,8 @@ def instance_settings(
                 f"has {len(urls)} entries for 1 instance",
                 "Give one URL per Docker host (dockerHosts), in the same order.",
             )
-        return (InstanceSettings("", docker, urls[0] if urls else readiness.url),)
+        url = urls[0] if urls else readiness.url
+        return (InstanceSettings("", docker, url, host_slug=_host_slug(docker.host)),)
 
     seen: dict[str, str] = {}
     for host in listed:
@@ -283,11 +287,8 @@ def instance_settings(
             cert_material=docker.cert_material if host.startswith("tcp://") else None,
             key_material=docker.key_material if host.startswith("tcp://") else None,
         )
-        instances.append(
-            InstanceSettings(
-                key, instance_docker, url, on_docker_host=host_identity(host) == host_identity(docker.host)
-            )
-        )
+        on_docker_host = host_identity(host) == host_identity(docker.host)
+        instances.append(InstanceSettings(key, instance_docker, url, on_docker_host=on_docker_host, host_slug=key))
     return tuple(instances)
 
 

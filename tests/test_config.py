@@ -482,8 +482,8 @@ def test_any_value_of_any_key_is_accepted_or_refused_in_one_line(key: str) -> No
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Inputs a user may type that are accepted today but fail late, after resources exist, or are refused
-# although valid.
+# Inputs a user may type that would otherwise fail late, after resources exist, and valid inputs that must
+# not be refused.
 
 
 @pytest.mark.parametrize(
@@ -555,7 +555,7 @@ def test_an_image_digest_docker_refuses_is_refused(image: str) -> None:
 def test_a_certificate_chain_holding_the_private_key_is_refused_without_echoing_it() -> None:
     """A combined PEM (certificate and key in one file) piped into the plain ``tlsCertificate`` would put the
     private key in the stack file, in the plain ``caCertificate`` export and in the readiness gate's plain
-    inputs (``load_pem_x509_certificates`` skips the key block, so nothing objects today)."""
+    inputs (``load_pem_x509_certificates`` skips the key block, so parsing alone would not object)."""
     combined = GOOD.certificate_pem + GOOD.key_pem
     with pytest.raises(ConfigError) as caught:
         parse(provided(GOOD, tlsCertificate=combined))

@@ -65,7 +65,7 @@ def test_a_log_size_docker_cannot_hold_is_refused(value: str) -> None:
     """Docker parses max-size into an int64 of bytes (docker/go-units FromHumanSize in the json-file driver);
     beyond that the container is created but fails to start with "failed to initialize logging driver:
     max-size must be a positive number" (measured on the engine here: both values below fail to start,
-    9000000000g starts). The program accepts the value, so `pulumi up` fails late and leaves a created,
+    9000000000g starts). Accepted, such a value would make `pulumi up` fail late and leave a created,
     stopped container behind."""
     with pytest.raises(ConfigError) as error:
         parse({"logMaxSize": value})
@@ -117,8 +117,8 @@ def _provided(leaf: Pair, chain: str) -> ProgramRun:
 
 def _short_lived_intermediate_chain() -> tuple[ProgramRun, x509.Certificate]:
     """leaf (400 days) <- intermediate (10 days) <- root (10 years), served as leaf + intermediate + root."""
-    root_key, root = _ca("Review Root", 3650)
-    intermediate_key, intermediate = _ca("Review Intermediate", 10, issuer=(root_key, root))
+    root_key, root = _ca("Test Root", 3650)
+    intermediate_key, intermediate = _ca("Test Intermediate", 10, issuer=(root_key, root))
     leaf = make_leaf(intermediate_key, intermediate, ["localhost"], ["127.0.0.1"], days=400)
     return _provided(leaf, leaf.certificate_pem + _pem(intermediate) + _pem(root)), intermediate
 
@@ -126,13 +126,13 @@ def _short_lived_intermediate_chain() -> tuple[ProgramRun, x509.Certificate]:
 def test_an_intermediate_expiring_within_the_renewal_window_warns() -> None:
     """In 10 days every client that checks the chain (Palette with the registration's CA chain, the Spectro
     CLI) refuses the server, although the leaf itself is valid for 400 days; certEarlyRenewalHours is 720.
-    The program warns only about the first certificate, so nothing says that the registry breaks in 10 days."""
+    The warning must name the intermediate, or nothing says that the registry breaks in 10 days."""
     run, intermediate = _short_lived_intermediate_chain()
     assert [w for w in run.warnings if _expiry(intermediate) in w], run.warnings
 
 
 def test_ca_expires_at_is_the_first_expiry_among_the_chain_s_authorities() -> None:
-    """caExpiresAt reports the last certificate (here the root, 10 years out) rather than the intermediate
-    that expires in 10 days and takes the served chain down with it."""
+    """caExpiresAt is the intermediate that expires in 10 days and takes the served chain down with it, not
+    the last certificate (here the root, 10 years out)."""
     run, intermediate = _short_lived_intermediate_chain()
     assert run.exports["caExpiresAt"] == _expiry(intermediate)

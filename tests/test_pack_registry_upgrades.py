@@ -1,4 +1,4 @@
-"""Review: how instances are named across dockerHosts changes, and what new S3 keys alone replace."""
+"""How instances are named across dockerHosts changes, and what new S3 keys alone replace."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review: Docker host lists and S3 settings that pass the config checks but cannot work."""
+"""Docker host lists and S3 settings that cannot work are refused before any resource exists."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review: several instances on one bucket must agree on what the bucket holds."""
+"""Several instances on one bucket must agree on what the bucket holds."""
 
 from __future__ import annotations
 

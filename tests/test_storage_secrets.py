@@ -1,4 +1,4 @@
-"""Review: the S3 secret key reaches the server without showing in `docker inspect`."""
+"""The S3 secret key reaches the server without showing in `docker inspect`."""
 
 from __future__ import annotations
 

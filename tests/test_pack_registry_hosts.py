@@ -1,4 +1,4 @@
-"""Review: instances keep their Docker host when the list of hosts changes around them."""
+"""Instances keep their Docker host when the list of hosts changes around them."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ def _hosts(run: ProgramRun) -> dict[str, str]:
 def test_removing_the_first_host_leaves_the_other_instances_on_their_hosts() -> None:
     """Removing dockerHosts[0] must remove only that instance; no remaining resource may move to another host.
 
-    Today the first entry's resources are named by position (``registry``, ``registry-docker``,
-    ``registry-container``, ``readiness``), so after removing host C they describe host D, while D's own
-    (slug-named) instance is dropped from the program. What the engine then does, from the sources:
+    Were the first entry's resources named by position (``registry``, ``registry-docker``,
+    ``registry-container``, ``readiness``), after removing host C they would describe host D, while D's own
+    (slug-named) instance would be dropped from the program. What the engine would then do, from the sources:
 
     * the provider ``registry-docker`` keeps its URN and only its ``host`` input changes. pulumi-docker's
       ``DiffConfig`` is the bridge's (pulumi/pulumi-docker provider/hybrid.go), which asks for a replacement
@@ -35,7 +35,8 @@ def test_removing_the_first_host_leaves_the_other_instances_on_their_hosts() -> 
     * ``readiness`` polls host D, where D's old container still answers, so the gate passes;
     * D's slug-named instance is not registered any more and is deleted at the end (``GenerateDeletes``).
 
-    ``pulumi up`` succeeds, host D is left without a registry and host C's container keeps running unmanaged.
+    ``pulumi up`` would succeed, host D would be left without a registry and host C's container would keep
+    running unmanaged. Hence instances are named after their host.
     """
     state = MockState()
     before = _hosts(ha_run(state, dockerHosts=[HOST_C, HOST_D, HOST_E], **NO_TLS))
@@ -63,10 +64,10 @@ def test_reordering_the_hosts_moves_no_instance() -> None:
 def test_reaching_the_same_host_as_another_ssh_user_keeps_its_instance() -> None:
     """A new ssh user (or port) for the same machine is the same engine: its instance must stay.
 
-    Today the resource names come from the whole URL (``registry-ssh-ops-node-c-example-com``), so the
-    instance is dropped and a new one created. The engine creates the new container (registered during the
-    program) before it deletes the old one (``GenerateDeletes`` runs after the program), and both carry the
-    same container name and host port on that one engine: the create fails and `pulumi up` stops.
+    Were the resource names taken from the whole URL (``registry-ssh-ops-node-c-example-com``), the instance
+    would be dropped and a new one created. The engine creates the new container (registered during the
+    program) before it deletes the old one (``GenerateDeletes`` runs after the program), and both would carry
+    the same container name and host port on that one engine: the create would fail and `pulumi up` stop.
     """
     state = MockState()
     before = _hosts(ha_run(state, dockerHosts=[HOST_A, HOST_C], **NO_TLS))

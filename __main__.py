@@ -3,6 +3,7 @@
 import pulumi
 
 from components.config import load_settings
+from components.kinds import OCI
 from components.pack_registry import PackRegistry
 
 settings = load_settings()
@@ -22,10 +23,22 @@ pulumi.export("containerName", settings.container_name)
 pulumi.export("dataVolume", registry.data_location)
 pulumi.export("instanceEndpoints", registry.instance_endpoints)
 pulumi.export("instanceContainerNames", registry.container_names)
-pulumi.export(
-    "loginCommand",
-    f"spectro registry login {settings.host_port}" + ("" if settings.https else " --insecure"),
-)
+pulumi.export("registryKind", settings.kind.kind.name)
+if settings.kind.kind is OCI:
+    pack_repository = f"{settings.host_port}/{settings.kind.pack_repository_path}"
+    pulumi.export("packRepository", pack_repository)
+    pulumi.export("pushCommand", f"oras push {pack_repository}/<name>:<version> <name>-<version>.tar.gz")
+    pulumi.export(
+        "loginCommand",
+        f"oras login -u {settings.admin_user} "
+        + ("--ca-file ca.crt " if settings.https else "--plain-http ")
+        + settings.host_port,
+    )
+else:
+    pulumi.export(
+        "loginCommand",
+        f"spectro registry login {settings.host_port}" + ("" if settings.https else " --insecure"),
+    )
 pulumi.export(
     "curlCommand",
     ("curl --cacert ca.crt " if settings.https else "curl ")

@@ -9,7 +9,9 @@ Instances and rolling replacement
     instance *i*'s readiness gate, so a change that replaces every container (rotation, a new certificate, a
     new image) replaces them one after another: the engine only registers instance *i+1* once gate *i* has
     seen instance *i* answer again, and each replacement deletes the old container first (its name and port
-    are unique on its host). At no moment is every instance down.
+    are unique on its host). At no moment is every instance down. For the OCI kind an instance is two
+    containers, the registry and the nginx proxy in its network namespace; the gate waits for both, so
+    both are replaced and ready before the next instance is touched.
 
 Names and upgrades
     The first instance keeps the names the single-host program gave its resources (``registry``,
@@ -27,6 +29,7 @@ import pulumi_random as random
 from components.certificates import Certificates, CertificatesArgs
 from components.config import PROJECT, DockerHostSettings, InstanceSettings, RegistrySettings
 from components.credentials import Credentials, CredentialsArgs
+from components.kinds import LEGACY
 from components.palette import PaletteRegistration
 from components.readiness import ReadinessGate
 from components.registry import REGISTRY_TYPE, DockerHost, Registry, RegistryArgs
@@ -143,7 +146,7 @@ class PackRegistry(pulumi.ComponentResource):
             )
             self.instances.append(registry)
             self.instance_endpoints.append(instance.readiness_url)
-            previous = registry.container
+            previous = registry.proxy or registry.container
             if settings.readiness.enabled:
                 gate = self._gate(f"readiness{suffix}", settings, registry, instance)
                 self.gates.append(gate)
@@ -211,6 +214,9 @@ class PackRegistry(pulumi.ComponentResource):
             storage_files=s3_files(s3) if s3 else {},
             # The rolling chain: this container is only (re)placed once the previous instance is ready again.
             after=[previous] if previous is not None else (),
+            kind=settings.kind.kind,
+            proxy_image=settings.kind.proxy_image if settings.kind.kind.proxied else None,
+            admin_user=settings.admin_user,
         )
 
     def _gate(
@@ -218,6 +224,12 @@ class PackRegistry(pulumi.ComponentResource):
     ) -> ReadinessGate:
         read_only_user = settings.read_only_users[0]
         s3 = settings.storage.s3
+        kind = settings.kind.kind
+        triggers: dict[str, pulumi.Input[str]] = {"container": registry.container.id}
+        serving: list[pulumi.Resource] = [registry.container]
+        if registry.proxy is not None:
+            triggers["proxy"] = registry.proxy.id
+            serving.append(registry.proxy)
         return ReadinessGate(
             name,
             url=instance.readiness_url,
@@ -228,18 +240,25 @@ class PackRegistry(pulumi.ComponentResource):
             username=read_only_user,
             password=self.credentials.passwords[read_only_user],
             timeout_seconds=settings.readiness.timeout_seconds,
-            triggers={"container": registry.container.id},
+            triggers=triggers,
             storage_hint=storage_hint(s3, PROJECT) if s3 else None,
+            require_challenge=kind.proxied,
+            write_probe_path=kind.write_probe_path(settings.kind.base_content_path),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[registry.container],
+                depends_on=serving,
                 aliases=_single_host_aliases("readiness", instance),
             ),
         )
 
     def _palette(self, settings: RegistrySettings, moved: pulumi.ResourceOptions) -> PaletteRegistration:
         palette_user = settings.palette.user
-        waits_for: list[pulumi.Resource] = list(self.gates) or [r.container for r in self.instances]
+        waits_for: list[pulumi.Resource] = list(self.gates) or [
+            container for r in self.instances for container in (r.container, r.proxy) if container is not None
+        ]
+        kind = settings.kind.kind
+        # Only an OCI registration carries the kind: a legacy one keeps exactly the inputs it had.
+        oci = {"registry_kind": kind.palette_kind, "base_content_path": settings.kind.base_content_path} if kind is not LEGACY else {}
         return PaletteRegistration(
             "palette",
             api_url=settings.palette.api_url,
@@ -255,6 +274,7 @@ class PackRegistry(pulumi.ComponentResource):
             sync=settings.palette.sync,
             wait_for_sync=settings.palette.wait_for_sync,
             sync_timeout_seconds=settings.palette.sync_timeout_seconds,
+            **oci,
             # Registered once, at the shared endpoint, after every instance is ready.
             opts=pulumi.ResourceOptions.merge(moved, pulumi.ResourceOptions(depends_on=waits_for)),
         )

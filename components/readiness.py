@@ -5,7 +5,10 @@ The gate polls, from the machine running Pulumi, until
 1. the health path answers over a verified connection (TLS checked against ``ca_certificate`` for
    ``server_name``; every certificate in ``ca_certificate`` is trusted as an anchor, so a provided chain
    that starts with the server certificate, or lacks its root, verifies), and
-2. the catalog path returns 200 for ``username``/``password`` (basic auth).
+2. the catalog path returns 200 for ``username``/``password`` (basic auth), and
+3. for the OCI kind (``require_challenge``, ``write_probe_path``): the health path answered anonymously with
+   401 and a Basic challenge, and the read-only user's attempt to start a blob upload is refused. A
+   registry that lets the read-only user push fails the gate at once.
 
 What counts as "the health path answers": 2xx, or 401. The real server serves ``/health`` without auth
 (200); the distribution stand-in used in tests has no health route and is probed on ``/v2/``, which needs
@@ -67,6 +70,8 @@ INPUT_KEYS = (
     "interval_seconds",
     "triggers",
     "storage_hint",
+    "require_challenge",
+    "write_probe_path",
 )
 """The properties ``diff`` compares; outputs such as ``ready_seconds`` are left out."""
 
@@ -80,6 +85,8 @@ def _defaults() -> dict[str, Any]:
         "interval_seconds": DEFAULT_INTERVAL_SECONDS,
         "triggers": {},
         "storage_hint": "",
+        "require_challenge": False,
+        "write_probe_path": "",
     }
 
 
@@ -97,6 +104,8 @@ def _probe_settings(props: Mapping[str, Any]) -> ProbeSettings:
         timeout_seconds=float(merged["timeout_seconds"]),
         interval_seconds=float(merged["interval_seconds"]),
         storage_hint=merged.get("storage_hint") or None,
+        require_challenge=bool(merged["require_challenge"]),
+        write_probe_path=merged.get("write_probe_path") or None,
     )
 
 
@@ -126,8 +135,10 @@ def _check_failures(news: Mapping[str, Any]) -> list[pulumi.dynamic.CheckFailure
             fail("url", f"'{url}' must be a base URL without path, query or credentials")
         else:
             scheme = parts.scheme
-    for key in ("health_path", "catalog_path"):
+    for key in ("health_path", "catalog_path", "write_probe_path"):
         value = news.get(key)
+        if key == "write_probe_path" and value in (None, ""):
+            continue
         if known(key) and not (isinstance(value, str) and value.startswith("/")):
             fail(key, f"'{value}' is not an absolute URL path: start it with '/'")
     for key in ("username", "password"):
@@ -149,6 +160,8 @@ def _check_failures(news: Mapping[str, Any]) -> list[pulumi.dynamic.CheckFailure
     server_name = news.get("server_name")
     if known("server_name") and server_name is not None and not (isinstance(server_name, str) and server_name):
         fail("server_name", "must be a non-empty host name or IP address")
+    if known("require_challenge") and not isinstance(news.get("require_challenge", False), bool):
+        fail("require_challenge", "must be true or false")
     triggers = news.get("triggers")
     if known("triggers") and triggers is not None and not isinstance(triggers, dict):
         fail("triggers", "must be a map of strings")
@@ -206,6 +219,10 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
     triggers: pulumi.Output[dict[str, str]]
     storage_hint: pulumi.Output[str]
     """Added to a 5xx problem ("" for none): what to check when the server's storage fails (S3 mode)."""
+    require_challenge: pulumi.Output[bool]
+    """The health path must answer 401 with a Basic challenge (OCI kind: the proxy guards everything)."""
+    write_probe_path: pulumi.Output[str]
+    """Where the read-only user must be refused a blob upload ("" for no probe; OCI kind)."""
     ready_seconds: pulumi.Output[float]
     """Seconds the last create/update waited until the registry was ready."""
     attempts: pulumi.Output[int]
@@ -228,6 +245,8 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
         interval_seconds: pulumi.Input[float] = DEFAULT_INTERVAL_SECONDS,
         triggers: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         storage_hint: pulumi.Input[str] | None = None,
+        require_challenge: bool = False,
+        write_probe_path: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -248,6 +267,10 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
         if storage_hint is not None:
             # Only when given: stacks without one keep exactly the inputs they had.
             props["storage_hint"] = storage_hint
+        if require_challenge or write_probe_path:
+            # OCI kind only, likewise: a legacy gate's inputs stay as they were.
+            props["require_challenge"] = require_challenge
+            props["write_probe_path"] = write_probe_path or ""
         super().__init__(
             ReadinessGateProvider(),
             resource_name,

@@ -12,6 +12,7 @@ and the point of the gate is to report the last one.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import http.client
 import ssl
@@ -81,6 +82,10 @@ class ProbeSettings:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     interval_seconds: float = DEFAULT_INTERVAL_SECONDS
     storage_hint: str | None = None
+    require_challenge: bool = False
+    """The health path must refuse anonymous clients: 401 with a Basic challenge (a proxy guards everything)."""
+    write_probe_path: str | None = None
+    """Where the read-only user must be refused when starting a blob upload (None: no write probe)."""
 
     @property
     def https(self) -> bool:
@@ -221,9 +226,48 @@ def _describe_status(response: requests.Response, settings: ProbeSettings, url: 
     return f"unexpected status from the {role} path: {url} answered {status}{hint}"
 
 
-def _health_answered(status: int) -> bool:
-    """2xx, or 401 where the health path needs auth; a redirect is not an answer (``ok`` includes 3xx)."""
+def _health_answered(response: requests.Response, settings: ProbeSettings) -> bool:
+    """2xx, or 401 where the health path needs auth; a redirect is not an answer (``ok`` includes 3xx).
+    With ``require_challenge`` only a 401 that asks for Basic credentials counts (OCI clients retry on it)."""
+    status = response.status_code
+    if settings.require_challenge:
+        return status == 401 and response.headers.get("WWW-Authenticate", "").lower().startswith("basic")
     return 200 <= status < 300 or status == 401
+
+
+def _refuse_anonymous_reads(response: requests.Response, settings: ProbeSettings, url: str) -> None:
+    """A guarded registry that answers anonymous clients is misconfigured, not starting: fail at once."""
+    if settings.require_challenge and 200 <= response.status_code < 300:
+        raise RegistryNotReady(
+            f"{url} answered {response.status_code} without credentials: anonymous clients can read the "
+            "registry (registryKind oci expects the proxy to answer 401 with a Basic challenge)"
+        )
+
+
+def _check_write_refused(session: requests.Session, settings: ProbeSettings, timeout: Any) -> str | None:
+    """Start a blob upload as the read-only user: None when refused (401/403), else the problem to report.
+
+    A read-only user who can start an upload can push and overwrite packs: that fails the gate at once,
+    after cancelling the upload it started.
+    """
+    url = settings.url + (settings.write_probe_path or "")
+    auth = (settings.username.encode(), settings.password.encode())
+    response = session.post(url, auth=auth, timeout=timeout, allow_redirects=False)
+    if response.status_code in (401, 403):
+        return None
+    if 200 <= response.status_code < 300:
+        location = response.headers.get("Location")
+        if location:
+            cancel = location if "://" in location else settings.url + location
+            with contextlib.suppress(requests.RequestException):
+                session.delete(cancel, auth=auth, timeout=timeout, allow_redirects=False)
+        raise RegistryNotReady(
+            f"read-only user '{settings.username}' was allowed to start a push at {url} "
+            f"({response.status_code}): it could overwrite the packs clusters install. registryKind oci "
+            "puts a proxy in front that lets only the admin user write: check that the proxy container runs "
+            "the program's configuration and that the registry port is not published directly"
+        )
+    return _describe_status(response, settings, url, "write probe")
 
 
 def wait_until_ready(settings: ProbeSettings) -> dict[str, Any]:
@@ -253,7 +297,8 @@ def wait_until_ready(settings: ProbeSettings) -> dict[str, Any]:
             try:
                 # Anonymous, as a load balancer would probe it: credentials go to the catalog only.
                 health = session.get(health_url, timeout=timeout, allow_redirects=False)
-                if _health_answered(health.status_code):
+                _refuse_anonymous_reads(health, settings, health_url)
+                if _health_answered(health, settings):
                     current = catalog_url
                     catalog = session.get(
                         catalog_url,
@@ -262,13 +307,18 @@ def wait_until_ready(settings: ProbeSettings) -> dict[str, Any]:
                         timeout=timeout,
                         allow_redirects=False,
                     )
-                    if catalog.status_code == 200:
+                    if catalog.status_code == 200 and settings.write_probe_path:
+                        current = settings.url + settings.write_probe_path
+                        write_problem = _check_write_refused(session, settings, timeout)
+                    else:
+                        write_problem = None
+                    if catalog.status_code == 200 and write_problem is None:
                         return {
                             "ready_seconds": round(time.monotonic() - started, 4),
                             "attempts": attempts,
                             "health_status": health.status_code,
                         }
-                    last_problem = _describe_status(catalog, settings, catalog_url, "catalog")
+                    last_problem = write_problem or _describe_status(catalog, settings, catalog_url, "catalog")
                 else:
                     last_problem = _describe_status(health, settings, health_url, "health")
             except requests.exceptions.Timeout as exc:

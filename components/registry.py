@@ -9,7 +9,9 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
+from components import oci_proxy
 from components.config import TLS_MIN_VERSIONS
+from components.kinds import LEGACY, RegistryKind
 
 __all__ = [
     "AUTH_FILE",
@@ -27,7 +29,7 @@ CONTAINER_PORT = 5000
 AUTH_FILE = "/auth/htpasswd-basic"
 CERT_FILE = "/certs/tls.crt"
 KEY_FILE = "/certs/tls.key"
-DATA_PATH = "/data"
+DATA_PATH = LEGACY.data_path
 LOG_DRIVER = "json-file"
 # Uploaded files are read-only inside the container (a bind mount would not travel to a remote host).
 READ_ONLY_MODE = "0444"
@@ -89,13 +91,22 @@ class RegistryArgs:
     """Files the storage needs in the container (path -> content, uploaded read-only and kept secret)."""
     after: Sequence[pulumi.Resource] = ()
     """What the container waits for: the previous instance's readiness gate, for a rolling replacement."""
+    kind: RegistryKind = LEGACY
+    """Which server runs; a proxied kind gets an nginx container in front (see components.kinds)."""
+    proxy_image: str | None = None
+    """nginx image of the proxy (proxied kinds only)."""
+    admin_user: str = "admin"
+    """The only user the proxy lets write (proxied kinds only)."""
 
 
 class Registry(pulumi.ComponentResource):
     """The pack registry container, configured like the documented install."""
 
     container: docker.Container
-    """The running registry container."""
+    """The running registry container (for a proxied kind: the one whose network namespace the proxy joins,
+    and which publishes the port)."""
+    proxy: docker.Container | None
+    """The nginx proxy in front of the registry (proxied kinds only)."""
     image_id: pulumi.Output[str]
     """Id (sha256) of the pulled image the container runs."""
     data_volume: str | None
@@ -134,7 +145,7 @@ class Registry(pulumi.ComponentResource):
         self.data_volume = args.data_volume
         volumes: list[docker.ContainerVolumeArgs] = []
         if args.data_volume is not None and args.data_volume.startswith("/"):
-            volumes.append(docker.ContainerVolumeArgs(container_path=DATA_PATH, host_path=args.data_volume))
+            volumes.append(docker.ContainerVolumeArgs(container_path=args.kind.data_path, host_path=args.data_volume))
         elif args.data_volume is not None:
             volume = docker.Volume(
                 f"{name}-data",
@@ -142,7 +153,7 @@ class Registry(pulumi.ComponentResource):
                 # Pack data outlives `pulumi destroy`: the volume is left on the host, not deleted.
                 opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(retain_on_delete=True)),
             )
-            volumes.append(docker.ContainerVolumeArgs(container_path=DATA_PATH, volume_name=volume.name))
+            volumes.append(docker.ContainerVolumeArgs(container_path=args.kind.data_path, volume_name=volume.name))
 
         if args.http_secret is None:
             generated = random.RandomPassword(
@@ -157,6 +168,7 @@ class Registry(pulumi.ComponentResource):
             self.http_secret = pulumi.Output.secret(args.http_secret)
 
         https = args.certificate is not None
+        proxied = args.kind.proxied
         envs: list[pulumi.Input[str]] = [
             f"REGISTRY_LOG_LEVEL={args.log_level}",
             # REGISTRY_AUTH=htpasswd resets the whole auth section: REALM and PATH must always come with it.
@@ -166,7 +178,15 @@ class Registry(pulumi.ComponentResource):
             self.http_secret.apply(lambda value: f"REGISTRY_HTTP_SECRET={value}"),
         ]
         uploads = [docker.ContainerUploadArgs(file=AUTH_FILE, content=args.htpasswd, permissions=READ_ONLY_MODE)]
-        if https:
+        if proxied:
+            # Behind the proxy: plain HTTP on the loopback of the network namespace the two containers share,
+            # which only the proxy reaches; the proxy terminates TLS. The registry still checks the same
+            # htpasswd (the proxy forwards the Authorization header): a second lock, not the one that splits.
+            envs.append(f"REGISTRY_HTTP_ADDR={oci_proxy.UPSTREAM}")
+            if not any(isinstance(env, str) and env.startswith("REGISTRY_STORAGE_DELETE_ENABLED=") for env in args.storage_env):
+                # Packs are removed by deleting their manifest (405 UNSUPPORTED without it).
+                envs.append("REGISTRY_STORAGE_DELETE_ENABLED=true")
+        elif https:
             envs += [
                 f"REGISTRY_HTTP_TLS_CERTIFICATE={CERT_FILE}",
                 f"REGISTRY_HTTP_TLS_KEY={KEY_FILE}",
@@ -194,7 +214,11 @@ class Registry(pulumi.ComponentResource):
             network_mode="bridge",
             ports=[
                 docker.ContainerPortArgs(
-                    internal=CONTAINER_PORT, external=args.port, ip=args.bind_address, protocol="tcp"
+                    # A proxied kind publishes the proxy's port (it listens in this container's namespace).
+                    internal=oci_proxy.PROXY_PORT if proxied else CONTAINER_PORT,
+                    external=args.port,
+                    ip=args.bind_address,
+                    protocol="tcp",
                 )
             ],
             envs=envs,
@@ -221,7 +245,63 @@ class Registry(pulumi.ComponentResource):
                 depends_on=list(args.after) or None,
             ),
         )
-        self.register_outputs({"containerId": self.container.id, "imageId": self.image_id})
+        self.proxy = self._proxy(name, args, provider) if proxied else None
+        outputs: dict[str, pulumi.Input[str]] = {"containerId": self.container.id, "imageId": self.image_id}
+        if self.proxy is not None:
+            outputs["proxyContainerId"] = self.proxy.id
+        self.register_outputs(outputs)
+
+    def _proxy(self, name: str, args: RegistryArgs, provider: docker.Provider) -> docker.Container:
+        """The nginx proxy, in the registry container's network namespace: it terminates TLS, checks the same
+        bcrypt htpasswd and lets only the admin user write (components.oci_proxy has the rules)."""
+        if not args.proxy_image:
+            raise ValueError(f"registry kind '{args.kind.name}' needs a proxy_image")
+        on_host = pulumi.ResourceOptions(parent=self, provider=provider)
+        image = docker.RemoteImage(f"{name}-proxy-image", name=args.proxy_image, keep_locally=True, opts=on_host)
+        https = args.certificate is not None
+        config = oci_proxy.proxy_config(
+            oci_proxy.ProxyConfig(
+                admin_user=args.admin_user,
+                realm=args.auth_realm,
+                https=https,
+                tls_min_version=args.tls_min_version,
+            )
+        )
+        uploads = [
+            docker.ContainerUploadArgs(file=oci_proxy.CONFIG_FILE, content=config, permissions=READ_ONLY_MODE),
+            docker.ContainerUploadArgs(
+                file=oci_proxy.HTPASSWD_FILE, content=pulumi.Output.secret(args.htpasswd), permissions=READ_ONLY_MODE
+            ),
+        ]
+        if https:
+            uploads += [
+                docker.ContainerUploadArgs(
+                    file=oci_proxy.CERT_FILE, content=args.certificate, permissions=READ_ONLY_MODE
+                ),
+                docker.ContainerUploadArgs(
+                    file=oci_proxy.KEY_FILE, content=pulumi.Output.secret(args.private_key), permissions=READ_ONLY_MODE
+                ),
+            ]
+        return docker.Container(
+            f"{name}-proxy-container",
+            name=f"{args.container_name}-proxy",
+            image=image.image_id,
+            restart="always",
+            must_run=True,
+            # The registry container's id, as Docker reports it back (container:<id>): a new registry
+            # container means a new proxy, which the engine deletes first (delete_before_replace below).
+            network_mode=self.container.id.apply(lambda container_id: f"container:{container_id}"),
+            uploads=uploads,
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())] or None,
+            log_driver=LOG_DRIVER,
+            log_opts={"max-size": args.log_max_size, "max-file": str(args.log_max_files)},
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=provider,
+                delete_before_replace=True,
+                depends_on=[self.container],
+            ),
+        )
 
 
 def _registry_of(image: str) -> str:

@@ -15,6 +15,7 @@ from tests.harness import run_program
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 PALETTE_EXPORTS = {"paletteRegistrationUid", "paletteRegistrationName", "paletteSyncStatus"}
+OCI_EXPORTS = {"packRepository", "pushCommand"}
 
 
 def table(heading: str) -> list[list[str]]:
@@ -48,15 +49,17 @@ def test_configuration_table_matches_pulumi_yaml() -> None:
         assert "default" in spec, f"{key} has no default: Pulumi would require it in every stack"
 
 
-def test_outputs_table_matches_the_exports() -> None:
-    run = run_program(
-        {"hosts": ["registry.example.com"], "paletteApiKey": "palette-api-key-0123456789"}, secrets_={"paletteApiKey"}
-    )
+def test_outputs_table_matches_the_exports_of_both_kinds() -> None:
+    config = {"hosts": ["registry.example.com"], "paletteApiKey": "palette-api-key-0123456789"}
+    legacy = run_program(config, secrets_={"paletteApiKey"})
+    oci = run_program({**config, "registryKind": "oci"}, secrets_={"paletteApiKey"})
     rows = {row[0].strip("`"): row[1] for row in table("Outputs")}
-    assert set(rows) == set(run.exports)
-    assert PALETTE_EXPORTS <= set(rows)
-    for key in run.exports:
-        assert (rows[key] == "yes") == (key in run.secret_exports), key
+    assert set(rows) == set(legacy.exports) | set(oci.exports)
+    assert set(oci.exports) - set(legacy.exports) == OCI_EXPORTS
+    assert PALETTE_EXPORTS <= set(legacy.exports) & set(oci.exports)
+    for run in (legacy, oci):
+        for key in run.exports:
+            assert (rows[key] == "yes") == (key in run.secret_exports), key
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -39,6 +39,7 @@ from components.config.docker_hosts import (
     instance_settings,
     readiness_settings,
 )
+from components.config.kind import DEFAULT_PROXY_IMAGE, KindSettings, parse_kind
 from components.config.network import parse_network
 from components.config.palette import PaletteSettings, palette_settings
 from components.config.source import (
@@ -53,10 +54,12 @@ from components.config.source import (
 from components.config.storage import storage_settings
 from components.config.tls import KEY_ALGORITHMS, TLS_MIN_VERSIONS, check_provided_certificate, parse_tls
 from components.config.users import parse_users
+from components.kinds import LEGACY
 from components.storage import StorageSettings
 
 __all__ = [
     "DEFAULT_IMAGE",
+    "DEFAULT_PROXY_IMAGE",
     "KEY_ALGORITHMS",
     "MIN_MEMORY_LIMIT_MB",
     "PALETTE_API_KEY_ENV",
@@ -67,6 +70,7 @@ __all__ = [
     "ContainerLimits",
     "DockerHostSettings",
     "InstanceSettings",
+    "KindSettings",
     "PaletteSettings",
     "ReadinessSettings",
     "RegistrySettings",
@@ -123,6 +127,8 @@ class RegistrySettings:
     """Filesystem (today's volume or host path) or one S3 bucket shared by every instance."""
     instances: tuple[InstanceSettings, ...] = ()
     """One per Docker host, the first one on `dockerHost` (or the first of `dockerHosts`)."""
+    kind: KindSettings = field(default_factory=lambda: KindSettings(LEGACY, "packs", DEFAULT_PROXY_IMAGE))
+    """The registry kind (legacy or oci) and the OCI settings."""
 
     @property
     def https(self) -> bool:
@@ -180,12 +186,13 @@ def parse_settings(
     raw = Raw(get, declared_config() if declared is None else declared)
     check_secrets_are_encrypted(reveal, is_secret)
 
+    kind = parse_kind(raw)
     network = parse_network(raw)
     tls = parse_tls(raw, reveal, secret, network)
-    container = parse_container(raw, reveal, secret)
+    container = parse_container(raw, reveal, secret, kind.kind)
     users = parse_users(raw, reveal, secret)
     docker = docker_settings(raw, get, secret)
-    readiness = readiness_settings(raw, network.tls_mode, network.primary_host, network.port)
+    readiness = readiness_settings(raw, network.tls_mode, network.primary_host, network.port, kind.kind)
     storage = storage_settings(raw, secret, reveal)
     instances = instance_settings(raw, docker, readiness, network.tls_mode, network.port, network.bind_address)
     check_shared_data(storage, instances, container.data_volume)
@@ -224,6 +231,7 @@ def parse_settings(
         palette=palette,
         storage=storage,
         instances=instances,
+        kind=kind,
     )
 
 

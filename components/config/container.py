@@ -10,7 +10,9 @@ from typing import Any
 
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw
 
-DEFAULT_IMAGE = "gcr.io/spectro-images-public/release/spectro-registry:2.6.0"
+from components.kinds import LEGACY, RegistryKind
+
+DEFAULT_IMAGE = LEGACY.default_image
 
 LOG_LEVELS = ("error", "warn", "info", "debug")
 
@@ -39,7 +41,7 @@ _SYSTEM_DIRECTORIES = frozenset(
 )
 
 # Docker's image reference grammar (distribution/reference regexp.go), spelled with ASCII classes.
-_IMAGE_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 
 _IMAGE_DOMAIN = (
     r"(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
@@ -47,7 +49,7 @@ _IMAGE_DOMAIN = (
 )
 
 _IMAGE_REF = re.compile(
-    rf"^(?P<name>(?:{_IMAGE_DOMAIN}/)?{_IMAGE_PATH_COMPONENT}(?:/{_IMAGE_PATH_COMPONENT})*)"
+    rf"^(?P<name>(?:{_IMAGE_DOMAIN}/)?{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
     r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
 )
@@ -72,8 +74,8 @@ class ContainerLimits:
     """CPU limit written the way the docker provider reads it back (e.g. 1.0, 1.5); None for none."""
 
 
-def image_reference(image: str) -> str:
-    """The image reference, if Docker would take it and it pins a version."""
+def image_reference(image: str, *, key: str = "image", example: str = DEFAULT_IMAGE) -> str:
+    """The image reference, if Docker would take it and it pins a version (``key`` names it in errors)."""
     match = _IMAGE_REF.match(image)
     if not match:
         lowered = image.rsplit("@", 1)[0].rsplit(":", 1)[0]
@@ -81,10 +83,10 @@ def image_reference(image: str) -> str:
             problem = f"'{image}' has upper case in its repository path (Docker only takes lower case there)"
         else:
             problem = f"'{image}' is not an image reference Docker accepts"
-        raise ConfigError("image", problem, f"Use e.g. {DEFAULT_IMAGE}.")
+        raise ConfigError(key, problem, f"Use e.g. {example}.")
     if len(match["name"]) > _IMAGE_NAME_MAX:
         raise ConfigError(
-            "image", f"its repository name is longer than {_IMAGE_NAME_MAX} characters", "Use a shorter name."
+            key, f"its repository name is longer than {_IMAGE_NAME_MAX} characters", "Use a shorter name."
         )
     digest = match["digest"]
     if digest is not None:
@@ -92,7 +94,7 @@ def image_reference(image: str) -> str:
         size = _DIGEST_SIZES.get(algorithm)
         if size is None or len(hex_digits) != size or hex_digits != hex_digits.lower():
             raise ConfigError(
-                "image",
+                key,
                 f"'{image}' has a digest Docker refuses ({algorithm} takes {size} lower-case hex digits)"
                 if size
                 else f"'{image}' has a digest of an unsupported algorithm '{algorithm}'",
@@ -100,12 +102,12 @@ def image_reference(image: str) -> str:
             )
     if digest is None:
         if match["tag"] is None:
-            raise ConfigError("image", f"'{image}' has no tag", "Pin a tag, e.g. ...spectro-registry:2.6.0.")
+            raise ConfigError(key, f"'{image}' has no tag", f"Pin a tag, e.g. {example}.")
         if match["tag"] == "latest":
             raise ConfigError(
-                "image",
+                key,
                 f"'{image}' uses the tag 'latest', which moves: every pull may bring another server",
-                "Pin a release tag, e.g. ...spectro-registry:2.6.0, or a digest (@sha256:...).",
+                f"Pin a release tag, e.g. {example}, or a digest (@sha256:...).",
             )
     return image
 
@@ -200,8 +202,11 @@ class Container:
     """A secret Output, or None."""
 
 
-def parse_container(raw: Raw, reveal: Callable[[str], str | None], secret: Callable[[str], Any]) -> Container:
-    image = image_reference(raw.text("image").strip())
+def parse_container(
+    raw: Raw, reveal: Callable[[str], str | None], secret: Callable[[str], Any], kind: RegistryKind = LEGACY
+) -> Container:
+    # An unset image follows the registry kind.
+    image = image_reference(raw.text("image").strip() or kind.default_image, example=kind.default_image)
     container_name = raw.text("containerName").strip()
     if not _CONTAINER_NAME.match(container_name):
         raise ConfigError(

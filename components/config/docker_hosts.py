@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw, base_url
 from components.config.tls import refuse_private_key
+from components.kinds import LEGACY, RegistryKind
 from components.storage import StorageSettings
 
 
@@ -139,13 +140,14 @@ def docker_settings(raw: Raw, get: Callable[[str], str | None], secret: Callable
     )
 
 
-def readiness_settings(raw: Raw, tls_mode: str, host: str, port: int) -> ReadinessSettings:
+def readiness_settings(raw: Raw, tls_mode: str, host: str, port: int, kind: RegistryKind = LEGACY) -> ReadinessSettings:
     timeout = raw.integer("readinessTimeoutSeconds")
     if not 1 <= timeout <= 3600:
         raise ConfigError("readinessTimeoutSeconds", f"{timeout} is out of range", "Use 1-3600 seconds.")
     paths = {}
-    for key in ("readinessHealthPath", "readinessCatalogPath"):
-        path = raw.text(key).strip()
+    # Unset paths follow the registry kind.
+    for key, kind_path in (("readinessHealthPath", kind.health_path), ("readinessCatalogPath", kind.catalog_path)):
+        path = raw.text(key).strip() or kind_path
         if not ABSOLUTE_PATH.match(path):
             raise ConfigError(key, f"'{path}' is not an absolute URL path", "Start it with '/', e.g. /health.")
         paths[key] = path

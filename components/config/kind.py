@@ -1,0 +1,57 @@
+"""Which registry server runs: the legacy pack registry or an OCI registry behind a proxy, and the OCI facts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from components.config.container import IMAGE_PATH_COMPONENT, image_reference
+from components.config.source import ConfigError, Raw
+from components.kinds import KINDS, LEGACY, PACK_ARCHIVE, RegistryKind
+
+DEFAULT_PROXY_IMAGE = "nginx:1.27.3"
+"""The official nginx image, Debian-based: its libcrypt takes bcrypt (the alpine variant's musl crypt does not)."""
+
+_REPOSITORY_PATH = re.compile(rf"^{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*$")
+
+
+@dataclass(frozen=True)
+class KindSettings:
+    """The registry kind and what only the OCI kind uses."""
+
+    kind: RegistryKind
+    base_content_path: str
+    """Repository prefix under which Palette reads ``spectro-packs/archive/<name>:<version>`` (OCI only)."""
+    proxy_image: str
+    """nginx image of the proxy in front of each OCI instance (OCI only)."""
+
+    @property
+    def pack_repository_path(self) -> str:
+        """``<baseContentPath>/spectro-packs/archive``: where packs are pushed."""
+        return f"{self.base_content_path}/{PACK_ARCHIVE}"
+
+
+def parse_kind(raw: Raw) -> KindSettings:
+    name = raw.text("registryKind").strip()
+    if name not in KINDS:
+        raise ConfigError(
+            "registryKind",
+            f"'{name}' is not a registry kind",
+            "Use legacy (Spectro's pack registry server) or oci (an OCI registry, as Spectro recommends).",
+        )
+    base = raw.text("baseContentPath").strip()
+    if not _REPOSITORY_PATH.match(base) or len(base) > 200:
+        raise ConfigError(
+            "baseContentPath",
+            f"'{base}' is not an OCI repository path (lower-case letters and digits, separated by '.', '_', '-' "
+            "or '/', no leading or trailing '/', no '..')",
+            "Use e.g. packs or spectro/packs.",
+        )
+    proxy_image = image_reference(
+        raw.text("proxyImage").strip() or DEFAULT_PROXY_IMAGE, key="proxyImage", example=DEFAULT_PROXY_IMAGE
+    )
+    kind = KINDS[name]
+    return KindSettings(kind=kind, base_content_path=base, proxy_image=proxy_image)
+
+
+__all__ = ["DEFAULT_PROXY_IMAGE", "LEGACY", "KindSettings", "parse_kind"]

@@ -258,7 +258,11 @@ class PackRegistry(pulumi.ComponentResource):
         ]
         kind = settings.kind.kind
         # Only an OCI registration carries the kind: a legacy one keeps exactly the inputs it had.
-        oci = {"registry_kind": kind.palette_kind, "base_content_path": settings.kind.base_content_path} if kind is not LEGACY else {}
+        oci = (
+            {"registry_kind": kind.palette_kind, "base_content_path": settings.kind.base_content_path}
+            if kind is not LEGACY
+            else {}
+        )
         return PaletteRegistration(
             "palette",
             api_url=settings.palette.api_url,

@@ -183,7 +183,9 @@ class Registry(pulumi.ComponentResource):
             # which only the proxy reaches; the proxy terminates TLS. The registry still checks the same
             # htpasswd (the proxy forwards the Authorization header): a second lock, not the one that splits.
             envs.append(f"REGISTRY_HTTP_ADDR={oci_proxy.UPSTREAM}")
-            if not any(isinstance(env, str) and env.startswith("REGISTRY_STORAGE_DELETE_ENABLED=") for env in args.storage_env):
+            if not any(
+                isinstance(env, str) and env.startswith("REGISTRY_STORAGE_DELETE_ENABLED=") for env in args.storage_env
+            ):
                 # Packs are removed by deleting their manifest (405 UNSUPPORTED without it).
                 envs.append("REGISTRY_STORAGE_DELETE_ENABLED=true")
         elif https:

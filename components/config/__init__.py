@@ -39,7 +39,7 @@ from components.config.docker_hosts import (
     instance_settings,
     readiness_settings,
 )
-from components.config.kind import DEFAULT_PROXY_IMAGE, KindSettings, parse_kind
+from components.config.kind import DEFAULT_PROXY_IMAGE, KindSettings, check_kind_fits, parse_kind
 from components.config.network import parse_network
 from components.config.palette import PaletteSettings, palette_settings
 from components.config.source import (
@@ -199,6 +199,7 @@ def parse_settings(
     palette = palette_settings(
         raw, reveal, env, stack, container.container_name, users.read_only_users, network.primary_host
     )
+    check_kind_fits(kind, https=network.tls_mode != "http", palette_enabled=palette.enabled)
     return RegistrySettings(
         hosts=network.hosts,
         ip_addresses=network.ip_addresses,

@@ -9,7 +9,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw
-
 from components.kinds import LEGACY, RegistryKind
 
 DEFAULT_IMAGE = LEGACY.default_image

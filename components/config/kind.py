@@ -54,4 +54,14 @@ def parse_kind(raw: Raw) -> KindSettings:
     return KindSettings(kind=kind, base_content_path=base, proxy_image=proxy_image)
 
 
-__all__ = ["DEFAULT_PROXY_IMAGE", "LEGACY", "KindSettings", "parse_kind"]
+def check_kind_fits(kind: KindSettings, *, https: bool, palette_enabled: bool) -> None:
+    """What the OCI kind needs from the other settings."""
+    if kind.kind.proxied and not https and palette_enabled:
+        raise ConfigError(
+            "tlsMode",
+            "is http, but Palette registers OCI registries at an https:// endpoint only",
+            "Use tlsMode self-signed or provided with registryKind oci, or set paletteRegistration to false.",
+        )
+
+
+__all__ = ["DEFAULT_PROXY_IMAGE", "LEGACY", "KindSettings", "check_kind_fits", "parse_kind"]

@@ -15,13 +15,16 @@ oci
     (distribution ``registry/auth/htpasswd/access.go``), so nginx terminates TLS, checks the same bcrypt
     file and lets only the admin user write. Registered in Palette as an OCI registry with
     ``providerType: pack``; packs live at ``<baseContentPath>/spectro-packs/archive/<name>:<version>``.
+an existing OCI registry (``ociEndpoint``)
+    Harbor, Zot, distribution or any registry with basic auth that the user runs: nothing is deployed, the
+    program registers it in Palette like the OCI kind and publishes packs to it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KINDS", "LEGACY", "OCI", "PACK_ARCHIVE", "RegistryKind"]
+__all__ = ["EXISTING", "KINDS", "LEGACY", "OCI", "PACK_ARCHIVE", "RegistryKind"]
 
 PACK_ARCHIVE = "spectro-packs/archive"
 """Where Palette reads packs under an OCI registry's base content path."""
@@ -45,6 +48,8 @@ class RegistryKind:
     """An nginx proxy in front terminates TLS and lets only the admin user write."""
     palette_kind: str
     """How Palette registers it: the registration's ``registry_kind``."""
+    deploys: bool = True
+    """The program runs the server (False: a registry the user already runs, see ``EXISTING``)."""
 
     def write_probe_path(self, base_content_path: str) -> str | None:
         """The path where the readiness gate proves the read-only user cannot start a push (None: no probe)."""
@@ -73,5 +78,18 @@ OCI = RegistryKind(
     proxied=True,
     palette_kind="oci",
 )
+
+EXISTING = RegistryKind(
+    name="oci",
+    default_image="",
+    data_path="",
+    health_path="/v2/",
+    catalog_path="/v2/_catalog",
+    proxied=False,
+    palette_kind="oci",
+    deploys=False,
+)
+"""An OCI registry the user already runs (``ociEndpoint``): nothing deployed, the registry's own auth decides
+who may push; registered in Palette like ``OCI``."""
 
 KINDS = {kind.name: kind for kind in (LEGACY, OCI)}

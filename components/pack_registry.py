@@ -61,7 +61,8 @@ class PackRegistry(pulumi.ComponentResource):
 
     endpoint: str
     """URL clients use (the load-balanced name when there are several instances)."""
-    credentials: Credentials
+    credentials: Credentials | None
+    """None for an existing registry (its users are its own)."""
     certificates: Certificates | None
     """None in http mode."""
     ca_certificate: pulumi.Output[str] | None
@@ -82,6 +83,14 @@ class PackRegistry(pulumi.ComponentResource):
     """Volume name, host path or s3://bucket/prefix holding the pack data."""
     registration: PaletteRegistration | None
     """The Palette registration (None when registration is off)."""
+    pull_user: str
+    """The user Palette pulls as."""
+    pull_password: pulumi.Output[str]
+    """Its password (secret)."""
+    push_user: str
+    """The user packs are pushed as (the admin user, or ociPushUser for an existing registry)."""
+    push_password: pulumi.Output[str]
+    """Its password (secret)."""
 
     def __init__(self, name: str, settings: RegistrySettings, opts: pulumi.ResourceOptions | None = None) -> None:
         if not settings.instances:
@@ -89,6 +98,30 @@ class PackRegistry(pulumi.ComponentResource):
         super().__init__(f"{PROJECT}:registry:PackRegistry", name, None, opts)
         moved = pulumi.ResourceOptions(parent=self, aliases=_moved_from_stack())
         self.endpoint = settings.endpoint
+        self.instances = []
+        self.gates = []
+        self.instance_endpoints = []
+        if settings.existing is not None:
+            self._use_existing(settings)
+        else:
+            self._deploy(name, settings, moved)
+
+        self.registration = None
+        if settings.palette.enabled:
+            self.registration = self._palette(settings, moved)
+        pulumi.log.info(settings.palette.reason)
+        for warning in settings.palette.warnings:
+            pulumi.log.warn(warning)
+        self.register_outputs(
+            {
+                "endpoint": self.endpoint,
+                "instanceEndpoints": self.instance_endpoints,
+                "containerNames": self.container_names,
+            }
+        )
+
+    def _deploy(self, name: str, settings: RegistrySettings, moved: pulumi.ResourceOptions) -> None:
+        """Credentials, certificates and one instance per Docker host, each gated, in a rolling chain."""
         self.credentials = Credentials(
             "credentials",
             CredentialsArgs(
@@ -132,9 +165,6 @@ class PackRegistry(pulumi.ComponentResource):
 
         s3 = settings.storage.s3
         self.data_location = s3.location if s3 else settings.data_volume
-        self.instances = []
-        self.gates = []
-        self.instance_endpoints = []
         self.http_secret = self._http_secret(name, settings)
         previous: pulumi.Resource | None = None
         for instance in settings.instances:
@@ -153,19 +183,45 @@ class PackRegistry(pulumi.ComponentResource):
                 previous = gate
         self.container_names = pulumi.Output.all(*(registry.container.name for registry in self.instances))
 
-        self.registration = None
-        if settings.palette.enabled:
-            self.registration = self._palette(settings, moved)
-        pulumi.log.info(settings.palette.reason)
-        for warning in settings.palette.warnings:
+        self.pull_user = settings.palette.user
+        self.pull_password = self.credentials.passwords[self.pull_user]
+        self.push_user = settings.admin_user
+        self.push_password = self.credentials.passwords[settings.admin_user]
+
+    def _use_existing(self, settings: RegistrySettings) -> None:
+        """A registry the user runs: nothing deployed, its endpoint gated once (TLS, the pull user lists)."""
+        existing = settings.existing
+        assert existing is not None
+        self.credentials = None
+        self.certificates = None
+        self.ca_certificate = pulumi.Output.from_input(existing.ca_certificate) if existing.ca_certificate else None
+        self.certificate_expires_at = None
+        self.ca_expires_at = None
+        self.data_location = existing.endpoint
+        self.http_secret = None
+        self.pull_user = existing.palette_user
+        self.pull_password = pulumi.Output.secret(existing.palette_password)
+        self.push_user = existing.push_user
+        self.push_password = pulumi.Output.secret(existing.push_password)
+        self.instance_endpoints.append(settings.readiness.url)
+        self.container_names = pulumi.Output.from_input([])
+        for warning in existing.warnings:
             pulumi.log.warn(warning)
-        self.register_outputs(
-            {
-                "endpoint": self.endpoint,
-                "instanceEndpoints": self.instance_endpoints,
-                "containerNames": self.container_names,
-            }
-        )
+        if settings.readiness.enabled:
+            self.gates.append(
+                ReadinessGate(
+                    "readiness",
+                    url=settings.readiness.url,
+                    server_name=existing.host,
+                    ca_certificate=existing.ca_certificate,
+                    health_path=settings.readiness.health_path,
+                    catalog_path=settings.readiness.catalog_path,
+                    username=self.pull_user,
+                    password=self.pull_password,
+                    timeout_seconds=settings.readiness.timeout_seconds,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
 
     def _http_secret(self, name: str, settings: RegistrySettings) -> pulumi.Output[str]:
         """One REGISTRY_HTTP_SECRET for every instance (an upload may start on one and finish on another).
@@ -252,7 +308,6 @@ class PackRegistry(pulumi.ComponentResource):
         )
 
     def _palette(self, settings: RegistrySettings, moved: pulumi.ResourceOptions) -> PaletteRegistration:
-        palette_user = settings.palette.user
         waits_for: list[pulumi.Resource] = list(self.gates) or [
             container for r in self.instances for container in (r.container, r.proxy) if container is not None
         ]
@@ -268,8 +323,8 @@ class PackRegistry(pulumi.ComponentResource):
             api_url=settings.palette.api_url,
             name=settings.palette.name,
             endpoint=settings.endpoint,
-            username=palette_user,
-            password=self.credentials.passwords[palette_user],
+            username=self.pull_user,
+            password=self.pull_password,
             ca_certificate=self.ca_certificate,
             tls_enabled=settings.https,
             insecure_skip_verify=settings.palette.insecure_skip_verify,

@@ -640,3 +640,54 @@ def test_an_api_key_that_cannot_be_a_header_is_refused_without_echoing_it(
         parse(overrides, env=env)
     assert named in str(caught.value)
     assert "palette-key-0123" not in str(caught.value)
+
+
+EXISTING: dict[str, Any] = {
+    "hosts": [],
+    "ipAddresses": [],
+    "registryKind": "oci",
+    "ociEndpoint": "https://harbor.example.com",
+    "ociPushUser": "robot",
+    "ociPushPassword": "push-password-0123456789",
+    "paletteUser": "reader",
+    "palettePassword": "pull-password-0123456789",
+}
+
+# (case, overrides of EXISTING, key named in the message, words the message must contain)
+BAD_EXISTING: list[tuple[str, dict[str, Any], str, str]] = [
+    ("existing with the legacy kind", {"registryKind": "legacy"}, "ociEndpoint", "registryKind is legacy"),
+    ("existing over http", {"ociEndpoint": "http://harbor.example.com"}, "ociEndpoint", "not https://"),
+    ("existing with a path", {"ociEndpoint": "https://harbor.example.com/v2"}, "ociEndpoint", "has a path"),
+    ("existing with credentials", {"ociEndpoint": "https://u:p@harbor.example.com"}, "ociEndpoint", "credentials"),
+    ("existing bad host", {"ociEndpoint": "https://bad_host.example.com"}, "ociEndpoint", "other than letters"),
+    ("existing without push user", {"ociPushUser": ""}, "ociPushUser", "are needed with ociEndpoint"),
+    ("existing without push password", {"ociPushPassword": None}, "ociPushUser", "are needed"),
+    ("existing without palette user", {"paletteUser": ""}, "paletteUser", "pull user of that registry"),
+    ("existing without palette password", {"palettePassword": None}, "palettePassword", "as 'reader'"),
+    ("existing ca not pem", {"ociCaCertificate": "not a certificate"}, "ociCaCertificate", "not a PEM"),
+    ("existing ca with a key", {"ociCaCertificate": GOOD.key_pem}, "ociCaCertificate", "private key"),
+    ("existing and hosts", {"hosts": ["registry.example.com"]}, "hosts", "already runs"),
+    ("existing and a port", {"port": 5443}, "port", "Unset port"),
+    ("existing and docker hosts", {"dockerHosts": ["ssh://ops@node-a"]}, "dockerHosts", "already runs"),
+    ("push user without endpoint", {"ociEndpoint": None}, "ociPushUser", "ociEndpoint is not"),
+]
+
+
+@pytest.mark.parametrize(("case", "overrides", "key", "words"), BAD_EXISTING, ids=[c[0] for c in BAD_EXISTING])
+def test_existing_registry_refusals(case: str, overrides: dict[str, Any], key: str, words: str) -> None:
+    assert_refused({**EXISTING, **overrides}, key, words)
+
+
+def test_an_existing_registry_is_reached_at_its_endpoint_with_the_oci_paths() -> None:
+    settings = parse({**EXISTING, "ociEndpoint": "https://Harbor.example.com:443/"})
+    assert settings.existing is not None and not settings.kind.kind.deploys
+    assert settings.endpoint == "https://harbor.example.com" == settings.existing.endpoint
+    assert (settings.readiness.url, settings.readiness.health_path) == ("https://harbor.example.com:443", "/v2/")
+    assert settings.palette.user == "reader"
+
+
+def test_palette_may_use_the_push_user_only_when_named_and_is_warned() -> None:
+    settings = parse({**EXISTING, "paletteUser": "robot", "palettePassword": None})
+    assert settings.existing is not None
+    assert settings.existing.palette_user == "robot"
+    assert any("push user 'robot'" in warning for warning in settings.existing.warnings)

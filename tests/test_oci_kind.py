@@ -163,3 +163,49 @@ def test_oci_exports(oci_run: ProgramRun) -> None:
 def test_legacy_exports_name_the_kind_and_no_oci_outputs(dev_run: ProgramRun) -> None:
     assert dev_run.exports["registryKind"] == "legacy"
     assert not {"packRepository", "pushCommand"} & set(dev_run.exports)
+
+
+EXISTING_CONFIG: dict[str, Any] = {
+    "registryKind": "oci",
+    "ociEndpoint": "https://harbor.example.com:8443",
+    "ociPushUser": "robot",
+    "ociPushPassword": "push-password-0123456789",
+    "paletteUser": "reader",
+    "palettePassword": "pull-password-0123456789",
+    "readinessUrl": "https://127.0.0.1:8443",
+}
+
+
+@pytest.fixture(scope="module")
+def existing_run() -> ProgramRun:
+    return run_program(
+        EXISTING_CONFIG, stack="existing", use_stack_file=False, secrets_={"ociPushPassword", "palettePassword"}
+    )
+
+
+def test_an_existing_registry_gets_no_container_certificate_or_password(existing_run: ProgramRun) -> None:
+    types = {r.type for r in existing_run.resources}
+    assert not {t for t in types if t.startswith(("docker:", "tls:", "random:", "pulumi:providers:docker"))}
+    assert not [r for r in existing_run.resources if r.type.endswith(("Credentials", "Certificates", ":Registry"))]
+
+
+def test_an_existing_registry_is_gated_as_the_pull_user_with_tls_for_its_name(existing_run: ProgramRun) -> None:
+    gate = existing_run.one(READINESS)
+    assert gate.inputs["url"] == "https://127.0.0.1:8443"
+    assert gate.inputs["server_name"] == "harbor.example.com"
+    assert (gate.inputs["health_path"], gate.inputs["catalog_path"]) == ("/v2/", "/v2/_catalog")
+    assert (gate.inputs["username"], gate.inputs["password"]) == ("reader", "pull-password-0123456789")
+    assert "password" in gate.secret_inputs
+    assert "require_challenge" not in gate.inputs, "the registry's own auth decides; no proxy to prove"
+
+
+def test_an_existing_registry_exports_its_endpoint_and_push_user_and_no_passwords(existing_run: ProgramRun) -> None:
+    exports = existing_run.exports
+    assert exports["endpoint"] == "https://harbor.example.com:8443"
+    assert exports["packRepository"] == "harbor.example.com:8443/packs/spectro-packs/archive"
+    assert exports["adminUser"] == "robot"
+    assert exports["loginCommand"] == "oras login -u robot harbor.example.com:8443"
+    assert exports["curlCommand"] == "curl -u reader https://harbor.example.com:8443/v2/_catalog"
+    assert not {"adminPassword", "readOnlyPasswords", "containerName"} & set(exports)
+    for value in exports.values():
+        assert "password-0123456789" not in str(value)

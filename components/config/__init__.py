@@ -17,6 +17,7 @@ every rule:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from components.config.docker_hosts import (
     instance_settings,
     readiness_settings,
 )
+from components.config.existing import ExistingRegistry, existing_registry
 from components.config.kind import DEFAULT_PROXY_IMAGE, KindSettings, check_kind_fits, parse_kind
 from components.config.network import parse_network
 from components.config.palette import PaletteSettings, palette_settings
@@ -54,7 +56,7 @@ from components.config.source import (
 from components.config.storage import storage_settings
 from components.config.tls import KEY_ALGORITHMS, TLS_MIN_VERSIONS, check_provided_certificate, parse_tls
 from components.config.users import parse_users
-from components.kinds import LEGACY
+from components.kinds import EXISTING, LEGACY, OCI
 from components.storage import StorageSettings
 
 __all__ = [
@@ -69,6 +71,7 @@ __all__ = [
     "ConfigError",
     "ContainerLimits",
     "DockerHostSettings",
+    "ExistingRegistry",
     "InstanceSettings",
     "KindSettings",
     "PaletteSettings",
@@ -129,6 +132,8 @@ class RegistrySettings:
     """One per Docker host, the first one on `dockerHost` (or the first of `dockerHosts`)."""
     kind: KindSettings = field(default_factory=lambda: KindSettings(LEGACY, "packs", DEFAULT_PROXY_IMAGE))
     """The registry kind (legacy or oci) and the OCI settings."""
+    existing: ExistingRegistry | None = None
+    """The OCI registry ``ociEndpoint`` names (nothing is deployed), or None."""
 
     @property
     def https(self) -> bool:
@@ -187,9 +192,14 @@ def parse_settings(
     check_secrets_are_encrypted(reveal, is_secret)
 
     kind = parse_kind(raw)
+    existing = existing_registry(raw, reveal, secret, kind.kind.name)
+    if existing is not None:
+        # Nothing is deployed: the endpoint is where clients find the registry.
+        raw = raw.with_values(existing.endpoint_values(raw))
+        kind = dataclasses.replace(kind, kind=EXISTING)
     network = parse_network(raw)
     tls = parse_tls(raw, reveal, secret, network)
-    container = parse_container(raw, reveal, secret, kind.kind)
+    container = parse_container(raw, reveal, secret, kind.kind if kind.kind.deploys else OCI)
     users = parse_users(raw, reveal, secret)
     docker = docker_settings(raw, get, secret)
     readiness = readiness_settings(raw, network.tls_mode, network.primary_host, network.port, kind.kind)
@@ -197,7 +207,13 @@ def parse_settings(
     instances = instance_settings(raw, docker, readiness, network.tls_mode, network.port, network.bind_address)
     check_shared_data(storage, instances, container.data_volume)
     palette = palette_settings(
-        raw, reveal, env, stack, container.container_name, users.read_only_users, network.primary_host
+        raw,
+        reveal,
+        env,
+        stack,
+        container.container_name,
+        (existing.palette_user,) if existing else users.read_only_users,
+        network.primary_host,
     )
     check_kind_fits(kind, https=network.tls_mode != "http", palette_enabled=palette.enabled)
     return RegistrySettings(
@@ -233,6 +249,7 @@ def parse_settings(
         storage=storage,
         instances=instances,
         kind=kind,
+        existing=existing,
     )
 
 

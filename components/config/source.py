@@ -25,6 +25,8 @@ SECRET_KEYS = (
     "s3AccessKey",
     "s3SecretKey",
     "paletteApiKey",
+    "ociPushPassword",
+    "palettePassword",
 )
 """Keys whose value must be set with ``pulumi config set --secret``.
 
@@ -44,7 +46,9 @@ _SET_SECRET = {
 }
 
 # PEM values span lines; every other text value is one line.
-_MULTILINE_KEYS = frozenset({"tlsCertificate", "tlsPrivateKey", "dockerCaCert", "dockerCert", "dockerKey"})
+_MULTILINE_KEYS = frozenset(
+    {"tlsCertificate", "tlsPrivateKey", "dockerCaCert", "dockerCert", "dockerKey", "ociCaCertificate"}
+)
 
 # strconv.Atoi's syntax: what the CLI accepts for an `integer` key.
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
@@ -73,6 +77,22 @@ class Raw:
 
     def default(self, key: str) -> Any:
         return self._declared.get(key, {}).get("default")
+
+    def is_set(self, key: str) -> bool:
+        """Whether the stack gives ``key`` a value other than its declared default."""
+        value = self._get(key)
+        if value is None:
+            return False
+        default = self.default(key)
+        if isinstance(default, list):
+            return value.strip() not in ("", "[]") and value.strip() != json.dumps(default)
+        return value.strip() != (
+            "" if default is None else str(default).lower() if isinstance(default, bool) else str(default)
+        )
+
+    def with_values(self, values: Mapping[str, str]) -> Raw:
+        """The same config with ``values`` in place of what the stack says for those keys."""
+        return Raw(lambda key: values[key] if key in values else self._get(key), self._declared)
 
     def text(self, key: str) -> str:
         value = self._get(key)

@@ -460,24 +460,30 @@ def test_tls_floor_13_refuses_a_tls12_client(tls13_instance: Instance, instance:
     assert _handshake(instance.url, instance.ca_file, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
 
 
-def test_plain_http_mode_keeps_the_split(
+def test_plain_http_mode_keeps_the_split_for_any_allowed_name(
     janitor: DockerJanitor, oci_standin_image: str, proxy_standin_image: str
 ) -> None:
+    """tlsMode http, and an admin name using every punctuation users.py allows: a read-only user whose
+    name matches it only where "." would match any character is still refused."""
+    admin, twin = "ad.min@x-y_z", "adXmin@x-y_z"
+    users = {admin: "it-Admin-Password-0001", twin: "it-Reader-Password-002"}
     pair = start_oci_pair(
         janitor,
         name="oci-proxy-http",
         registry_image=oci_standin_image,
         proxy_image=proxy_standin_image,
-        config_text=proxy_config(ProxyConfigArgs(admin_user=ADMIN, realm="Pack Registry", https=False)),
-        htpasswd_text=htpasswd(USERS),
+        config_text=proxy_config(ProxyConfigArgs(admin_user=admin, realm="Pack Registry", https=False)),
+        htpasswd_text=htpasswd(users),
         realm="Pack Registry",
         leaf=None,
     )
-    wait_until_ready(pair, reader=(READER, USERS[READER]), ca_file=None)
+    wait_until_ready(pair, reader=(twin, users[twin]), ca_file=None)
     assert pair.url.startswith("http://")
-    started = requests.post(f"{pair.url}/v2/demo/blobs/uploads/", headers=basic(ADMIN, USERS[ADMIN]), timeout=30)
+    started = requests.post(f"{pair.url}/v2/demo/blobs/uploads/", headers=basic(admin, users[admin]), timeout=30)
     assert started.status_code == 202
     assert started.headers["Location"].startswith(f"{pair.url}/v2/demo/blobs/uploads/")
+    refused = requests.post(f"{pair.url}/v2/demo/blobs/uploads/", headers=basic(twin, users[twin]), timeout=30)
+    assert refused.status_code == 403
 
 
 def test_the_registry_port_is_not_reachable_from_outside_the_namespace(instance: Instance) -> None:

@@ -262,7 +262,7 @@ class Registry(pulumi.ComponentResource):
         image = docker.RemoteImage(f"{name}-proxy-image", name=args.proxy_image, keep_locally=True, opts=on_host)
         https = args.certificate is not None
         config = oci_proxy.proxy_config(
-            oci_proxy.ProxyConfig(
+            oci_proxy.ProxyConfigArgs(
                 admin_user=args.admin_user,
                 realm=args.auth_realm,
                 https=https,

@@ -76,7 +76,7 @@ def test_an_oci_instance_is_a_registry_and_a_proxy_in_its_network_namespace(oci_
     assert "ports" not in proxy.inputs
     assert registry.inputs["ports"] == [{"internal": 8443, "external": 5443, "ip": "127.0.0.1", "protocol": "tcp"}]
     images = sorted(r.inputs["name"] for r in oci_run.all(IMAGE))
-    assert images == ["nginx:1.27.3", "registry:2.8.3"]
+    assert images == ["nginx:1.27.3-bookworm", "registry:2.8.3"]
 
 
 def test_the_oci_registry_serves_plain_http_on_loopback_only_and_keeps_data_where_the_image_does(

@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from components.config.container import IMAGE_PATH_COMPONENT, image_reference
 from components.config.source import ConfigError, Raw
 from components.kinds import KINDS, LEGACY, PACK_ARCHIVE, RegistryKind
-
-DEFAULT_PROXY_IMAGE = "nginx:1.27.3"
-"""The official nginx image, Debian-based: its libcrypt takes bcrypt (the alpine variant's musl crypt does not)."""
+from components.oci_proxy import DEFAULT_PROXY_IMAGE
 
 _REPOSITORY_PATH = re.compile(rf"^{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*$")
 

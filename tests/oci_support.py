@@ -1,0 +1,247 @@
+"""An OCI instance on the real engine: the registry stand-in and the nginx proxy stand-in in one netns.
+
+The layout is the program's (components/oci_proxy.py): the registry container owns the network namespace
+and publishes the proxy's port (on 127.0.0.1 only, a port the engine picks); the proxy container joins
+it (``--network container:<registry id>``); the registry listens on 127.0.0.1:5000, where only nginx
+reaches it. Files go in the way the docker provider uploads them (``docker cp`` before start), with the
+text ``proxy_config`` renders. Everything is labelled and removed by the ``DockerJanitor``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import bcrypt
+import pytest
+import requests
+
+from components import oci_proxy
+from tests import docker_support
+from tests.docker_support import LABEL, DockerError, DockerJanitor, docker, upload_files
+from tests.tls_support import Authority, LeafCertificate
+
+__all__ = [
+    "OCI_STANDIN_IMAGE",
+    "PROXY_STANDIN_IMAGE",
+    "REGISTRY_HTPASSWD",
+    "OciPair",
+    "htpasswd",
+    "oci_standin_image",
+    "proxy_standin_image",
+    "start_oci_pair",
+    "wait_until_ready",
+]
+
+OCI_STANDIN_IMAGE = os.environ.get("OCI_STANDIN_IMAGE", "palette-pack-registry-oci-standin:test")
+PROXY_STANDIN_IMAGE = os.environ.get("PROXY_STANDIN_IMAGE", "palette-pack-registry-proxy-standin:test")
+REGISTRY_HTPASSWD = "/auth/htpasswd"
+"""Where the registry container reads the same htpasswd file (its own auth stays on)."""
+REGISTRY_DATA = "/var/lib/registry"
+"""Where the official registry image keeps its data (a VOLUME)."""
+
+
+def _build(recipe: str, image: str) -> str:
+    script = docker_support.BUILD_SCRIPT
+    result = subprocess.run(
+        ["bash", str(script), recipe],
+        capture_output=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "STANDIN_IMAGE": image},
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"{script.name} {recipe} failed ({result.returncode}):\n{result.stdout.decode()}{result.stderr.decode()}",
+            pytrace=False,
+        )
+    return image
+
+
+@pytest.fixture(scope="session")
+def oci_standin_image(docker_engine: None) -> str:
+    """The official registry image's stand-in (scripts/build-standin-image.sh oci; a no-op when up to date)."""
+    return _build("oci", OCI_STANDIN_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def proxy_standin_image(docker_engine: None) -> str:
+    """The official nginx image's stand-in (scripts/build-standin-image.sh proxy; a no-op when up to date)."""
+    return _build("proxy", PROXY_STANDIN_IMAGE)
+
+
+def htpasswd(users: dict[str, str]) -> str:
+    """An htpasswd file with a bcrypt entry per user, as the program writes it (``$2b$``, 10 rounds)."""
+    return "".join(
+        f"{name}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()}\n"
+        for name, password in users.items()
+    )
+
+
+@dataclass
+class OciPair:
+    """A started OCI instance."""
+
+    registry: str
+    """Id of the registry container (owns the netns, publishes the port)."""
+    proxy: str
+    """Id of the nginx container."""
+    host_port: int
+    """127.0.0.1 port that reaches nginx."""
+    https: bool
+    started_at: float
+    """time.monotonic() right before the first `docker start`."""
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.https else 'http'}://127.0.0.1:{self.host_port}"
+
+    def logs(self) -> str:
+        out = []
+        for role, container in (("registry", self.registry), ("proxy", self.proxy)):
+            result = subprocess.run(
+                ["docker", "logs", "--tail", "40", container], capture_output=True, timeout=30, check=False
+            )
+            out.append(f"--- {role}\n{(result.stdout + result.stderr).decode(errors='replace')}")
+        return "\n".join(out)
+
+
+def _published_port(container: str, port: int) -> int:
+    deadline = time.monotonic() + 10
+    while True:
+        mapping = docker("port", container, f"{port}/tcp", check=False).strip()
+        for line in mapping.splitlines():
+            host, _, number = line.rpartition(":")
+            if host == "127.0.0.1" and number.isdigit():
+                return int(number)
+        if time.monotonic() > deadline:
+            raise DockerError(f"container {container} publishes no 127.0.0.1 port for {port}: {mapping!r}")
+        time.sleep(0.05)
+
+
+def _create(janitor: DockerJanitor, args: list[str], envs: list[str], image: str) -> str:
+    with tempfile.TemporaryDirectory() as directory:
+        env_file = Path(directory, "env")
+        env_file.write_text("".join(f"{entry}\n" for entry in envs))
+        container = docker("create", "--label", f"{LABEL}={janitor.token}", *args, "--env-file", str(env_file), image)
+    janitor.containers.append(container.strip())
+    return container.strip()
+
+
+def start_oci_pair(
+    janitor: DockerJanitor,
+    *,
+    name: str,
+    registry_image: str,
+    proxy_image: str,
+    config_text: str,
+    htpasswd_text: str,
+    realm: str,
+    leaf: LeafCertificate | None,
+    volume: str | None = None,
+    start: bool = True,
+) -> OciPair:
+    """Creates (and starts) the registry and the proxy of one instance; ``leaf`` None means plain HTTP.
+
+    ``volume`` (a name, made per run) is mounted at /var/lib/registry and created when new.
+    """
+    args = ["--name", janitor.name(f"{name}-registry"), "--publish", f"127.0.0.1::{oci_proxy.PROXY_PORT}/tcp"]
+    if volume:
+        if volume not in janitor.volumes:
+            docker("volume", "create", "--label", f"{LABEL}={janitor.token}", volume)
+            janitor.volumes.append(volume)
+        args += ["--volume", f"{volume}:{REGISTRY_DATA}"]
+    registry = _create(
+        janitor,
+        args,
+        [*oci_proxy.registry_env(realm, REGISTRY_HTPASSWD), "REGISTRY_LOG_LEVEL=info"],
+        registry_image,
+    )
+    upload_files(registry, [{"file": REGISTRY_HTPASSWD, "content": htpasswd_text, "permissions": "0444"}])
+    proxy = _create(
+        janitor,
+        [
+            "--name",
+            janitor.name(f"{name}-proxy"),
+            "--network",
+            f"container:{registry}",
+            "--stop-signal",
+            oci_proxy.STOP_SIGNAL,
+        ],
+        [],
+        proxy_image,
+    )
+    uploads = [
+        {"file": oci_proxy.CONFIG_FILE, "content": config_text, "permissions": "0444"},
+        {"file": oci_proxy.HTPASSWD_FILE, "content": htpasswd_text, "permissions": "0444"},
+    ]
+    if leaf is not None:
+        uploads += [
+            {"file": oci_proxy.CERT_FILE, "content": leaf.certificate_pem, "permissions": "0444"},
+            {"file": oci_proxy.KEY_FILE, "content": leaf.private_key_pem, "permissions": "0444"},
+        ]
+    upload_files(proxy, uploads)
+    pair = OciPair(registry, proxy, 0, leaf is not None, 0.0)
+    return start_pair(pair) if start else pair
+
+
+def start_pair(pair: OciPair) -> OciPair:
+    """Starts a created pair: the registry first (it owns the netns), then the proxy."""
+    started_at = time.monotonic()
+    docker("start", pair.registry)
+    docker("start", pair.proxy)
+    port = _published_port(pair.registry, oci_proxy.PROXY_PORT)
+    return OciPair(pair.registry, pair.proxy, port, pair.https, started_at)
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def wait_until_ready(
+    pair: OciPair,
+    *,
+    reader: tuple[str, str],
+    ca_file: str | None,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    repository: str = "ready/probe",
+) -> float:
+    """Polls like the OCI readiness gate: ``/v2/`` 401 without credentials, the read-only user's
+    ``/v2/_catalog`` 200 and its blob-upload start refused (403). Returns time.monotonic() when all hold."""
+    deadline = time.monotonic() + timeout
+    last = "nothing tried"
+    # verify on each call: a session's verify loses to REQUESTS_CA_BUNDLE (psf/requests#3829).
+    verify: str | bool = ca_file if ca_file else True
+    with requests.Session() as session:
+        while time.monotonic() < deadline:
+            try:
+                anonymous = session.get(f"{pair.url}/v2/", verify=verify, timeout=2)
+                catalog = session.get(f"{pair.url}/v2/_catalog", headers=basic(*reader), verify=verify, timeout=2)
+                push = session.post(
+                    f"{pair.url}/v2/{repository}/blobs/uploads/", headers=basic(*reader), verify=verify, timeout=2
+                )
+                last = f"/v2/ {anonymous.status_code}, catalog {catalog.status_code}, push {push.status_code}"
+                if (anonymous.status_code, catalog.status_code, push.status_code) == (401, 200, 403):
+                    return time.monotonic()
+            except requests.RequestException as error:
+                last = repr(error)
+            time.sleep(interval)
+    raise TimeoutError(f"{pair.url} not ready within {timeout}s ({last}):\n{pair.logs()}")
+
+
+@pytest.fixture
+def ca_file(tmp_path: Path) -> Iterator[Path]:
+    """A path for a CA bundle file (written by the test)."""
+    yield tmp_path / "ca.crt"
+
+
+def write_ca(authority: Authority, path: Path) -> str:
+    path.write_text(authority.certificate_pem)
+    return str(path)

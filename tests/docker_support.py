@@ -217,16 +217,16 @@ def upload_files(container: str, uploads: list[Mapping[str, Any]]) -> None:
     docker("cp", "-", f"{container}:/", input_=_upload_tar(uploads))
 
 
-def _published_port(container: str) -> int:
+def _published_port(container: str, internal: int = CONTAINER_PORT) -> int:
     deadline = time.monotonic() + 10
     while True:
-        mapping = docker("port", container, f"{CONTAINER_PORT}/tcp", check=False).strip()
+        mapping = docker("port", container, f"{internal}/tcp", check=False).strip()
         for line in mapping.splitlines():
             host, _, port = line.rpartition(":")
             if host == "127.0.0.1" and port.isdigit():
                 return int(port)
         if time.monotonic() > deadline:
-            raise DockerError(f"container {container} publishes no 127.0.0.1 port for {CONTAINER_PORT}: {mapping!r}")
+            raise DockerError(f"container {container} publishes no 127.0.0.1 port for {internal}: {mapping!r}")
         time.sleep(0.05)
 
 
@@ -296,12 +296,15 @@ def start_container(
             mount += ":ro"
         args += ["--volume", mount]
     ports = list(spec.get("ports") or [])
-    if host_network_port is None and not any(int(port["internal"]) == CONTAINER_PORT for port in ports):
-        raise ValueError(f"the spec publishes no container port {CONTAINER_PORT}: {ports}")
+    joins = str(network or "").startswith("container:")
+    if host_network_port is None and not joins and not ports:
+        raise ValueError(f"the spec publishes no port: {spec.get('name')}")
+    # The port clients use: the registry's 5000, or the proxy's port for an OCI instance.
+    served = int(ports[0]["internal"]) if ports else CONTAINER_PORT
     for port in ports:
         internal = int(port["internal"])
         protocol = port.get("protocol") or "tcp"
-        external = str(host_port) if host_port and internal == CONTAINER_PORT else ""
+        external = str(host_port) if host_port and internal == served else ""
         # Whatever address the program binds, tests publish on the loopback address only.
         args += ["--publish", f"127.0.0.1:{external}:{internal}/{protocol}"]
     with tempfile.TemporaryDirectory() as directory:
@@ -322,8 +325,8 @@ def start_container(
     if start:
         docker("start", container_id)
         started_at = time.monotonic()
-        if host_network_port is None:
-            port = _published_port(container_id)
+        if host_network_port is None and not joins:
+            port = _published_port(container_id, served)
     return RunningContainer(
         container_id, container_name, dict(spec), port, started_at, host_network=host_network_port is not None
     )
@@ -333,7 +336,9 @@ def start_created(container: RunningContainer) -> RunningContainer:
     """Starts a container made with ``start=False``."""
     docker("start", container.id)
     started_at = time.monotonic()
-    port = container.host_port if container.host_network else _published_port(container.id)
+    ports = container.spec.get("ports") or []
+    served = int(ports[0]["internal"]) if ports else CONTAINER_PORT
+    port = container.host_port if container.host_network else _published_port(container.id, served)
     return RunningContainer(container.id, container.name, container.spec, port, started_at, container.host_network)
 
 

@@ -207,6 +207,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "tlsMode",
         "https:// endpoint only",
     ),
+    ("oci realm off", {"registryKind": "oci", "authRealm": "off"}, "authRealm", "turn the proxy's basic auth off"),
     ("tls 1.1 floor", {"tlsMinVersion": "1.1"}, "tlsMinVersion", "Use 1.2 or 1.3"),
     ("tls floor spelled like distribution", {"tlsMinVersion": "tls1.2"}, "tlsMinVersion", "Use 1.2 or 1.3"),
 ]

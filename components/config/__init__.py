@@ -215,7 +215,7 @@ def parse_settings(
         (existing.palette_user,) if existing else users.read_only_users,
         network.primary_host,
     )
-    check_kind_fits(kind, https=network.tls_mode != "http", palette_enabled=palette.enabled)
+    check_kind_fits(kind, https=network.tls_mode != "http", palette_enabled=palette.enabled, realm=users.auth_realm)
     return RegistrySettings(
         hosts=network.hosts,
         ip_addresses=network.ip_addresses,

@@ -52,8 +52,13 @@ def parse_kind(raw: Raw) -> KindSettings:
     return KindSettings(kind=kind, base_content_path=base, proxy_image=proxy_image)
 
 
-def check_kind_fits(kind: KindSettings, *, https: bool, palette_enabled: bool) -> None:
+def check_kind_fits(kind: KindSettings, *, https: bool, palette_enabled: bool, realm: str) -> None:
     """What the OCI kind needs from the other settings."""
+    if kind.kind.proxied and realm == "off":
+        # nginx's auth_basic takes the realm "off" as "no authentication" (ngx_http_auth_basic_module).
+        raise ConfigError(
+            "authRealm", "'off' would turn the proxy's basic auth off", "Use another realm, e.g. Spectro Pack Registry."
+        )
     if kind.kind.proxied and not https and palette_enabled:
         raise ConfigError(
             "tlsMode",

@@ -251,8 +251,9 @@ def test_a_change_that_replaces_every_container_rolls_one_instance_at_a_time(cha
     """
     state = MockState()
     hosts = [HOST_A, HOST_B, HOST_C]
-    before = ha_run(state, dockerHosts=hosts)
-    after = ha_run(state, dockerHosts=hosts, **change)
+    palette = {"paletteApiKey": "palette-api-key-0123456789"}
+    before = ha_run(state, dockerHosts=hosts, **palette)
+    after = ha_run(state, dockerHosts=hosts, **palette, **change)
     changed = _changed(before, after)
     containers = [r.urn for r in after.all(CONTAINER)]
     assert set(containers) <= changed
@@ -261,9 +262,11 @@ def test_a_change_that_replaces_every_container_rolls_one_instance_at_a_time(cha
     for earlier, later in itertools.pairwise(windows):
         assert later.down_from >= earlier.up_at, (earlier, later)
     assert moments_all_down(after.resources, changed) == []
+    # Palette's registration (updated in place by a rotation) starts only once every instance is back.
     steps = schedule(after.resources, changed)
-    if after.all(PALETTE):
-        assert steps[after.one(PALETTE).urn].start >= max(w.up_at for w in windows)
+    registration = after.one(PALETTE)
+    assert steps[registration.urn].start >= max(w.up_at for w in windows)
+    assert steps[registration.urn].start >= max(steps[g.urn].finish for g in after.all(READINESS))
 
 
 def test_the_model_sees_an_outage_when_the_chain_is_missing() -> None:

@@ -10,7 +10,7 @@ import bcrypt
 import pytest
 
 from components.credentials import PASSWORD_SPECIALS
-from tests.harness import BCRYPT_HASH, PASSWORD, ProgramRun, run_program
+from tests.harness import BCRYPT_HASH, PASSWORD, MockState, ProgramRun, _replaces, run_program
 
 AUTH_FILE = "/auth/htpasswd-basic"
 
@@ -74,14 +74,40 @@ def test_htpasswd_entries_verify_with_apache_htpasswd(dev_run: ProgramRun, tmp_p
         assert bad.returncode != 0
 
 
-def test_rotation_keeper_rotates_passwords_and_the_file(dev_run: ProgramRun) -> None:
-    rotated = run_program({"rotationKeeper": "2"})
-    old, new = passwords_of(dev_run), passwords_of(rotated)
+def _http_secret(run: ProgramRun) -> str:
+    envs = run.one("docker:index/container:Container").inputs["envs"]
+    return next(e for e in envs if e.startswith("REGISTRY_HTTP_SECRET="))
+
+
+def test_a_changed_rotation_keeper_rotates_and_an_unchanged_one_keeps() -> None:
+    """One stack state across runs, as the engine keeps it: the mock replaces a RandomPassword only when
+    pulumi-random would (tests/harness.py ``_replaces``: a changed keeper value), else it keeps the result."""
+    state = MockState()
+    first = run_program(state=state)
+    again = run_program(state=state)
+    assert passwords_of(again) == passwords_of(first)
+    assert htpasswd_of(again) == htpasswd_of(first)
+    assert _http_secret(again) == _http_secret(first)
+
+    rotated = run_program({"rotationKeeper": "2"}, state=state)
+    old, new = passwords_of(first), passwords_of(rotated)
     assert all(old[u] != new[u] for u in old)
+    assert _http_secret(rotated) != _http_secret(first)
     table = entries(htpasswd_of(rotated))
     for user in old:
         assert bcrypt.checkpw(new[user].encode(), table[user].encode())
         assert not bcrypt.checkpw(old[user].encode(), table[user].encode())
+    assert passwords_of(run_program({"rotationKeeper": "2"}, state=state)) == new
+
+
+def test_harness_mock_replaces_a_random_password_like_pulumi_random() -> None:
+    """Harness self-test of the rule the rotation test relies on."""
+    base = {"length": 32, "special": True, "keepers": {"rotation": "1"}}
+    assert not _replaces(PASSWORD, base, dict(base))
+    assert _replaces(PASSWORD, base, {**base, "keepers": {"rotation": "2"}})
+    assert _replaces(PASSWORD, base, {**base, "keepers": {}})
+    assert not _replaces(PASSWORD, base, {**base, "keepers": {"rotation": "1", "extra": None}})
+    assert _replaces(PASSWORD, base, {**base, "length": 24})
 
 
 def test_supplied_passwords_are_hashed_once_by_the_provider() -> None:

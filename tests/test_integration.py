@@ -258,7 +258,7 @@ def test_gate_passes_against_the_real_registry(tls_registry: Deployed) -> None:
     result = ReadinessGateProvider().create(tls_registry.gate_props())
     assert result.outs is not None
     assert result.outs["health_status"] == 401  # /v2/ needs auth on the stand-in
-    assert result.outs["ready_seconds"] < 5
+    # How fast it is ready is a figure for tests/test_benchmarks.py, not a functional rule.
 
 
 def test_gate_passes_in_http_mode(http_registry: Deployed) -> None:

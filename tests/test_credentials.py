@@ -33,18 +33,25 @@ def entries(content: str) -> dict[str, str]:
 
 
 def test_one_generated_password_per_user_with_safe_characters(dev_run: ProgramRun) -> None:
+    """What the program asks pulumi-random for: the length, and specials limited to URL-unreserved ones."""
     generated = [r for r in dev_run.all(PASSWORD) if r.name.startswith("credentials-")]
     assert sorted(r.name for r in generated) == ["credentials-admin", "credentials-spectro"]
-    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + PASSWORD_SPECIALS)
+    assert PASSWORD_SPECIALS == "-_"
     for record in generated:
         assert record.inputs["length"] == 32
+        assert record.inputs["special"] is True
         assert record.inputs["overrideSpecial"] == PASSWORD_SPECIALS
+        assert (record.inputs["minLower"], record.inputs["minUpper"], record.inputs["minNumeric"]) == (2, 2, 2)
         assert record.inputs["keepers"] == {"rotation": "1"}
         assert record.parent and record.parent.endswith("::credentials")
+
+
+def test_harness_password_mock_draws_from_the_declared_alphabet(dev_run: ProgramRun) -> None:
+    """Harness self-test: the RandomPassword mock honours length and overrideSpecial, as pulumi-random does."""
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + PASSWORD_SPECIALS)
     for user, password in passwords_of(dev_run).items():
         assert len(password) == 32, user
-        assert set(password) <= allowed, f"{user}'s password has characters that break URLs or shells"
-        assert len(password.encode()) <= 72
+        assert set(password) <= allowed, user
 
 
 def test_htpasswd_entries_verify_with_bcrypt(dev_run: ProgramRun) -> None:

@@ -117,9 +117,16 @@ def test_harness_mock_replaces_a_random_password_like_pulumi_random() -> None:
     assert _replaces(PASSWORD, base, {**base, "length": 24})
 
 
-def test_supplied_passwords_are_hashed_once_by_the_provider() -> None:
+def test_supplied_passwords_are_hashed_once_per_user_and_kept_on_a_rerun() -> None:
     supplied = {"adminPassword": "Admin-password-0123456789", "readOnlyPasswords": ["Reader-password-0123456789"]}
-    run = run_program(supplied, secrets_={"adminPassword", "readOnlyPasswords"})
+    state = MockState()
+    run = run_program(supplied, state=state, secrets_={"adminPassword", "readOnlyPasswords"})
+    # One hash per user, besides the HTTP secret and the TLS material (CA key and certificate, server key,
+    # request and certificate).
+    assert state.generated == 2 + 6
+    rerun = run_program(supplied, state=state, secrets_={"adminPassword", "readOnlyPasswords"})
+    assert state.generated == 2 + 6, "a rerun with the same passwords hashed again"
+    assert htpasswd_of(rerun) == htpasswd_of(run)
     assert not [r for r in run.all(PASSWORD) if r.name.startswith("credentials-")]
     hashes = run.all(BCRYPT_HASH)
     assert sorted(r.name for r in hashes) == ["credentials-admin-hash", "credentials-spectro-hash"]

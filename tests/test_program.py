@@ -139,6 +139,10 @@ def test_container_is_the_only_consumer_of_the_htpasswd(dev_run: ProgramRun) -> 
     container = dev_run.one(CONTAINER)
     deps = {urn.rsplit("::", 1)[-1] for urn in container.options["dependencies"]}
     assert {"credentials-admin", "credentials-spectro", "tls-server", "registry-image"} <= deps
+    htpasswd = next(u["content"] for u in container.inputs["uploads"] if u["file"] == "/auth/htpasswd-basic")
+    hashes = [line.split(":", 1)[1] for line in htpasswd.splitlines()]
+    holders = {r.name for r in dev_run.resources if any(h in repr(r.inputs) for h in hashes)}
+    assert holders == {container.name}
 
 
 def test_readiness_gate_waits_for_the_container_with_the_read_only_user(dev_run: ProgramRun) -> None:

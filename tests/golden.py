@@ -139,22 +139,67 @@ def _short(value: Any, limit: int = 160) -> str:
 
 
 def compare_or_update(name: str, current: Mapping[str, Any]) -> list[str]:
-    """The differences between ``tests/golden/<name>.json`` and ``current``.
+    """The differences between the resources of ``tests/golden/<name>.json`` and ``current``'s.
 
-    With ``UPDATE_GOLDEN=1`` the file is rewritten first; the differences it had are still returned, so
-    the caller can fail once saying what changed.
+    With ``UPDATE_GOLDEN=1`` the file's resources are rewritten first (its ``stack`` section, the config it
+    was recorded with, stays); the differences it had are still returned, so the caller can fail once
+    saying what changed.
     """
     path = GOLDEN_DIR / f"{name}.json"
-    recorded = json.loads(path.read_text()) if path.exists() else {}
-    changes = differences(recorded, json.loads(render(current)))
-    if os.environ.get(UPDATE_VARIABLE) == "1" and changes:
-        GOLDEN_DIR.mkdir(exist_ok=True)
-        path.write_text(render(current))
+    recorded = load(name)
+    changes = differences(recorded["resources"], json.loads(render(current))["resources"], "resources")
+    if updating() and changes:
+        path.write_text(render({**recorded, "resources": current["resources"]}))
     return changes
+
+
+def updating() -> bool:
+    """Whether this run was asked to rewrite the golden files (``UPDATE_GOLDEN=1``)."""
+    return os.environ.get(UPDATE_VARIABLE) == "1"
 
 
 def load(name: str) -> dict[str, Any]:
     return json.loads((GOLDEN_DIR / f"{name}.json").read_text())
+
+
+def evaluated_files() -> list[str]:
+    """The golden files today's program is evaluated for (a ``frozen`` one records a layout that is gone)."""
+    return sorted(path.stem for path in GOLDEN_DIR.glob("*.json") if not load(path.stem)["stack"].get("frozen"))
+
+
+def _generated_material() -> dict[str, str]:
+    """Fresh values for the ``<generated ...>`` config markers: TLS material for a tcp:// Docker daemon."""
+    from tests.certs import make_ca, make_leaf
+
+    ca, ca_key, ca_cert = make_ca("Docker daemon CA")
+    client = make_leaf(ca_key, ca_cert, ["docker-client"], [])
+    return {
+        "<generated docker-ca-certificate>": ca.certificate_pem,
+        "<generated docker-client-certificate>": client.certificate_pem,
+        "<generated docker-client-key>": client.key_pem,
+    }
+
+
+def _fill(value: Any, generated: Mapping[str, str]) -> Any:
+    return generated.get(value, value) if isinstance(value, str) else value
+
+
+def evaluate(name: str) -> tuple[ProgramRun, dict[str, Any]]:
+    """Today's program for the stack a golden file was recorded with, and its snapshot.
+
+    The file's ``stack`` section holds that config (secret keys listed in ``secretKeys``; generated
+    material as ``<generated ...>`` markers, made afresh here); every secret or generated config value is
+    a marker in the snapshot, ``<config KEY>``.
+    """
+    from tests.harness import run_program
+
+    stack = load(name)["stack"]
+    generated = _generated_material()
+    config = {key: _fill(value, generated) for key, value in stack["config"].items()}
+    secret_keys = set(stack["secretKeys"])
+    run = run_program(config, stack=stack["name"], secrets_=secret_keys, use_stack_file=stack["useStackFile"])
+    marked = {key for key, value in stack["config"].items() if key in secret_keys or _fill(value, generated) != value}
+    return run, snapshot(run, {key: config[key] for key in sorted(marked)})
 
 
 def recorded_resources(snap: Mapping[str, Any]) -> list[Recorded]:

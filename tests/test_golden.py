@@ -17,65 +17,24 @@ from typing import Any
 import pytest
 
 from tests import golden
-from tests.certs import make_ca, make_leaf
 from tests.engine_model import AliasResolver
 from tests.harness import CONTAINER, PASSWORD, PROJECT, ProgramRun, run_program
 
 COMPONENT = "palette-pack-registry:registry:PackRegistry"
 
-_DOCKER_CA, _DOCKER_CA_KEY, _DOCKER_CA_CERT = make_ca("Docker daemon CA")
-_DOCKER_CLIENT = make_leaf(_DOCKER_CA_KEY, _DOCKER_CA_CERT, ["docker-client"], [])
 
-HA_CONFIG: dict[str, Any] = {
-    "hosts": ["registry.example.com", "node-b.example.com"],
-    "ipAddresses": ["10.0.0.5"],
-    "port": 443,
-    "bindAddress": "0.0.0.0",  # noqa: S104 - the published address of a real deployment
-    "containerName": "spectro-registry",
-    "storage": "s3",
-    "s3Bucket": "packs-bucket",
-    "s3Region": "eu-west-1",
-    "s3Endpoint": "https://minio.example.com:9000",
-    "s3AccessKey": "AKIAEXAMPLEACCESSKEY",
-    "s3SecretKey": "s3-secret-key-0123456789abcdefghij",
-    "s3RootDirectory": "/spectro",
-    "dockerHosts": ["unix:///var/run/docker.sock", "tcp://node-b.example.com:2376", "ssh://ops@node-c.example.com"],
-    "dockerCaCert": _DOCKER_CA.certificate_pem,
-    "dockerCert": _DOCKER_CLIENT.certificate_pem,
-    "dockerKey": _DOCKER_CLIENT.key_pem,
-    "paletteApiKey": "palette-api-key-0123456789",
-}
-"""An HA stack: three Docker hosts (one per scheme), S3 storage, Palette registration on."""
-HA_SECRETS = {"s3AccessKey", "s3SecretKey", "dockerKey", "paletteApiKey"}
-HA_MARKED = {*HA_SECRETS, "dockerCaCert", "dockerCert"}
-"""Config values replaced by markers: the secrets, and the Docker TLS material the test generates."""
-
-
-def _dev() -> tuple[ProgramRun, dict[str, str]]:
-    return run_program(stack="dev"), {}
-
-
-def _ha() -> tuple[ProgramRun, dict[str, str]]:
-    run = run_program(HA_CONFIG, secrets_=HA_SECRETS, use_stack_file=False)
-    return run, {key: HA_CONFIG[key] for key in sorted(HA_MARKED)}
-
-
-STACKS = {"dev": _dev, "ha": _ha}
-"""Golden file name -> how to evaluate that stack today (and which config values to mark)."""
-
-
-@pytest.fixture(scope="module", params=sorted(STACKS))
+@pytest.fixture(scope="module", params=golden.evaluated_files())
 def today(request: pytest.FixtureRequest) -> tuple[str, ProgramRun, dict[str, Any]]:
-    name = request.param
-    run, markers = STACKS[name]()
-    return name, run, golden.snapshot(run, markers)
+    """Today's program for each golden file's stack, and its snapshot."""
+    run, snap = golden.evaluate(request.param)
+    return request.param, run, snap
 
 
 def test_the_program_declares_what_the_golden_file_recorded(today: tuple[str, ProgramRun, dict[str, Any]]) -> None:
     """Every URN, input and engine-relevant option as the release declared it, exactly."""
     name, _, snap = today
     changes = golden.compare_or_update(name, snap)
-    if changes and golden.os.environ.get(golden.UPDATE_VARIABLE) == "1":
+    if changes and golden.updating():
         pytest.fail(f"rewrote tests/golden/{name}.json; what changed ({len(changes)}):\n" + "\n".join(changes))
     assert not changes, (
         f"today's program differs from tests/golden/{name}.json ({len(changes)} differences), first: {changes[0]}\n"
@@ -85,13 +44,14 @@ def test_the_program_declares_what_the_golden_file_recorded(today: tuple[str, Pr
 
 
 def test_the_golden_files_hold_no_secret_and_no_generated_value(today: tuple[str, ProgramRun, dict[str, Any]]) -> None:
-    name, run, _ = today
-    text = (golden.GOLDEN_DIR / f"{name}.json").read_text()
+    name, run, snap = today
+    text = golden.render(snap) + (golden.GOLDEN_DIR / f"{name}.json").read_text()
     for password in run.all(PASSWORD):
         assert password.outputs["result"] not in text, password.name
         assert password.outputs["bcryptHash"] not in text, password.name
-    for key in HA_MARKED:
-        assert HA_CONFIG[key] not in text, key
+    stack = golden.load(name)["stack"]
+    for key in stack["secretKeys"]:
+        assert stack["config"][key] not in golden.render(snap), key
     for container in run.all(CONTAINER):
         assert container.id not in text
     assert "PRIVATE KEY-----" not in text and "BEGIN CERTIFICATE" not in text

@@ -269,8 +269,10 @@ def test_a_change_that_replaces_every_container_rolls_one_instance_at_a_time(cha
     assert steps[registration.urn].start >= max(steps[g.urn].finish for g in after.all(READINESS))
 
 
-def test_the_model_sees_an_outage_when_the_chain_is_missing() -> None:
-    """The check above can fail: without the dependsOn chain both containers are replaced at once."""
+def test_harness_engine_model_sees_an_outage_when_the_chain_is_missing() -> None:
+    """Harness self-test: the model behind the check above sees both containers replaced at once when the
+    dependsOn chain is cut out of the records (the product break itself is caught by
+    tests/test_high_availability.py on a real engine)."""
     state = MockState()
     before = ha_run(state)
     after = ha_run(state, rotationKeeper="2")

@@ -76,17 +76,46 @@ def docker_available() -> bool:
     return result.returncode == 0
 
 
-@pytest.fixture(scope="session")
-def docker_engine() -> None:
-    """A Docker engine that answers. Missing: fails under CI (CI=true), else skips with the reason."""
-    if docker_available():
-        return
+REQUIRE_DOCKER = "REQUIRE_DOCKER"
+"""Set by .ci/run: a missing Docker engine fails the integration tests instead of skipping them."""
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def docker_required(env: Mapping[str, str]) -> str | None:
+    """Why a missing engine must fail the run (the variable that says so), or None when a skip is fine.
+
+    ``REQUIRE_DOCKER`` is .ci/run's own switch; ``CI`` is what CI services set (``true`` on GitHub and GitLab,
+    ``1`` elsewhere). Any value but an explicit false one (empty, 0, false, no, off) requires Docker, so a
+    value nobody foresaw never turns into a silent skip.
+    """
+    for variable in (REQUIRE_DOCKER, "CI"):
+        value = env.get(variable)
+        if value is not None and value.strip().lower() not in _FALSE:
+            return f"{variable}={value}"
+    return None
+
+
+def docker_engine_decision(available: bool, env: Mapping[str, str]) -> tuple[str, str]:
+    """What the docker_engine fixture does: ("use", ""), ("fail", message) or ("skip", reason)."""
+    if available:
+        return "use", ""
     reason = (
         "no Docker engine answers `docker info`: install Debian's docker.io and run scripts/start-dockerd.sh as root"
     )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but {reason}", pytrace=False)
-    pytest.skip(reason)
+    required = docker_required(env)
+    if required:
+        return "fail", f"{required} requires Docker, but {reason}"
+    return "skip", reason
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """A Docker engine that answers. Missing: fails when REQUIRE_DOCKER or CI says so, else skips."""
+    action, message = docker_engine_decision(docker_available(), os.environ)
+    if action == "fail":
+        pytest.fail(message, pytrace=False)
+    if action == "skip":
+        pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

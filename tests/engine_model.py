@@ -22,7 +22,9 @@ Both are small models of pulumi/pulumi's engine, written from its source (refere
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,3 +193,71 @@ def moments_all_down(records: list[Recorded], changed: set[str]) -> list[int]:
         return []
     horizon = max(window.up_at for window in windows)
     return [t for t in range(horizon) if all(w.down_from <= t < w.up_at for w in windows)]
+
+
+@dataclass(frozen=True)
+class Ran:
+    """One step as ``execute`` ran it: monotonic start and finish, in seconds."""
+
+    urn: str
+    started: float
+    finished: float
+
+
+class _NotRun(Exception):
+    """A step that did not run because something it waits for failed."""
+
+
+def _waits(records: list[Recorded]) -> dict[str, list[str]]:
+    """What each registration waits for before its step starts: its dependencies and its parent."""
+    by_urn = {r.urn for r in records}
+    result = {}
+    for record in records:
+        waits = [dep for dep in record.options["dependencies"] if dep in by_urn]
+        if record.parent in by_urn:
+            waits.append(record.parent)
+        result[record.urn] = waits
+    return result
+
+
+def execute(records: list[Recorded], changed: set[str], act: Callable[[Recorded], None]) -> list[Ran]:
+    """Runs ``act`` for every changed resource as the engine would: each step starts the moment all it
+    waits for is done (the same rule as ``schedule``), steps whose waits are done run at the same time
+    (one thread each; the engine's parallelism is unbounded by default, pulumi/pulumi
+    pkg/resource/deploy/step_executor.go), and a failed step stops everything that waits for it.
+
+    So the order and the concurrency come from the program's declared dependencies, not from the caller.
+    Raises the first step's error once every step that could run has finished.
+    """
+    waits = _waits(records)
+    done = {r.urn: threading.Event() for r in records}
+    failed: dict[str, BaseException] = {}
+    ran: list[Ran] = []
+    lock = threading.Lock()
+
+    def step(record: Recorded) -> None:
+        try:
+            for dep in waits[record.urn]:
+                done[dep].wait()
+            if any(dep in failed for dep in waits[record.urn]):
+                failed.setdefault(record.urn, _NotRun(record.urn))
+                return
+            started = time.monotonic()
+            if record.urn in changed:
+                act(record)
+            with lock:
+                ran.append(Ran(record.urn, started, time.monotonic()))
+        except BaseException as error:  # reported below, once the other steps are done
+            failed[record.urn] = error
+        finally:
+            done[record.urn].set()
+
+    threads = [threading.Thread(target=step, args=(record,), daemon=True) for record in records]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    errors = [failed[r.urn] for r in records if r.urn in failed and not isinstance(failed[r.urn], _NotRun)]
+    if errors:
+        raise errors[0]
+    return sorted(ran, key=lambda r: r.started)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.readiness import ReadinessGateProvider
-from tests.docker_support import DockerJanitor, RunningContainer, docker, remove_container, start_container
-from tests.harness import MockState, ProgramRun, run_program
+from tests.docker_support import DockerJanitor, RunningContainer, docker, start_container
+from tests.harness import MockState, ProgramRun, Recorded, run_program
 from tests.registry_client import RegistryClient
 from tests.s3_support import ACCESS_KEY, REGION, SECRET_KEY
 
@@ -96,28 +96,34 @@ class Instance:
         docker("start", self.container.id)
 
 
+def gate_of(run: ProgramRun, index: int) -> Recorded:
+    """Instance ``index``'s readiness gate, in the order of dockerHosts (the program's instanceEndpoints),
+    whatever order the registrations reached the engine in."""
+    url = run.exports["instanceEndpoints"][index]
+    (gate,) = [g for g in run.all(READINESS) if g.inputs["url"] == url]
+    return gate
+
+
+def container_of(run: ProgramRun, index: int) -> Recorded:
+    """Instance ``index``'s container: the one its gate depends on."""
+    (container,) = [c for c in run.all(CONTAINER) if c.urn in gate_of(run, index).options["dependencies"]]
+    return container
+
+
 def gate_props(run: ProgramRun, index: int, **overrides: Any) -> dict[str, Any]:
-    inputs = {k: v for k, v in run.all(READINESS)[index].inputs.items() if k != "__provider"}
+    inputs = {k: v for k, v in gate_of(run, index).inputs.items() if k != "__provider"}
     inputs.update(overrides)
     return {k: v for k, v in inputs.items() if v is not None}
 
 
 def port_of(run: ProgramRun, index: int) -> int:
-    return int(run.all(READINESS)[index].inputs["url"].rsplit(":", 1)[1])
+    return int(gate_of(run, index).inputs["url"].rsplit(":", 1)[1])
 
 
 def start_instance(run: ProgramRun, index: int, janitor: DockerJanitor, image: str, *, start: bool = True) -> Instance:
-    spec = run.all(CONTAINER)[index].inputs
+    spec = container_of(run, index).inputs
     name = janitor.name(f"spectro-registry-ha-{index}-{time.monotonic_ns() % 10**6}")
     container = start_container(
         spec, janitor, image=image, name=name, host_network_port=port_of(run, index), start=start
     )
     return Instance(run, index, container)
-
-
-def replace_instance(instance: Instance, run: ProgramRun, janitor: DockerJanitor, image: str) -> Instance:
-    """What `pulumi up` does to a replaced container (delete before replace), then its gate."""
-    remove_container(instance.container, janitor)
-    replacement = start_instance(run, instance.index, janitor, image)
-    replacement.gate()
-    return replacement

@@ -266,6 +266,25 @@ def _dynamic_outputs(inputs: dict[str, Any]) -> dict[str, Any]:
     return dict(inputs)
 
 
+def _replaces(typ: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether a change of inputs replaces the resource (new outputs) rather than updating it in place.
+
+    RandomPassword as pulumi-random does it (terraform-provider-random internal/provider/resource_password.go:
+    every argument that shapes the result is ``RequiresReplace``; ``keepers`` is ``RequiresReplaceIfValuesNotNull``,
+    internal/planmodifiers/mapplanmodifiers/requires_replace_if_values_not_null.go): a changed keeper value
+    replaces it, and so does a removed keeper key; a key added with a null value does not. Every other mock
+    treats any change as a replacement, which is at least as strict.
+    """
+    if typ != PASSWORD:
+        return True
+    if {k: v for k, v in old.items() if k != "keepers"} != {k: v for k, v in new.items() if k != "keepers"}:
+        return True
+    before, after = old.get("keepers") or {}, new.get("keepers") or {}
+    if set(before) - set(after):
+        return True
+    return any(value is not None and before.get(key) != value for key, value in after.items())
+
+
 class RealisticMocks(pulumi.runtime.Mocks):
     """Mock providers that return real secrets, hashes, keys and certificates."""
 
@@ -279,6 +298,9 @@ class RealisticMocks(pulumi.runtime.Mocks):
         remembered = self.state.resources.get(urn)
         if remembered is not None and remembered[0] == inputs:
             outputs = remembered[1]
+        elif remembered is not None and not _replaces(args.typ, remembered[0], inputs):
+            outputs = {**remembered[1], **inputs}
+            self.state.resources[urn] = (inputs, outputs)
         else:
             outputs = self._create(args.typ, inputs)
             self.state.resources[urn] = (inputs, outputs)

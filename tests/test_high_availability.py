@@ -16,20 +16,22 @@ import pytest
 
 from components.readiness import ReadinessGateProvider, RegistryNotReady
 from tests import docker_support, s3_support
-from tests.docker_support import DockerJanitor, docker
-from tests.engine_model import outages
+from tests.docker_support import DockerJanitor, docker, remove_container
+from tests.engine_model import execute
 from tests.ha_support import (
     CONTAINER,
     DOCKER_HOSTS,
+    READINESS,
     ROOT_DIRECTORY,
     Instance,
+    container_of,
     evaluate,
+    gate_of,
     gate_props,
     ha_config,
-    replace_instance,
     start_instance,
 )
-from tests.harness import MockState
+from tests.harness import MockState, Recorded
 from tests.s3_support import SECRET_KEY, S3Server
 from tests.tls_support import free_port
 
@@ -172,6 +174,17 @@ class Poller:
             result.append((last_ok_end if last_ok_end is not None else 0.0, float("inf")))
         return result
 
+    def wait_until_each_answered(self, since: float, timeout: float = 60.0) -> None:
+        """Blocks until every instance has answered 200 to a request asked at or after ``since`` (a real
+        answer, not a guess that one has landed); ``timeout`` only bounds a broken run."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            answered = {index for index, asked, _, ok in list(self.samples) if ok and asked >= since}
+            if answered >= set(range(len(self.instances))):
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"not every instance answered within {timeout} s of {since}")
+
     def __enter__(self) -> Poller:
         for index in range(len(self.instances)):
             thread = threading.Thread(target=self._loop, args=(index,), daemon=True)
@@ -192,40 +205,51 @@ def test_a_rotation_replaces_the_instances_one_at_a_time_and_one_always_answers(
     standin_image: str,
     both_hosts_reach_the_engine: None,
 ) -> None:
-    """The rotation replayed in the order the engine would run it (tests/engine_model.py)."""
+    """The rotation run the way the engine runs the program's second evaluation (tests/engine_model.py
+    ``execute``): every changed step starts as soon as everything its registration declared it waits for
+    is done, and steps that wait for nothing left run at the same time. A container's step deletes the old
+    container, then starts the new one (``delete_before_replace``); a gate's step is the program's own
+    readiness gate. The order and the concurrency come from the program's dependsOn edges only: without
+    the rolling chain both containers are replaced at once, and the poller sees a moment with no answer.
+    """
     state = MockState()
     config = ha_config(s3_server.endpoint, bucket, [free_port(), free_port()])
     before = evaluate(config, state)
     after = evaluate({**config, "rotationKeeper": "rotated"}, state)
     old_inputs = {r.urn: r.inputs for r in before.resources}
     changed = {r.urn for r in after.resources if old_inputs.get(r.urn) != r.inputs}
-    order = [w.container for w in sorted(outages(after.resources, changed), key=lambda w: w.down_from)]
-    containers = [r.urn for r in after.all(CONTAINER)]
-    assert order == containers, "the engine replaces instance 0, then instance 1"
+    count = len(after.all(CONTAINER))
+    containers = [container_of(after, i).urn for i in range(count)]
+    gates = [gate_of(after, i).urn for i in range(count)]
+    assert set(containers) | set(gates) <= changed
 
-    instances = [start_instance(before, i, janitor, standin_image) for i in range(2)]
+    instances = [start_instance(before, i, janitor, standin_image) for i in range(count)]
     for instance in instances:
         instance.gate()
     digest = instances[0].admin().push_blob("packs/rotation", b"kept across the rotation")
     user = before.exports["readOnlyUsers"][0]
     passwords = [(user, before.exports["readOnlyPasswords"][0]), (user, after.exports["readOnlyPasswords"][0])]
-    gaps = []
+
+    def act(record: Recorded) -> None:
+        if record.type == CONTAINER:
+            assert record.options["delete_before_replace"], record.urn
+            index = containers.index(record.urn)
+            remove_container(instances[index].container, janitor)
+            instances[index] = start_instance(after, index, janitor, standin_image)
+        elif record.type == READINESS:
+            ReadinessGateProvider().create(gate_props(after, gates.index(record.urn)))
+
     with Poller(instances, passwords) as poller:
-        time.sleep(0.5)
-        for urn in order:
-            index = containers.index(urn)
-            gone = time.monotonic()
-            instances[index] = replace_instance(instances[index], after, janitor, standin_image)
-            gaps.append(time.monotonic() - gone)
-            time.sleep(0.5)
+        poller.wait_until_each_answered(since=time.monotonic())
+        ran = execute(after.resources, changed, act)
+        poller.wait_until_each_answered(since=time.monotonic())
     a_out, b_out = poller.outages(0), poller.outages(1)
     assert a_out and b_out, f"each instance was out while it was replaced: {a_out} {b_out}"
     overlaps = [(x, y) for x in a_out for y in b_out if x[0] < y[1] and y[0] < x[1]]
     assert overlaps == [], "a moment with no instance answering"
     assert all(end <= b_out[0][0] for _, end in a_out), "instance 1 went out before instance 0 was back"
-    assert sum(1 for sample in poller.samples if sample[3]) > 20
-    print(f"\nrotation: each instance out for {', '.join(f'{g * 1000:.0f} ms' for g in gaps)} (remove -> gate)")
-    print(f"poller outages: {[(round(b - a, 3)) for a, b in a_out + b_out]} s over {len(poller.samples)} polls")
+    steps = {step.urn: step for step in ran}
+    assert steps[containers[1]].started >= steps[gates[0]].finished, "instance 1 was replaced before gate 0 passed"
     for instance in instances:
         old, new = (instance.client(user, password) for _, password in passwords)
         assert old.get("/v2/_catalog").status == 401

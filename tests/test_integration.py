@@ -258,7 +258,7 @@ def test_gate_passes_against_the_real_registry(tls_registry: Deployed) -> None:
     result = ReadinessGateProvider().create(tls_registry.gate_props())
     assert result.outs is not None
     assert result.outs["health_status"] == 401  # /v2/ needs auth on the stand-in
-    assert result.outs["ready_seconds"] < 5
+    # How fast it is ready is a figure for tests/test_benchmarks.py, not a functional rule.
 
 
 def test_gate_passes_in_http_mode(http_registry: Deployed) -> None:
@@ -266,6 +266,9 @@ def test_gate_passes_in_http_mode(http_registry: Deployed) -> None:
     assert "ca_certificate" not in props
     result = ReadinessGateProvider().create(props)
     assert result.outs is not None
+    # It got past the health path (401 on the stand-in) and the catalog answered the read-only user.
+    assert result.outs["health_status"] == 401
+    assert result.outs["username"] == READ_ONLY_USERS[0]
 
 
 def _gate_failure(props: dict[str, Any], *secrets_: str) -> str:
@@ -421,7 +424,8 @@ def test_rotated_container_admits_only_the_new_passwords(
     for user, password in _pairs(before):
         assert second.client(user, password).get("/v2/_catalog").status == 401, user
     # The readiness gate sees the new credentials through the program's own (updated) inputs.
-    assert ReadinessGateProvider().create(second.gate_props()).outs is not None
+    outs = ReadinessGateProvider().create(second.gate_props()).outs
+    assert outs is not None and outs["password"] == after.exports["readOnlyPasswords"][0]
     remove_container(second.container, janitor)
 
 
@@ -444,3 +448,4 @@ def test_gate_passes_for_supplied_non_ascii_passwords(janitor: DockerJanitor, st
     for user, password in zip(READ_ONLY_USERS, passwords, strict=True):
         result = ReadinessGateProvider().create(deployed.gate_props(username=user, password=password))
         assert result.outs is not None
+        assert (result.outs["username"], result.outs["password"]) == (user, password)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.certs import make_ca, make_leaf
-from tests.engine_model import AliasResolver, moments_all_down, outages, schedule
+from tests.engine_model import moments_all_down, outages, schedule
 from tests.harness import (
     CONTAINER,
     PALETTE,
     PASSWORD,
-    PROJECT,
     READINESS,
     MockState,
     ProgramRun,
@@ -24,7 +22,6 @@ from tests.harness import (
 
 _DOCKER_CA, _DOCKER_CA_KEY, _DOCKER_CA_CERT = make_ca("Docker daemon CA")
 _DOCKER_CLIENT = make_leaf(_DOCKER_CA_KEY, _DOCKER_CA_CERT, ["docker-client"], [])
-SINGLE_HOST_PROGRAM = Path(__file__).resolve().parent / "programs" / "single_host.py"
 COMPONENT = "palette-pack-registry:registry:PackRegistry"
 HOST_A = "unix:///var/run/docker.sock"
 HOST_B = "tcp://node-b.example.com:2376"
@@ -254,8 +251,9 @@ def test_a_change_that_replaces_every_container_rolls_one_instance_at_a_time(cha
     """
     state = MockState()
     hosts = [HOST_A, HOST_B, HOST_C]
-    before = ha_run(state, dockerHosts=hosts)
-    after = ha_run(state, dockerHosts=hosts, **change)
+    palette = {"paletteApiKey": "palette-api-key-0123456789"}
+    before = ha_run(state, dockerHosts=hosts, **palette)
+    after = ha_run(state, dockerHosts=hosts, **palette, **change)
     changed = _changed(before, after)
     containers = [r.urn for r in after.all(CONTAINER)]
     assert set(containers) <= changed
@@ -264,13 +262,17 @@ def test_a_change_that_replaces_every_container_rolls_one_instance_at_a_time(cha
     for earlier, later in itertools.pairwise(windows):
         assert later.down_from >= earlier.up_at, (earlier, later)
     assert moments_all_down(after.resources, changed) == []
+    # Palette's registration (updated in place by a rotation) starts only once every instance is back.
     steps = schedule(after.resources, changed)
-    if after.all(PALETTE):
-        assert steps[after.one(PALETTE).urn].start >= max(w.up_at for w in windows)
+    registration = after.one(PALETTE)
+    assert steps[registration.urn].start >= max(w.up_at for w in windows)
+    assert steps[registration.urn].start >= max(steps[g.urn].finish for g in after.all(READINESS))
 
 
-def test_the_model_sees_an_outage_when_the_chain_is_missing() -> None:
-    """The check above can fail: without the dependsOn chain both containers are replaced at once."""
+def test_harness_engine_model_sees_an_outage_when_the_chain_is_missing() -> None:
+    """Harness self-test: the model behind the check above sees both containers replaced at once when the
+    dependsOn chain is cut out of the records (the product break itself is caught by
+    tests/test_high_availability.py on a real engine)."""
     state = MockState()
     before = ha_run(state)
     after = ha_run(state, rotationKeeper="2")
@@ -324,63 +326,3 @@ def test_adding_a_host_adds_only_that_instance_and_removing_it_removes_only_it()
     }
     # What stays changes nothing but the rolling chain's dependsOn edge, which is no input.
     assert {u for u in back if back[u] != three[u]} == set()
-
-
-# --- upgrading an existing single-host stack ---------------------------------------------------------------------
-
-
-def test_upgrading_the_single_host_dev_stack_keeps_every_urn_and_input() -> None:
-    """An existing stack deployed by the single-host program upgrades to PackRegistry replacing nothing.
-
-    The first instance's resources moved from the stack into the component with
-    ``Alias(parent=ROOT_STACK_RESOURCE)`` (pulumi/resource.py documents that spelling for "had no parent";
-    pulumi/runtime/resource.py ``prepare_aliases``/``create_alias_spec`` send it as ``noParent`` to an
-    engine that supports alias specs, as the mock monitor reports). Their children carry no alias: the
-    engine gives each child of a parent that matched through an alias that parent's old URN as an
-    inherited alias (pulumi/pulumi pkg/resource/deploy/step_generator.go ``generateAliases``,
-    ``inheritedChildAlias``), which tests/engine_model.py replays.
-
-    Then the old state is carried over to the URNs that claimed it, as the engine does, and the new
-    program must declare exactly the inputs the old one did: no update, no replacement.
-    """
-    old_state = MockState()
-    old = run_program(stack="dev", state=old_state, program_file=SINGLE_HOST_PROGRAM)
-    new = run_program(stack="dev")
-    assert not any(r.options["aliases"] for r in old.resources)
-
-    resolver = AliasResolver({r.urn for r in old.resources}, PROJECT, "dev")
-    resolver.resolve(new.resources)
-    unclaimed = {r.urn for r in old.resources} - set(resolver.claimed)
-    assert unclaimed == set(), "old resources the upgrade would delete"
-    created = {r.urn for r in new.resources} - set(resolver.claimed.values())
-    assert created == {new.one(COMPONENT).urn}, "only the new component is created"
-    assert resolver.matched, "the moved resources are matched through aliases"
-
-    carried = MockState(
-        {new_urn: old_state.resources[old_urn] for old_urn, new_urn in resolver.claimed.items()},
-        old_state.generated,
-    )
-    upgraded = run_program(stack="dev", state=carried)
-    assert carried.generated == old_state.generated, "the upgrade generated new secrets or keys"
-    old_inputs = _inputs(old)
-    for record in upgraded.resources:
-        if record.type == COMPONENT:
-            continue
-        previous = old_inputs[next(o for o, n in resolver.claimed.items() if n == record.urn)]
-        assert record.inputs == previous, record.name
-    assert upgraded.exports["endpoint"] == old.exports["endpoint"]
-    assert upgraded.exports["caCertificate"] == old.exports["caCertificate"]
-
-
-def test_the_upgrade_check_fails_without_the_aliases(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The upgrade test above can fail: with the aliases dropped, every moved resource is orphaned."""
-    from components import pack_registry
-
-    monkeypatch.setattr(pack_registry, "_moved_from_stack", lambda: [])
-    monkeypatch.setattr(pack_registry, "_single_host_aliases", lambda _name, _instance: [])
-    new = run_program(stack="dev")
-    old = run_program(stack="dev", program_file=SINGLE_HOST_PROGRAM)
-    resolver = AliasResolver({r.urn for r in old.resources}, PROJECT, "dev")
-    resolver.resolve(new.resources)
-    orphaned = {r.urn for r in old.resources} - set(resolver.claimed)
-    assert {_short(u) for u in orphaned} >= {"credentials", "tls", "registry", "readiness", "registry-container"}

@@ -270,15 +270,6 @@ def test_a_name_taken_during_create_is_adopted(provider, palette, duplicate_stat
     assert len(palette.named(NAME)) == 1
 
 
-def test_two_503s_on_create_still_register_exactly_once(provider, palette):
-    palette.fail_next(2, 503, method="POST", path=r"^/v1/registries/pack$")
-
-    uid, _, _ = created(provider, palette)
-
-    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [uid]
-    assert len(palette.calls("POST", r"^/v1/registries/pack$")) == 3
-
-
 def test_persistent_500_fails_clearly_and_leaves_nothing(provider, palette):
     palette.fail_next(None, 500, method="POST", path=r"^/v1/registries/pack$")
 

@@ -191,15 +191,6 @@ def test_an_existing_registration_is_adopted(host, palette):
     assert len(palette.named(NAME)) == 1
 
 
-def test_two_503s_then_success_register_exactly_once(host, palette):
-    host.configure(palette.api_key)
-    palette.fail_next(2, 503, method="POST", path=r"^/v1/registries/pack$", retry_after="0")
-
-    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
-
-    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [created.id]
-
-
 def test_persistent_500_is_a_clear_error_and_leaves_nothing(host, palette):
     host.configure(palette.api_key)
     palette.fail_next(None, 500, method="POST", path=r"^/v1/registries/pack$")
@@ -275,9 +266,9 @@ def test_the_stack_config_sent_is_the_whole_dev_config() -> None:
     assert config[f"{PROJECT}:hosts"] == '["localhost"]' and config[f"{PROJECT}:port"] == "5443"
 
 
-@pytest.mark.parametrize("padding", ["\n", "\r\n", "  "])
-def test_a_config_key_read_from_a_file_with_a_trailing_newline_works(host, palette, padding):
-    host.configure_stack(stack_config(palette.api_key + padding))
+def test_a_config_key_read_from_a_file_with_a_trailing_newline_works(host, palette):
+    # One entry of tests/api_keys.py: the host passes the key on; the client's tests cover the table.
+    host.configure_stack(stack_config(palette.api_key + "\n"))
 
     created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
 

@@ -27,7 +27,7 @@ import textwrap
 import pytest
 from pulumi.dynamic import DiffResult
 
-from components.palette_client import PaletteError
+from components.palette_errors import PaletteAuthError
 from tests import palette_support
 from tests.harness import PALETTE, run_program
 from tests.palette_fake import FakePalette
@@ -84,41 +84,43 @@ def assert_palette_matches_the_state(provider, palette: FakePalette, new_id: str
     assert provider.read(new_id, new_outs).id == new_id
 
 
-def test_the_program_declares_the_registration_delete_before_replace(declared_delete_before_replace):
-    assert declared_delete_before_replace is True
-
-
-def test_a_forced_replace_keeps_the_registration(provider, palette, declared_delete_before_replace):
-    """``pulumi up --replace <urn>`` / ``--target-replace``: the provider's diff is not asked."""
-    inputs = checked(provider, declared(palette.url))
-    old = provider.create(inputs)
-    old_outs = {**old.outs, "__provider": SERIALIZED}
-
-    delete_first = deletes_first(declared_delete_before_replace, provider_diff=None)
-    new_id, new_outs = replace(
-        provider, old.id, old_outs, checked(provider, declared(palette.url)), delete_first=delete_first
-    )
-
-    assert_palette_matches_the_state(provider, palette, new_id, new_outs)
-
-
-def test_replace_on_changes_keeps_the_registration(provider, palette, declared_delete_before_replace):
+def _endpoint_moved(provider, palette, inputs, old_outs):
     """``replace_on_changes=["endpoint"]``: the provider calls the change an update and does not ask to
     delete first; applyReplaceOnChanges makes it a replacement, and the option decides the order."""
-    inputs = checked(provider, declared(palette.url))
-    old = provider.create(inputs)
-    old_outs = {**old.outs, "__provider": SERIALIZED}
     news = checked(
         provider, {**declared(palette.url, endpoint="https://moved.example.com"), "password": inputs["password"]}
     )
-    diff = provider.diff(old.id, old_outs, news)
+    diff = provider.diff(old_outs["uid"], old_outs, news)
     assert diff.changes and diff.replaces == [] and not diff.delete_before_replace
+    return news, diff
 
+
+@pytest.mark.parametrize("kind", ["forced", "replace_on_changes"])
+def test_a_replacement_deletes_first_as_the_program_declares_and_keeps_the_registration(
+    provider, palette, declared_delete_before_replace, kind
+):
+    """``pulumi up --replace <urn>`` / ``--target-replace`` (the provider's diff is not asked), or a
+    ``replace_on_changes`` replacement of what the provider calls an update: the engine would create first
+    (``deletes_first(False, ...)``), and only the program's declared ``delete_before_replace`` makes it
+    delete the old registration first. Then the create makes a new one (a new uid, not the adopted old one)
+    and Palette holds exactly what the state holds."""
+    inputs = checked(provider, declared(palette.url))
+    old = provider.create(inputs)
+    old_outs = {**old.outs, "__provider": SERIALIZED}
+    if kind == "forced":
+        news, diff = checked(provider, declared(palette.url)), None
+    else:
+        news, diff = _endpoint_moved(provider, palette, inputs, old_outs)
+    assert deletes_first(False, diff) is False, "without the option the engine creates first"
+    assert declared_delete_before_replace is True
     delete_first = deletes_first(declared_delete_before_replace, provider_diff=diff)
+
     new_id, new_outs = replace(provider, old.id, old_outs, news, delete_first=delete_first)
 
+    assert new_id != old.id, "the old registration was not deleted before the new one was created"
     assert_palette_matches_the_state(provider, palette, new_id, new_outs)
-    assert palette.named(NAME)[0]["spec"]["endpoint"] == "https://moved.example.com"
+    if kind == "replace_on_changes":
+        assert palette.named(NAME)[0]["spec"]["endpoint"] == "https://moved.example.com"
 
 
 def test_create_before_delete_keeps_the_registration_through_its_owner_token(provider, palette):
@@ -201,24 +203,18 @@ def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider,
     README's troubleshooting asks for an alias; a user who forgets it, or moves the resource under a
     component, loses the registration silently and the next refresh drops it from the state.
 
-    Either safe outcome passes: the steps succeed and Palette keeps what the state holds, or a step
-    refuses (the engine then stops and keeps the state it has) and Palette keeps that registration."""
+    The new resource adopts the registration and writes its own owner token into it, so the delete of the
+    old URN finds a registration it no longer owns and leaves it: both steps succeed, and Palette keeps the
+    one registration the state now holds."""
     old = provider.create(checked(provider, declared(palette.url)))
-    state = {"old": (old.id, {**old.outs, "__provider": SERIALIZED})}
 
     # pulumi up with the resource renamed: create the new URN, then delete the unseen old URN.
-    try:
-        new = provider.create(checked(provider, declared(palette.url)))
-        state["new"] = (new.id, {**new.outs, "__provider": SERIALIZED})
-        provider.delete(*state["old"])
-        del state["old"]
-    except PaletteError:
-        pass  # the engine stops at a failed step; what the state holds must still be in Palette
+    new = provider.create(checked(provider, declared(palette.url)))
+    new_outs = {**new.outs, "__provider": SERIALIZED}
+    provider.delete(old.id, {**old.outs, "__provider": SERIALIZED})
 
-    live = {r["metadata"]["uid"] for r in palette.named(NAME)}
-    for uid, outs in state.values():
-        assert uid in live, "Palette lost a registration the state holds"
-        assert provider.read(uid, outs).id == uid
+    assert new.id == old.id, "the new resource adopts the registration by its name"
+    assert_palette_matches_the_state(provider, palette, new.id, new_outs)
 
 
 def test_moving_to_another_palette_names_the_palette_that_refused_the_key(provider, palette):
@@ -236,7 +232,7 @@ def test_moving_to_another_palette_names_the_palette_that_refused_the_key(provid
         diff = provider.diff(old.id, old_outs, news)
         assert diff.replaces == ["api_url"] and diff.delete_before_replace
 
-        with pytest.raises(PaletteError) as caught:
+        with pytest.raises(PaletteAuthError) as caught:
             replace(provider, old.id, old_outs, news, delete_first=True)
 
     message = str(caught.value)

@@ -139,6 +139,10 @@ def test_container_is_the_only_consumer_of_the_htpasswd(dev_run: ProgramRun) -> 
     container = dev_run.one(CONTAINER)
     deps = {urn.rsplit("::", 1)[-1] for urn in container.options["dependencies"]}
     assert {"credentials-admin", "credentials-spectro", "tls-server", "registry-image"} <= deps
+    htpasswd = next(u["content"] for u in container.inputs["uploads"] if u["file"] == "/auth/htpasswd-basic")
+    hashes = [line.split(":", 1)[1] for line in htpasswd.splitlines()]
+    holders = {r.name for r in dev_run.resources if any(h in repr(r.inputs) for h in hashes)}
+    assert holders == {container.name}
 
 
 def test_readiness_gate_waits_for_the_container_with_the_read_only_user(dev_run: ProgramRun) -> None:
@@ -154,8 +158,9 @@ def test_readiness_gate_waits_for_the_container_with_the_read_only_user(dev_run:
     assert gate.inputs["health_path"] == "/health" and gate.inputs["catalog_path"] == "/v1/_catalog"
     assert gate.inputs["timeout_seconds"] == 60
     assert gate.inputs["interval_seconds"] <= 0.25
-    assert len(container.id) == 64
+    # Re-run whenever the container is replaced: its id (whatever the provider makes it) is the trigger.
     assert gate.inputs["triggers"] == {"container": container.id}
+    assert gate.options["property_dependencies"]["triggers"] == [container.urn]
 
 
 def test_readiness_gate_can_be_turned_off() -> None:
@@ -215,9 +220,10 @@ def test_palette_registration_inputs_and_ordering(palette_run: ProgramRun) -> No
     gate = palette_run.one(READINESS)
     assert gate.urn in registration.options["dependencies"]
     assert palette_run.one(CONTAINER).urn in gate.options["dependencies"]
-    assert len(palette_run.exports["paletteRegistrationUid"]) == 24
-    assert palette_run.exports["paletteRegistrationName"] == "spectro-registry-dev"
-    assert palette_run.exports["paletteSyncStatus"] == "Pending"
+    # The exports are the registration's own outputs (their values are the mock provider's).
+    assert palette_run.exports["paletteRegistrationUid"] == registration.outputs["uid"]
+    assert palette_run.exports["paletteRegistrationName"] == registration.outputs["name"]
+    assert palette_run.exports["paletteSyncStatus"] == registration.outputs["sync_status"]
 
 
 def test_palette_api_key_is_in_no_input_output_or_export(palette_run: ProgramRun) -> None:

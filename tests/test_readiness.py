@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ import dill
 import grpc
 import pulumi
 import pytest
+import requests
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 from pulumi.runtime import proto, rpc
@@ -96,7 +98,7 @@ def test_create_passes_with_the_ca_and_the_dns_name(authority: Authority, leaf: 
     assert outs["triggers"] == {"container": "abc123"}
     assert outs["health_status"] == 200
     assert outs["attempts"] == 1
-    assert 0 <= outs["ready_seconds"] < 2
+    assert isinstance(outs["ready_seconds"], float) and outs["ready_seconds"] >= 0
 
 
 def test_create_passes_for_the_ip_san_without_a_server_name(authority: Authority, leaf: LeafCertificate) -> None:
@@ -181,14 +183,17 @@ def test_a_supplied_non_ascii_password_passes_the_gate(
 def test_nothing_listening_is_reported_as_connection_refused(authority: Authority) -> None:
     url = f"https://127.0.0.1:{free_port()}"
     started = time.monotonic()
-    message = fails_with(gate_props(url, authority.certificate_pem, timeout_seconds=0.8))
+    message = fails_with(gate_props(url, authority.certificate_pem, timeout_seconds=0.8, interval_seconds=0.05))
     elapsed = time.monotonic() - started
     assert "nothing is listening" in message
     assert "connection refused" in message
     assert url in message
-    # It kept polling until the timeout, then stopped.
-    assert 0.8 <= elapsed < 3
-    assert "attempts" in message
+    # It kept polling until the configured timeout, then stopped: a refused connection is immediate, so
+    # the attempts are paced by the interval, at most timeout / interval + 1 of them (more than one).
+    assert elapsed >= 0.8
+    assert "was not ready after 0.8s" in message
+    attempts = int(re.search(r"\((\d+) attempts\)", message).group(1))
+    assert 2 <= attempts <= 0.8 / 0.05 + 1
 
 
 def test_a_port_that_accepts_and_closes_is_reported_as_such(authority: Authority) -> None:
@@ -199,25 +204,34 @@ def test_a_port_that_accepts_and_closes_is_reported_as_such(authority: Authority
     assert url in message
 
 
-def test_a_server_that_never_answers_is_reported_as_a_timeout(authority: Authority) -> None:
-    started = time.monotonic()
+def test_a_server_that_never_answers_is_reported_as_a_timeout(
+    authority: Authority, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The per-request timeout follows the gate's budget (with a 0.5 s floor), not the 10 s read timeout:
+    # checked on the timeouts the gate hands to requests, not on a stopwatch.
+    asked: list[tuple[float, float]] = []
+    original = requests.Session.get
+
+    def recording_get(self: requests.Session, url: str, **kwargs: Any) -> requests.Response:
+        asked.append(kwargs["timeout"])
+        return original(self, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "get", recording_get)
     with raw_listener(hold=True) as url:
         message = fails_with(gate_props(url, authority.certificate_pem, timeout_seconds=0.6))
     assert "did not answer in time" in message
-    # The per-request timeout follows the gate's budget (with a 0.5 s floor), not the 10 s read timeout.
-    assert time.monotonic() - started < 2.5
+    assert asked, "no request was made"
+    assert all(0.5 <= connect <= 0.6 and 0.5 <= read <= 0.6 for connect, read in asked), asked
 
 
 def test_waits_for_a_server_that_starts_listening_late(authority: Authority, leaf: LeafCertificate) -> None:
     delay = 1.0
-    started = time.monotonic()
     with serve_registry(users=USERS, leaf=leaf, start_after=delay) as registry:
         result = ReadinessGateProvider().create(gate_props(registry.url, authority.certificate_pem))
     assert result.outs is not None
     assert result.outs["ready_seconds"] >= delay - 0.05
     assert result.outs["attempts"] > 1
-    # Polling every 50 ms, the gate notices the server within a few intervals of it listening.
-    assert time.monotonic() - started < delay + 1.0
+    # How soon after listening the gate notices is a figure, not a rule: tests/test_benchmarks.py measures it.
 
 
 def test_a_401_from_the_health_path_counts_as_listening(authority: Authority, leaf: LeafCertificate) -> None:

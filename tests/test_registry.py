@@ -31,8 +31,9 @@ def test_container_runs_the_pulled_image_by_id(dev_run: ProgramRun) -> None:
     image = dev_run.one(IMAGE)
     assert image.inputs["name"] == "gcr.io/spectro-images-public/release/spectro-registry:2.6.0"
     assert image.inputs["keepLocally"] is True
-    assert dev_run.one(CONTAINER).inputs["image"] == image.outputs["imageId"]
-    assert image.outputs["imageId"].startswith("sha256:")
+    # The image id output (the mock's value), not the name: that is what Docker reports back.
+    assert dev_run.one(CONTAINER).inputs["image"] == image.outputs["imageId"] != image.inputs["name"]
+    assert dev_run.one(CONTAINER).options["property_dependencies"]["image"] == [image.urn]
 
 
 def test_env_sets_auth_with_realm_and_path_and_tls_paths(dev_run: ProgramRun) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pulumi
+import pytest
 
 from components.storage import S3Storage, s3_env, s3_files, storage_hint
 
@@ -26,15 +27,28 @@ def _resolve(storage: S3Storage) -> list[tuple[str, bool]]:
     return asyncio.new_event_loop().run_until_complete(resolve())
 
 
-def test_keys_go_into_a_secret_credentials_file_and_never_into_the_env() -> None:
+@pytest.mark.parametrize("endpoint", [None, "https://minio.example.com:9000"], ids=["aws", "s3-compatible store"])
+def test_keys_go_into_a_secret_credentials_file_and_never_into_the_env(endpoint: str | None) -> None:
     """The env is what ``docker inspect`` shows; with no keys in its config the S3 driver falls back to the
-    AWS SDK's credential chain (distribution registry/storage/driver/s3-aws/s3.go), which reads the shared
-    credentials file named by AWS_SHARED_CREDENTIALS_FILE."""
+    AWS SDK's credential chain (distribution v2.8.2 registry/storage/driver/s3-aws/s3.go:
+    ``credentials.SharedCredentialsProvider``), which reads the shared credentials file named by
+    AWS_SHARED_CREDENTIALS_FILE. This is the one check that no key is in the env; the program's tests check
+    that the container's env is the storage env."""
     storage = S3Storage(
-        bucket="packs", region="us-east-1", root_directory="/", access_key="AKIA1", secret_key=SECRET_KEY
+        bucket="packs",
+        region="us-east-1",
+        root_directory="/",
+        access_key="AKIA1",
+        secret_key=SECRET_KEY,
+        endpoint=endpoint,
     )
     resolved = _resolve(storage)
     assert not [value for value, _ in resolved if SECRET_KEY in value or "AKIA1" in value]
+    assert not [
+        value
+        for value, _ in resolved
+        if value.startswith(("REGISTRY_STORAGE_S3_ACCESSKEY", "REGISTRY_STORAGE_S3_SECRETKEY"))
+    ]
     assert "AWS_SHARED_CREDENTIALS_FILE=/auth/aws-credentials" in [value for value, _ in resolved]
 
     async def resolve() -> tuple[str, str, bool]:

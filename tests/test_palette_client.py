@@ -29,6 +29,7 @@ from components.palette_client import (
     owner_of,
     sync_state,
 )
+from components.palette_shapes import LEGACY
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_POLICY, ca_pem, new_password
 
@@ -136,7 +137,7 @@ def test_validate_posts_the_bare_spec(client, palette, registry):
     client.validate(registry)
 
     (call,) = palette.calls("POST", "/validate$")
-    assert call.body == registry.spec()
+    assert call.body == LEGACY.spec(registry)
     assert "metadata" not in call.body
 
 
@@ -160,7 +161,7 @@ def test_update_puts_the_full_registry_with_the_real_password(client, palette, r
     client.update(uid, rotated)
 
     (call,) = palette.calls("PUT")
-    assert call.body == rotated.body(uid)
+    assert call.body == LEGACY.body(rotated, uid)
     assert call.body["metadata"] == {"name": NAME, "uid": uid}
     (stored,) = palette.named(NAME)
     assert stored["spec"]["auth"]["password"] == rotated.password
@@ -175,7 +176,7 @@ def test_reads_are_masked(client, palette, registry):
 
 
 def test_without_a_certificate_none_is_sent():
-    spec = PackRegistrySpec(NAME, "https://r.example.com", "u", "p", insecure_skip_verify=True).spec()
+    spec = LEGACY.spec(PackRegistrySpec(NAME, "https://r.example.com", "u", "p", insecure_skip_verify=True))
     assert spec["auth"]["tls"] == {"enabled": True, "insecureSkipVerify": True}
 
 

@@ -31,7 +31,7 @@ from components.palette_client import PaletteError
 from tests import palette_support
 from tests.harness import PALETTE, run_program
 from tests.palette_fake import FakePalette
-from tests.palette_support import FAST_HTTP_ENV, ROOT, SERIALIZED, checked, configure, declared
+from tests.palette_support import FAST_HTTP_ENV, KINDS, ROOT, SERIALIZED, checked, configure
 
 NAME = "custom-packs"
 API_KEY = "palette-api-key-0123456789abcdef"
@@ -39,6 +39,7 @@ API_KEY = "palette-api-key-0123456789abcdef"
 
 palette = palette_support.palette
 provider = palette_support.provider
+kind = palette_support.kind
 
 
 @pytest.fixture(autouse=True)
@@ -88,28 +89,28 @@ def test_the_program_declares_the_registration_delete_before_replace(declared_de
     assert declared_delete_before_replace is True
 
 
-def test_a_forced_replace_keeps_the_registration(provider, palette, declared_delete_before_replace):
+def test_a_forced_replace_keeps_the_registration(provider, palette, kind, declared_delete_before_replace):
     """``pulumi up --replace <urn>`` / ``--target-replace``: the provider's diff is not asked."""
-    inputs = checked(provider, declared(palette.url))
+    inputs = checked(provider, kind.declared(palette.url))
     old = provider.create(inputs)
     old_outs = {**old.outs, "__provider": SERIALIZED}
 
     delete_first = deletes_first(declared_delete_before_replace, provider_diff=None)
     new_id, new_outs = replace(
-        provider, old.id, old_outs, checked(provider, declared(palette.url)), delete_first=delete_first
+        provider, old.id, old_outs, checked(provider, kind.declared(palette.url)), delete_first=delete_first
     )
 
     assert_palette_matches_the_state(provider, palette, new_id, new_outs)
 
 
-def test_replace_on_changes_keeps_the_registration(provider, palette, declared_delete_before_replace):
+def test_replace_on_changes_keeps_the_registration(provider, palette, kind, declared_delete_before_replace):
     """``replace_on_changes=["endpoint"]``: the provider calls the change an update and does not ask to
     delete first; applyReplaceOnChanges makes it a replacement, and the option decides the order."""
-    inputs = checked(provider, declared(palette.url))
+    inputs = checked(provider, kind.declared(palette.url))
     old = provider.create(inputs)
     old_outs = {**old.outs, "__provider": SERIALIZED}
     news = checked(
-        provider, {**declared(palette.url, endpoint="https://moved.example.com"), "password": inputs["password"]}
+        provider, {**kind.declared(palette.url, endpoint="https://moved.example.com"), "password": inputs["password"]}
     )
     diff = provider.diff(old.id, old_outs, news)
     assert diff.changes and diff.replaces == [] and not diff.delete_before_replace
@@ -121,18 +122,18 @@ def test_replace_on_changes_keeps_the_registration(provider, palette, declared_d
     assert palette.named(NAME)[0]["spec"]["endpoint"] == "https://moved.example.com"
 
 
-def test_create_before_delete_keeps_the_registration_through_its_owner_token(provider, palette):
+def test_create_before_delete_keeps_the_registration_through_its_owner_token(provider, palette, kind):
     """The order the option rules out, replayed on its own: the replacement adopts the live uid and
     writes its own owner token into it, so the engine's delete of that uid as the old resource's leaves
     it in place (without the token check, Palette lost it and a refresh dropped it from the state)."""
-    inputs = checked(provider, declared(palette.url))
+    inputs = checked(provider, kind.declared(palette.url))
     old = provider.create(inputs)
 
     new_id, new_outs = replace(
         provider,
         old.id,
         {**old.outs, "__provider": SERIALIZED},
-        checked(provider, declared(palette.url)),
+        checked(provider, kind.declared(palette.url)),
         delete_first=False,
     )
 
@@ -191,7 +192,7 @@ def test_every_program_gets_the_option_whatever_its_opts_say():
     assert sorted(seen["opted-out"][3]) == ["password", "username"]
 
 
-def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider, palette):
+def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider, palette, kind):
     """Renaming the ``palette`` resource in the program (no alias): the new URN has no old state, so
     ``generateSteps`` gives it a plain create; the old URN is never registered again, so
     ``GenerateDeletes`` (pulumi/pulumi ``pkg/resource/deploy/step_generator.go``, "wasn't seen at all,
@@ -203,12 +204,12 @@ def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider,
 
     Either safe outcome passes: the steps succeed and Palette keeps what the state holds, or a step
     refuses (the engine then stops and keeps the state it has) and Palette keeps that registration."""
-    old = provider.create(checked(provider, declared(palette.url)))
+    old = provider.create(checked(provider, kind.declared(palette.url)))
     state = {"old": (old.id, {**old.outs, "__provider": SERIALIZED})}
 
     # pulumi up with the resource renamed: create the new URN, then delete the unseen old URN.
     try:
-        new = provider.create(checked(provider, declared(palette.url)))
+        new = provider.create(checked(provider, kind.declared(palette.url)))
         state["new"] = (new.id, {**new.outs, "__provider": SERIALIZED})
         provider.delete(*state["old"])
         del state["old"]
@@ -221,18 +222,18 @@ def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider,
         assert provider.read(uid, outs).id == uid
 
 
-def test_moving_to_another_palette_names_the_palette_that_refused_the_key(provider, palette):
+def test_moving_to_another_palette_names_the_palette_that_refused_the_key(provider, palette, kind):
     """A new ``api_url`` is a replacement, delete first (the provider's ``diff`` asks for it, and the
     resource option forces it): the engine deletes the old registration at the *old* Palette, with the
     one configured key, before creating it at the new one. Moving to another Palette with its own key
     therefore fails at that delete with a 401 whose advice ("set paletteApiKey") is the very change that
     caused it, and which does not say which Palette refused. It has to name that Palette (and the way
     through: delete the registration with the old key first, or ``pulumi state delete`` it)."""
-    old = provider.create(checked(provider, declared(palette.url)))
+    old = provider.create(checked(provider, kind.declared(palette.url)))
     old_outs = {**old.outs, "__provider": SERIALIZED}
     with FakePalette() as elsewhere:
         configure(provider, elsewhere.api_key)  # pulumi config set --secret paletteApiKey <the new Palette's key>
-        news = checked(provider, {**declared(elsewhere.url), "password": old.outs["password"]})
+        news = checked(provider, {**kind.declared(elsewhere.url), "password": old.outs["password"]})
         diff = provider.diff(old.id, old_outs, news)
         assert diff.replaces == ["api_url"] and diff.delete_before_replace
 
@@ -244,3 +245,27 @@ def test_moving_to_another_palette_names_the_palette_that_refused_the_key(provid
     assert palette.url in message, message
     assert elsewhere.api_key not in message and palette.api_key not in message
     assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [old.id]
+
+
+@pytest.mark.parametrize(("old", "new"), [("legacy", "oci"), ("oci", "legacy")])
+def test_a_new_kind_deletes_the_old_registration_then_creates_the_new_one(
+    provider, palette, declared_delete_before_replace, old, new
+):
+    """Another ``registry_kind`` is a replacement; both the provider's diff and the resource option say
+    delete first, so the engine deletes the old kind's registration before it creates the new kind's."""
+    old_kind, new_kind = KINDS[old], KINDS[new]
+    inputs = checked(provider, old_kind.declared(palette.url))
+    first = provider.create(inputs)
+    old_outs = {**first.outs, "__provider": SERIALIZED}
+    news = checked(provider, {**new_kind.declared(palette.url), "password": inputs["password"]})
+    diff = provider.diff(first.id, old_outs, news)
+    assert diff.replaces == ["registry_kind"] and diff.delete_before_replace
+
+    palette.reset_calls()
+    delete_first = deletes_first(declared_delete_before_replace, provider_diff=diff)
+    new_id, new_outs = replace(provider, first.id, old_outs, news, delete_first=delete_first)
+
+    targets = [c.target for c in palette.requests]
+    assert targets.index(f"DELETE {old_kind.item(first.id)}") < targets.index(f"POST {new_kind.create}"), targets
+    assert palette.kind_of(new_id) == new
+    assert_palette_matches_the_state(provider, palette, new_id, new_outs)

@@ -473,7 +473,8 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
         :param api_url: Palette's base URL (a new one replaces the registration).
         :param tls_enabled: defaults to whether ``endpoint`` is https.
         :param insecure_skip_verify: let Palette skip verifying the registry's certificate.
-        :param private: register it as a private registry.
+        :param private: register it as a private registry (legacy only: the OCI spec has no such field,
+            so an OCI registration refuses ``False``).
         :param validate: ask Palette to validate the registry before registering it or changing it.
         :param sync: have Palette sync packs after create and update.
         :param wait_for_sync: wait until the sync is done (fails, and removes a new registration, when

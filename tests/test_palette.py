@@ -914,15 +914,15 @@ def test_no_key_anywhere_says_how_to_set_one(palette):
     assert palette.requests == []
 
 
-def test_a_rejected_key_never_shows_up_in_messages_or_logs(palette, caplog, capfd):
+def test_a_rejected_key_never_shows_up_in_messages_or_logs(palette, kind, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     wrong_key = "wrong-" + palette.api_key
     provider = PackRegistryProvider()
     configure(provider, wrong_key)
-    props = declared(palette.url)
+    props = kind.declared(palette.url)
     try:
         with pytest.raises(PaletteAuthError) as caught:
-            created(provider, palette, LEGACY_KIND, password=props["password"])
+            created(provider, palette, kind, password=props["password"])
     finally:
         configure(provider, None)
 

@@ -29,7 +29,7 @@ from components.palette_client import (
     owner_of,
     sync_state,
 )
-from components.palette_shapes import LEGACY
+from components.palette_shapes import LEGACY, OCI
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_POLICY, ca_pem, new_password
 
@@ -604,3 +604,75 @@ def test_an_api_key_requests_refuses_as_a_header_is_not_echoed(palette: FakePale
     # Refused as malformed before any request (inner), or sent stripped and rejected (trailing): never echoed.
     assert not isinstance(caught.value, PaletteUnavailable)
     assert "palette-key-0123" not in str(caught.value)
+
+
+# -------------------------------------------------------------------------------------------- the OCI shape
+
+
+@pytest.fixture
+def oci_client(palette: FakePalette) -> PaletteClient:
+    return PaletteClient(palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY, shape=OCI)
+
+
+@pytest.fixture
+def oci_registry(registry: PackRegistrySpec) -> PackRegistrySpec:
+    return replace(registry, base_content_path="packs")
+
+
+def test_oci_find_by_name_reads_the_summary_once_and_matches_exactly(oci_client, palette):
+    palette.add_registry(NAME + "-old", kind="oci")
+    palette.add_registry(NAME.upper(), kind="oci")
+    palette.add_registry(NAME)  # a legacy registration of that name is another API's
+
+    assert oci_client.find_by_name(NAME) is None
+    assert [(c.target, c.query) for c in palette.requests] == [("GET /v1/registries/oci/summary", {})]
+    uid = palette.add_registry(NAME, kind="oci")
+    assert oci_client.find_by_name(NAME)["metadata"]["uid"] == uid
+
+
+def test_oci_create_after_two_503s_registers_exactly_once(oci_client, palette, oci_registry):
+    palette.fail_next(2, 503, method="POST", path=r"^/v1/registries/oci/basic$")
+
+    uid = oci_client.create(oci_registry, skip_pack_sync=True)
+
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [uid]
+    assert [c.target for c in palette.requests] == [
+        "POST /v1/registries/oci/basic",
+        "GET /v1/registries/oci/summary",
+    ] * 2 + ["POST /v1/registries/oci/basic"]
+    assert palette.requests[-1].query == {"skipPackSync": ["true"]}
+
+
+def test_oci_404_is_trusted_only_after_the_summary_confirms_the_key(palette, oci_registry):
+    client = PaletteClient(palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY, shape=OCI)
+    uid = client.create(oci_registry, skip_pack_sync=True)
+    palette.rejected_key_status = 404
+    wrong_key = "revoked-" + palette.api_key
+    wrong = PaletteClient(palette.url, wrong_key, registration=NAME, policy=FAST_POLICY, shape=OCI)
+    palette.reset_calls()
+
+    with pytest.raises(PaletteAuthError) as caught:
+        wrong.delete(uid)
+
+    message = str(caught.value)
+    assert "GET /v1/registries/oci/summary" in message and "404" in message
+    assert_no_secret(message, wrong_key, palette.api_key, oci_registry.password)
+    assert [c.target for c in palette.requests] == [
+        f"DELETE /v1/registries/oci/{uid}/basic",
+        "GET /v1/registries/oci/summary",
+    ]
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [uid]
+    palette.remove(uid)
+    assert client.delete(uid) is False
+
+
+def test_oci_messages_name_the_oci_call_and_redact_echoed_secrets(oci_client, palette, oci_registry):
+    palette.validate_error = (400, f"login failed for palette:{oci_registry.password} with key {palette.api_key}")
+
+    with pytest.raises(PaletteBadRequest) as caught:
+        oci_client.validate(oci_registry)
+
+    message = str(caught.value)
+    assert "POST /v1/registries/oci/basic/validate returned HTTP 400" in message
+    assert "login failed" in message
+    assert_no_secret(message, oci_registry.password, palette.api_key)

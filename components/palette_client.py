@@ -277,9 +277,7 @@ class PaletteClient:
         with self._session(retry_post=False) as session:
             while True:
                 try:
-                    response = self._send(
-                        session, "POST", path, params=params, json=body, secrets=(registry.password,)
-                    )
+                    response = self._send(session, "POST", path, params=params, json=body, secrets=(registry.password,))
                 except PaletteUnavailable as exc:
                     failure: PaletteError = exc
                     raw = None

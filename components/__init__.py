@@ -11,6 +11,7 @@ __all__ = [
     "palette_client",
     "palette_errors",
     "palette_inputs",
+    "palette_shapes",
     "readiness",
     "readiness_probe",
     "registry",

@@ -1,5 +1,10 @@
 """The pack registry's registration in Palette, as a Pulumi dynamic resource.
 
+Either kind of registration (``registry_kind``: a legacy pack registry, or an OCI registry holding
+packs) goes through the one lifecycle below; what differs between them (paths, bodies, finding by name,
+where a read body keeps the sync status, which inputs Palette holds) is the kind's
+``palette_shapes.RegistryShape``, handed to the client.
+
 ``PaletteRegistration`` is the resource a program declares; ``PackRegistryProvider`` does the work
 through ``palette_client``. Pulumi pickles the provider (with dill) into the state and runs it later in
 its own process, so it lives here, in an importable module, and pickles by reference: it has no
@@ -24,8 +29,10 @@ without a token (Palette dropped the annotation) is deleted as before.
 Properties use snake_case on the wire and in Python alike:
 
 inputs   api_url, name, endpoint, username, password (secret), ca_certificate, tls_enabled,
-         insecure_skip_verify, private, validate, sync, wait_for_sync, sync_timeout_seconds, allow_http
-outputs  the inputs (defaults filled in, endpoint normalised), plus uid, sync_status and owner
+         insecure_skip_verify, private, validate, sync, wait_for_sync, sync_timeout_seconds, allow_http,
+         registry_kind, base_content_path (oci), sync_trigger
+outputs  the inputs (defaults filled in, endpoint normalised), plus uid, sync_status and owner, and for
+         oci provider_type (what Palette holds: ``pack``, unless someone changed it)
 """
 
 from __future__ import annotations
@@ -68,12 +75,13 @@ from .palette_inputs import (
     BEHAVIOUR,
     INPUTS,
     REPLACE_ON,
-    UPDATE_ON,
     check_inputs,
     differs,
     inputs_with_defaults,
+    known_shape,
     pem,
 )
+from .palette_shapes import LEGACY, shape_for
 
 __all__ = [
     "API_KEY_CONFIG",
@@ -136,15 +144,19 @@ class PackRegistryProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         old, new = inputs_with_defaults(olds), inputs_with_defaults(news)
         replaces = [key for key in REPLACE_ON if differs(key, old, new)]
-        updates = [key for key in (*UPDATE_ON, *BEHAVIOUR) if differs(key, old, new)]
+        # Another kind is a replacement: what the new kind holds is compared only to say "changed".
+        shape = known_shape(new) or known_shape(old) or LEGACY
+        updates = [key for key in (*shape.holds, *BEHAVIOUR) if differs(key, old, new)]
         return DiffResult(
             changes=bool(replaces or updates),
             replaces=replaces,
             # Another api_url may be the same Palette under another name: the old registration has to
             # go before the new one adopts (or re-creates) the name, or deleting the old would delete it.
-            # PaletteRegistration declares delete_before_replace for every replacement, which the engine
-            # lets win over this answer; this one covers a program that uses the provider on its own.
-            delete_before_replace="api_url" in replaces,
+            # Another kind is another API, and whether Palette lets the two kinds share a name is not
+            # known: the legacy registration goes first. PaletteRegistration declares
+            # delete_before_replace for every replacement, which the engine lets win over this answer;
+            # this one covers a program that uses the provider on its own.
+            delete_before_replace=bool({"api_url", "registry_kind"} & set(replaces)),
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -171,7 +183,9 @@ class PackRegistryProvider(ResourceProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Do what the changed inputs ask, and nothing more.
 
-        - a field Palette holds changed: validate (when ``validate``), PUT, and sync (when ``sync``);
+        - a field Palette holds (for the kind: ``RegistryShape.holds``) changed: validate (when
+          ``validate``), PUT, and sync (when ``sync``);
+        - ``sync_trigger`` changed: start a sync (when ``sync``), nothing else;
         - ``validate`` turned on: validate now, so the state's ``validate: true`` is true of the registry;
         - ``sync`` turned on, or ``wait_for_sync`` on: start a sync (one already running is left alone)
           and, with ``wait_for_sync``, wait for it, so the reported status is the outcome;
@@ -184,7 +198,7 @@ class PackRegistryProvider(ResourceProvider):
         owner = str(old.get("owner") or "") or secrets.token_hex(16)
         registry = _registry(inputs, owner=owner)
         client = _client(inputs, old)
-        changed = any(differs(key, old, inputs) for key in UPDATE_ON)
+        changed = any(differs(key, old, inputs) for key in client.shape.holds)
         if inputs["validate"] and (changed or not old["validate"]):
             log.info("pack registry '%s': asking Palette to validate %s", registry.name, registry.endpoint)
             client.validate(registry)
@@ -201,7 +215,8 @@ class PackRegistryProvider(ResourceProvider):
                     path=exc.path,
                     status=exc.status,
                 ) from None
-        start = changed or not old["sync"] or bool(inputs["wait_for_sync"])
+        triggered = differs("sync_trigger", old, inputs)
+        start = changed or triggered or not old["sync"] or bool(inputs["wait_for_sync"])
         status = _sync(client, id_, inputs, start=start, started=False)
         return UpdateResult(_outputs(inputs, id_, status, owner))
 
@@ -216,19 +231,13 @@ class PackRegistryProvider(ResourceProvider):
             # seen to answer 404 elsewhere).
             log.info("pack registry '%s': registration %s is gone from Palette", props.get("name"), id_)
             return ReadResult("", {})
-        spec = live.get("spec") or {}
-        auth = spec.get("auth") or {}
-        tls = auth.get("tls") or {}
-        sync = (live.get("status") or {}).get("packSyncStatus") or {}
+        fields = client.shape.read_fields(live.get("spec") or {})
+        sync = client.shape.sync_of(live)
         outs = {key: props[key] for key in INPUTS if key in props}
         outs.update(
+            fields,
             name=(live.get("metadata") or {}).get("name") or props.get("name"),
-            endpoint=spec.get("endpoint"),
-            username=auth.get("username"),
-            private=bool(spec.get("private")),
-            tls_enabled=bool(tls.get("enabled")),
-            insecure_skip_verify=bool(tls.get("insecureSkipVerify")),
-            ca_certificate=pem(tls.get("certificate")),
+            ca_certificate=pem(fields.get("ca_certificate")),
             # Palette masks the password on reads: the state's copy is the only real one.
             password=props.get("password"),
             uid=id_,
@@ -289,6 +298,8 @@ def _client(props: Mapping[str, Any], *more: Mapping[str, Any]) -> PaletteClient
         registration=str(props.get("name") or ""),
         policy=HttpPolicy.from_env(),
         secrets=tuple(p for p in passwords if isinstance(p, str) and p),
+        # A state from before kinds has no registry_kind: it is a legacy registration.
+        shape=shape_for(props.get("registry_kind")),
     )
 
 
@@ -303,6 +314,7 @@ def _registry(inputs: Mapping[str, Any], *, owner: str = "") -> PackRegistrySpec
         insecure_skip_verify=bool(inputs["insecure_skip_verify"]),
         private=bool(inputs["private"]),
         owner=owner,
+        base_content_path=str(inputs.get("base_content_path") or ""),
     )
 
 
@@ -320,6 +332,9 @@ def _create_or_adopt(client: PaletteClient, registry: PackRegistrySpec, *, sync:
                 raise
     uid = str(existing["metadata"]["uid"])
     log.info("pack registry '%s': adopting the existing registration %s", registry.name, uid)
+    if not client.shape.listing_is_full:
+        # A summary item need not carry the annotations the PUT below has to keep.
+        existing = client.get(uid)
     # Keep the annotations it carries (v1ObjectMeta: "preserved when modifying objects"); ours wins.
     annotations = (existing.get("metadata") or {}).get("annotations")
     if isinstance(annotations, Mapping):
@@ -361,7 +376,9 @@ def _roll_back(client: PaletteClient, uid: str, exc: BaseException) -> None:
 
 
 def _outputs(inputs: Mapping[str, Any], uid: str, sync_status: str, owner: str) -> dict[str, Any]:
-    outs = {key: inputs[key] for key in INPUTS if key in inputs}
+    # With what the kind fixes (an OCI registry's provider_type): a refresh compares Palette's to it.
+    fixed = shape_for(inputs.get("registry_kind")).fixed
+    outs = {key: inputs[key] for key in (*INPUTS, *fixed) if key in inputs}
     outs.update(uid=uid, sync_status=sync_status, owner=owner)
     return outs
 
@@ -370,7 +387,8 @@ def _outputs(inputs: Mapping[str, Any], uid: str, sync_status: str, owner: str) 
 
 
 class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
-    """The pack registry, registered in Palette (type ``pulumi-python:dynamic/palette:PackRegistry``).
+    """The pack registry, registered in Palette (type ``pulumi-python:dynamic/palette:PackRegistry``),
+    as a legacy pack registry or as an OCI registry (``registry_kind``).
 
     The Palette API key comes from the stack config ``paletteApiKey`` (or ``PALETTE_API_KEY``), not
     from an argument. ``password`` is stored as a secret.
@@ -382,7 +400,8 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
     while the state still holds it. Renaming the resource is no replacement but a create and a later
     delete of the old name, which no option reorders: the new resource adopts the registration and writes
     its own ``owner`` token into it, so the old resource's delete leaves it in place. An alias of the old
-    name still makes a rename a no-op.
+    name still makes a rename a no-op. Another ``registry_kind`` is a replacement too: the registration of
+    the old kind is deleted, then the new kind's created.
     """
 
     uid: pulumi.Output[str]
@@ -409,6 +428,13 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
     wait_for_sync: pulumi.Output[bool]
     sync_timeout_seconds: pulumi.Output[int]
     allow_http: pulumi.Output[bool]
+    registry_kind: pulumi.Output[str]
+    """``legacy`` or ``oci``."""
+    base_content_path: pulumi.Output[str | None]
+    """OCI: the path under which Palette reads ``spectro-packs/archive/<name>:<version>``."""
+    sync_trigger: pulumi.Output[str]
+    provider_type: pulumi.Output[str | None]
+    """OCI: the provider type Palette holds (``pack``; a refresh shows another one as drift)."""
     owner: pulumi.Output[str]
     """The random token this resource wrote into the registration's ``metadata.annotations``; a delete
     leaves a registration that carries another token alone (another resource holds it)."""
@@ -431,6 +457,9 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
         wait_for_sync: pulumi.Input[bool] = False,
         sync_timeout_seconds: pulumi.Input[int] = 600,
         allow_http: pulumi.Input[bool] = False,
+        registry_kind: pulumi.Input[str] | None = None,
+        base_content_path: pulumi.Input[str] | None = None,
+        sync_trigger: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Register a pack registry.
@@ -444,12 +473,18 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
         :param api_url: Palette's base URL (a new one replaces the registration).
         :param tls_enabled: defaults to whether ``endpoint`` is https.
         :param insecure_skip_verify: let Palette skip verifying the registry's certificate.
-        :param private: register it as a private registry.
+        :param private: register it as a private registry (legacy only: the OCI spec has no such field,
+            so an OCI registration refuses ``False``).
         :param validate: ask Palette to validate the registry before registering it or changing it.
         :param sync: have Palette sync packs after create and update.
         :param wait_for_sync: wait until the sync is done (fails, and removes a new registration, when
             the sync fails or takes longer than ``sync_timeout_seconds``).
-        :param allow_http: allow an ``http://`` endpoint.
+        :param allow_http: allow an ``http://`` endpoint (legacy only).
+        :param registry_kind: ``legacy`` (the default) or ``oci``; another kind replaces the registration.
+        :param base_content_path: OCI only: where packs live in the registry (default ``packs``); changes
+            in place.
+        :param sync_trigger: an opaque string; a new value makes an update start a sync (when ``sync``) and
+            nothing else, e.g. a digest of the published packs.
         """
         props: dict[str, Any] = {
             "api_url": api_url,
@@ -466,10 +501,15 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
             "wait_for_sync": wait_for_sync,
             "sync_timeout_seconds": sync_timeout_seconds,
             "allow_http": allow_http,
+            # None (dropped on the wire) when not given: a legacy program registers what it always did.
+            "registry_kind": registry_kind,
+            "base_content_path": base_content_path,
+            "sync_trigger": sync_trigger,
             # Outputs only: declared so that they become attributes.
             "uid": None,
             "sync_status": None,
             "owner": None,
+            "provider_type": None,
         }
         opts = pulumi.ResourceOptions.merge(
             pulumi.ResourceOptions.merge(pulumi.ResourceOptions(additional_secret_outputs=["password"]), opts),

@@ -1,7 +1,10 @@
-"""A small client for Palette's pack-registry API, built on plain ``requests``.
+"""A small client for Palette's registry APIs, built on plain ``requests``.
 
 It knows the calls in ``shared/palette/CONTRACT.md`` and nothing about Pulumi, so it can be used and
-tested on its own. Each public method is one operation with its own ``requests.Session`` (opened and
+tested on its own. The calls are the same for both kinds of registration (a legacy pack registry, an
+OCI registry); their paths and bodies come from the kind's ``palette_shapes.RegistryShape``.
+
+Each public method is one operation with its own ``requests.Session`` (opened and
 closed in a ``with`` block), a timeout on every request and retries through
 ``HTTPAdapter(max_retries=urllib3.util.Retry(...))``: exponential backoff with jitter on 429 and 5xx and on
 connection errors, honouring ``Retry-After``.
@@ -23,7 +26,8 @@ any request, without being quoted.
 
 A 404 on a registration's own URL means it is gone only when the key is known to work: an invalid key
 has been reported to answer 404 (CONTRACT.md). So before a 404 is believed, one cheap authenticated
-call (the first page of the list, ``limit=1``) must answer 200; otherwise the key is blamed.
+call (the kind's listing: the list's first page with ``limit=1``, or the OCI summary) must answer 200;
+otherwise the key is blamed.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from .palette_errors import (
     PaletteUnavailable,
     redact,
 )
+from .palette_shapes import LEGACY, OWNER_ANNOTATION, PackRegistrySpec, RegistryShape, owner_of
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -69,6 +74,7 @@ __all__ = [
     "PaletteNotFound",
     "PaletteSyncError",
     "PaletteUnavailable",
+    "RegistryShape",
     "normalise_api_key",
     "owner_of",
     "sync_state",
@@ -77,14 +83,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.spectrocloud.com"
-REGISTRIES = "/v1/registries/pack"
 PAGE_LIMIT = 50  # the API's default and maximum page size
 MAX_PAGES = 1000  # a guard against a server that never ends the listing
 # What Palette sends back in place of a secret on every read.
 MASKED = "********"
-# The ``metadata.annotations`` key that says which resource holds a registration (a random token per
-# resource): the spec's v1ObjectMeta carries annotations, "preserved when modifying objects".
-OWNER_ANNOTATION = "palette-pack-registry.owner"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_SERVER_MESSAGE = 300
 
@@ -184,63 +186,7 @@ class HttpPolicy:
         return (self.connect_timeout, self.read_timeout)
 
 
-# ---------------------------------------------------------------------------------------------- bodies
-
-
-@dataclass(frozen=True)
-class PackRegistrySpec:
-    """What a pack registration holds in Palette, in Python terms."""
-
-    name: str
-    endpoint: str
-    username: str
-    password: str = field(repr=False)
-    ca_certificate: str | None = None
-    tls_enabled: bool = True
-    insecure_skip_verify: bool = False
-    private: bool = True
-    owner: str = ""
-    """The holding resource's token, written to ``metadata.annotations`` (none when empty)."""
-    annotations: Mapping[str, str] | None = None
-    """Other annotations the registration carries in Palette, kept by a create or a PUT."""
-
-    def spec(self) -> dict[str, Any]:
-        """The bare ``v1PackRegistrySpec`` (the validate call's body)."""
-        tls: dict[str, Any] = {
-            "enabled": bool(self.tls_enabled),
-            "insecureSkipVerify": bool(self.insecure_skip_verify),
-        }
-        if self.ca_certificate:
-            tls["certificate"] = self.ca_certificate
-        return {
-            "name": self.name,
-            "endpoint": self.endpoint,
-            "private": bool(self.private),
-            "auth": {
-                "type": "basic",
-                "username": self.username,
-                "password": self.password,
-                "tls": tls,
-            },
-        }
-
-    def body(self, uid: str | None = None) -> dict[str, Any]:
-        """The full ``v1PackRegistry`` (create and update bodies); ``uid`` only for an update."""
-        metadata: dict[str, Any] = {"name": self.name}
-        if uid:
-            metadata["uid"] = uid
-        annotations = dict(self.annotations or {})
-        if self.owner:
-            annotations[OWNER_ANNOTATION] = self.owner
-        if annotations:
-            metadata["annotations"] = annotations
-        return {"metadata": metadata, "spec": self.spec()}
-
-
-def owner_of(registration: Mapping[str, Any]) -> str:
-    """The owner token a registration (as Palette returns it) carries; ``""`` when none."""
-    annotations = (registration.get("metadata") or {}).get("annotations") or {}
-    return str(annotations.get(OWNER_ANNOTATION) or "") if isinstance(annotations, Mapping) else ""
+# ---------------------------------------------------------------------------------------------- sync
 
 
 def sync_state(status: str | None) -> str:
@@ -258,7 +204,8 @@ def sync_state(status: str | None) -> str:
 
 @dataclass(frozen=True)
 class PaletteClient:
-    """Pack-registry calls against one Palette, for one registration (both named in every error)."""
+    """Registry calls against one Palette, for one registration (both named in every error), in the API
+    shape of its kind (``palette_shapes``: the legacy pack-registry API unless told otherwise)."""
 
     api_url: str
     api_key: str = field(repr=False)
@@ -267,6 +214,8 @@ class PaletteClient:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """The registration's own secrets (its registry password), redacted like the key from every message:
     Palette's replies (a failed sync's message) may quote them."""
+    shape: RegistryShape = LEGACY
+    """Which API the registration lives in: its paths and bodies."""
 
     def __post_init__(self) -> None:
         # A key read from a file or a CI variable often ends in a newline; no key has surrounding spaces.
@@ -280,7 +229,8 @@ class PaletteClient:
     # -- reads
 
     def find_by_name(self, name: str) -> dict[str, Any] | None:
-        """The registration whose ``metadata.name`` is exactly ``name``, paging through the list."""
+        """The registration whose ``metadata.name`` is exactly ``name``, from the kind's listing (paged
+        or not); for a kind whose listing holds summaries, a summary item."""
         with self._session(retry_post=False) as session:
             return self._find(session, name)
 
@@ -289,7 +239,7 @@ class PaletteClient:
         the key's own check confirms); ``PaletteAuthError`` when the 404 may be the key's fault."""
         with self._session(retry_post=False) as session:
             try:
-                return self._call(session, "GET", f"{REGISTRIES}/{uid}", expect=200).json()
+                return self._call(session, "GET", self.shape.item(uid), expect=200).json()
             except PaletteNotFound:
                 self._confirm_not_found(session)
                 raise
@@ -307,8 +257,8 @@ class PaletteClient:
             self._call(
                 session,
                 "POST",
-                f"{REGISTRIES}/validate",
-                json=registry.spec(),
+                self.shape.validate,
+                json=self.shape.spec(registry),
                 expect=204,
                 secrets=(registry.password,),
             )
@@ -321,14 +271,13 @@ class PaletteClient:
         if not, the create is tried again after the policy's backoff.
         """
         params = {"skipPackSync": "true" if skip_pack_sync else "false"}
-        body = registry.body()
+        body = self.shape.body(registry)
+        path = self.shape.collection
         retry = self.policy.retry(retry_post=True)
         with self._session(retry_post=False) as session:
             while True:
                 try:
-                    response = self._send(
-                        session, "POST", REGISTRIES, params=params, json=body, secrets=(registry.password,)
-                    )
+                    response = self._send(session, "POST", path, params=params, json=body, secrets=(registry.password,))
                 except PaletteUnavailable as exc:
                     failure: PaletteError = exc
                     raw = None
@@ -347,7 +296,7 @@ class PaletteClient:
                     log.info("pack registry '%s': the interrupted create did register it (uid %s)", registry.name, uid)
                     return uid
                 try:
-                    retry = retry.increment(method="POST", url=REGISTRIES, response=raw)
+                    retry = retry.increment(method="POST", url=path, response=raw)
                 except MaxRetryError:
                     raise failure from None
                 log.info("pack registry '%s': create failed (%s), trying again", registry.name, failure)
@@ -360,8 +309,8 @@ class PaletteClient:
                 self._call(
                     session,
                     "PUT",
-                    f"{REGISTRIES}/{uid}",
-                    json=registry.body(uid),
+                    self.shape.item(uid),
+                    json=self.shape.body(registry, uid),
                     expect=204,
                     secrets=(registry.password,),
                 )
@@ -374,7 +323,7 @@ class PaletteClient:
         confirmed to work); ``PaletteAuthError`` when the 404 may be the key's fault."""
         with self._session(retry_post=False) as session:
             try:
-                self._call(session, "DELETE", f"{REGISTRIES}/{uid}", expect=204)
+                self._call(session, "DELETE", self.shape.item(uid), expect=204)
             except PaletteNotFound:
                 self._confirm_not_found(session)
                 return False
@@ -383,7 +332,7 @@ class PaletteClient:
     def sync(self, uid: str) -> None:
         """Start a pack sync (``forceSync=false``: a sync already running is left alone)."""
         with self._session(retry_post=True) as session:
-            self._call(session, "POST", f"{REGISTRIES}/{uid}/sync", params={"forceSync": "false"}, expect=202)
+            self._call(session, "POST", self.shape.sync(uid), params={"forceSync": "false"}, expect=202)
 
     def wait_for_sync(self, uid: str, *, timeout_seconds: float) -> dict[str, Any]:
         """Poll the sync status until it is done; the last status. ``PaletteSyncError`` when it
@@ -396,7 +345,7 @@ class PaletteClient:
                 state = sync_state(text)
                 if status.get("isSyncSupported") is False or state == "done":
                     return status
-                path = f"{REGISTRIES}/{uid}/sync/status"
+                path = self.shape.sync_status(uid)
                 if state == "failed":
                     detail = self._redact(str(status.get("message") or "no message"), ())
                     raise PaletteSyncError(
@@ -440,45 +389,59 @@ class PaletteClient:
             yield session
 
     def _find(self, session: requests.Session, name: str) -> dict[str, Any] | None:
+        listing = self.shape.listing
         token = ""
         for _ in range(MAX_PAGES):
-            params: dict[str, Any] = {"limit": PAGE_LIMIT}
-            if token:
-                params["continue"] = token
-            page = self._call(session, "GET", REGISTRIES, params=params, expect=200).json()
+            params: dict[str, Any] | None = None
+            if self.shape.paged:
+                params = {"limit": PAGE_LIMIT, **({"continue": token} if token else {})}
+            page = self._call(session, "GET", listing, params=params, expect=200).json()
             for item in page.get("items") or []:
                 if (item.get("metadata") or {}).get("name") == name:
-                    return item
-            token = str((page.get("listmeta") or {}).get("continue") or "")
+                    return self._adoptable(item)
+            token = str((page.get("listmeta") or {}).get("continue") or "") if self.shape.paged else ""
             if not token:
                 return None
         raise PaletteError(
-            f"{self.where}: GET {REGISTRIES} did not end after {MAX_PAGES} pages",
+            f"{self.where}: GET {listing} did not end after {MAX_PAGES} pages",
             registration=self.registration,
             method="GET",
-            path=REGISTRIES,
+            path=listing,
         )
 
+    def _adoptable(self, item: dict[str, Any]) -> dict[str, Any]:
+        reason = self.shape.refuses(item)
+        if reason:
+            raise PaletteConflict(
+                f"{self.where}: {reason}",
+                registration=self.registration,
+                method="GET",
+                path=self.shape.listing,
+            )
+        return item
+
     def _sync_status(self, session: requests.Session, uid: str) -> dict[str, Any]:
-        return self._call(session, "GET", f"{REGISTRIES}/{uid}/sync/status", expect=200).json()
+        return self._call(session, "GET", self.shape.sync_status(uid), expect=200).json()
 
     def _confirm_not_found(self, session: requests.Session) -> None:
-        """Return when the key works (the list answers 200), so that a 404 just seen means "gone".
+        """Return when the key works (the kind's listing answers 200), so that a 404 just seen means "gone".
 
         An invalid key has been seen to answer 404 (CONTRACT.md): believing it would make a refresh
         drop a live registration and a destroy orphan it.
         """
-        response = self._send(session, "GET", REGISTRIES, params={"limit": 1})
+        listing, query = self.shape.listing, dict(self.shape.key_check)
+        response = self._send(session, "GET", listing, params=query or None)
         if response.status_code == 200:
             return
         if response.status_code in (401, 404):
+            asked = listing + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
             raise PaletteAuthError(
                 f"{self.where}: Palette answered 404 for the registration, but it "
-                f"also answered HTTP {response.status_code} to GET {REGISTRIES}?limit=1, so the 404 is not "
+                f"also answered HTTP {response.status_code} to GET {asked}, so the 404 is not "
                 f"taken to mean the registration is gone: Palette most likely rejected the API key. {_FIX_KEY}",
                 registration=self.registration,
                 method="GET",
-                path=REGISTRIES,
+                path=listing,
                 status=response.status_code,
             )
         raise self._error(response, secrets=())

@@ -1,9 +1,15 @@
 """The registration's inputs: their defaults, their checks (every failure at once, unknown values allowed
-during a preview) and how two values of one input compare."""
+during a preview) and how two values of one input compare.
+
+``registry_kind`` picks the API shape (``palette_shapes``); which inputs Palette holds, and so which
+changes are a PUT, is the shape's to say. A state written before kinds existed has no ``registry_kind``,
+``base_content_path`` or ``sync_trigger``: the defaults (``legacy``, none, ``""``) make it compare equal to
+inputs that leave them out."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,16 +19,18 @@ from pulumi.dynamic import CheckFailure
 
 from .dynamic_values import is_unknown, with_defaults
 from .palette_client import DEFAULT_API_URL, MASKED
+from .palette_shapes import KINDS, LEGACY, OCI, RegistryShape, shape_for
 
 __all__ = [
     "BEHAVIOUR",
     "DEFAULTS",
     "INPUTS",
+    "OCI_DEFAULT_BASE_CONTENT_PATH",
     "REPLACE_ON",
-    "UPDATE_ON",
     "check_inputs",
     "differs",
     "inputs_with_defaults",
+    "known_shape",
     "pem",
 ]
 
@@ -42,6 +50,9 @@ INPUTS = (
     "wait_for_sync",
     "sync_timeout_seconds",
     "allow_http",
+    "registry_kind",
+    "base_content_path",
+    "sync_trigger",
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -53,32 +64,45 @@ DEFAULTS: dict[str, Any] = {
     "wait_for_sync": False,
     "sync_timeout_seconds": 600,
     "allow_http": False,
+    "registry_kind": LEGACY.kind,
+    "sync_trigger": "",
 }
+
+OCI_DEFAULT_BASE_CONTENT_PATH = "packs"
+
+# The OCI distribution spec's repository-name grammar (distribution ``reference/regexp.go``): lower-case
+# alphanumeric components joined by ``.``, ``_``, ``__`` or dashes, separated by single ``/``.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REPOSITORY_PATH = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
 
 MAX_SYNC_TIMEOUT = 24 * 3600
 
-# A new name or a new Palette is a different registration; everything else is changed in place.
-REPLACE_ON = ("name", "api_url")
-
-# What Palette holds: a change is a validate (when asked) and a PUT, then a sync (when on).
-UPDATE_ON = (
-    "endpoint",
-    "username",
-    "password",
-    "ca_certificate",
-    "insecure_skip_verify",
-    "private",
-    "tls_enabled",
-)
+# A new name, a new Palette or another kind (another API) is a different registration; everything else
+# is changed in place. What Palette holds, a validate (when asked), a PUT and a sync (when on), is listed
+# by the kind's shape (``RegistryShape.holds``).
+REPLACE_ON = ("name", "api_url", "registry_kind")
 
 # How the provider works rather than what Palette holds. They are compared all the same, so that the
 # state never reports a value that is no longer true; ``update`` does what each new value asks (see there).
-BEHAVIOUR = ("validate", "sync", "wait_for_sync", "sync_timeout_seconds", "allow_http")
+# ``sync_trigger`` is opaque: a new value asks for a sync, nothing else.
+BEHAVIOUR = ("validate", "sync", "wait_for_sync", "sync_timeout_seconds", "allow_http", "sync_trigger")
+
+
+def known_shape(props: Mapping[str, Any]) -> RegistryShape | None:
+    """The shape ``props`` ask for, or None while ``registry_kind`` is unknown (a preview) or invalid."""
+    kind = props.get("registry_kind", LEGACY.kind)
+    if is_unknown(kind) or kind not in KINDS:
+        return None
+    return shape_for(kind)
 
 
 def inputs_with_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
     """``props`` with absent keys defaulted; the wire drops None keys and sends ints as floats."""
     out = with_defaults(props, DEFAULTS)
+    if known_shape(out) is OCI:
+        out.setdefault("base_content_path", OCI_DEFAULT_BASE_CONTENT_PATH)
+        for key, value in OCI.fixed.items():
+            out.setdefault(key, value)
     endpoint = out.get("endpoint")
     if "tls_enabled" not in out and isinstance(endpoint, str):
         out["tls_enabled"] = endpoint.strip().lower().startswith("https://")
@@ -106,6 +130,8 @@ def differs(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         return pem(before) != pem(after)
     if key in ("endpoint", "api_url"):
         return str(before or "").rstrip("/") != str(after or "").rstrip("/")
+    if key in ("sync_trigger", "base_content_path", "provider_type"):
+        return str(before or "") != str(after or "")
     if key in ("private", "tls_enabled", "insecure_skip_verify", "validate", "sync", "wait_for_sync", "allow_http"):
         return bool(before) != bool(after)
     return before != after
@@ -149,7 +175,8 @@ def _url(value: str, *, allow_http: bool, allow_path: bool, what: str) -> tuple[
 
 def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
     """The inputs with defaults filled in and values normalised, and every failure found."""
-    inputs = inputs_with_defaults(news)
+    # What a kind fixes (an OCI registry's providerType) is the provider's to fill in, never an input's.
+    inputs = inputs_with_defaults({key: value for key, value in news.items() if key not in OCI.fixed})
     failures: list[CheckFailure] = []
 
     def fail(prop: str, reason: str) -> None:
@@ -250,6 +277,8 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFai
             "trust), unless insecure_skip_verify is true",
         )
 
+    _check_kind(inputs, news, flags, fail, known, text)
+
     if flags["wait_for_sync"] is True and flags["sync"] is False:
         fail("wait_for_sync", "needs sync true")
 
@@ -259,6 +288,43 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFai
             fail("sync_timeout_seconds", f"must be a whole number of seconds from 1 to {MAX_SYNC_TIMEOUT}")
 
     return inputs, failures
+
+
+def _check_kind(
+    inputs: Mapping[str, Any],
+    news: Mapping[str, Any],
+    flags: Mapping[str, bool | None],
+    fail: Callable[[str, str], None],
+    known: Callable[[str], bool],
+    text: Callable[..., str | None],
+) -> None:
+    """``registry_kind`` and what depends on it; ``sync_trigger`` (any string)."""
+    text("sync_trigger", required=False)
+    if not known("registry_kind"):
+        return
+    kind = inputs["registry_kind"]
+    if kind not in KINDS:
+        fail("registry_kind", f"must be one of {', '.join(KINDS)} (got {kind!r})")
+        return
+    if shape_for(kind) is not OCI:
+        if news.get("base_content_path") is not None:
+            fail("base_content_path", "is only used with registry_kind oci; leave it unset")
+        return
+    if flags["allow_http"] is True:
+        fail("allow_http", "must be false with registry_kind oci: Palette registers an OCI registry over https:// only")
+    if flags["private"] is False:
+        fail(
+            "private",
+            "is a legacy pack registry setting: Palette's OCI registry spec has no such field; "
+            "leave it unset with registry_kind oci",
+        )
+    path = text("base_content_path")
+    if path is not None and not _REPOSITORY_PATH.fullmatch(path):
+        fail(
+            "base_content_path",
+            "must be an OCI repository path: lower-case letters and digits, joined by '.', '_', '__' or '-', "
+            f"in components separated by single '/', without a leading or trailing '/' (got {path!r})",
+        )
 
 
 def _check_pem(inputs: dict[str, Any], fail: Callable[[str, str], None], known: Callable[[str], bool]) -> str | None:

@@ -1,4 +1,4 @@
-"""A fake Palette: a real HTTP server on 127.0.0.1 that serves the pack-registry API.
+"""A fake Palette: a real HTTP server on 127.0.0.1 that serves the pack-registry and OCI-registry APIs.
 
 It follows ``shared/palette/pack-registry-openapi.json`` and ``CONTRACT.md``: the ``ApiKey`` header
 (any case) or 401, the documented success codes and bodies, secrets masked as ``********`` on every
@@ -7,6 +7,18 @@ read, paging with ``listmeta.continue`` (at most 50 a page, ``""`` at the end), 
 (the contract's best guess). ``metadata.annotations`` (v1ObjectMeta, a string map "preserved when
 modifying objects") is stored on create and returned on every read; a PUT that carries annotations
 replaces them, one without keeps them.
+
+OCI registries (basic auth) follow ``shared/palette/oci-registry-openapi.json`` and CONTRACT.md "OCI
+registries": create at ``POST /v1/registries/oci/basic`` (201 ``{uid}``, 409 for a duplicate name),
+``POST .../oci/basic/validate`` with the bare ``v1BasicOciRegistrySpec`` (204), ``GET .../oci/summary``
+(every OCI registry at once, no paging, summary items whose spec has ``registryType`` and
+``providerType``), ``GET/PUT/DELETE .../oci/{uid}/basic`` (the password masked on GET; 204 for PUT and
+DELETE), ``POST .../{uid}/basic/sync`` (202) and ``GET .../{uid}/basic/sync/status``; a read body keeps the
+sync status under ``status.syncStatus``, a summary item under ``status.sync``. A spec without
+``providerType`` is stored as ``helm`` (the schema's default). The fake is stricter than Palette is known
+to be in two ways, so that a client cannot lean on what is unconfirmed: a spec key the schema does not
+define (``name``, ``private``) is a 400, and a summary item's metadata carries the name and uid only (no
+annotations). The two kinds live in separate collections: one kind's calls never see the other's.
 
 Tests switch faults on (the next N matching responses are a 429 with ``Retry-After``, a 5xx, slow, or
 a dropped connection, before or after the request took effect) and read ``requests``: every request
@@ -37,6 +49,25 @@ MASKED = "********"
 PAGE_MAX = 50
 REGISTRIES = "/v1/registries/pack"
 _ITEM = re.compile(r"^/v1/registries/pack/(?P<uid>[^/]+)(?P<rest>/sync|/sync/status)?$")
+OCI = "/v1/registries/oci"
+_OCI_ITEM = re.compile(r"^/v1/registries/oci/(?P<uid>[^/]+)/basic(?P<rest>/sync|/sync/status)?$")
+# v1BasicOciRegistrySpec's properties, and where each kind keeps the sync status in a read body.
+_OCI_SPEC_KEYS = frozenset(
+    {
+        "auth",
+        "baseContentPath",
+        "basePath",
+        "containsSpectroManifest",
+        "endpoint",
+        "isSyncSupported",
+        "providerType",
+        "registryUid",
+        "scope",
+    }
+)
+_PROVIDER_TYPES = ("helm", "zarf", "pack")
+LEGACY_KIND, OCI_KIND = "legacy", "oci"
+_SYNC_KEY = {LEGACY_KIND: "packSyncStatus", OCI_KIND: "syncStatus"}
 
 
 @dataclass
@@ -103,6 +134,8 @@ class FakePalette:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._sync_reads: dict[str, int] = {}
+        self._kinds: dict[str, str] = {}
+        self._registry_types: dict[str, str] = {}
 
     # -- lifecycle
 
@@ -182,6 +215,7 @@ class FakePalette:
         self,
         name: str,
         *,
+        kind: str = LEGACY_KIND,
         endpoint: str = "https://registry.example.com:5000",
         username: str = "someone",
         password: str | None = None,
@@ -189,30 +223,50 @@ class FakePalette:
         certificate: str = "",
         insecure_skip_verify: bool = False,
         annotations: dict[str, str] | None = None,
+        provider_type: str = "pack",
+        base_content_path: str = "packs",
+        registry_type: str = "basic",
     ) -> str:
-        spec = {
-            "name": name,
-            "endpoint": endpoint,
-            "private": private,
-            "auth": {
-                "type": "basic",
-                "username": username,
-                "password": password if password is not None else "someone-elses-" + secrets.token_hex(6),
-                "tls": {"enabled": True, "insecureSkipVerify": insecure_skip_verify, "certificate": certificate},
-            },
+        """A registration made by someone else: ``kind`` legacy or oci (``provider_type``,
+        ``base_content_path`` and the summary's ``registry_type``, e.g. ``ecr``, for oci only)."""
+        auth = {
+            "type": "basic",
+            "username": username,
+            "password": password if password is not None else "someone-elses-" + secrets.token_hex(6),
+            "tls": {"enabled": True, "insecureSkipVerify": insecure_skip_verify, "certificate": certificate},
         }
+        spec: dict[str, Any]
+        if kind == OCI_KIND:
+            spec = {
+                "endpoint": endpoint,
+                "providerType": provider_type,
+                "baseContentPath": base_content_path,
+                "isSyncSupported": True,
+                "containsSpectroManifest": False,
+                "auth": auth,
+            }
+        else:
+            spec = {"name": name, "endpoint": endpoint, "private": private, "auth": auth}
         metadata: dict[str, Any] = {"name": name}
         if annotations:
             metadata["annotations"] = dict(annotations)
         with self._lock:
-            return self._store({"metadata": metadata, "spec": spec}, syncing=False)
+            uid = self._store({"metadata": metadata, "spec": spec}, syncing=False, kind=kind)
+            self._registry_types[uid] = registry_type
+            return uid
+
+    def kind_of(self, uid: str) -> str:
+        """``legacy`` or ``oci``: which API the registration lives in."""
+        with self._lock:
+            return self._kinds[uid]
 
     def edit(self, uid: str, **spec: Any) -> None:
-        """Change fields of ``spec`` (``endpoint``, ``private``) or of ``spec.auth`` (the rest)."""
+        """Change fields of ``spec`` (``endpoint``, ``private``, ``baseContentPath``, ``providerType``) or of
+        ``spec.auth`` (the rest)."""
         with self._lock:
             record = self.registries[uid]
             for key, value in spec.items():
-                if key in ("endpoint", "private"):
+                if key in ("endpoint", "private", "baseContentPath", "providerType"):
                     record["spec"][key] = value
                 elif key in ("enabled", "insecureSkipVerify", "certificate"):
                     record["spec"]["auth"]["tls"][key] = value
@@ -231,10 +285,18 @@ class FakePalette:
         with self._lock:
             del self.registries[uid]
 
-    def named(self, name: str) -> list[dict[str, Any]]:
-        """Every stored registration with that name (with real secrets)."""
+    def named(self, name: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every stored registration with that name (with real secrets), of either kind or of ``kind``."""
         with self._lock:
-            return [copy.deepcopy(r) for r in self.registries.values() if r["metadata"]["name"] == name]
+            return [
+                copy.deepcopy(r)
+                for uid, r in self.registries.items()
+                if r["metadata"]["name"] == name and kind in (None, self._kinds[uid])
+            ]
+
+    def of_kind(self, kind: str) -> dict[str, dict[str, Any]]:
+        """The stored registrations of one kind, by uid (the live records: hold the lock to change them)."""
+        return {uid: r for uid, r in self.registries.items() if self._kinds.get(uid) == kind}
 
     def calls(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
         """Recorded requests, optionally filtered by method and by a regex searched in the path."""
@@ -249,22 +311,26 @@ class FakePalette:
         with self._lock:
             self.requests.clear()
 
-    def _store(self, body: dict[str, Any], *, syncing: bool) -> str:
+    def _store(self, body: dict[str, Any], *, syncing: bool, kind: str = LEGACY_KIND) -> str:
         uid = secrets.token_hex(12)
         now = _now()
-        self.registries[uid] = {
-            "apiVersion": "v1",
-            "kind": "PackRegistry",
-            "metadata": {
+        record: dict[str, Any] = {"apiVersion": "v1", "kind": "PackRegistry"} if kind == LEGACY_KIND else {}
+        spec = copy.deepcopy(body["spec"])
+        if kind == OCI_KIND:
+            spec["providerType"] = spec.get("providerType") or "helm"
+        record.update(
+            metadata={
                 "name": body["metadata"]["name"],
                 "uid": uid,
                 "creationTimestamp": now,
                 "lastModifiedTimestamp": now,
                 **self._annotations(body["metadata"]),
             },
-            "spec": {**copy.deepcopy(body["spec"]), "scope": "tenant"},
-            "status": {"packSyncStatus": _sync("InProgress" if syncing else "", now if syncing else None)},
-        }
+            spec={**spec, "scope": "tenant"},
+            status={_SYNC_KEY[kind]: _sync("InProgress" if syncing else "", now if syncing else None)},
+        )
+        self.registries[uid] = record
+        self._kinds[uid] = kind
         self._sync_reads[uid] = 0
         return uid
 
@@ -434,21 +500,29 @@ class _Handler(BaseHTTPRequestHandler):
                             {
                                 "uid": uid,
                                 "name": r["metadata"]["name"],
-                                "kind": "pack",
+                                "kind": "pack" if palette._kinds[uid] == LEGACY_KIND else "oci",
                                 "scope": "tenant",
                                 "isDefault": False,
-                                "isPrivate": bool(r["spec"].get("private")),
+                                "isPrivate": bool(r["spec"].get("private", True)),
                             }
                             for uid, r in palette.registries.items()
                         ]
                     },
                 )
+            elif path == f"{OCI}/basic" and method == "POST":
+                return self._oci_create(query, body)
+            elif path == f"{OCI}/basic/validate" and method == "POST":
+                return self._oci_validate(body)
+            elif path == f"{OCI}/summary" and method == "GET":
+                return self._oci_summary()
+            elif match := _OCI_ITEM.match(path):
+                return self._item(method, match["uid"], match["rest"] or "", body, kind=OCI_KIND)
             elif match := _ITEM.match(path):
-                return self._item(method, match["uid"], match["rest"] or "", body)
+                return self._item(method, match["uid"], match["rest"] or "", body, kind=LEGACY_KIND)
         raise _error(404, "ResourceNotFound", f"{method} {path} not found")
 
     def _list(self, query: dict[str, list[str]], *, summary: bool) -> _Reply:
-        registries = self.palette.registries
+        registries = self.palette.of_kind(LEGACY_KIND)
         try:
             limit = int((query.get("limit") or [str(PAGE_MAX)])[0])
         except ValueError:
@@ -514,7 +588,7 @@ class _Handler(BaseHTTPRequestHandler):
         palette = self.palette
         self._check_registry(body)
         name = body["metadata"]["name"]
-        if any(r["metadata"]["name"] == name for r in palette.registries.values()):
+        if any(r["metadata"]["name"] == name for r in palette.of_kind(LEGACY_KIND).values()):
             raise _error(
                 palette.duplicate_status,
                 "PackRegistryAlreadyExists",
@@ -532,15 +606,21 @@ class _Handler(BaseHTTPRequestHandler):
             raise _error(status, "PackRegistryValidationFailed", message)
         return _Reply(204)
 
-    def _item(self, method: str, uid: str, rest: str, body: Any) -> _Reply:
+    def _item(self, method: str, uid: str, rest: str, body: Any, *, kind: str) -> _Reply:
         palette = self.palette
-        record = palette.registries.get(uid)
+        record = palette.of_kind(kind).get(uid)
         if record is None:
-            raise _error(404, "ResourceNotFound", f"pack registry '{uid}' not found")
+            noun = "pack registry" if kind == LEGACY_KIND else "oci registry"
+            raise _error(404, "ResourceNotFound", f"{noun} '{uid}' not found")
+        sync_key = _SYNC_KEY[kind]
         if rest == "" and method == "GET":
             return _Reply(200, _masked(record))
         if rest == "" and method == "PUT":
-            self._check_registry(body)
+            if kind == OCI_KIND:
+                self._check_oci_registry(body)
+                body = {**body, "spec": {**body["spec"], "providerType": body["spec"].get("providerType") or "helm"}}
+            else:
+                self._check_registry(body)
             if body["metadata"]["name"] != record["metadata"]["name"]:
                 raise _error(400, "InvalidRequest", "metadata.name cannot be changed")
             record["spec"] = {**copy.deepcopy(body["spec"]), "scope": "tenant"}
@@ -551,18 +631,90 @@ class _Handler(BaseHTTPRequestHandler):
             del palette.registries[uid]
             return _Reply(204)
         if rest == "/sync" and method == "POST":
-            record["status"]["packSyncStatus"] = _sync("InProgress", _now())
+            record["status"][sync_key] = _sync("InProgress", _now())
             palette._sync_reads[uid] = 0
             return _Reply(202)
         if rest == "/sync/status" and method == "GET":
-            status = record["status"]["packSyncStatus"]
+            status = record["status"][sync_key]
             if status["status"] == "InProgress":
                 palette._sync_reads[uid] = palette._sync_reads.get(uid, 0) + 1
                 if palette._sync_reads[uid] >= palette.sync_polls_to_finish:
                     status = _sync(palette.sync_outcome, status["lastRunTime"], palette.sync_message)
-                    record["status"]["packSyncStatus"] = status
+                    record["status"][sync_key] = status
             return _Reply(200, status)
         raise _error(405, "MethodNotAllowed", f"{method} not allowed here")
+
+    # -- OCI registries (basic auth)
+
+    def _check_oci_spec(self, spec: Any) -> None:
+        if not isinstance(spec, dict) or not spec.get("endpoint") or not isinstance(spec.get("auth"), dict):
+            raise _error(400, "InvalidRequest", "spec.endpoint and spec.auth are required")
+        unknown = sorted(set(spec) - _OCI_SPEC_KEYS)
+        if unknown:
+            raise _error(400, "InvalidRequest", f"unknown field(s) in v1BasicOciRegistrySpec: {', '.join(unknown)}")
+        if spec.get("providerType") not in (None, *_PROVIDER_TYPES):
+            raise _error(400, "InvalidRequest", f"spec.providerType must be one of {', '.join(_PROVIDER_TYPES)}")
+        for flag in ("isSyncSupported", "containsSpectroManifest"):
+            if flag in spec and not isinstance(spec[flag], bool):
+                raise _error(400, "InvalidRequest", f"spec.{flag} must be a boolean")
+        if not isinstance(spec.get("baseContentPath", ""), str):
+            raise _error(400, "InvalidRequest", "spec.baseContentPath must be a string")
+        auth = spec["auth"]
+        if auth.get("type") not in ("noAuth", "basic", "token"):
+            raise _error(400, "InvalidRequest", "spec.auth.type must be noAuth, basic or token")
+        tls = auth.get("tls") or {}
+        for flag in ("enabled", "insecureSkipVerify"):
+            if not isinstance(tls.get(flag), bool):
+                raise _error(400, "InvalidRequest", f"spec.auth.tls.{flag} must be a boolean")
+
+    def _check_oci_registry(self, body: Any) -> None:
+        if not isinstance(body, dict) or not (body.get("metadata") or {}).get("name"):
+            raise _error(400, "InvalidRequest", "metadata.name is required")
+        annotations = body["metadata"].get("annotations")
+        if annotations is not None and (
+            not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values())
+        ):
+            raise _error(400, "InvalidRequest", "metadata.annotations must map strings to strings")
+        self._check_oci_spec(body.get("spec"))
+
+    def _oci_create(self, query: dict[str, list[str]], body: Any) -> _Reply:
+        palette = self.palette
+        self._check_oci_registry(body)
+        name = body["metadata"]["name"]
+        if any(r["metadata"]["name"] == name for r in palette.of_kind(OCI_KIND).values()):
+            raise _error(palette.duplicate_status, "OciRegistryAlreadyExists", f"registry '{name}' already exists")
+        skip = (query.get("skipPackSync") or ["false"])[0] == "true"
+        uid = palette._store(body, syncing=not skip, kind=OCI_KIND)
+        palette._registry_types[uid] = "basic"
+        return _Reply(201, {"uid": uid})
+
+    def _oci_validate(self, body: Any) -> _Reply:
+        if isinstance(body, dict) and "metadata" in body:
+            raise _error(400, "InvalidRequest", "validate takes the bare spec, not a registry")
+        self._check_oci_spec(body)
+        if self.palette.validate_error is not None:
+            status, message = self.palette.validate_error
+            raise _error(status, "OciRegistryValidationFailed", message)
+        return _Reply(204)
+
+    def _oci_summary(self) -> _Reply:
+        palette = self.palette
+        items = [
+            {
+                "metadata": {"name": r["metadata"]["name"], "uid": uid},
+                "spec": {
+                    "containsSpectroManifest": bool(r["spec"].get("containsSpectroManifest")),
+                    "endpoint": r["spec"]["endpoint"],
+                    "isPrivate": True,
+                    "providerType": r["spec"].get("providerType") or "helm",
+                    "registryType": palette._registry_types.get(uid, "basic"),
+                    "scope": "tenant",
+                },
+                "status": {"sync": r["status"]["syncStatus"]},
+            }
+            for uid, r in palette.of_kind(OCI_KIND).items()
+        ]
+        return _Reply(200, {"items": items})
 
 
 _NOT_JSON = object()

@@ -1,8 +1,10 @@
-"""Shared pieces of the Palette tests: fast HTTP settings, a CA certificate, a registration's inputs."""
+"""Shared pieces of the Palette tests: fast HTTP settings, a CA certificate, a registration's inputs, and
+the table of registration kinds the lifecycle tests run for (``kind`` fixture)."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 
 from components.palette import API_KEY_CONFIG, PROJECT, PackRegistryProvider
 from components.palette_client import HttpPolicy
+from components.palette_shapes import LEGACY, OCI, RegistryShape
 from tests.certs import make_ca
 from tests.palette_fake import FakePalette
 
@@ -57,6 +60,97 @@ def declared(api_url: str, **overrides: Any) -> dict[str, Any]:
     return {key: value for key, value in props.items() if value is not None}
 
 
+@dataclass(frozen=True)
+class Kind:
+    """One row of the table the lifecycle tests run for: a registration kind, as a test sees it.
+
+    The paths are written out here rather than taken from the product's shape, so that a wrong path
+    in the product fails a test instead of moving the expectation with it."""
+
+    name: str
+    shape: RegistryShape
+    """The product's shape for the kind (for what is not a path: e.g. building an expected body)."""
+    inputs: dict[str, Any]
+    """What a program adds to ``declared`` for this kind."""
+    create: str
+    validate: str
+    listing: str
+    listing_query: dict[str, list[str]]
+    """The query of the first (lookup) listing call."""
+    key_check_query: dict[str, list[str]]
+    """The query of the call that confirms the key before a 404 counts."""
+    item_prefix: str
+    item_suffix: str
+    drift: dict[str, Any] = field(default_factory=dict)
+    """An out-of-band edit (``FakePalette.edit``) of a field only this kind holds ..."""
+    drift_seen: dict[str, Any] = field(default_factory=dict)
+    """... and the outputs a refresh reports after it."""
+    absent: frozenset[str] = frozenset()
+    """Inputs the kind's outputs do not carry."""
+    extra_outputs: frozenset[str] = frozenset()
+    """Outputs only this kind has."""
+
+    def item(self, uid: str) -> str:
+        return f"{self.item_prefix}/{uid}{self.item_suffix}"
+
+    def sync(self, uid: str) -> str:
+        return self.item(uid) + "/sync"
+
+    def sync_status(self, uid: str) -> str:
+        return self.item(uid) + "/sync/status"
+
+    @property
+    def create_re(self) -> str:
+        """A regex matching the create path only (``FakePalette.calls``/``fail_next``)."""
+        return f"^{self.create}$"
+
+    @property
+    def listing_re(self) -> str:
+        return f"^{self.listing}$"
+
+    def declared(self, api_url: str, **overrides: Any) -> dict[str, Any]:
+        """``declared`` for this kind."""
+        return declared(api_url, **{**self.inputs, **overrides})
+
+    def add(self, palette: FakePalette, name: str, **fields: Any) -> str:
+        """A registration of this kind made by someone else."""
+        return palette.add_registry(name, kind=self.name, **fields)
+
+
+KINDS = {
+    "legacy": Kind(
+        name="legacy",
+        shape=LEGACY,
+        inputs={},
+        create="/v1/registries/pack",
+        validate="/v1/registries/pack/validate",
+        listing="/v1/registries/pack",
+        listing_query={"limit": ["50"]},
+        key_check_query={"limit": ["1"]},
+        item_prefix="/v1/registries/pack",
+        item_suffix="",
+        drift={"private": False},
+        drift_seen={"private": False},
+        absent=frozenset({"base_content_path"}),
+    ),
+    "oci": Kind(
+        name="oci",
+        shape=OCI,
+        inputs={"registry_kind": "oci", "base_content_path": "packs"},
+        create="/v1/registries/oci/basic",
+        validate="/v1/registries/oci/basic/validate",
+        listing="/v1/registries/oci/summary",
+        listing_query={},
+        key_check_query={},
+        item_prefix="/v1/registries/oci",
+        item_suffix="/basic",
+        drift={"baseContentPath": "elsewhere", "providerType": "helm"},
+        drift_seen={"base_content_path": "elsewhere", "provider_type": "helm"},
+        extra_outputs=frozenset({"provider_type"}),
+    ),
+}
+
+
 def configure(provider: PackRegistryProvider, api_key: str | None) -> None:
     """Call ``configure`` the way the provider host does, with or without the key in the stack config."""
     config = {API_KEY_CONFIG: api_key} if api_key is not None else {}
@@ -81,6 +175,12 @@ def checked(provider: PackRegistryProvider, props: dict[str, Any]) -> dict[str, 
 def palette() -> Any:
     with FakePalette() as fake:
         yield fake
+
+
+@pytest.fixture(params=sorted(KINDS), ids=str)
+def kind(request: pytest.FixtureRequest) -> Kind:
+    """Each registration kind in turn: a test that takes it runs once per row of ``KINDS``."""
+    return KINDS[request.param]
 
 
 @pytest.fixture

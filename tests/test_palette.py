@@ -28,8 +28,10 @@ from tests import palette_support
 from tests.palette_fake import FakePalette
 from tests.palette_support import (
     FAST_HTTP_ENV,
+    KINDS,
     ROOT,
     SERIALIZED,
+    Kind,
     ca_pem,
     checked,
     configure,
@@ -43,6 +45,8 @@ NAME = "custom-packs"
 
 palette = palette_support.palette
 provider = palette_support.provider
+kind = palette_support.kind
+LEGACY_KIND = KINDS["legacy"]
 
 
 @pytest.fixture(autouse=True)
@@ -52,9 +56,9 @@ def fast_http(monkeypatch):
     monkeypatch.delenv("PALETTE_API_KEY", raising=False)
 
 
-def created(provider, palette, **overrides) -> tuple[str, dict, dict]:
-    """Create a registration; its id, outputs (as the state keeps them) and checked inputs."""
-    inputs = checked(provider, declared(palette.url, **overrides))
+def created(provider, palette, kind: Kind, **overrides) -> tuple[str, dict, dict]:
+    """Create a registration of ``kind``; its id, outputs (as the state keeps them) and checked inputs."""
+    inputs = checked(provider, kind.declared(palette.url, **overrides))
     result = provider.create(inputs)
     return result.id, {**result.outs, "__provider": SERIALIZED}, inputs
 
@@ -180,133 +184,135 @@ def test_check_does_not_call_palette(provider, palette):
 # ---------------------------------------------------------------------------------------------- create
 
 
-def test_create_registers_and_reports(provider, palette):
-    uid, outs, inputs = created(provider, palette)
+def test_create_registers_and_reports(provider, palette, kind):
+    uid, outs, inputs = created(provider, palette, kind)
 
     (stored,) = palette.named(NAME)
     assert stored["metadata"]["uid"] == uid
     assert stored["spec"]["auth"]["password"] == inputs["password"]
     assert stored["spec"]["auth"]["tls"]["certificate"] == ca_pem()
-    assert set(outs) == set(INPUTS) | set(OUTPUTS) | {"__provider"}
+    assert set(outs) == (set(INPUTS) - kind.absent) | set(OUTPUTS) | kind.extra_outputs | {"__provider"}
     assert outs["uid"] == uid
     assert outs["password"] == inputs["password"]
     assert outs["endpoint"] == "https://registry.example.com:5000"
     assert outs["sync_status"] == "Pending"
 
 
-def test_create_makes_three_calls_with_validate_and_sync(provider, palette):
-    created(provider, palette)
+def test_create_makes_three_calls_with_validate_and_sync(provider, palette, kind):
+    created(provider, palette, kind)
 
     assert [c.target for c in palette.requests] == [
-        "POST /v1/registries/pack/validate",
-        "GET /v1/registries/pack",
-        "POST /v1/registries/pack",
+        f"POST {kind.validate}",
+        f"GET {kind.listing}",
+        f"POST {kind.create}",
     ]
     # The create itself starts the sync: no separate sync call.
     assert palette.calls("POST")[-1].query == {"skipPackSync": ["false"]}
     assert len(palette.requests) <= 4
 
 
-def test_create_waiting_for_sync_makes_four_calls(provider, palette):
-    _, outs, _ = created(provider, palette, wait_for_sync=True)
+def test_create_waiting_for_sync_makes_four_calls(provider, palette, kind):
+    _, outs, _ = created(provider, palette, kind, wait_for_sync=True)
 
     assert outs["sync_status"] == "Completed"
     assert len(palette.requests) == 4
     assert palette.requests[-1].target.endswith("/sync/status")
 
 
-def test_create_without_sync_skips_it(provider, palette):
-    _, outs, _ = created(provider, palette, sync=False, validate=False)
+def test_create_without_sync_skips_it(provider, palette, kind):
+    _, outs, _ = created(provider, palette, kind, sync=False, validate=False)
 
-    assert [c.target for c in palette.requests] == ["GET /v1/registries/pack", "POST /v1/registries/pack"]
+    assert [c.target for c in palette.requests] == [f"GET {kind.listing}", f"POST {kind.create}"]
     assert palette.requests[-1].query == {"skipPackSync": ["true"]}
     assert outs["sync_status"] == ""
 
 
-def test_failed_validation_registers_nothing(provider, palette):
+def test_failed_validation_registers_nothing(provider, palette, kind):
     palette.validate_error = (400, "cannot reach https://registry.example.com:5000/v2/")
 
     with pytest.raises(Exception, match="cannot reach"):
-        created(provider, palette)
+        created(provider, palette, kind)
     assert palette.named(NAME) == []
 
 
-def test_an_existing_registration_is_adopted(provider, palette):
-    existing = palette.add_registry(NAME, endpoint="https://old.example.com", username="old")
+def test_an_existing_registration_is_adopted(provider, palette, kind):
+    existing = kind.add(palette, NAME, endpoint="https://old.example.com", username="old")
 
-    uid, _, inputs = created(provider, palette)
+    uid, _, inputs = created(provider, palette, kind)
 
     assert uid == existing
     (stored,) = palette.named(NAME)
     assert stored["spec"]["endpoint"] == "https://registry.example.com:5000"
     assert stored["spec"]["auth"]["username"] == "palette"
     assert stored["spec"]["auth"]["password"] == inputs["password"]
-    assert palette.calls("POST", r"^/v1/registries/pack$") == []
+    assert palette.calls("POST", kind.create_re) == []
     # An adopted registration is not synced by a create: it is told to.
-    assert len(palette.calls("POST", f"/{uid}/sync$")) == 1
+    assert len(palette.calls("POST", f"{kind.sync(uid)}$")) == 1
 
 
 def test_an_existing_registration_beyond_the_first_page_is_adopted(provider, palette):
+    """Legacy only: the OCI summary does not page."""
+    kind = LEGACY_KIND
     for index in range(75):
         palette.add_registry(f"team-{index:02d}")
-    existing = palette.add_registry(NAME)
+    existing = kind.add(palette, NAME)
 
-    uid, _, _ = created(provider, palette)
+    uid, _, _ = created(provider, palette, kind)
 
     assert uid == existing
     assert len(palette.named(NAME)) == 1
-    assert len(palette.calls("GET", r"^/v1/registries/pack$")) == 2
+    assert len(palette.calls("GET", kind.listing_re)) == 2
 
 
 @pytest.mark.parametrize("duplicate_status", [409, 400])
-def test_a_name_taken_during_create_is_adopted(provider, palette, duplicate_status):
+def test_a_name_taken_during_create_is_adopted(provider, palette, kind, duplicate_status):
     palette.duplicate_status = duplicate_status
     racer: list[str] = []
-    palette.before_next(lambda: racer.append(palette.add_registry(NAME)), method="POST", path=r"^/v1/registries/pack$")
+    palette.before_next(lambda: racer.append(kind.add(palette, NAME)), method="POST", path=kind.create_re)
 
-    uid, _, _ = created(provider, palette)
+    uid, _, _ = created(provider, palette, kind)
 
     assert [uid] == racer
     assert len(palette.named(NAME)) == 1
 
 
-def test_persistent_500_fails_clearly_and_leaves_nothing(provider, palette):
-    palette.fail_next(None, 500, method="POST", path=r"^/v1/registries/pack$")
+def test_persistent_500_fails_clearly_and_leaves_nothing(provider, palette, kind):
+    palette.fail_next(None, 500, method="POST", path=kind.create_re)
 
     with pytest.raises(PaletteUnavailable) as caught:
-        created(provider, palette)
+        created(provider, palette, kind)
 
     assert "HTTP 500" in str(caught.value) and f"'{NAME}'" in str(caught.value)
     assert palette.named(NAME) == []
 
 
-def test_a_failed_sync_removes_the_new_registration(provider, palette):
+def test_a_failed_sync_removes_the_new_registration(provider, palette, kind):
     palette.sync_outcome, palette.sync_message = "Failed", "manifest unknown"
 
     with pytest.raises(PaletteSyncError, match="manifest unknown"):
-        created(provider, palette, wait_for_sync=True)
+        created(provider, palette, kind, wait_for_sync=True)
 
     assert palette.named(NAME) == []
     assert len(palette.calls("DELETE")) == 1
 
 
-def test_a_sync_error_after_create_removes_the_new_registration(provider, palette):
+def test_a_sync_error_after_create_removes_the_new_registration(provider, palette, kind):
     palette.fail_next(None, 500, method="GET", path="/sync/status$")
 
     with pytest.raises(PaletteUnavailable):
-        created(provider, palette, wait_for_sync=True)
+        created(provider, palette, kind, wait_for_sync=True)
 
     assert palette.named(NAME) == []
 
 
-def test_a_failed_sync_that_quotes_the_registry_password_does_not_show_it(provider, palette, caplog, capfd):
+def test_a_failed_sync_that_quotes_the_registry_password_does_not_show_it(provider, palette, kind, caplog, capfd):
     """Palette's sync status carries the message of whatever failed while it logged in to the registry
     (CONTRACT.md "Sync": ``{isSyncSupported, status, message, ...}``), and that may quote the credentials
     Palette holds. Redacting the registry password only from validate, create and update replies (the
     sync status, sync, get and list calls of the API key only) let it reach the error, the roll-back
     warning in the log, and the CLI: every call has to redact it."""
     caplog.set_level(logging.DEBUG)
-    props = declared(palette.url, wait_for_sync=True)
+    props = kind.declared(palette.url, wait_for_sync=True)
     palette.sync_outcome = "Failed"
     palette.sync_message = f"registry login --username palette --password {props['password']}: unauthorized"
 
@@ -319,12 +325,12 @@ def test_a_failed_sync_that_quotes_the_registry_password_does_not_show_it(provid
     assert "unauthorized" in str(caught.value)
 
 
-def test_a_failed_roll_back_says_what_to_clean_up(provider, palette):
+def test_a_failed_roll_back_says_what_to_clean_up(provider, palette, kind):
     palette.sync_outcome = "Failed"
     palette.fail_next(None, 500, method="DELETE")
 
     with pytest.raises(PaletteSyncError) as caught:
-        created(provider, palette, wait_for_sync=True)
+        created(provider, palette, kind, wait_for_sync=True)
 
     (stored,) = palette.named(NAME)
     notes = " ".join(getattr(caught.value, "__notes__", []))
@@ -332,12 +338,12 @@ def test_a_failed_roll_back_says_what_to_clean_up(provider, palette):
     assert "delete it in Palette" in notes
 
 
-def test_a_failed_sync_leaves_an_adopted_registration_alone(provider, palette):
-    existing = palette.add_registry(NAME)
+def test_a_failed_sync_leaves_an_adopted_registration_alone(provider, palette, kind):
+    existing = kind.add(palette, NAME)
     palette.sync_outcome = "Failed"
 
     with pytest.raises(PaletteSyncError):
-        created(provider, palette, wait_for_sync=True)
+        created(provider, palette, kind, wait_for_sync=True)
 
     assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [existing]
     assert palette.calls("DELETE") == []
@@ -346,12 +352,12 @@ def test_a_failed_sync_leaves_an_adopted_registration_alone(provider, palette):
 # ---------------------------------------------------------------------------------------------- diff
 
 
-def test_no_change_diff_is_empty_and_calls_nothing(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_no_change_diff_is_empty_and_calls_nothing(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     palette.reset_calls()
 
     # The next `pulumi up`: the program declares the same inputs again.
-    news = checked(provider, {**declared(palette.url), "password": outs["password"]})
+    news = checked(provider, {**kind.declared(palette.url), "password": outs["password"]})
     result = provider.diff(uid, outs, news)
 
     assert result.changes is False
@@ -359,10 +365,10 @@ def test_no_change_diff_is_empty_and_calls_nothing(provider, palette):
     assert palette.requests == []
 
 
-def test_rotating_the_password_updates_in_place_with_the_real_secret(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_rotating_the_password_updates_in_place_with_the_real_secret(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     rotated = new_password()
-    news = checked(provider, {**declared(palette.url), "password": rotated})
+    news = checked(provider, {**kind.declared(palette.url), "password": rotated})
 
     result = provider.diff(uid, outs, news)
     assert result.changes is True and result.replaces == []
@@ -376,17 +382,17 @@ def test_rotating_the_password_updates_in_place_with_the_real_secret(provider, p
     assert update.outs["uid"] == uid
 
 
-def test_a_masked_password_in_the_state_never_compares_equal(provider, palette):
-    uid, outs, _ = created(provider, palette)
-    news = checked(provider, {**declared(palette.url), "password": MASKED + "x"})
+def test_a_masked_password_in_the_state_never_compares_equal(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
+    news = checked(provider, {**kind.declared(palette.url), "password": MASKED + "x"})
 
     assert provider.diff(uid, {**outs, "password": MASKED}, news).changes is True
     assert provider.diff(uid, {**outs, "password": MASKED}, {**news, "password": MASKED}).changes is True
 
 
-def test_renaming_replaces(provider, palette):
-    uid, outs, _ = created(provider, palette)
-    news = checked(provider, {**declared(palette.url, name="other-packs"), "password": outs["password"]})
+def test_renaming_replaces(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
+    news = checked(provider, {**kind.declared(palette.url, name="other-packs"), "password": outs["password"]})
 
     result = provider.diff(uid, outs, news)
 
@@ -395,9 +401,9 @@ def test_renaming_replaces(provider, palette):
     assert not result.delete_before_replace
 
 
-def test_another_palette_replaces_deleting_first(provider, palette):
-    uid, outs, _ = created(provider, palette)
-    news = checked(provider, {**declared("https://palette.example.com"), "password": outs["password"]})
+def test_another_palette_replaces_deleting_first(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
+    news = checked(provider, {**kind.declared("https://palette.example.com"), "password": outs["password"]})
 
     result = provider.diff(uid, outs, news)
 
@@ -406,18 +412,26 @@ def test_another_palette_replaces_deleting_first(provider, palette):
 
 
 @pytest.mark.parametrize(
-    ("prop", "value"),
+    ("kind_name", "prop", "value"),
     [
-        ("endpoint", "https://registry.example.com:5443"),
-        ("username", "someone-else"),
-        ("private", False),
-        ("insecure_skip_verify", True),
-        ("ca_certificate", None),
+        *(
+            (kind_name, prop, value)
+            for kind_name in sorted(KINDS)
+            for prop, value in [
+                ("endpoint", "https://registry.example.com:5443"),
+                ("username", "someone-else"),
+                ("insecure_skip_verify", True),
+                ("ca_certificate", None),
+            ]
+        ),
+        ("legacy", "private", False),
+        ("oci", "base_content_path", "team/packs"),
     ],
 )
-def test_changes_in_place(provider, palette, prop, value):
-    uid, outs, _ = created(provider, palette)
-    props = {**declared(palette.url), "password": outs["password"], prop: value}
+def test_changes_in_place(provider, palette, kind_name, prop, value):
+    kind = KINDS[kind_name]
+    uid, outs, _ = created(provider, palette, kind)
+    props = {**kind.declared(palette.url), "password": outs["password"], prop: value}
     if prop == "ca_certificate":
         props["insecure_skip_verify"] = True
     news = checked(provider, props)
@@ -428,9 +442,9 @@ def test_changes_in_place(provider, palette, prop, value):
     assert result.replaces == []
 
 
-def test_tls_enabled_is_compared(provider, palette):
-    uid, outs, _ = created(provider, palette)
-    news = checked(provider, {**declared(palette.url), "password": outs["password"]})
+def test_tls_enabled_is_compared(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
+    news = checked(provider, {**kind.declared(palette.url), "password": outs["password"]})
     assert provider.diff(uid, outs, news).changes is False
 
     result = provider.diff(uid, {**outs, "tls_enabled": False}, news)
@@ -439,18 +453,26 @@ def test_tls_enabled_is_compared(provider, palette):
 
 
 @pytest.mark.parametrize(
-    ("prop", "value"),
+    ("kind_name", "prop", "value"),
     [
-        ("validate", False),
-        ("sync", False),
-        ("wait_for_sync", True),
-        ("sync_timeout_seconds", 30),
-        ("allow_http", True),
+        *(
+            (kind_name, prop, value)
+            for kind_name in sorted(KINDS)
+            for prop, value in [
+                ("validate", False),
+                ("sync", False),
+                ("wait_for_sync", True),
+                ("sync_timeout_seconds", 30),
+                ("sync_trigger", "packs-digest-2"),
+            ]
+        ),
+        ("legacy", "allow_http", True),
     ],
 )
-def test_behaviour_flags_are_compared_and_never_replace(provider, palette, prop, value):
-    uid, outs, _ = created(provider, palette)
-    news = checked(provider, {**declared(palette.url), "password": outs["password"], prop: value})
+def test_behaviour_flags_are_compared_and_never_replace(provider, palette, kind_name, prop, value):
+    kind = KINDS[kind_name]
+    uid, outs, _ = created(provider, palette, kind)
+    news = checked(provider, {**kind.declared(palette.url), "password": outs["password"], prop: value})
 
     result = provider.diff(uid, outs, news)
 
@@ -458,24 +480,30 @@ def test_behaviour_flags_are_compared_and_never_replace(provider, palette, prop,
     assert result.replaces == []
 
 
-def test_a_float_timeout_from_the_wire_is_the_same(provider, palette):
-    uid, outs, _ = created(provider, palette)
-    news = checked(provider, {**declared(palette.url), "password": outs["password"], "sync_timeout_seconds": 600.0})
-    assert provider.diff(uid, outs, news).changes is False
-
-
-def test_a_certificate_with_other_whitespace_is_the_same(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_a_float_timeout_from_the_wire_is_the_same(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     news = checked(
-        provider,
-        {**declared(palette.url), "password": outs["password"], "ca_certificate": "\n" + ca_pem().strip() + "\n\n"},
+        provider, {**kind.declared(palette.url), "password": outs["password"], "sync_timeout_seconds": 600.0}
     )
     assert provider.diff(uid, outs, news).changes is False
 
 
-def test_unknown_values_in_a_preview_diff(provider, palette):
-    uid, outs, _ = created(provider, palette)
-    news = checked(provider, {**declared(palette.url), "password": outs["password"]})
+def test_a_certificate_with_other_whitespace_is_the_same(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
+    news = checked(
+        provider,
+        {
+            **kind.declared(palette.url),
+            "password": outs["password"],
+            "ca_certificate": "\n" + ca_pem().strip() + "\n\n",
+        },
+    )
+    assert provider.diff(uid, outs, news).changes is False
+
+
+def test_unknown_values_in_a_preview_diff(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
+    news = checked(provider, {**kind.declared(palette.url), "password": outs["password"]})
 
     assert provider.diff(uid, outs, {**news, "password": Unknown()}).changes is True
     unknown_name = provider.diff(uid, outs, {**news, "name": Unknown()})
@@ -485,27 +513,27 @@ def test_unknown_values_in_a_preview_diff(provider, palette):
 # ---------------------------------------------------------------------------------------------- update
 
 
-def test_update_of_a_registration_deleted_out_of_band_says_refresh(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_update_of_a_registration_deleted_out_of_band_says_refresh(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     palette.remove(uid)
-    news = checked(provider, {**declared(palette.url), "password": new_password()})
+    news = checked(provider, {**kind.declared(palette.url), "password": new_password()})
 
     with pytest.raises(PaletteNotFound, match="pulumi refresh"):
         provider.update(uid, outs, news)
 
 
-def test_update_syncs_and_validates(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_update_syncs_and_validates(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     palette.reset_calls()
-    news = checked(provider, {**declared(palette.url, wait_for_sync=True), "password": new_password()})
+    news = checked(provider, {**kind.declared(palette.url, wait_for_sync=True), "password": new_password()})
 
     result = provider.update(uid, outs, news)
 
     assert [c.target for c in palette.requests] == [
-        "POST /v1/registries/pack/validate",
-        f"PUT /v1/registries/pack/{uid}",
-        f"POST /v1/registries/pack/{uid}/sync",
-        f"GET /v1/registries/pack/{uid}/sync/status",
+        f"POST {kind.validate}",
+        f"PUT {kind.item(uid)}",
+        f"POST {kind.sync(uid)}",
+        f"GET {kind.sync_status(uid)}",
     ]
     assert result.outs["sync_status"] == "Completed"
 
@@ -519,52 +547,52 @@ def updated(provider, uid: str, outs: dict, props: dict):
     return provider.update(uid, outs, news)
 
 
-def test_turning_sync_on_starts_a_sync(provider, palette):
-    uid, outs, _ = created(provider, palette, sync=False)
+def test_turning_sync_on_starts_a_sync(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind, sync=False)
     assert outs["sync_status"] == ""
     palette.reset_calls()
 
-    result = updated(provider, uid, outs, declared(palette.url))
+    result = updated(provider, uid, outs, kind.declared(palette.url))
 
-    assert [c.target for c in palette.requests] == [f"POST /v1/registries/pack/{uid}/sync"]
+    assert [c.target for c in palette.requests] == [f"POST {kind.sync(uid)}"]
     assert result.outs["sync"] is True
     assert result.outs["sync_status"] == "Pending"
 
 
-def test_turning_sync_on_with_wait_reports_the_outcome(provider, palette):
-    uid, outs, _ = created(provider, palette, sync=False)
+def test_turning_sync_on_with_wait_reports_the_outcome(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind, sync=False)
 
-    result = updated(provider, uid, outs, declared(palette.url, wait_for_sync=True))
+    result = updated(provider, uid, outs, kind.declared(palette.url, wait_for_sync=True))
 
     assert len(palette.calls("POST", "/sync$")) == 1
     assert result.outs["sync_status"] == "Completed"
 
 
-def test_turning_sync_off_stops_reporting_the_old_status(provider, palette):
-    uid, outs, _ = created(provider, palette, wait_for_sync=True)
+def test_turning_sync_off_stops_reporting_the_old_status(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind, wait_for_sync=True)
     assert outs["sync_status"] == "Completed"
     palette.reset_calls()
 
-    result = updated(provider, uid, outs, declared(palette.url, sync=False))
+    result = updated(provider, uid, outs, kind.declared(palette.url, sync=False))
 
     assert result.outs["sync"] is False
     assert result.outs["sync_status"] == ""
     assert palette.requests == []
 
 
-def test_turning_wait_for_sync_on_syncs_and_waits_without_touching_the_registration(provider, palette):
+def test_turning_wait_for_sync_on_syncs_and_waits_without_touching_the_registration(provider, palette, kind):
     palette.sync_polls_to_finish = 2
-    uid, outs, _ = created(provider, palette)
+    uid, outs, _ = created(provider, palette, kind)
     palette.reset_calls()
 
     result = updated(
-        provider, uid, outs, declared(palette.url, validate=False, wait_for_sync=True, sync_timeout_seconds=30)
+        provider, uid, outs, kind.declared(palette.url, validate=False, wait_for_sync=True, sync_timeout_seconds=30)
     )
 
     assert [c.target for c in palette.requests] == [
-        f"POST /v1/registries/pack/{uid}/sync",
-        f"GET /v1/registries/pack/{uid}/sync/status",
-        f"GET /v1/registries/pack/{uid}/sync/status",
+        f"POST {kind.sync(uid)}",
+        f"GET {kind.sync_status(uid)}",
+        f"GET {kind.sync_status(uid)}",
     ]
     assert result.outs["sync_status"] == "Completed"
     assert (result.outs["validate"], result.outs["wait_for_sync"], result.outs["sync_timeout_seconds"]) == (
@@ -574,23 +602,25 @@ def test_turning_wait_for_sync_on_syncs_and_waits_without_touching_the_registrat
     )
 
 
-def test_turning_validate_on_validates_now(provider, palette):
-    uid, outs, _ = created(provider, palette, validate=False)
+def test_turning_validate_on_validates_now(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind, validate=False)
     palette.reset_calls()
     palette.validate_error = (400, "the registry cannot be reached")
 
     with pytest.raises(PaletteBadRequest, match="cannot be reached"):
-        updated(provider, uid, outs, declared(palette.url))
+        updated(provider, uid, outs, kind.declared(palette.url))
     assert palette.calls("PUT") == []
 
 
 def test_allow_http_alone_changes_nothing_in_palette_and_reads_the_status(provider, palette):
-    uid, outs, _ = created(provider, palette)
+    """Legacy only: an OCI registration refuses allow_http (see the OCI check tests)."""
+    kind = LEGACY_KIND
+    uid, outs, _ = created(provider, palette, kind)
     palette.reset_calls()
 
-    result = updated(provider, uid, outs, declared(palette.url, allow_http=True))
+    result = updated(provider, uid, outs, kind.declared(palette.url, allow_http=True))
 
-    assert [c.target for c in palette.requests] == [f"GET /v1/registries/pack/{uid}/sync/status"]
+    assert [c.target for c in palette.requests] == [f"GET {kind.sync_status(uid)}"]
     assert result.outs["allow_http"] is True
     assert result.outs["sync_status"] == "Completed"
 
@@ -598,8 +628,8 @@ def test_allow_http_alone_changes_nothing_in_palette_and_reads_the_status(provid
 # ---------------------------------------------------------------------------------------------- read
 
 
-def test_read_of_an_unchanged_registration(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_read_of_an_unchanged_registration(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     palette.reset_calls()
 
     result = provider.read(uid, outs)
@@ -607,13 +637,13 @@ def test_read_of_an_unchanged_registration(provider, palette):
     assert result.id == uid
     assert {k: result.outs[k] for k in INPUTS if k in result.outs} == {k: outs[k] for k in INPUTS if k in outs}
     assert result.outs["sync_status"] == "InProgress"
-    assert [c.target for c in palette.requests] == [f"GET /v1/registries/pack/{uid}"]
-    news = checked(provider, {**declared(palette.url), "password": outs["password"]})
+    assert [c.target for c in palette.requests] == [f"GET {kind.item(uid)}"]
+    news = checked(provider, {**kind.declared(palette.url), "password": outs["password"]})
     assert provider.diff(uid, {**result.outs, "__provider": SERIALIZED}, news).changes is False
 
 
-def test_read_after_an_out_of_band_delete_reports_it_gone(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_read_after_an_out_of_band_delete_reports_it_gone(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     palette.remove(uid)
 
     result = provider.read(uid, outs)
@@ -622,41 +652,42 @@ def test_read_after_an_out_of_band_delete_reports_it_gone(provider, palette):
     assert (result.id, result.outs) == ("", {})
 
 
-def test_read_after_an_out_of_band_edit_shows_it_and_keeps_the_password(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_read_after_an_out_of_band_edit_shows_it_and_keeps_the_password(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     palette.edit(
-        uid, endpoint="https://elsewhere.example.com", username="intruder", private=False, insecureSkipVerify=True
+        uid, endpoint="https://elsewhere.example.com", username="intruder", insecureSkipVerify=True, **kind.drift
     )
 
     result = provider.read(uid, outs)
 
     assert result.outs["endpoint"] == "https://elsewhere.example.com"
     assert result.outs["username"] == "intruder"
-    assert result.outs["private"] is False
+    assert {key: result.outs[key] for key in kind.drift_seen} == kind.drift_seen
     assert result.outs["insecure_skip_verify"] is True
     assert result.outs["password"] == outs["password"] != MASKED
     # The next `pulumi up` sees the drift and puts the declared state back.
-    news = checked(provider, {**declared(palette.url), "password": outs["password"]})
+    news = checked(provider, {**kind.declared(palette.url), "password": outs["password"]})
     refreshed = {**result.outs, "__provider": SERIALIZED}
     assert provider.diff(uid, refreshed, news).changes is True
     provider.update(uid, refreshed, news)
     (stored,) = palette.named(NAME)
     assert stored["spec"]["endpoint"] == "https://registry.example.com:5000"
     assert stored["spec"]["auth"]["password"] == outs["password"]
+    assert all(stored["spec"].get(key) != value for key, value in kind.drift.items()), stored["spec"]
 
 
-def test_read_with_a_rejected_key_does_not_report_it_gone(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_read_with_a_rejected_key_does_not_report_it_gone(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     configure(provider, "a-revoked-key")
 
     with pytest.raises(PaletteAuthError):
         provider.read(uid, outs)
 
 
-def test_a_404_for_a_rejected_key_does_not_drop_a_live_registration(provider, palette):
+def test_a_404_for_a_rejected_key_does_not_drop_a_live_registration(provider, palette, kind):
     """CONTRACT.md: an invalid key has been seen to answer 404 ResourceNotFound. A refresh with such a key
     must not take that 404 for "gone": the key is checked with one cheap listing call first."""
-    uid, outs, _ = created(provider, palette)
+    uid, outs, _ = created(provider, palette, kind)
     palette.rejected_key_status = 404
     wrong = "revoked-" + palette.api_key
     configure(provider, wrong)
@@ -668,38 +699,38 @@ def test_a_404_for_a_rejected_key_does_not_drop_a_live_registration(provider, pa
     message = str(caught.value)
     assert "404" in message and "API key" in message and "PALETTE_API_KEY" in message
     assert wrong not in message and palette.api_key not in message
-    assert [c.target for c in palette.requests] == [f"GET /v1/registries/pack/{uid}", "GET /v1/registries/pack"]
-    assert palette.requests[-1].query == {"limit": ["1"]}
+    assert [c.target for c in palette.requests] == [f"GET {kind.item(uid)}", f"GET {kind.listing}"]
+    assert palette.requests[-1].query == kind.key_check_query
     assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [uid]
 
 
-def test_a_confirmed_404_still_reports_the_registration_gone(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_a_confirmed_404_still_reports_the_registration_gone(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     palette.remove(uid)
     palette.reset_calls()
 
     result = provider.read(uid, outs)
 
     assert (result.id, result.outs) == ("", {})
-    assert [c.target for c in palette.requests] == [f"GET /v1/registries/pack/{uid}", "GET /v1/registries/pack"]
+    assert [c.target for c in palette.requests] == [f"GET {kind.item(uid)}", f"GET {kind.listing}"]
 
 
 # ---------------------------------------------------------------------------------------------- delete
 
 
-def test_delete_and_delete_again(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_delete_and_delete_again(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
 
     provider.delete(uid, outs)
     assert palette.named(NAME) == []
     palette.reset_calls()
     provider.delete(uid, outs)  # 404 counts as done
     # delete reads the registration first (whose is it?): the 404 there, confirmed by the list, ends it.
-    assert [c.target for c in palette.requests] == [f"GET /v1/registries/pack/{uid}", "GET /v1/registries/pack"]
+    assert [c.target for c in palette.requests] == [f"GET {kind.item(uid)}", f"GET {kind.listing}"]
 
 
-def test_delete_with_a_persistent_error_raises(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_delete_with_a_persistent_error_raises(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     palette.fail_next(None, 503, method="DELETE")
 
     with pytest.raises(PaletteUnavailable):
@@ -707,8 +738,8 @@ def test_delete_with_a_persistent_error_raises(provider, palette):
     assert len(palette.named(NAME)) == 1
 
 
-def test_destroy_with_a_key_palette_answers_404_does_not_orphan_the_registration(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_destroy_with_a_key_palette_answers_404_does_not_orphan_the_registration(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     palette.rejected_key_status = 404
     configure(provider, "revoked-" + palette.api_key)
 
@@ -721,11 +752,11 @@ def test_destroy_with_a_key_palette_answers_404_does_not_orphan_the_registration
     assert palette.named(NAME) == []
 
 
-def test_update_with_a_key_palette_answers_404_blames_the_key_not_the_registration(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_update_with_a_key_palette_answers_404_blames_the_key_not_the_registration(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     palette.rejected_key_status = 404
     configure(provider, "revoked-" + palette.api_key)
-    news = checked(provider, {**declared(palette.url, validate=False), "password": new_password()})
+    news = checked(provider, {**kind.declared(palette.url, validate=False), "password": new_password()})
 
     with pytest.raises(PaletteAuthError) as caught:
         provider.update(uid, outs, news)
@@ -740,33 +771,33 @@ def live_owner(palette: FakePalette) -> str | None:
     return (stored["metadata"].get("annotations") or {}).get(OWNER_ANNOTATION)
 
 
-def test_every_create_writes_a_fresh_owner_token_that_diff_ignores(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_every_create_writes_a_fresh_owner_token_that_diff_ignores(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     assert outs["owner"] and live_owner(palette) == outs["owner"]
 
     # Another resource adopting the name takes the registration over with its own token.
-    adopted = provider.create(checked(provider, declared(palette.url)))
+    adopted = provider.create(checked(provider, kind.declared(palette.url)))
     assert adopted.id == uid
     assert adopted.outs["owner"] not in ("", outs["owner"])
     assert live_owner(palette) == adopted.outs["owner"]
 
-    news = checked(provider, {**declared(palette.url), "password": outs["password"]})
+    news = checked(provider, {**kind.declared(palette.url), "password": outs["password"]})
     assert "owner" not in news
     assert provider.diff(uid, outs, news).changes is False
 
 
-def test_adopting_keeps_the_registrations_other_annotations(provider, palette):
-    palette.add_registry(NAME, annotations={"team": "platform"})
+def test_adopting_keeps_the_registrations_other_annotations(provider, palette, kind):
+    kind.add(palette, NAME, annotations={"team": "platform"})
 
-    _, outs, _ = created(provider, palette)
+    _, outs, _ = created(provider, palette, kind)
 
     (stored,) = palette.named(NAME)
     assert stored["metadata"]["annotations"] == {"team": "platform", OWNER_ANNOTATION: outs["owner"]}
 
 
-def test_update_and_read_keep_the_states_token(provider, palette):
-    uid, outs, _ = created(provider, palette)
-    news = checked(provider, {**declared(palette.url, validate=False), "password": new_password()})
+def test_update_and_read_keep_the_states_token(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
+    news = checked(provider, {**kind.declared(palette.url, validate=False), "password": new_password()})
 
     updated = provider.update(uid, outs, news)
 
@@ -775,26 +806,26 @@ def test_update_and_read_keep_the_states_token(provider, palette):
     assert provider.read(uid, outs).outs["owner"] == outs["owner"]
 
 
-def test_a_state_from_before_tokens_gets_one_on_its_next_update(provider, palette):
-    uid, outs, _ = created(provider, palette)
+def test_a_state_from_before_tokens_gets_one_on_its_next_update(provider, palette, kind):
+    uid, outs, _ = created(provider, palette, kind)
     old_state = {k: v for k, v in outs.items() if k != "owner"}
     palette.annotate(uid, None)
     palette.reset_calls()
     # A change Palette does not hold: before tokens it made no PUT; now one writes the token.
-    news = checked(provider, {**declared(palette.url, sync=False), "password": outs["password"]})
+    news = checked(provider, {**kind.declared(palette.url, sync=False), "password": outs["password"]})
 
     updated = provider.update(uid, old_state, news)
 
     assert updated.outs["owner"] and live_owner(palette) == updated.outs["owner"]
-    assert [c.target for c in palette.requests] == [f"PUT /v1/registries/pack/{uid}"]
+    assert [c.target for c in palette.requests] == [f"PUT {kind.item(uid)}"]
 
 
-def test_delete_leaves_a_registration_another_resource_holds(provider, palette, caplog):
+def test_delete_leaves_a_registration_another_resource_holds(provider, palette, kind, caplog):
     """The renamed-resource order (pulumi/pulumi step_generator.go: creates first, GenerateDeletes
     after): the new resource adopted the registration, so the old one's delete must not remove it."""
     caplog.set_level(logging.INFO)
-    uid, old_outs, _ = created(provider, palette)
-    new = provider.create(checked(provider, declared(palette.url)))
+    uid, old_outs, _ = created(provider, palette, kind)
+    new = provider.create(checked(provider, kind.declared(palette.url)))
     palette.reset_calls()
 
     provider.delete(uid, old_outs)
@@ -806,10 +837,10 @@ def test_delete_leaves_a_registration_another_resource_holds(provider, palette, 
     assert palette.named(NAME) == []
 
 
-def test_delete_of_a_registration_without_a_token_deletes_it(provider, palette):
+def test_delete_of_a_registration_without_a_token_deletes_it(provider, palette, kind):
     """A Palette that drops annotations: no token to compare, so delete does what it did before."""
     palette.keeps_annotations = False
-    uid, outs, _ = created(provider, palette)
+    uid, outs, _ = created(provider, palette, kind)
     assert live_owner(palette) is None
     palette.reset_calls()
 
@@ -817,8 +848,8 @@ def test_delete_of_a_registration_without_a_token_deletes_it(provider, palette):
 
     assert palette.named(NAME) == []
     assert [c.target for c in palette.requests] == [
-        f"GET /v1/registries/pack/{uid}",
-        f"DELETE /v1/registries/pack/{uid}",
+        f"GET {kind.item(uid)}",
+        f"DELETE {kind.item(uid)}",
     ]
 
 
@@ -834,21 +865,21 @@ def test_the_environment_is_the_fallback(palette, monkeypatch):
     configure(provider, None)
     monkeypatch.setenv("PALETTE_API_KEY", palette.api_key)
 
-    uid, _, _ = created(provider, palette)
+    uid, _, _ = created(provider, palette, LEGACY_KIND)
 
     assert palette.named(NAME)[0]["metadata"]["uid"] == uid
 
 
 def test_the_stack_config_wins_over_the_environment(provider, palette, monkeypatch):
     monkeypatch.setenv("PALETTE_API_KEY", "stale-key-from-the-shell")
-    created(provider, palette)
+    created(provider, palette, LEGACY_KIND)
     assert {c.headers["apikey"] for c in palette.requests} == {palette.api_key}
 
 
 def test_a_configured_key_with_a_trailing_newline_works(provider, palette):
     configure(provider, palette.api_key + "\n")
 
-    uid, _, _ = created(provider, palette)
+    uid, _, _ = created(provider, palette, LEGACY_KIND)
 
     assert palette.named(NAME)[0]["metadata"]["uid"] == uid
     assert {c.headers["apikey"] for c in palette.requests} == {palette.api_key}
@@ -859,7 +890,7 @@ def test_an_environment_key_with_a_trailing_newline_works(palette, monkeypatch):
     configure(provider, " \n")  # blank in the stack config: the environment is used
     monkeypatch.setenv("PALETTE_API_KEY", palette.api_key + "\r\n")
 
-    uid, _, _ = created(provider, palette)
+    uid, _, _ = created(provider, palette, LEGACY_KIND)
 
     assert palette.named(NAME)[0]["metadata"]["uid"] == uid
 
@@ -869,20 +900,20 @@ def test_no_key_anywhere_says_how_to_set_one(palette):
     configure(provider, None)
 
     with pytest.raises(PaletteAuthError) as caught:
-        created(provider, palette)
+        created(provider, palette, LEGACY_KIND)
     assert "paletteApiKey" in str(caught.value) and "PALETTE_API_KEY" in str(caught.value)
     assert palette.requests == []
 
 
-def test_a_rejected_key_never_shows_up_in_messages_or_logs(palette, caplog, capfd):
+def test_a_rejected_key_never_shows_up_in_messages_or_logs(palette, kind, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     wrong_key = "wrong-" + palette.api_key
     provider = PackRegistryProvider()
     configure(provider, wrong_key)
-    props = declared(palette.url)
+    props = kind.declared(palette.url)
     try:
         with pytest.raises(PaletteAuthError) as caught:
-            created(provider, palette, password=props["password"])
+            created(provider, palette, kind, password=props["password"])
     finally:
         configure(provider, None)
 
@@ -894,12 +925,12 @@ def test_a_rejected_key_never_shows_up_in_messages_or_logs(palette, caplog, capf
         assert props["password"] not in text
 
 
-def test_no_secret_in_logs_or_errors_across_a_lifecycle(provider, palette, caplog, capfd):
+def test_no_secret_in_logs_or_errors_across_a_lifecycle(provider, palette, kind, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     errors: list[str] = []
-    uid, outs, inputs = created(provider, palette, wait_for_sync=True)
+    uid, outs, inputs = created(provider, palette, kind, wait_for_sync=True)
     rotated = new_password()
-    news = checked(provider, {**declared(palette.url), "password": rotated})
+    news = checked(provider, {**kind.declared(palette.url), "password": rotated})
     provider.update(uid, outs, news)
     provider.read(uid, outs)
     palette.validate_error = (400, f"bad credentials {rotated}")

@@ -29,6 +29,7 @@ from components.palette_client import (
     owner_of,
     sync_state,
 )
+from components.palette_shapes import LEGACY, OCI
 from tests.api_keys import INSIDE, SURROUNDING
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_POLICY, ca_pem, new_password
@@ -137,7 +138,7 @@ def test_validate_posts_the_bare_spec(client, palette, registry):
     client.validate(registry)
 
     (call,) = palette.calls("POST", "/validate$")
-    assert call.body == registry.spec()
+    assert call.body == LEGACY.spec(registry)
     assert "metadata" not in call.body
 
 
@@ -161,7 +162,7 @@ def test_update_puts_the_full_registry_with_the_real_password(client, palette, r
     client.update(uid, rotated)
 
     (call,) = palette.calls("PUT")
-    assert call.body == rotated.body(uid)
+    assert call.body == LEGACY.body(rotated, uid)
     assert call.body["metadata"] == {"name": NAME, "uid": uid}
     (stored,) = palette.named(NAME)
     assert stored["spec"]["auth"]["password"] == rotated.password
@@ -176,7 +177,7 @@ def test_reads_are_masked(client, palette, registry):
 
 
 def test_without_a_certificate_none_is_sent():
-    spec = PackRegistrySpec(NAME, "https://r.example.com", "u", "p", insecure_skip_verify=True).spec()
+    spec = LEGACY.spec(PackRegistrySpec(NAME, "https://r.example.com", "u", "p", insecure_skip_verify=True))
     assert spec["auth"]["tls"] == {"enabled": True, "insecureSkipVerify": True}
 
 
@@ -590,3 +591,75 @@ def test_policy_from_env():
     assert HttpPolicy.from_env({}) == HttpPolicy()
     with pytest.raises(ValueError, match="PALETTE_HTTP_RETRIES"):
         HttpPolicy.from_env({"PALETTE_HTTP_RETRIES": "many"})
+
+
+# -------------------------------------------------------------------------------------------- the OCI shape
+
+
+@pytest.fixture
+def oci_client(palette: FakePalette) -> PaletteClient:
+    return PaletteClient(palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY, shape=OCI)
+
+
+@pytest.fixture
+def oci_registry(registry: PackRegistrySpec) -> PackRegistrySpec:
+    return replace(registry, base_content_path="packs")
+
+
+def test_oci_find_by_name_reads_the_summary_once_and_matches_exactly(oci_client, palette):
+    palette.add_registry(NAME + "-old", kind="oci")
+    palette.add_registry(NAME.upper(), kind="oci")
+    palette.add_registry(NAME)  # a legacy registration of that name is another API's
+
+    assert oci_client.find_by_name(NAME) is None
+    assert [(c.target, c.query) for c in palette.requests] == [("GET /v1/registries/oci/summary", {})]
+    uid = palette.add_registry(NAME, kind="oci")
+    assert oci_client.find_by_name(NAME)["metadata"]["uid"] == uid
+
+
+def test_oci_create_after_two_503s_registers_exactly_once(oci_client, palette, oci_registry):
+    palette.fail_next(2, 503, method="POST", path=r"^/v1/registries/oci/basic$")
+
+    uid = oci_client.create(oci_registry, skip_pack_sync=True)
+
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [uid]
+    assert [c.target for c in palette.requests] == [
+        "POST /v1/registries/oci/basic",
+        "GET /v1/registries/oci/summary",
+    ] * 2 + ["POST /v1/registries/oci/basic"]
+    assert palette.requests[-1].query == {"skipPackSync": ["true"]}
+
+
+def test_oci_404_is_trusted_only_after_the_summary_confirms_the_key(palette, oci_registry):
+    client = PaletteClient(palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY, shape=OCI)
+    uid = client.create(oci_registry, skip_pack_sync=True)
+    palette.rejected_key_status = 404
+    wrong_key = "revoked-" + palette.api_key
+    wrong = PaletteClient(palette.url, wrong_key, registration=NAME, policy=FAST_POLICY, shape=OCI)
+    palette.reset_calls()
+
+    with pytest.raises(PaletteAuthError) as caught:
+        wrong.delete(uid)
+
+    message = str(caught.value)
+    assert "GET /v1/registries/oci/summary" in message and "404" in message
+    assert_no_secret(message, wrong_key, palette.api_key, oci_registry.password)
+    assert [c.target for c in palette.requests] == [
+        f"DELETE /v1/registries/oci/{uid}/basic",
+        "GET /v1/registries/oci/summary",
+    ]
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [uid]
+    palette.remove(uid)
+    assert client.delete(uid) is False
+
+
+def test_oci_messages_name_the_oci_call_and_redact_echoed_secrets(oci_client, palette, oci_registry):
+    palette.validate_error = (400, f"login failed for palette:{oci_registry.password} with key {palette.api_key}")
+
+    with pytest.raises(PaletteBadRequest) as caught:
+        oci_client.validate(oci_registry)
+
+    message = str(caught.value)
+    assert "POST /v1/registries/oci/basic/validate returned HTTP 400" in message
+    assert "login failed" in message
+    assert_no_secret(message, oci_registry.password, palette.api_key)

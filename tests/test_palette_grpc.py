@@ -24,15 +24,18 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from components.palette import API_KEY_CONFIG, PackRegistryProvider
+from tests import palette_support
 from tests.grpc_support import plain, struct
 from tests.harness import PROJECT, as_config_string, declared_defaults
 from tests.harness import stack_config as harness_stack_config
 from tests.palette_fake import FakePalette
-from tests.palette_support import FAST_HTTP_ENV, ROOT, declared, new_password
+from tests.palette_support import FAST_HTTP_ENV, KINDS, ROOT, declared, new_password
 
 NAME = "custom-packs"
 URN = "urn:pulumi:dev::palette-pack-registry::pulumi-python:dynamic/palette:PackRegistry::registration"
 PROVIDER = serialize_provider(PackRegistryProvider())
+
+kind = palette_support.kind
 
 
 @dataclass
@@ -106,9 +109,9 @@ def host(tmp_path: Path, palette: FakePalette) -> Iterator[Host]:
     yield from start_host(tmp_path)
 
 
-def test_the_whole_lifecycle(host, palette):
+def test_the_whole_lifecycle(host, palette, kind):
     host.configure(palette.api_key)
-    props = declared(palette.url)
+    props = kind.declared(palette.url)
 
     # pulumi up: check, create
     inputs = host.checked(props)
@@ -122,6 +125,8 @@ def test_the_whole_lifecycle(host, palette):
     assert outs["__provider"] == PROVIDER
     create_calls = len(palette.requests)
     assert create_calls == 3
+    assert palette.requests[-1].target == f"POST {kind.create}"
+    assert palette.kind_of(uid) == kind.name
 
     # pulumi up again, nothing changed: a diff and no call to Palette
     palette.reset_calls()
@@ -166,11 +171,52 @@ def test_the_whole_lifecycle(host, palette):
         assert secret not in logs
 
 
-def test_a_rename_is_a_replacement(host, palette):
+def test_a_new_kind_is_a_replacement_the_old_kind_deleted_first(host, palette):
+    """legacy -> oci over the wire: Diff asks for a delete-first replacement on registry_kind; the engine's
+    steps then (step_generator.go, DeleteReplacement before CreateReplacement) delete the legacy
+    registration and create the OCI one."""
+    legacy, oci = KINDS["legacy"], KINDS["oci"]
     host.configure(palette.api_key)
-    inputs = host.checked(declared(palette.url))
+    props = legacy.declared(palette.url)
+    old = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(props)))
+    news = host.checked({**oci.declared(palette.url), "password": props["password"]}, olds=plain(old.properties))
+
+    diff = host.stub.Diff(provider_pb2.DiffRequest(id=old.id, urn=URN, olds=old.properties, news=news))
+
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert list(diff.replaces) == ["registry_kind"]
+    assert diff.deleteBeforeReplace is True
+    palette.reset_calls()
+    host.stub.Delete(provider_pb2.DeleteRequest(id=old.id, urn=URN, properties=old.properties))
+    new = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=news))
+    targets = [c.target for c in palette.requests]
+    assert targets.index(f"DELETE {legacy.item(old.id)}") < targets.index(f"POST {oci.create}"), targets
+    assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [new.id]
+    assert palette.kind_of(new.id) == "oci"
+
+
+def test_a_state_from_before_kinds_is_no_change_over_the_wire(host, palette):
+    """The state today's provider wrote has no registry_kind, base_content_path or sync_trigger; the same
+    program, checked by the new provider, must diff as DIFF_NONE with no call to Palette."""
+    host.configure(palette.api_key)
+    props = declared(palette.url)
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(props)))
+    new_keys = ("registry_kind", "base_content_path", "sync_trigger", "provider_type")
+    state = {k: v for k, v in plain(created.properties).items() if k not in new_keys}
+    palette.reset_calls()
+
+    news = host.checked(props, olds=state)
+    diff = host.stub.Diff(provider_pb2.DiffRequest(id=created.id, urn=URN, olds=struct(state), news=news))
+
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+    assert palette.requests == []
+
+
+def test_a_rename_is_a_replacement(host, palette, kind):
+    host.configure(palette.api_key)
+    inputs = host.checked(kind.declared(palette.url))
     created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=inputs))
-    props = {**declared(palette.url, name="renamed-packs"), "password": plain(inputs)["password"]}
+    props = {**kind.declared(palette.url, name="renamed-packs"), "password": plain(inputs)["password"]}
 
     diff = host.stub.Diff(
         provider_pb2.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=host.checked(props))
@@ -181,32 +227,32 @@ def test_a_rename_is_a_replacement(host, palette):
     assert diff.deleteBeforeReplace is False
 
 
-def test_an_existing_registration_is_adopted(host, palette):
+def test_an_existing_registration_is_adopted(host, palette, kind):
     host.configure(palette.api_key)
-    existing = palette.add_registry(NAME)
+    existing = kind.add(palette, NAME)
 
-    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(kind.declared(palette.url))))
 
     assert created.id == existing
     assert len(palette.named(NAME)) == 1
 
 
-def test_persistent_500_is_a_clear_error_and_leaves_nothing(host, palette):
+def test_persistent_500_is_a_clear_error_and_leaves_nothing(host, palette, kind):
     host.configure(palette.api_key)
-    palette.fail_next(None, 500, method="POST", path=r"^/v1/registries/pack$")
+    palette.fail_next(None, 500, method="POST", path=kind.create_re)
 
     with pytest.raises(grpc.RpcError) as caught:
-        host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+        host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(kind.declared(palette.url))))
 
     assert "PaletteUnavailable" in caught.value.details()
     assert "HTTP 500" in caught.value.details()
     assert palette.named(NAME) == []
 
 
-def test_a_rejected_key_is_reported_without_the_key(host, palette):
+def test_a_rejected_key_is_reported_without_the_key(host, palette, kind):
     wrong = "revoked-" + palette.api_key
     host.configure(wrong)
-    props = declared(palette.url)
+    props = kind.declared(palette.url)
 
     with pytest.raises(grpc.RpcError) as caught:
         host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(props)))
@@ -218,22 +264,22 @@ def test_a_rejected_key_is_reported_without_the_key(host, palette):
     assert palette.named(NAME) == []
 
 
-def test_check_failures_reach_the_engine(host, palette):
+def test_check_failures_reach_the_engine(host, palette, kind):
     host.configure(palette.api_key)
 
-    response = host.check(declared(palette.url, endpoint="http://registry.example.com", ca_certificate=None))
+    response = host.check(kind.declared(palette.url, endpoint="http://registry.example.com", ca_certificate=None))
 
     assert [f.property for f in response.failures] == ["endpoint"]
     assert palette.requests == []
 
 
-def test_a_preview_with_unknown_values(host, palette):
+def test_a_preview_with_unknown_values(host, palette, kind):
     host.configure(palette.api_key)
-    inputs = host.checked(declared(palette.url))
+    inputs = host.checked(kind.declared(palette.url))
     created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=inputs))
     palette.reset_calls()
     # The engine sends an unknown as this sentinel string.
-    props = {**declared(palette.url), "password": rpc.UNKNOWN, "ca_certificate": rpc.UNKNOWN}
+    props = {**kind.declared(palette.url), "password": rpc.UNKNOWN, "ca_certificate": rpc.UNKNOWN}
 
     news = host.checked(props)
     diff = host.stub.Diff(provider_pb2.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=news))
@@ -298,9 +344,9 @@ def test_a_key_with_a_line_break_inside_is_malformed_and_never_shown(host, palet
     assert palette.requests == []
 
 
-def test_a_404_for_a_rejected_key_keeps_the_registration_through_refresh_and_destroy(host, palette, tmp_path):
+def test_a_404_for_a_rejected_key_keeps_the_registration_through_refresh_and_destroy(host, palette, kind, tmp_path):
     host.configure_stack(stack_config(palette.api_key))
-    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(kind.declared(palette.url))))
     palette.rejected_key_status = 404
     # The host configures a provider once per process: a later run with another key is another host.
     later = tmp_path / "later"
@@ -343,7 +389,7 @@ def test_the_key_from_the_whole_stack_config_or_the_environment_never_reaches_st
         assert palette.api_key not in host.logs()
 
 
-def test_refresh_and_destroy_after_a_key_rotation_say_how_to_use_the_new_key(host, palette, tmp_path):
+def test_refresh_and_destroy_after_a_key_rotation_say_how_to_use_the_new_key(host, palette, kind, tmp_path):
     """``pulumi refresh`` and ``pulumi destroy`` do not run the program, so the engine configures the
     default ``pulumi-python`` provider from the provider resource in the state, i.e. with the stack config
     of the last ``pulumi up`` (pulumi/pulumi ``pkg/resource/deploy/providers/registry.go`` ``Same``:
@@ -355,7 +401,7 @@ def test_refresh_and_destroy_after_a_key_rotation_say_how_to_use_the_new_key(hos
     ``pulumi up`` first), and the message has to say so."""
     old_key = palette.api_key
     host.configure_stack(stack_config(old_key))
-    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(declared(palette.url))))
+    created = host.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=host.checked(kind.declared(palette.url))))
     new_key = "rotated-" + old_key
     palette.api_key = new_key  # the old key is revoked in Palette
     later = tmp_path / "destroy"

@@ -15,10 +15,13 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from components.palette import PackRegistryProvider
+from tests import palette_support
 from tests.palette_fake import FakePalette
-from tests.palette_support import FAST_HTTP_ENV, ROOT, configure, declared
+from tests.palette_support import FAST_HTTP_ENV, KINDS, ROOT, Kind, configure
 
 NAME = "custom-packs"
+
+kind = palette_support.kind
 
 # Runs in a fresh interpreter: unpickle what the state holds, configure as the host does, then work.
 ROUND_TRIP = textwrap.dedent(
@@ -45,14 +48,14 @@ def palette():
         yield fake
 
 
-def serialized_after_use(palette: FakePalette, monkeypatch) -> tuple[str, dict]:
+def serialized_after_use(palette: FakePalette, monkeypatch, kind: Kind = KINDS["legacy"]) -> tuple[str, dict]:
     """Serialize a provider that was configured with the key and has created a registration."""
     monkeypatch.setenv("PALETTE_API_KEY", palette.api_key)
     for key, value in FAST_HTTP_ENV.items():
         monkeypatch.setenv(key, value)
     provider = PackRegistryProvider()
     configure(provider, palette.api_key)
-    props = declared(palette.url, name="used-before")
+    props = kind.declared(palette.url, name="used-before")
     try:
         checked = provider.check({}, {**props, "__provider": "x"})
         provider.create(checked.inputs)
@@ -61,8 +64,8 @@ def serialized_after_use(palette: FakePalette, monkeypatch) -> tuple[str, dict]:
         configure(provider, None)
 
 
-def test_the_provider_pickles_by_reference_without_secrets(palette, monkeypatch):
-    serialized, props = serialized_after_use(palette, monkeypatch)
+def test_the_provider_pickles_by_reference_without_secrets(palette, monkeypatch, kind):
+    serialized, props = serialized_after_use(palette, monkeypatch, kind)
     raw = base64.b64decode(serialized)
 
     for secret in (palette.api_key, props["password"]):
@@ -76,15 +79,15 @@ def test_the_provider_pickles_by_reference_without_secrets(palette, monkeypatch)
     assert vars(dill.loads(raw)) == {}
 
 
-def test_serializing_is_deterministic(palette, monkeypatch):
+def test_serializing_is_deterministic(palette, monkeypatch, kind):
     # A different string on every run would show the resource as changed on every `pulumi up`.
-    first, _ = serialized_after_use(palette, monkeypatch)
+    first, _ = serialized_after_use(palette, monkeypatch, kind)
     assert serialize_provider(PackRegistryProvider()) == first
 
 
-def test_a_fresh_interpreter_unpickles_it_and_it_works(palette, monkeypatch):
-    serialized, _ = serialized_after_use(palette, monkeypatch)
-    props = declared(palette.url)
+def test_a_fresh_interpreter_unpickles_it_and_it_works(palette, monkeypatch, kind):
+    serialized, _ = serialized_after_use(palette, monkeypatch, kind)
+    props = kind.declared(palette.url)
     env = {**os.environ, **FAST_HTTP_ENV, "PALETTE_API_KEY": palette.api_key}
 
     done = subprocess.run(
@@ -103,6 +106,7 @@ def test_a_fresh_interpreter_unpickles_it_and_it_works(palette, monkeypatch):
     assert result["state"] == {}
     (stored,) = palette.named(NAME)
     assert stored["metadata"]["uid"] == result["uid"]
+    assert palette.kind_of(result["uid"]) == kind.name
     assert stored["spec"]["auth"]["password"] == props["password"]
     for text in (done.stdout, done.stderr):
         assert palette.api_key not in text and props["password"] not in text

@@ -31,7 +31,7 @@ from components.palette_errors import PaletteAuthError
 from tests import palette_support
 from tests.harness import PALETTE, run_program
 from tests.palette_fake import FakePalette
-from tests.palette_support import FAST_HTTP_ENV, ROOT, SERIALIZED, checked, configure, declared
+from tests.palette_support import FAST_HTTP_ENV, KINDS, ROOT, SERIALIZED, checked, configure
 
 NAME = "custom-packs"
 API_KEY = "palette-api-key-0123456789abcdef"
@@ -39,6 +39,7 @@ API_KEY = "palette-api-key-0123456789abcdef"
 
 palette = palette_support.palette
 provider = palette_support.provider
+kind = palette_support.kind
 
 
 @pytest.fixture(autouse=True)
@@ -84,33 +85,33 @@ def assert_palette_matches_the_state(provider, palette: FakePalette, new_id: str
     assert provider.read(new_id, new_outs).id == new_id
 
 
-def _endpoint_moved(provider, palette, inputs, old_outs):
+def _endpoint_moved(provider, palette, kind, inputs, old_outs):
     """``replace_on_changes=["endpoint"]``: the provider calls the change an update and does not ask to
     delete first; applyReplaceOnChanges makes it a replacement, and the option decides the order."""
     news = checked(
-        provider, {**declared(palette.url, endpoint="https://moved.example.com"), "password": inputs["password"]}
+        provider, {**kind.declared(palette.url, endpoint="https://moved.example.com"), "password": inputs["password"]}
     )
     diff = provider.diff(old_outs["uid"], old_outs, news)
     assert diff.changes and diff.replaces == [] and not diff.delete_before_replace
     return news, diff
 
 
-@pytest.mark.parametrize("kind", ["forced", "replace_on_changes"])
+@pytest.mark.parametrize("how", ["forced", "replace_on_changes"])
 def test_a_replacement_deletes_first_as_the_program_declares_and_keeps_the_registration(
-    provider, palette, declared_delete_before_replace, kind
+    provider, palette, kind, declared_delete_before_replace, how
 ):
     """``pulumi up --replace <urn>`` / ``--target-replace`` (the provider's diff is not asked), or a
     ``replace_on_changes`` replacement of what the provider calls an update: the engine would create first
     (``deletes_first(False, ...)``), and only the program's declared ``delete_before_replace`` makes it
     delete the old registration first. Then the create makes a new one (a new uid, not the adopted old one)
     and Palette holds exactly what the state holds."""
-    inputs = checked(provider, declared(palette.url))
+    inputs = checked(provider, kind.declared(palette.url))
     old = provider.create(inputs)
     old_outs = {**old.outs, "__provider": SERIALIZED}
-    if kind == "forced":
-        news, diff = checked(provider, declared(palette.url)), None
+    if how == "forced":
+        news, diff = checked(provider, kind.declared(palette.url)), None
     else:
-        news, diff = _endpoint_moved(provider, palette, inputs, old_outs)
+        news, diff = _endpoint_moved(provider, palette, kind, inputs, old_outs)
     assert deletes_first(False, diff) is False, "without the option the engine creates first"
     assert declared_delete_before_replace is True
     delete_first = deletes_first(declared_delete_before_replace, provider_diff=diff)
@@ -119,22 +120,22 @@ def test_a_replacement_deletes_first_as_the_program_declares_and_keeps_the_regis
 
     assert new_id != old.id, "the old registration was not deleted before the new one was created"
     assert_palette_matches_the_state(provider, palette, new_id, new_outs)
-    if kind == "replace_on_changes":
+    if how == "replace_on_changes":
         assert palette.named(NAME)[0]["spec"]["endpoint"] == "https://moved.example.com"
 
 
-def test_create_before_delete_keeps_the_registration_through_its_owner_token(provider, palette):
+def test_create_before_delete_keeps_the_registration_through_its_owner_token(provider, palette, kind):
     """The order the option rules out, replayed on its own: the replacement adopts the live uid and
     writes its own owner token into it, so the engine's delete of that uid as the old resource's leaves
     it in place (without the token check, Palette lost it and a refresh dropped it from the state)."""
-    inputs = checked(provider, declared(palette.url))
+    inputs = checked(provider, kind.declared(palette.url))
     old = provider.create(inputs)
 
     new_id, new_outs = replace(
         provider,
         old.id,
         {**old.outs, "__provider": SERIALIZED},
-        checked(provider, declared(palette.url)),
+        checked(provider, kind.declared(palette.url)),
         delete_first=False,
     )
 
@@ -193,7 +194,7 @@ def test_every_program_gets_the_option_whatever_its_opts_say():
     assert sorted(seen["opted-out"][3]) == ["password", "username"]
 
 
-def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider, palette):
+def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider, palette, kind):
     """Renaming the ``palette`` resource in the program (no alias): the new URN has no old state, so
     ``generateSteps`` gives it a plain create; the old URN is never registered again, so
     ``GenerateDeletes`` (pulumi/pulumi ``pkg/resource/deploy/step_generator.go``, "wasn't seen at all,
@@ -206,10 +207,10 @@ def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider,
     The new resource adopts the registration and writes its own owner token into it, so the delete of the
     old URN finds a registration it no longer owns and leaves it: both steps succeed, and Palette keeps the
     one registration the state now holds."""
-    old = provider.create(checked(provider, declared(palette.url)))
+    old = provider.create(checked(provider, kind.declared(palette.url)))
 
     # pulumi up with the resource renamed: create the new URN, then delete the unseen old URN.
-    new = provider.create(checked(provider, declared(palette.url)))
+    new = provider.create(checked(provider, kind.declared(palette.url)))
     new_outs = {**new.outs, "__provider": SERIALIZED}
     provider.delete(old.id, {**old.outs, "__provider": SERIALIZED})
 
@@ -217,18 +218,18 @@ def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider,
     assert_palette_matches_the_state(provider, palette, new.id, new_outs)
 
 
-def test_moving_to_another_palette_names_the_palette_that_refused_the_key(provider, palette):
+def test_moving_to_another_palette_names_the_palette_that_refused_the_key(provider, palette, kind):
     """A new ``api_url`` is a replacement, delete first (the provider's ``diff`` asks for it, and the
     resource option forces it): the engine deletes the old registration at the *old* Palette, with the
     one configured key, before creating it at the new one. Moving to another Palette with its own key
     therefore fails at that delete with a 401 whose advice ("set paletteApiKey") is the very change that
     caused it, and which does not say which Palette refused. It has to name that Palette (and the way
     through: delete the registration with the old key first, or ``pulumi state delete`` it)."""
-    old = provider.create(checked(provider, declared(palette.url)))
+    old = provider.create(checked(provider, kind.declared(palette.url)))
     old_outs = {**old.outs, "__provider": SERIALIZED}
     with FakePalette() as elsewhere:
         configure(provider, elsewhere.api_key)  # pulumi config set --secret paletteApiKey <the new Palette's key>
-        news = checked(provider, {**declared(elsewhere.url), "password": old.outs["password"]})
+        news = checked(provider, {**kind.declared(elsewhere.url), "password": old.outs["password"]})
         diff = provider.diff(old.id, old_outs, news)
         assert diff.replaces == ["api_url"] and diff.delete_before_replace
 
@@ -240,3 +241,27 @@ def test_moving_to_another_palette_names_the_palette_that_refused_the_key(provid
     assert palette.url in message, message
     assert elsewhere.api_key not in message and palette.api_key not in message
     assert [r["metadata"]["uid"] for r in palette.named(NAME)] == [old.id]
+
+
+@pytest.mark.parametrize(("old", "new"), [("legacy", "oci"), ("oci", "legacy")])
+def test_a_new_kind_deletes_the_old_registration_then_creates_the_new_one(
+    provider, palette, declared_delete_before_replace, old, new
+):
+    """Another ``registry_kind`` is a replacement; both the provider's diff and the resource option say
+    delete first, so the engine deletes the old kind's registration before it creates the new kind's."""
+    old_kind, new_kind = KINDS[old], KINDS[new]
+    inputs = checked(provider, old_kind.declared(palette.url))
+    first = provider.create(inputs)
+    old_outs = {**first.outs, "__provider": SERIALIZED}
+    news = checked(provider, {**new_kind.declared(palette.url), "password": inputs["password"]})
+    diff = provider.diff(first.id, old_outs, news)
+    assert diff.replaces == ["registry_kind"] and diff.delete_before_replace
+
+    palette.reset_calls()
+    delete_first = deletes_first(declared_delete_before_replace, provider_diff=diff)
+    new_id, new_outs = replace(provider, first.id, old_outs, news, delete_first=delete_first)
+
+    targets = [c.target for c in palette.requests]
+    assert targets.index(f"DELETE {old_kind.item(first.id)}") < targets.index(f"POST {new_kind.create}"), targets
+    assert palette.kind_of(new_id) == new
+    assert_palette_matches_the_state(provider, palette, new_id, new_outs)

@@ -13,7 +13,7 @@ import pytest
 
 from components.config import parse_settings
 from components.kinds import LEGACY, OCI
-from tests.harness import CONTAINER, IMAGE, READINESS, VOLUME, ProgramRun, run_program
+from tests.harness import CONTAINER, IMAGE, PALETTE, READINESS, VOLUME, ProgramRun, run_program
 from tests.test_config import BASE, _raw
 
 OCI_CONFIG: dict[str, Any] = {"registryKind": "oci"}
@@ -209,3 +209,23 @@ def test_an_existing_registry_exports_its_endpoint_and_push_user_and_no_password
     assert not {"adminPassword", "readOnlyPasswords", "containerName"} & set(exports)
     for value in exports.values():
         assert "password-0123456789" not in str(value)
+
+
+def test_the_oci_registration_is_declared_with_its_kind_and_base_path_after_every_gate() -> None:
+    run = run_program(
+        {**OCI_CONFIG, "hosts": ["registry.example.com"], "paletteApiKey": "k" * 24},
+        stack="dev",
+        secrets_={"paletteApiKey"},
+    )
+    registration = run.one(PALETTE)
+    assert registration.inputs["registry_kind"] == "oci"
+    assert registration.inputs["base_content_path"] == "packs"
+    assert registration.inputs["username"] == "spectro"
+    assert {gate.urn for gate in run.all(READINESS)} <= set(registration.options["dependencies"])
+
+
+def test_a_legacy_registration_is_declared_without_kind_inputs() -> None:
+    run = run_program(
+        {"hosts": ["registry.example.com"], "paletteApiKey": "k" * 24}, stack="dev", secrets_={"paletteApiKey"}
+    )
+    assert not {"registry_kind", "base_content_path"} & set(run.one(PALETTE).inputs)

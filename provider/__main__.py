@@ -1,0 +1,25 @@
+"""Entry point of the component package: serves components.package.PackRegistry with the SDK's component provider
+host, which infers the schema from it and prints the port it listens on, as the engine expects.
+
+The Python language host runs this directory as ``python <plugin dir> <engine address> [flags]``
+(pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go ``RunPlugin``). The plugin lives in its own directory
+because the repository root is the program: Pulumi refuses a directory holding both Pulumi.yaml and
+PulumiPlugin.yaml (sdk/go/common/workspace/loaders.go ``LoadBaseProjectFrom``), and the root's __main__.py is the
+program's.
+"""
+
+import sys
+import tomllib
+from pathlib import Path
+
+# The components live in the repository root, next to Pulumi.yaml (their defaults): importable from there.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pulumi.provider.experimental import component_provider_host  # noqa: E402 - after the path
+
+from components.package import PACKAGE, PackRegistry  # noqa: E402 - after the path
+
+if __name__ == "__main__":
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    component_provider_host([PackRegistry], PACKAGE, version=version)

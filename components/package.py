@@ -80,11 +80,12 @@ class PackRegistry(pulumi.ComponentResource):
     """Pack sync status Palette reported. Absent when the registration is off."""
 
     def __init__(self, name: str, args: PackRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
+        # Checked before anything is registered, as the program checks its config.
         try:
             settings = _settings(dict(args))
         except ConfigError as error:
             raise ArgumentError(error) from None
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self.registry = pack_registry.PackRegistry(name, settings, opts=pulumi.ResourceOptions(parent=self))
         outputs = registry_outputs(self.registry, settings)
         for key in SECRET_OUTPUTS:

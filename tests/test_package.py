@@ -111,7 +111,9 @@ def test_every_argument_has_the_keys_type_description_and_default() -> None:
         text = description.removesuffix(default)
         if key in SECRET_KEYS:
             if SECRET_NOTE not in text or "--secret" in text:
-                wrong.append(f"{key}: a secret argument's description must say {SECRET_NOTE!r}, not how to use --secret")
+                wrong.append(
+                    f"{key}: a secret argument's description must say {SECRET_NOTE!r}, not how to use --secret"
+                )
             continue
         if text != spec["description"].strip():
             wrong.append(f"{key}: description {text!r} is not the config key's {spec['description']!r}")

@@ -210,3 +210,23 @@ def test_construct_over_grpc_refuses_a_bad_argument_with_the_configs_message(plu
     first_line = (caught.value.details() or "").splitlines()[0]
     assert first_line == f"Unexpected <class 'Exception'>: {expected}:"
     assert engine.monitor.monitor.recorded == [], "nothing is registered before the arguments are checked"
+
+
+def test_the_dynamic_providers_load_elsewhere_only_with_the_repository_on_the_path(tmp_path: Path) -> None:
+    """What the README asks of a program in another language: the engine starts the Python dynamic provider host in
+    that program's directory (pulumi/pulumi#5455; sdk/python/dist/pulumi-resource-pulumi-python runs
+    ``python -m pulumi.dynamic`` from $PULUMI_RUNTIME_VIRTUALENV), which unpickles each provider
+    (sdk/python/lib/pulumi/dynamic/__main__.py ``get_provider``); the pickles refer to this repository's modules."""
+    from tests.harness import READINESS
+    from tests.package_support import run_package
+
+    blob = run_package(stack_arguments(STACK)).one(READINESS).inputs["__provider"]
+    (tmp_path / "provider.b64").write_text(blob)
+    load = "import base64, dill; print(type(dill.loads(base64.b64decode(open('provider.b64').read()))).__module__)"
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    alone = subprocess.run([sys.executable, "-c", load], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert alone.returncode != 0 and "No module named 'components'" in alone.stderr
+    env["PYTHONPATH"] = str(ROOT)
+    with_path = subprocess.run([sys.executable, "-c", load], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert with_path.returncode == 0, with_path.stderr
+    assert with_path.stdout.strip() == "components.readiness"

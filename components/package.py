@@ -30,7 +30,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components import pack_registry
 from components.config import PROJECT, SECRET_KEYS, ConfigError, RegistrySettings, parse_settings
-from components.exports import SECRET_OUTPUTS, registry_outputs
+from components.exports import registry_outputs
 from components.package_args import PackRegistryArgs
 
 __all__ = ["PACKAGE", "TYPE_TOKEN", "ArgumentError", "PackRegistry", "PackRegistryArgs", "argument_values"]
@@ -87,9 +87,8 @@ class PackRegistry(pulumi.ComponentResource):
             raise ArgumentError(error) from None
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.registry = pack_registry.PackRegistry(name, settings, opts=pulumi.ResourceOptions(parent=self))
+        # Secret where the program's exports are (the passwords): the schema cannot say so, the values do.
         outputs = registry_outputs(self.registry, settings)
-        for key in SECRET_OUTPUTS:
-            outputs[key] = pulumi.Output.secret(outputs[key])
         for attribute in PackRegistry.__annotations__:
             value = outputs.get(attribute)
             setattr(self, attribute, None if value is None else pulumi.Output.from_input(value))

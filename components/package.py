@@ -10,11 +10,12 @@ from it (pulumi/pulumi sdk/python/lib/pulumi/provider/experimental/analyzer.py):
   ``validate_resource_type`` refuses any other module than ``index``);
 - annotations are read as objects at run time (``inspect.get_annotations``), so this module must not use
   ``from __future__ import annotations``; an output cannot be a local component (no ``pulumi_type``), and the
-  schema has no ``secret`` or ``default``: secret outputs are made secret here, defaults are applied here and
-  written in the descriptions.
+  schema has no ``secret`` or ``default``: the secret outputs are secret by their values (the program's
+  passwords), the defaults are Pulumi.yaml's, applied by ``parse_settings`` and written in the descriptions.
 
 The component builds the program's settings from its arguments with the program's own ``parse_settings`` (the same
-defaults and checks; a bad argument fails with the config's one-line message), then declares the program's
+defaults and checks; a bad argument fails with the config's one-line message, naming the argument; the host
+re-raises it with a traceback, provider/server.py ``Construct``), then declares the program's
 ``components.pack_registry.PackRegistry`` as its only child. That child keeps its own type token
 (``palette-pack-registry:registry:PackRegistry``) and children, so the program's URNs do not change; under this
 component they form a new layout, used only by stacks that add the package.

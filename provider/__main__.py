@@ -6,6 +6,11 @@ The Python language host runs this directory as ``python <plugin dir> <engine ad
 because the repository root is the program: Pulumi refuses a directory holding both Pulumi.yaml and
 PulumiPlugin.yaml (sdk/go/common/workspace/loaders.go ``LoadBaseProjectFrom``), and the root's __main__.py is the
 program's.
+
+The package's name is the ``name`` given to the host (host.py ``component_provider_host`` -> the schema's ``name``
+and every type token); PulumiPlugin.yaml has no name field (sdk/go/common/workspace/project.go ``PluginProject``).
+Without a __main__.py the host would run ``python -m pulumi.run.plugin <pyproject name>`` instead, which needs a
+buildable package (main.go ``RunPlugin``); a plain directory keeps the program's layout.
 """
 
 import sys

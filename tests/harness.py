@@ -22,6 +22,7 @@ import re
 import runpy
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -553,12 +554,13 @@ def run_program(
     use_stack_file: bool = True,
     preview: bool = False,
     program_file: Path = PROGRAM,
+    main: Callable[[], Any] | None = None,
 ) -> ProgramRun:
     """Evaluate __main__.py for ``stack`` with its committed config, overridden by ``config``.
 
     Keys in ``secrets_`` are passed as secret config, as `pulumi config set --secret` would. As the CLI
     does, every key the stack leaves unset gets its declared default, as a plain value (pulumi/pulumi
-    ``pkg/workspace/config.go`` ``mergeConfig``).
+    ``pkg/workspace/config.go`` ``mergeConfig``). ``main``, when given, runs instead of the program file.
     """
     values = {
         **declared_defaults(),
@@ -584,7 +586,10 @@ def run_program(
 
         @pulumi.runtime.test
         def program() -> Any:
-            runpy.run_path(str(program_file), run_name="__main__")
+            if main is not None:
+                main()
+            else:
+                runpy.run_path(str(program_file), run_name="__main__")
             root = pulumi.runtime.settings.get_root_resource()
             outputs.update({k: pulumi.Output.from_input(v) for k, v in (getattr(root, "outputs", {}) or {}).items()})
             return pulumi.Output.all(*outputs.values())

@@ -65,6 +65,8 @@ class ConfigError(RunError, ValueError):
 
     def __init__(self, key: str, problem: str, fix: str) -> None:
         self.key = key
+        self.problem = problem
+        self.fix = fix
         super().__init__(f"config key '{PROJECT}:{key}': {problem}. {fix}")
 
 

@@ -1,0 +1,76 @@
+"""What the registry exposes: the stack outputs of the program, which the package component also returns.
+
+One place for their names and values, so the program (``__main__.py``) and the package component
+(``components/package.py``) cannot drift apart. The keys are the export names (camelCase).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.config import RegistrySettings
+from components.kinds import LEGACY
+from components.pack_registry import PackRegistry
+
+__all__ = ["DEPLOYED_OUTPUTS", "OCI_OUTPUTS", "PALETTE_OUTPUTS", "SECRET_OUTPUTS", "registry_outputs"]
+
+PALETTE_OUTPUTS = ("paletteRegistrationUid", "paletteRegistrationName", "paletteSyncStatus")
+"""Present only when the registration in Palette is on."""
+
+OCI_OUTPUTS = ("packRepository", "pushCommand")
+"""Present only for registryKind oci."""
+
+DEPLOYED_OUTPUTS = ("adminPassword", "readOnlyUsers", "readOnlyPasswords", "containerName")
+"""Present only when the program deploys the registry (not for an existing one, ociEndpoint)."""
+
+SECRET_OUTPUTS = ("adminPassword", "readOnlyPasswords")
+"""Outputs whose values are secret (the package schema cannot say so: the component marks them at run time)."""
+
+
+def registry_outputs(registry: PackRegistry, settings: RegistrySettings) -> dict[str, Any]:
+    """Export name -> value (a plain value or an Output), in the order the README's outputs table lists them."""
+    kind = settings.kind.kind
+    outputs: dict[str, Any] = {
+        "endpoint": settings.endpoint,
+        "caCertificate": registry.ca_certificate,
+        "certificateExpiresAt": registry.certificate_expires_at,
+        "caExpiresAt": registry.ca_expires_at,
+        "adminUser": registry.push_user,
+    }
+    if registry.credentials is not None:
+        passwords = registry.credentials.passwords
+        outputs.update(
+            adminPassword=passwords[settings.admin_user],
+            readOnlyUsers=list(settings.read_only_users),
+            readOnlyPasswords=pulumi.Output.secret([passwords[u] for u in settings.read_only_users]),
+            containerName=settings.container_name,
+        )
+    outputs.update(
+        dataVolume=registry.data_location,
+        instanceEndpoints=registry.instance_endpoints,
+        instanceContainerNames=registry.container_names,
+        registryKind=kind.name,
+    )
+    if kind is not LEGACY:
+        pack_repository = f"{settings.host_port}/{settings.kind.pack_repository_path}"
+        outputs["packRepository"] = pack_repository
+        outputs["pushCommand"] = f"oras push {pack_repository}/<name>:<version> <name>-<version>.tar.gz"
+    if kind is LEGACY:
+        login = f"spectro registry login {settings.host_port}" + ("" if settings.https else " --insecure")
+    else:
+        trust = "--ca-file ca.crt " if registry.ca_certificate is not None else ""
+        login = (
+            f"oras login -u {registry.push_user} " + (trust if settings.https else "--plain-http ") + settings.host_port
+        )
+    outputs["loginCommand"] = login
+    catalog_user = settings.read_only_users[0] if registry.credentials is not None else registry.pull_user
+    outputs["curlCommand"] = (
+        "curl --cacert ca.crt " if registry.ca_certificate is not None else "curl "
+    ) + f"-u {catalog_user} {settings.endpoint}{settings.readiness.catalog_path}"
+    if registry.registration is not None:
+        outputs["paletteRegistrationUid"] = registry.registration.uid
+        outputs["paletteRegistrationName"] = registry.registration.name
+        outputs["paletteSyncStatus"] = registry.registration.sync_status
+    return outputs

@@ -1,0 +1,30 @@
+"""Entry point of the component package: serves components.package.PackRegistry with the SDK's component provider
+host, which infers the schema from it and prints the port it listens on, as the engine expects.
+
+The Python language host runs this directory as ``python <plugin dir> <engine address> [flags]``
+(pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go ``RunPlugin``). The plugin lives in its own directory
+because the repository root is the program: Pulumi refuses a directory holding both Pulumi.yaml and
+PulumiPlugin.yaml (sdk/go/common/workspace/loaders.go ``LoadBaseProjectFrom``), and the root's __main__.py is the
+program's.
+
+The package's name is the ``name`` given to the host (host.py ``component_provider_host`` -> the schema's ``name``
+and every type token); PulumiPlugin.yaml has no name field (sdk/go/common/workspace/project.go ``PluginProject``).
+Without a __main__.py the host would run ``python -m pulumi.run.plugin <pyproject name>`` instead, which needs a
+buildable package (main.go ``RunPlugin``); a plain directory keeps the program's layout.
+"""
+
+import sys
+import tomllib
+from pathlib import Path
+
+# The components live in the repository root, next to Pulumi.yaml (their defaults): importable from there.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pulumi.provider.experimental import component_provider_host  # noqa: E402 - after the path
+
+from components.package import PACKAGE, PackRegistry  # noqa: E402 - after the path
+
+if __name__ == "__main__":
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    component_provider_host([PackRegistry], PACKAGE, version=version)

@@ -146,10 +146,13 @@ def start_oci_pair(
     leaf: LeafCertificate | None,
     volume: str | None = None,
     start: bool = True,
+    registry_auth: bool = True,
 ) -> OciPair:
     """Creates (and starts) the registry and the proxy of one instance; ``leaf`` None means plain HTTP.
 
     ``volume`` (a name, made per run) is mounted at /var/lib/registry and created when new.
+    ``registry_auth`` False leaves the registry's own htpasswd auth out (only nginx checks passwords):
+    for the benchmark that shows what the second bcrypt check costs.
     """
     args = ["--name", janitor.name(f"{name}-registry"), "--publish", f"127.0.0.1::{oci_proxy.PROXY_PORT}/tcp"]
     if volume:
@@ -157,12 +160,10 @@ def start_oci_pair(
             docker("volume", "create", "--label", f"{LABEL}={janitor.token}", volume)
             janitor.volumes.append(volume)
         args += ["--volume", f"{volume}:{REGISTRY_DATA}"]
-    registry = _create(
-        janitor,
-        args,
-        [*oci_proxy.registry_env(realm, REGISTRY_HTPASSWD), "REGISTRY_LOG_LEVEL=info"],
-        registry_image,
-    )
+    envs = [*oci_proxy.registry_env(realm, REGISTRY_HTPASSWD), "REGISTRY_LOG_LEVEL=info"]
+    if not registry_auth:
+        envs = [entry for entry in envs if not entry.startswith("REGISTRY_AUTH")]
+    registry = _create(janitor, args, envs, registry_image)
     upload_files(registry, [{"file": REGISTRY_HTPASSWD, "content": htpasswd_text, "permissions": "0444"}])
     proxy = _create(
         janitor,

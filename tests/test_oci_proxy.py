@@ -189,6 +189,7 @@ def test_proxy_essentials_of_the_distribution_recipe() -> None:
         "client_max_body_size 0;",
         "chunked_transfer_encoding on;",
         "proxy_request_buffering off;",
+        "proxy_max_temp_file_size 0;",
         "proxy_http_version 1.1;",
         "proxy_set_header Host $http_host;",
         "proxy_set_header X-Forwarded-Proto $scheme;",

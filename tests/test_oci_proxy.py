@@ -46,7 +46,7 @@ def _block(text: str, header: str) -> str:
 
 
 def _deny_rules(text: str) -> list[tuple[str, int]]:
-    """The map's entries after the default, as (regex, value)."""
+    """The map's entries after the default, as (key, value), keys as nginx stores them."""
     block = _block(text, 'map "$request_method:$remote_user" $oci_proxy_deny_write {')
     rules = []
     for line in block.splitlines()[1:]:
@@ -54,17 +54,29 @@ def _deny_rules(text: str) -> list[tuple[str, int]]:
         if not line or line.startswith("default"):
             continue
         token, value = line.rstrip(";").rsplit(" ", 1)
-        key = unquote(token)
-        assert key.startswith("~"), f"a non-regex key compares case-insensitively: {key!r}"
-        rules.append((key[1:], int(value)))
+        rules.append((unquote(token), int(value)))
     return rules
+
+
+def _matches(key: str, subject: str) -> bool:
+    """nginx's map semantics (ngx_http_map_find): "~" a case-sensitive regex, "~*" a case-insensitive one,
+    anything else an exact string compared case-insensitively."""
+    if key.startswith("~*"):
+        return re.search(key[2:].replace("\\z", "\\Z"), subject, re.IGNORECASE) is not None
+    if key.startswith("~"):
+        return re.search(key[1:].replace("\\z", "\\Z"), subject) is not None
+    return key.lower() == subject.lower()
 
 
 def may_pass(text: str, method: str, user: str) -> bool:
     """Whether nginx lets ``method`` by ``user`` go on to auth_basic (else 403)."""
     subject = f"{method}:{user}"
-    for pattern, value in _deny_rules(text):
-        if re.search(pattern.replace("\\z", "\\Z"), subject):
+    rules = _deny_rules(text)
+    # Exact keys win over regexes; regexes are tried in order; else the default (1).
+    for key, value in [rule for rule in rules if not rule[0].startswith("~")] + [
+        rule for rule in rules if rule[0].startswith("~")
+    ]:
+        if _matches(key, subject):
             return value == 0
     return False
 

@@ -233,6 +233,10 @@ def test_bad_arguments_are_refused() -> None:
         proxy_config(ProxyConfigArgs(admin_user="", realm="R"))
     with pytest.raises(ValueError, match="port"):
         proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", port=0))
+    for upstream in ("127.0.0.1", "127.0.0.1:5000; include /etc/passwd", "host:50 00", ""):
+        with pytest.raises(ValueError, match="upstream"):
+            proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", upstream=upstream))
+    assert "server [::1]:5000;" in proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", upstream="[::1]:5000"))
 
 
 def test_nginx_quote_refuses_variables_and_control_characters() -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "PROXY_PORT",
     "READ_METHODS",
     "REGISTRY_ADDRESS",
+    "REGISTRY_DEBUG_ADDRESS",
     "STOP_SIGNAL",
     "TLS_PROTOCOLS",
     "UPSTREAM",
@@ -59,6 +60,8 @@ UPSTREAM = "127.0.0.1:5000"
 """Where the registry listens inside the shared network namespace: reachable by nginx only."""
 REGISTRY_ADDRESS = UPSTREAM
 """REGISTRY_HTTP_ADDR of the registry container."""
+REGISTRY_DEBUG_ADDRESS = "127.0.0.1:5001"
+"""REGISTRY_HTTP_DEBUG_ADDR of the registry container (debug vars and Prometheus metrics)."""
 
 STOP_SIGNAL = "SIGQUIT"
 """The official image's STOPSIGNAL: nginx's graceful shutdown (stop accepting, finish requests in flight,
@@ -255,13 +258,16 @@ server {{
 def registry_env(realm: str, htpasswd_path: str) -> list[str]:
     """The REGISTRY_* settings the registry container of an OCI instance needs next to its storage env.
 
-    It listens on 127.0.0.1 only, where only the proxy reaches it, keeps its own htpasswd auth on with the
+    It listens on 127.0.0.1 only, where only the proxy reaches it (its debug and metrics server too: the
+    official image's config puts it on :5001, every address of the container, which other containers on
+    the same Docker network could reach), keeps its own htpasswd auth on with the
     same file (defense in depth: nginx forwards the Authorization header), and allows deletes (else a
     manifest DELETE is 405 UNSUPPORTED). ``REGISTRY_AUTH=htpasswd`` resets the auth section, so realm and
     path always come with it.
     """
     return [
         f"REGISTRY_HTTP_ADDR={REGISTRY_ADDRESS}",
+        f"REGISTRY_HTTP_DEBUG_ADDR={REGISTRY_DEBUG_ADDRESS}",
         "REGISTRY_AUTH=htpasswd",
         f"REGISTRY_AUTH_HTPASSWD_REALM={realm}",
         f"REGISTRY_AUTH_HTPASSWD_PATH={htpasswd_path}",

@@ -102,11 +102,12 @@ class OciPair:
     def url(self) -> str:
         return f"{'https' if self.https else 'http'}://127.0.0.1:{self.host_port}"
 
-    def logs(self) -> str:
+    def logs(self, tail: str = "40") -> str:
+        """Both containers' logs, last ``tail`` lines each (or "all")."""
         out = []
         for role, container in (("registry", self.registry), ("proxy", self.proxy)):
             result = subprocess.run(
-                ["docker", "logs", "--tail", "40", container], capture_output=True, timeout=30, check=False
+                ["docker", "logs", "--tail", tail, container], capture_output=True, timeout=30, check=False
             )
             out.append(f"--- {role}\n{(result.stdout + result.stderr).decode(errors='replace')}")
         return "\n".join(out)

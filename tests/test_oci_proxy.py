@@ -250,6 +250,7 @@ def test_registry_env_listens_on_loopback_with_auth_and_deletes() -> None:
     env = oci_proxy.registry_env("Pack Registry", "/auth/htpasswd")
     assert env == [
         "REGISTRY_HTTP_ADDR=127.0.0.1:5000",
+        "REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:5001",
         "REGISTRY_AUTH=htpasswd",
         "REGISTRY_AUTH_HTPASSWD_REALM=Pack Registry",
         "REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd",

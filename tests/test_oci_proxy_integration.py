@@ -494,7 +494,9 @@ def test_the_registry_port_is_not_reachable_from_outside_the_namespace(instance:
     assert all(binding["HostIp"] == "127.0.0.1" for binding in ports[f"{oci_proxy.PROXY_PORT}/tcp"])
     env = docker("inspect", "--format", "{{json .Config.Env}}", instance.pair.registry)
     assert f"REGISTRY_HTTP_ADDR={oci_proxy.UPSTREAM}" in json.loads(env)
-    assert f'msg="listening on {oci_proxy.UPSTREAM}"' in instance.pair.logs()
+    logs = instance.pair.logs(tail="all")
+    assert f'msg="listening on {oci_proxy.UPSTREAM}"' in logs
+    assert f'msg="debug server listening {oci_proxy.REGISTRY_DEBUG_ADDRESS}"' in logs
 
 
 def test_stand_in_images_keep_the_official_layouts(oci_standin_image: str, proxy_standin_image: str) -> None:

@@ -169,26 +169,31 @@ class Registry(pulumi.ComponentResource):
 
         https = args.certificate is not None
         proxied = args.kind.proxied
-        envs: list[pulumi.Input[str]] = [
-            f"REGISTRY_LOG_LEVEL={args.log_level}",
-            # REGISTRY_AUTH=htpasswd resets the whole auth section: REALM and PATH must always come with it.
-            "REGISTRY_AUTH=htpasswd",
-            f"REGISTRY_AUTH_HTPASSWD_REALM={args.auth_realm}",
-            f"REGISTRY_AUTH_HTPASSWD_PATH={AUTH_FILE}",
-            self.http_secret.apply(lambda value: f"REGISTRY_HTTP_SECRET={value}"),
-        ]
-        uploads = [docker.ContainerUploadArgs(file=AUTH_FILE, content=args.htpasswd, permissions=READ_ONLY_MODE)]
+        secret_env = self.http_secret.apply(lambda value: f"REGISTRY_HTTP_SECRET={value}")
+        envs: list[pulumi.Input[str]]
+        uploads: list[docker.ContainerUploadArgs] = []
         if proxied:
             # Behind the proxy: plain HTTP on the loopback of the network namespace the two containers share,
-            # which only the proxy reaches; the proxy terminates TLS. The registry still checks the same
-            # htpasswd (the proxy forwards the Authorization header): a second lock, not the one that splits.
-            envs.append(f"REGISTRY_HTTP_ADDR={oci_proxy.UPSTREAM}")
-            if not any(
-                isinstance(env, str) and env.startswith("REGISTRY_STORAGE_DELETE_ENABLED=") for env in args.storage_env
-            ):
-                # Packs are removed by deleting their manifest (405 UNSUPPORTED without it).
-                envs.append("REGISTRY_STORAGE_DELETE_ENABLED=true")
-        elif https:
+            # which only the proxy reaches; the proxy terminates TLS and checks the passwords.
+            storage = set(args.storage_env)
+            envs = [
+                f"REGISTRY_LOG_LEVEL={args.log_level}",
+                secret_env,
+                *(env for env in oci_proxy.registry_env() if env not in storage),
+            ]
+        else:
+            envs = [
+                f"REGISTRY_LOG_LEVEL={args.log_level}",
+                # REGISTRY_AUTH=htpasswd resets the whole auth section: REALM and PATH must always come with it.
+                "REGISTRY_AUTH=htpasswd",
+                f"REGISTRY_AUTH_HTPASSWD_REALM={args.auth_realm}",
+                f"REGISTRY_AUTH_HTPASSWD_PATH={AUTH_FILE}",
+                secret_env,
+            ]
+            uploads.append(
+                docker.ContainerUploadArgs(file=AUTH_FILE, content=args.htpasswd, permissions=READ_ONLY_MODE)
+            )
+        if https and not proxied:
             envs += [
                 f"REGISTRY_HTTP_TLS_CERTIFICATE={CERT_FILE}",
                 f"REGISTRY_HTTP_TLS_KEY={KEY_FILE}",

@@ -102,11 +102,12 @@ class OciPair:
     def url(self) -> str:
         return f"{'https' if self.https else 'http'}://127.0.0.1:{self.host_port}"
 
-    def logs(self) -> str:
+    def logs(self, tail: str = "40") -> str:
+        """Both containers' logs, last ``tail`` lines each (or "all")."""
         out = []
         for role, container in (("registry", self.registry), ("proxy", self.proxy)):
             result = subprocess.run(
-                ["docker", "logs", "--tail", "40", container], capture_output=True, timeout=30, check=False
+                ["docker", "logs", "--tail", tail, container], capture_output=True, timeout=30, check=False
             )
             out.append(f"--- {role}\n{(result.stdout + result.stderr).decode(errors='replace')}")
         return "\n".join(out)
@@ -146,10 +147,13 @@ def start_oci_pair(
     leaf: LeafCertificate | None,
     volume: str | None = None,
     start: bool = True,
+    registry_auth: bool = False,
 ) -> OciPair:
     """Creates (and starts) the registry and the proxy of one instance; ``leaf`` None means plain HTTP.
 
     ``volume`` (a name, made per run) is mounted at /var/lib/registry and created when new.
+    ``registry_auth`` True adds an htpasswd check by the registry itself behind nginx's (the program leaves
+    it out): for the benchmark that shows what that second bcrypt check would cost.
     """
     args = ["--name", janitor.name(f"{name}-registry"), "--publish", f"127.0.0.1::{oci_proxy.PROXY_PORT}/tcp"]
     if volume:
@@ -157,12 +161,14 @@ def start_oci_pair(
             docker("volume", "create", "--label", f"{LABEL}={janitor.token}", volume)
             janitor.volumes.append(volume)
         args += ["--volume", f"{volume}:{REGISTRY_DATA}"]
-    registry = _create(
-        janitor,
-        args,
-        [*oci_proxy.registry_env(realm, REGISTRY_HTPASSWD), "REGISTRY_LOG_LEVEL=info"],
-        registry_image,
-    )
+    envs = [*oci_proxy.registry_env(), "REGISTRY_LOG_LEVEL=info"]
+    if registry_auth:
+        envs += [
+            "REGISTRY_AUTH=htpasswd",
+            f"REGISTRY_AUTH_HTPASSWD_REALM={realm}",
+            f"REGISTRY_AUTH_HTPASSWD_PATH={REGISTRY_HTPASSWD}",
+        ]
+    registry = _create(janitor, args, envs, registry_image)
     upload_files(registry, [{"file": REGISTRY_HTPASSWD, "content": htpasswd_text, "permissions": "0444"}])
     proxy = _create(
         janitor,

@@ -46,7 +46,7 @@ def _block(text: str, header: str) -> str:
 
 
 def _deny_rules(text: str) -> list[tuple[str, int]]:
-    """The map's entries after the default, as (regex, value)."""
+    """The map's entries after the default, as (key, value), keys as nginx stores them."""
     block = _block(text, 'map "$request_method:$remote_user" $oci_proxy_deny_write {')
     rules = []
     for line in block.splitlines()[1:]:
@@ -54,17 +54,29 @@ def _deny_rules(text: str) -> list[tuple[str, int]]:
         if not line or line.startswith("default"):
             continue
         token, value = line.rstrip(";").rsplit(" ", 1)
-        key = unquote(token)
-        assert key.startswith("~"), f"a non-regex key compares case-insensitively: {key!r}"
-        rules.append((key[1:], int(value)))
+        rules.append((unquote(token), int(value)))
     return rules
+
+
+def _matches(key: str, subject: str) -> bool:
+    """nginx's map semantics (ngx_http_map_find): "~" a case-sensitive regex, "~*" a case-insensitive one,
+    anything else an exact string compared case-insensitively."""
+    if key.startswith("~*"):
+        return re.search(key[2:].replace("\\z", "\\Z"), subject, re.IGNORECASE) is not None
+    if key.startswith("~"):
+        return re.search(key[1:].replace("\\z", "\\Z"), subject) is not None
+    return key.lower() == subject.lower()
 
 
 def may_pass(text: str, method: str, user: str) -> bool:
     """Whether nginx lets ``method`` by ``user`` go on to auth_basic (else 403)."""
     subject = f"{method}:{user}"
-    for pattern, value in _deny_rules(text):
-        if re.search(pattern.replace("\\z", "\\Z"), subject):
+    rules = _deny_rules(text)
+    # Exact keys win over regexes; regexes are tried in order; else the default (1).
+    for key, value in [rule for rule in rules if not rule[0].startswith("~")] + [
+        rule for rule in rules if rule[0].startswith("~")
+    ]:
+        if _matches(key, subject):
             return value == 0
     return False
 
@@ -189,6 +201,7 @@ def test_proxy_essentials_of_the_distribution_recipe() -> None:
         "client_max_body_size 0;",
         "chunked_transfer_encoding on;",
         "proxy_request_buffering off;",
+        "proxy_max_temp_file_size 0;",
         "proxy_http_version 1.1;",
         "proxy_set_header Host $http_host;",
         "proxy_set_header X-Forwarded-Proto $scheme;",
@@ -220,6 +233,10 @@ def test_bad_arguments_are_refused() -> None:
         proxy_config(ProxyConfigArgs(admin_user="", realm="R"))
     with pytest.raises(ValueError, match="port"):
         proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", port=0))
+    for upstream in ("127.0.0.1", "127.0.0.1:5000; include /etc/passwd", "host:50 00", ""):
+        with pytest.raises(ValueError, match="upstream"):
+            proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", upstream=upstream))
+    assert "server [::1]:5000;" in proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", upstream="[::1]:5000"))
 
 
 def test_nginx_quote_refuses_variables_and_control_characters() -> None:
@@ -229,13 +246,10 @@ def test_nginx_quote_refuses_variables_and_control_characters() -> None:
             nginx_quote(bad)
 
 
-def test_registry_env_listens_on_loopback_with_auth_and_deletes() -> None:
-    env = oci_proxy.registry_env("Pack Registry", "/auth/htpasswd")
-    assert env == [
+def test_registry_env_listens_on_loopback_without_auth_of_its_own_and_deletes() -> None:
+    assert oci_proxy.registry_env() == [
         "REGISTRY_HTTP_ADDR=127.0.0.1:5000",
-        "REGISTRY_AUTH=htpasswd",
-        "REGISTRY_AUTH_HTPASSWD_REALM=Pack Registry",
-        "REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd",
+        "REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:5001",
         "REGISTRY_STORAGE_DELETE_ENABLED=true",
     ]
     assert oci_proxy.UPSTREAM == "127.0.0.1:5000"

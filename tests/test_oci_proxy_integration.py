@@ -494,4 +494,18 @@ def test_the_registry_port_is_not_reachable_from_outside_the_namespace(instance:
     assert all(binding["HostIp"] == "127.0.0.1" for binding in ports[f"{oci_proxy.PROXY_PORT}/tcp"])
     env = docker("inspect", "--format", "{{json .Config.Env}}", instance.pair.registry)
     assert f"REGISTRY_HTTP_ADDR={oci_proxy.UPSTREAM}" in json.loads(env)
-    assert f'msg="listening on {oci_proxy.UPSTREAM}"' in instance.pair.logs()
+    logs = instance.pair.logs(tail="all")
+    assert f'msg="listening on {oci_proxy.UPSTREAM}"' in logs
+    assert f'msg="debug server listening {oci_proxy.REGISTRY_DEBUG_ADDRESS}"' in logs
+
+
+def test_stand_in_images_keep_the_official_layouts(oci_standin_image: str, proxy_standin_image: str) -> None:
+    """What the program relies on in the official images, kept by the stand-ins: the registry's data
+    VOLUME and `serve <config>` command (distribution-library-image Dockerfile), nginx's SIGQUIT stop
+    signal and `nginx -g 'daemon off;'` command (docker-nginx Dockerfile)."""
+    registry = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", oci_standin_image))
+    assert list(registry["Volumes"]) == [oci_support.REGISTRY_DATA]
+    assert registry["Cmd"] == ["serve", "/etc/docker/registry/config.yml"]
+    proxy = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", proxy_standin_image))
+    assert proxy["StopSignal"] == oci_proxy.STOP_SIGNAL
+    assert proxy["Cmd"] == ["nginx", "-g", "daemon off;"]

@@ -13,6 +13,7 @@ __all__ = [
     "palette_inputs",
     "readiness",
     "readiness_probe",
+    "verified_tls",
     "registry",
     "storage",
 ]

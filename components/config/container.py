@@ -39,7 +39,11 @@ _SYSTEM_DIRECTORIES = frozenset(
 )
 
 # Docker's image reference grammar (distribution/reference regexp.go), spelled with ASCII classes.
-_IMAGE_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+"""One component of a repository path (``pathComponent``): lower case, digits, single separators."""
+
+TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+"""A tag (``tag``): at most 128 characters, no leading '.' or '-'."""
 
 _IMAGE_DOMAIN = (
     r"(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
@@ -47,8 +51,8 @@ _IMAGE_DOMAIN = (
 )
 
 _IMAGE_REF = re.compile(
-    rf"^(?P<name>(?:{_IMAGE_DOMAIN}/)?{_IMAGE_PATH_COMPONENT}(?:/{_IMAGE_PATH_COMPONENT})*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    rf"^(?P<name>(?:{_IMAGE_DOMAIN}/)?{PATH_COMPONENT}(?:/{PATH_COMPONENT})*)"
+    rf"(?::(?P<tag>{TAG}))?"
     r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
 )
 

@@ -198,7 +198,7 @@ class OciClient:
         try:
             errors = response.json().get("errors") or []
         except (ValueError, AttributeError):
-            return ""
+            errors = []  # a HEAD has no body; a proxy may answer in HTML
         described = [f"{e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, dict)]
         hint = ""
         if response.status_code == 401:

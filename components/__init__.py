@@ -8,6 +8,7 @@ __all__ = [
     "dynamic_values",
     "oci_client",
     "pack_archive",
+    "pack_inputs",
     "pack_registry",
     "packs",
     "palette",

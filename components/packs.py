@@ -1,7 +1,8 @@
 """One custom pack published to an OCI registry, as a Pulumi dynamic resource.
 
 ``Pack`` is what a program declares for each checked pack directory (``config.packs``); ``PackProvider``
-builds the layer (``pack_archive``) and talks to the registry (``oci_client``). Pulumi pickles the provider
+builds the layer (``pack_archive``) and talks to the registry (``oci_client``); ``pack_inputs`` holds the
+inputs' checks and what a change to each means. Pulumi pickles the provider
 with dill into the state and runs it in its own process: it has no ``__init__`` and keeps nothing on
 ``self``; every method builds its client when it runs.
 
@@ -26,9 +27,7 @@ Outputs  the inputs, plus reference, manifest_digest, layer_digest, layer_size
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ from urllib.parse import urlsplit
 
 import pulumi
 from pulumi.dynamic import (
-    CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
@@ -46,96 +44,24 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components.config.container import PATH_COMPONENT, TAG
 from components.dynamic_values import is_unknown, with_defaults
-from components.oci_client import OciClient, OciTarget, pack_manifest
+from components.oci_client import OciClient, OciTarget
 from components.pack_archive import Archive, build_archive
+from components.pack_inputs import (
+    DEFAULTS,
+    INPUTS,
+    OUTPUTS,
+    PUSH_ON,
+    RECORD_ON,
+    REPLACE_ON,
+    check_inputs,
+    inputs_with_defaults,
+    pushed_manifest_digest,
+)
 
 __all__ = ["INPUTS", "OUTPUTS", "Pack", "PackProvider"]
 
 log = logging.getLogger(__name__)
-
-INPUTS = (
-    "pack_dir",
-    "name",
-    "version",
-    "content_digest",
-    "files",
-    "registry_url",
-    "server_name",
-    "ca_certificate",
-    "repository",
-    "username",
-    "password",
-)
-
-OUTPUTS = ("reference", "manifest_digest", "layer_digest", "layer_size")
-
-REPLACE_ON = ("name", "version", "repository", "registry_url")
-
-# What the registry holds: a change is a push of the same tag.
-PUSH_ON = ("content_digest",)
-
-# How the provider reaches the registry: a change is recorded, nothing is pushed.
-RECORD_ON = ("pack_dir", "files", "server_name", "ca_certificate", "username", "password")
-
-_DEFAULTS: dict[str, Any] = {"server_name": None, "ca_certificate": None, "files": {}}
-
-_NAME = re.compile(rf"^{PATH_COMPONENT}$")
-_VERSION = re.compile(rf"^{TAG}$")
-_REPOSITORY = re.compile(rf"^{PATH_COMPONENT}(?:/{PATH_COMPONENT})*$")
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-
-
-def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
-    return with_defaults({k: props.get(k) for k in INPUTS}, _DEFAULTS)
-
-
-def _check(news: Mapping[str, Any]) -> list[CheckFailure]:
-    failures: list[CheckFailure] = []
-
-    def known(key: str) -> bool:
-        return not is_unknown(news.get(key))
-
-    def text(key: str) -> str | None:
-        value = news.get(key)
-        if not known(key):
-            return None
-        if not isinstance(value, str) or not value:
-            failures.append(CheckFailure(key, f"a non-empty {key} is required"))
-            return None
-        return value
-
-    for key in ("pack_dir", "username", "password"):
-        text(key)
-    name, version, repository = text("name"), text("version"), text("repository")
-    if name is not None and not _NAME.match(name):
-        failures.append(CheckFailure("name", f"'{name}' cannot be a repository path component"))
-    if version is not None and not _VERSION.match(version):
-        failures.append(CheckFailure("version", f"'{version}' is not a valid tag"))
-    if repository is not None and not _REPOSITORY.match(repository):
-        failures.append(CheckFailure("repository", f"'{repository}' is not a repository path"))
-    digest = text("content_digest")
-    if digest is not None and not _DIGEST.match(digest):
-        failures.append(CheckFailure("content_digest", f"'{digest}' is not sha256:<64 hex digits>"))
-    url = text("registry_url")
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.username:
-            failures.append(CheckFailure("registry_url", f"'{url}' is not an https:// base URL"))
-    ca = news.get("ca_certificate")
-    if known("ca_certificate") and ca is not None and not (isinstance(ca, str) and "-----BEGIN CERTIFICATE-----" in ca):
-        failures.append(CheckFailure("ca_certificate", "a PEM certificate (-----BEGIN CERTIFICATE-----) is required"))
-    files = news.get("files")
-    if (
-        known("files")
-        and files is not None
-        and not (
-            isinstance(files, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
-        )
-    ):
-        failures.append(CheckFailure("files", "must map paths to sha256 digests"))
-    return failures
 
 
 def _client(props: Mapping[str, Any]) -> OciClient:
@@ -188,32 +114,22 @@ def _push(inputs: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _expected_manifest_digest(olds: Mapping[str, Any]) -> str | None:
-    """The digest of the manifest this resource pushed (from its layer), or None for an incomplete state."""
-    if not olds.get("layer_digest") or olds.get("layer_size") is None:
-        return None
-    manifest = pack_manifest(
-        str(olds["layer_digest"]), int(olds["layer_size"]), f"{olds['name']}-{olds['version']}.tar.gz"
-    )
-    return f"sha256:{hashlib.sha256(manifest).hexdigest()}"
-
-
 class PackProvider(ResourceProvider):
     """Push, read and delete one pack's manifest in an OCI registry."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs = with_defaults(news, _DEFAULTS)
-        return CheckResult(inputs, _check(inputs))
+        inputs = with_defaults(news, DEFAULTS)
+        return CheckResult(inputs, check_inputs(inputs))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        old, new = _inputs(olds), _inputs(news)
+        old, new = inputs_with_defaults(olds), inputs_with_defaults(news)
 
         def differs(key: str) -> bool:
             return is_unknown(new.get(key)) or new.get(key) != old.get(key)
 
         replaces = [key for key in REPLACE_ON if differs(key)]
         changed = [key for key in (*PUSH_ON, *RECORD_ON) if differs(key)]
-        expected = _expected_manifest_digest(olds)
+        expected = pushed_manifest_digest(olds)
         if expected is not None and olds.get("manifest_digest") != expected:
             # A refresh found another manifest under the tag: push ours again.
             changed.append("manifest_digest")
@@ -225,12 +141,12 @@ class PackProvider(ResourceProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        outputs = _push(_inputs(props))
+        outputs = _push(inputs_with_defaults(props))
         return CreateResult(outputs["reference"], outputs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = _inputs(news)
-        expected = _expected_manifest_digest(olds)
+        inputs = inputs_with_defaults(news)
+        expected = pushed_manifest_digest(olds)
         drifted = expected is not None and olds.get("manifest_digest") != expected
         if not drifted and inputs["content_digest"] == olds.get("content_digest"):
             # Only how the registry is reached changed: nothing to push.

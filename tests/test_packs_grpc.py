@@ -359,3 +359,15 @@ def test_the_password_is_in_no_file_the_provider_host_can_write(
     assert registry.password.encode() not in base64.b64decode(PROVIDER)
     # The wrong Docker credential is untouched and nothing was added beside it.
     assert sorted(p.name for p in (host.home / ".docker").iterdir()) == ["config.json"]
+
+
+def test_a_certificate_for_another_name_is_refused(
+    host: Host, registry: OciRegistry, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    base = unique_base(request)
+
+    with pytest.raises(grpc.RpcError) as raised:
+        host.create(program_props(copy_pack(tmp_path), registry, base, server_name="elsewhere.test"))
+
+    assert "Hostname mismatch" in raised.value.details()
+    assert registry.reader().tags(f"{base}/spectro-packs/archive/hello-universe") == []

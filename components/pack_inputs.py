@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from pulumi.dynamic import CheckFailure
 
-from components.config.container import PATH_COMPONENT, TAG
+from components.config.container import IMAGE_PATH_COMPONENT, TAG
 from components.dynamic_values import is_unknown, with_defaults
 from components.oci_client import pack_manifest
 
@@ -53,9 +53,9 @@ RECORD_ON = ("pack_dir", "files", "server_name", "ca_certificate", "username", "
 
 DEFAULTS: dict[str, Any] = {"server_name": None, "ca_certificate": None, "files": {}}
 
-_NAME = re.compile(rf"^{PATH_COMPONENT}$")
+_NAME = re.compile(rf"^{IMAGE_PATH_COMPONENT}$")
 _VERSION = re.compile(rf"^{TAG}$")
-_REPOSITORY = re.compile(rf"^{PATH_COMPONENT}(?:/{PATH_COMPONENT})*$")
+_REPOSITORY = re.compile(rf"^{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 

@@ -32,7 +32,7 @@ from components.pack_archive import pack_content
 from components.packs import PackProvider
 from tests import docker_support
 from tests.grpc_support import provider_host, struct
-from tests.oci_support import SERVER_NAME, OciRegistry, start_oci_registry
+from tests.pack_push_support import SERVER_NAME, OciRegistry, start_oci_registry
 
 pytestmark = pytest.mark.benchmark
 

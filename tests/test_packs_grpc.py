@@ -3,7 +3,7 @@
 This is how the Pulumi engine runs a dynamic provider (pulumi/pulumi ``sdk/python/lib/pulumi/dynamic/__main__.py``):
 the host prints its port, then answers ``Check``/``Create``/``Diff``/``Update``/``Read``/``Delete`` with the
 pickled provider in ``__provider``. The registry is the stand-in (CNCF distribution 2.8) with TLS and bcrypt
-htpasswd; an independent client (plain ``requests``, ``tests/oci_support.py``) reads back what was pushed as
+htpasswd; an independent client (plain ``requests``, ``tests/pack_push_support.py``) reads back what was pushed as
 Palette would: the manifest, its media types, the ``{}`` config, the title annotation, the layer's tar layout
 and the ``pack.json`` inside.
 
@@ -37,7 +37,7 @@ from components.pack_archive import pack_content
 from components.packs import PackProvider
 from tests import docker_support
 from tests.grpc_support import plain, provider_host, struct
-from tests.oci_support import SERVER_NAME, OciRegistry, layer_file, layer_members, start_oci_registry
+from tests.pack_push_support import SERVER_NAME, OciRegistry, layer_file, layer_members, start_oci_registry
 
 pytestmark = pytest.mark.integration
 

@@ -38,12 +38,11 @@ _SYSTEM_DIRECTORIES = frozenset(
     "/var/lib /var/lib/docker".split()
 )
 
-# Docker's image reference grammar (distribution/reference regexp.go), spelled with ASCII classes.
-PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-"""One component of a repository path (``pathComponent``): lower case, digits, single separators."""
-
+# A tag in Docker's image reference grammar (distribution/reference regexp.go ``tag``).
 TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-"""A tag (``tag``): at most 128 characters, no leading '.' or '-'."""
+
+# Docker's image reference grammar (distribution/reference regexp.go), spelled with ASCII classes.
+IMAGE_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 
 _IMAGE_DOMAIN = (
     r"(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
@@ -51,7 +50,7 @@ _IMAGE_DOMAIN = (
 )
 
 _IMAGE_REF = re.compile(
-    rf"^(?P<name>(?:{_IMAGE_DOMAIN}/)?{PATH_COMPONENT}(?:/{PATH_COMPONENT})*)"
+    rf"^(?P<name>(?:{_IMAGE_DOMAIN}/)?{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*)"
     rf"(?::(?P<tag>{TAG}))?"
     r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
 )

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from components.config.container import PATH_COMPONENT, TAG
+from components.config.container import IMAGE_PATH_COMPONENT, TAG
 from components.config.source import ConfigError, Raw
 
 __all__ = ["LAYERS", "PackSource", "parse_packs"]
@@ -31,7 +31,7 @@ KEY = "packs"
 
 LAYERS = ("kernel", "os", "k8s", "cni", "csi", "addon")
 
-_NAME = re.compile(rf"^{PATH_COMPONENT}$")
+_NAME = re.compile(rf"^{IMAGE_PATH_COMPONENT}$")
 
 _VERSION = re.compile(rf"^{TAG}$")
 

@@ -279,7 +279,12 @@ class OciClient:
             )
         if response is None:
             return None
-        return response.headers.get("Docker-Content-Digest") or None
+        digest = response.headers.get("Docker-Content-Digest")
+        if digest:
+            return digest
+        # The header is optional (distribution spec "Pulling manifests"): the digest of the bytes is the truth.
+        fetched = self.get_manifest(repository, reference)
+        return fetched[0] if fetched else None
 
     def get_manifest(self, repository: str, reference: str) -> tuple[str, dict[str, Any]] | None:
         """The manifest's digest and content, or None when absent."""

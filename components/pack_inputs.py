@@ -49,7 +49,10 @@ REPLACE_ON = ("name", "version", "repository", "registry_url")
 PUSH_ON = ("content_digest",)
 
 # How the provider reaches the registry: a change is recorded, nothing is pushed.
-RECORD_ON = ("pack_dir", "files", "server_name", "ca_certificate", "username", "password")
+RECORD_ON = ("files", "server_name", "ca_certificate", "username", "password")
+
+# ``pack_dir`` is not compared: another checkout of the same stack (a CI runner, a colleague's clone) holds
+# the same files under another path, and the content digest already says whether they differ.
 
 DEFAULTS: dict[str, Any] = {"server_name": None, "ca_certificate": None, "files": {}}
 

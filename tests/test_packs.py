@@ -159,3 +159,9 @@ def test_the_provider_pickles_by_reference_and_empty() -> None:
     opcodes = {op.name for op, _, _ in pickletools.genops(raw)}
     assert opcodes.isdisjoint({"BUILD", "SETITEM", "SETITEMS", "REDUCE"}), opcodes
     assert vars(dill.loads(raw)) == {}
+
+
+def test_the_same_files_in_another_checkout_are_no_change() -> None:
+    diff = PackProvider().diff("id", state(), inputs(pack_dir="/home/ci/build/stack/packs/hello-universe"))
+
+    assert diff.changes is False

@@ -168,6 +168,12 @@ def assert_published_as_palette_expects(registry: OciRegistry, repository: str, 
 def test_the_whole_lifecycle_against_a_real_registry(
     host: Host, registry: OciRegistry, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    """Create, no-change diff, update, refresh after an overwrite, replacement, destroy, refresh when gone.
+
+    A replacement is played in the engine's default order, create first: ``CreateReplacement`` of the new
+    resource, then ``DeleteReplaced`` of the old (pulumi/pulumi ``pkg/resource/deploy/step_generator.go``;
+    ``tests/integration/steps/step3/index.ts`` spells the sequence out).
+    """
     base = unique_base(request)
     pack = copy_pack(tmp_path)
     repository = f"{base}/spectro-packs/archive/hello-universe"

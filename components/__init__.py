@@ -6,7 +6,11 @@ __all__ = [
     "config",
     "credentials",
     "dynamic_values",
+    "oci_client",
+    "pack_archive",
+    "pack_inputs",
     "pack_registry",
+    "packs",
     "palette",
     "palette_client",
     "palette_errors",
@@ -16,4 +20,5 @@ __all__ = [
     "readiness_probe",
     "registry",
     "storage",
+    "verified_tls",
 ]

@@ -152,3 +152,5 @@ class PackRegistryArgs(TypedDict, total=False):
     """How long to wait for a sync when paletteWaitForSync is true. Default: `600`."""
     paletteInsecureSkipVerify: pulumi.Input[bool]
     """Tell Palette to skip TLS verification of the registry. Only use for testing; the CA is sent instead by default. Default: `false`."""
+    packs: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Pack directories to publish to the OCI registry (relative to the project directory, or absolute), each with pack.json, values.yaml, logo.png and manifests/ or charts/. Empty publishes nothing. Needs registryKind oci. Default: `[]`."""

@@ -26,6 +26,8 @@ import requests
 import requests.adapters
 import urllib3
 
+from components.verified_tls import VerifyingAdapter, trust_context
+
 __all__ = [
     "DEFAULT_INTERVAL_SECONDS",
     "DEFAULT_TIMEOUT_SECONDS",
@@ -97,45 +99,13 @@ class ProbeSettings:
         return self.server_name or (urlsplit(self.url).hostname or "")
 
 
-class _VerifyingAdapter(requests.adapters.HTTPAdapter):
-    """Connects to the URL's address but verifies TLS for ``server_name``, trusting only the given CA.
-
-    ``server_hostname`` (a urllib3 pool keyword) sets SNI and the name Python's ``ssl`` checks the
-    certificate against, so the errors stay ``ssl``'s own ("Hostname mismatch", "IP address mismatch").
-    """
-
-    def __init__(self, context: ssl.SSLContext, server_name: str | None) -> None:
-        self._context = context
-        self._server_name = server_name
-        super().__init__(max_retries=_NO_RETRIES)
-
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
-        pool_kwargs["ssl_context"] = self._context
-        if self._server_name:
-            pool_kwargs["server_hostname"] = self._server_name
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        super().cert_verify(conn, url, verify, cert)
-        # requests would add certifi's bundle to the context; trust stays what the context holds.
-        conn.ca_certs = None
-        conn.ca_cert_dir = None
-
-
 def _session(settings: ProbeSettings) -> requests.Session:
     session = requests.Session()
     # No proxies from the environment and no ~/.netrc credentials replacing the user under test.
     session.trust_env = False
     if settings.https:
-        if settings.ca_certificate:
-            context = ssl.create_default_context(cadata=settings.ca_certificate)
-            # Every certificate given is an anchor, as in Go clients (Palette, the Spectro CLI) and in
-            # Python 3.13's default context: in provided mode the trusted chain starts with the server
-            # certificate and may lack the self-signed root. Host-name and chain checks stay on.
-            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-        else:
-            context = ssl.create_default_context()
-        session.mount("https://", _VerifyingAdapter(context, settings.server_name))
+        context = trust_context(settings.ca_certificate)
+        session.mount("https://", VerifyingAdapter(context, settings.server_name, max_retries=_NO_RETRIES))
     else:
         session.mount("http://", requests.adapters.HTTPAdapter(max_retries=_NO_RETRIES))
     return session

@@ -39,6 +39,9 @@ _SYSTEM_DIRECTORIES = frozenset(
     "/var/lib /var/lib/docker".split()
 )
 
+# A tag in Docker's image reference grammar (distribution/reference regexp.go ``tag``).
+TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+
 # Docker's image reference grammar (distribution/reference regexp.go), spelled with ASCII classes.
 IMAGE_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 
@@ -49,7 +52,7 @@ _IMAGE_DOMAIN = (
 
 _IMAGE_REF = re.compile(
     rf"^(?P<name>(?:{_IMAGE_DOMAIN}/)?{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    rf"(?::(?P<tag>{TAG}))?"
     r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
 )
 

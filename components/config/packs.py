@@ -1,0 +1,219 @@
+"""Packs as code: the pack directories the stack publishes, checked before any resource exists.
+
+A pack is a directory holding ``pack.json`` (``name``, ``displayName``, ``version``, ``layer``; ``addonType``
+for an addon; ``cloudTypes``; ``kubeManifests``), ``values.yaml`` (may be empty), ``logo.png`` and
+``manifests/`` or ``charts/`` (shared/registry/FACTS.md "Packs in an OCI registry"). Palette reads it at
+``<baseContentPath>/spectro-packs/archive/<name>:<version>``, so ``name`` must be a repository path
+component and ``version`` a tag (distribution/reference ``regexp.go``, restated in ``container``).
+
+Every refusal is one line naming ``packs``, the pack's directory and the file; a missing ``logo.png`` is
+only a warning (Palette shows no logo).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.config.container import IMAGE_PATH_COMPONENT, TAG
+from components.config.source import ConfigError, Raw
+
+__all__ = ["LAYERS", "PackSource", "parse_packs"]
+
+KEY = "packs"
+
+LAYERS = ("kernel", "os", "k8s", "cni", "csi", "addon")
+
+_NAME = re.compile(rf"^{IMAGE_PATH_COMPONENT}$")
+
+_VERSION = re.compile(rf"^{TAG}$")
+
+_REQUIRED = ("name", "displayName", "version", "layer")
+
+
+@dataclass(frozen=True)
+class PackSource:
+    """One pack directory, checked."""
+
+    directory: Path
+    """The pack directory, absolute and resolved."""
+    entry: str
+    """The directory as the stack's ``packs`` list spells it (for messages)."""
+    name: str
+    """``pack.json`` ``name``: the repository's last path component."""
+    version: str
+    """``pack.json`` ``version``: the tag."""
+    display_name: str
+    layer: str
+    """kernel | os | k8s | cni | csi | addon."""
+
+    @property
+    def archive_name(self) -> str:
+        """The layer's title, as ``tar -czf NAME-VERSION.tar.gz DIR`` names it."""
+        return f"{self.name}-{self.version}.tar.gz"
+
+
+def _refuse(entry: str, file: str, problem: str, fix: str) -> ConfigError:
+    return ConfigError(KEY, f"pack directory '{entry}': {file} {problem}", fix)
+
+
+def _pack_json(entry: str, directory: Path) -> dict[str, Any]:
+    path = directory / "pack.json"
+    if not path.is_file():
+        raise _refuse(
+            entry, "pack.json", "is missing", "Every pack needs a pack.json with name, displayName, version, layer."
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _refuse(entry, "pack.json", f"is not valid JSON ({exc})", "Fix the JSON syntax.") from None
+    if not isinstance(data, dict):
+        raise _refuse(entry, "pack.json", "is not a JSON object", 'Write it as {"name": ..., "version": ...}.')
+    for field in _REQUIRED:
+        value = data.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise _refuse(entry, "pack.json", f"has no '{field}'", f'Add "{field}" as a non-empty string.')
+    if data["layer"] not in LAYERS:
+        raise _refuse(
+            entry,
+            "pack.json",
+            f"has layer '{data['layer']}', which Palette does not know",
+            f"Use one of {' | '.join(LAYERS)}.",
+        )
+    if data["layer"] == "addon" and not (isinstance(data.get("addonType"), str) and data["addonType"].strip()):
+        raise _refuse(
+            entry, "pack.json", "is an addon pack without 'addonType'", 'Add "addonType", e.g. "app services".'
+        )
+    cloud_types = data.get("cloudTypes")
+    if cloud_types is not None and not (
+        isinstance(cloud_types, list) and all(isinstance(item, str) for item in cloud_types)
+    ):
+        raise _refuse(entry, "pack.json", "has cloudTypes that is not a list of strings", 'Use e.g. ["all"].')
+    if not _NAME.match(data["name"]):
+        raise _refuse(
+            entry,
+            "pack.json",
+            f"has name '{data['name']}', which cannot be a repository path component",
+            "Use lower-case letters and digits, separated by single '.', '_', '__' or '-'.",
+        )
+    if not _VERSION.match(data["version"]):
+        raise _refuse(
+            entry,
+            "pack.json",
+            f"has version '{data['version']}', which is not a valid tag",
+            "Use at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-' (e.g. 1.0.0).",
+        )
+    return data
+
+
+def _check_values(entry: str, directory: Path) -> None:
+    path = directory / "values.yaml"
+    if not path.is_file():
+        raise _refuse(entry, "values.yaml", "is missing", "Add one (it may be empty).")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        detail = " ".join(str(exc).split())
+        raise _refuse(entry, "values.yaml", f"is not valid YAML ({detail})", "Fix the YAML syntax.") from None
+    if values is not None and not isinstance(values, dict):
+        raise _refuse(entry, "values.yaml", "is not a YAML mapping", "Write keys and values (or leave it empty).")
+
+
+def _check_content(entry: str, directory: Path, data: dict[str, Any]) -> None:
+    if not (directory / "manifests").is_dir() and not (directory / "charts").is_dir():
+        raise _refuse(entry, "manifests/ or charts/", "is missing", "Put the pack's manifests or Helm charts there.")
+    manifests = data.get("kubeManifests")
+    if manifests is None:
+        return
+    if not isinstance(manifests, list) or not all(isinstance(item, str) and item for item in manifests):
+        raise _refuse(
+            entry, "pack.json", "has kubeManifests that is not a list of paths", 'Use e.g. ["manifests/app.yaml"].'
+        )
+    for item in manifests:
+        target = (directory / item).resolve()
+        if not target.is_relative_to(directory) or not target.is_file():
+            raise _refuse(
+                entry, item, "(listed in pack.json kubeManifests) does not exist", "Add the file or fix the entry."
+            )
+
+
+def _check_tree(entry: str, directory: Path) -> None:
+    """Refuse what the archive cannot carry faithfully: a symlink leaving the pack, a device or a pipe."""
+    for root, dirs, files in os.walk(directory):
+        for name in [*dirs, *files]:
+            path = Path(root, name)
+            relative = path.relative_to(directory).as_posix()
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                target = os.readlink(path)
+                if os.path.isabs(target) or not path.resolve().is_relative_to(directory):
+                    raise _refuse(
+                        entry,
+                        relative,
+                        f"is a symlink to '{target}', which leaves the pack directory",
+                        "Copy the file into the pack, or link with a relative path inside it.",
+                    )
+            elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise _refuse(entry, relative, "is neither a file, a directory nor a symlink", "Remove it.")
+
+
+def _pack(entry: str, project_dir: Path) -> tuple[PackSource, list[str]]:
+    if not entry:
+        raise ConfigError(KEY, "has an empty entry", "Remove it, or name a pack directory.")
+    directory = (project_dir / entry).resolve()
+    if not directory.is_dir():
+        raise _refuse(entry, str(directory), "is not a directory", "List pack directories relative to the project.")
+    data = _pack_json(entry, directory)
+    _check_values(entry, directory)
+    _check_content(entry, directory, data)
+    _check_tree(entry, directory)
+    warnings = []
+    if not (directory / "logo.png").is_file():
+        warnings.append(f"packs: pack directory '{entry}': logo.png is missing: Palette shows the pack without a logo.")
+    source = PackSource(
+        directory=directory,
+        entry=entry,
+        name=data["name"],
+        version=data["version"],
+        display_name=data["displayName"],
+        layer=data["layer"],
+    )
+    return source, warnings
+
+
+def parse_packs(raw: Raw, project_dir: Path, registry_kind: str) -> tuple[tuple[PackSource, ...], list[str]]:
+    """The packs the stack publishes (``packs``: directories relative to ``project_dir`` or absolute), and
+    what to warn about. Raises ``ConfigError`` at the first refusal."""
+    entries = raw.strings(KEY)
+    if not entries:
+        return (), []
+    if registry_kind == "legacy":
+        raise ConfigError(
+            KEY,
+            "lists packs but registryKind is legacy: the legacy server's pack API belongs to the closed Spectro CLI",
+            "Set registryKind to oci, or push the packs by hand with `spectro pack push`.",
+        )
+    sources: list[PackSource] = []
+    warnings: list[str] = []
+    seen: dict[tuple[str, str], str] = {}
+    for entry in entries:
+        source, pack_warnings = _pack(entry, project_dir)
+        other = seen.get((source.name, source.version))
+        if other is not None:
+            raise _refuse(
+                entry,
+                "pack.json",
+                f"has name '{source.name}' and version '{source.version}', as pack directory '{other}' does",
+                "Give each pack its own name or version: both would be pushed to the same tag.",
+            )
+        seen[(source.name, source.version)] = entry
+        sources.append(source)
+        warnings.extend(pack_warnings)
+    return tuple(sources), warnings

@@ -1,0 +1,123 @@
+"""The Pack's inputs: their defaults, their checks (every failure at once, unknown values allowed during a
+preview), what a change to each means, and the digest of the manifest a state says was pushed."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from pulumi.dynamic import CheckFailure
+
+from components.config.container import IMAGE_PATH_COMPONENT, TAG
+from components.dynamic_values import is_unknown, with_defaults
+from components.oci_client import pack_manifest
+
+__all__ = [
+    "DEFAULTS",
+    "INPUTS",
+    "OUTPUTS",
+    "PUSH_ON",
+    "RECORD_ON",
+    "REPLACE_ON",
+    "check_inputs",
+    "inputs_with_defaults",
+    "pushed_manifest_digest",
+]
+
+INPUTS = (
+    "pack_dir",
+    "name",
+    "version",
+    "content_digest",
+    "files",
+    "registry_url",
+    "server_name",
+    "ca_certificate",
+    "repository",
+    "username",
+    "password",
+)
+
+OUTPUTS = ("reference", "manifest_digest", "layer_digest", "layer_size")
+
+REPLACE_ON = ("name", "version", "repository", "registry_url")
+
+# What the registry holds: a change is a push of the same tag.
+PUSH_ON = ("content_digest",)
+
+# How the provider reaches the registry: a change is recorded, nothing is pushed.
+RECORD_ON = ("files", "server_name", "ca_certificate", "username", "password")
+
+# ``pack_dir`` is not compared: another checkout of the same stack (a CI runner, a colleague's clone) holds
+# the same files under another path, and the content digest already says whether they differ.
+
+DEFAULTS: dict[str, Any] = {"server_name": None, "ca_certificate": None, "files": {}}
+
+_NAME = re.compile(rf"^{IMAGE_PATH_COMPONENT}$")
+_VERSION = re.compile(rf"^{TAG}$")
+_REPOSITORY = re.compile(rf"^{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def inputs_with_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
+    return with_defaults({k: props.get(k) for k in INPUTS}, DEFAULTS)
+
+
+def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
+    failures: list[CheckFailure] = []
+
+    def known(key: str) -> bool:
+        return not is_unknown(news.get(key))
+
+    def text(key: str) -> str | None:
+        value = news.get(key)
+        if not known(key):
+            return None
+        if not isinstance(value, str) or not value:
+            failures.append(CheckFailure(key, f"a non-empty {key} is required"))
+            return None
+        return value
+
+    for key in ("pack_dir", "username", "password"):
+        text(key)
+    name, version, repository = text("name"), text("version"), text("repository")
+    if name is not None and not _NAME.match(name):
+        failures.append(CheckFailure("name", f"'{name}' cannot be a repository path component"))
+    if version is not None and not _VERSION.match(version):
+        failures.append(CheckFailure("version", f"'{version}' is not a valid tag"))
+    if repository is not None and not _REPOSITORY.match(repository):
+        failures.append(CheckFailure("repository", f"'{repository}' is not a repository path"))
+    digest = text("content_digest")
+    if digest is not None and not _DIGEST.match(digest):
+        failures.append(CheckFailure("content_digest", f"'{digest}' is not sha256:<64 hex digits>"))
+    url = text("registry_url")
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.username:
+            failures.append(CheckFailure("registry_url", f"'{url}' is not an https:// base URL"))
+    ca = news.get("ca_certificate")
+    if known("ca_certificate") and ca is not None and not (isinstance(ca, str) and "-----BEGIN CERTIFICATE-----" in ca):
+        failures.append(CheckFailure("ca_certificate", "a PEM certificate (-----BEGIN CERTIFICATE-----) is required"))
+    files = news.get("files")
+    if (
+        known("files")
+        and files is not None
+        and not (
+            isinstance(files, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+        )
+    ):
+        failures.append(CheckFailure("files", "must map paths to sha256 digests"))
+    return failures
+
+
+def pushed_manifest_digest(olds: Mapping[str, Any]) -> str | None:
+    """The digest of the manifest this resource pushed (from its layer), or None for an incomplete state."""
+    if not olds.get("layer_digest") or olds.get("layer_size") is None:
+        return None
+    manifest = pack_manifest(
+        str(olds["layer_digest"]), int(olds["layer_size"]), f"{olds['name']}-{olds['version']}.tar.gz"
+    )
+    return f"sha256:{hashlib.sha256(manifest).hexdigest()}"

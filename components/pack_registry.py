@@ -23,6 +23,8 @@ Names and upgrades
 
 from __future__ import annotations
 
+import hashlib
+
 import pulumi
 import pulumi_random as random
 
@@ -30,6 +32,8 @@ from components.certificates import Certificates, CertificatesArgs
 from components.config import PROJECT, DockerHostSettings, InstanceSettings, RegistrySettings
 from components.credentials import Credentials, CredentialsArgs
 from components.kinds import LEGACY
+from components.pack_archive import pack_content
+from components.packs import Pack
 from components.palette import PaletteRegistration
 from components.readiness import ReadinessGate
 from components.registry import REGISTRY_TYPE, DockerHost, Registry, RegistryArgs
@@ -83,6 +87,8 @@ class PackRegistry(pulumi.ComponentResource):
     """Volume name, host path or s3://bucket/prefix holding the pack data."""
     registration: PaletteRegistration | None
     """The Palette registration (None when registration is off)."""
+    packs: list[Pack]
+    """One per pack directory of the stack (``packs``)."""
     pull_user: str
     """The user Palette pulls as."""
     pull_password: pulumi.Output[str]
@@ -106,6 +112,7 @@ class PackRegistry(pulumi.ComponentResource):
         else:
             self._deploy(name, settings, moved)
 
+        self.packs = self._packs(settings)
         self.registration = None
         if settings.palette.enabled:
             self.registration = self._palette(settings, moved)
@@ -223,6 +230,42 @@ class PackRegistry(pulumi.ComponentResource):
                 )
             )
 
+    def _ready(self) -> list[pulumi.Resource]:
+        """What proves every instance ready: the gates, or the containers when the readiness check is off."""
+        return list(self.gates) or [
+            container for r in self.instances for container in (r.container, r.proxy) if container is not None
+        ]
+
+    def _packs(self, settings: RegistrySettings) -> list[Pack]:
+        """One Pack per pack directory, pushed as the push user through the address this machine reaches the
+        first instance at (one push serves every instance: their storage is shared), once every instance is
+        ready. Named after the pack's name and version: a new version is a new resource, pushed first; the
+        old one is deleted once every create and update of the run is done."""
+        for warning in settings.pack_warnings:
+            pulumi.log.warn(warning)
+        server_name = settings.existing.host if settings.existing else settings.primary_host
+        packs = []
+        for source in settings.packs:
+            content = pack_content(source.directory)
+            packs.append(
+                Pack(
+                    f"pack-{source.name}-{source.version}",
+                    pack_dir=str(source.directory),
+                    name=source.name,
+                    version=source.version,
+                    content_digest=content.content_digest,
+                    files=content.files,
+                    registry_url=self.instance_endpoints[0],
+                    server_name=server_name,
+                    ca_certificate=self.ca_certificate,
+                    repository=settings.kind.pack_repository_path,
+                    username=self.push_user,
+                    password=self.push_password,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=self._ready()),
+                )
+            )
+        return packs
+
     def _http_secret(self, name: str, settings: RegistrySettings) -> pulumi.Output[str]:
         """One REGISTRY_HTTP_SECRET for every instance (an upload may start on one and finish on another).
         The single-host program generated it as a child of its ``registry`` component."""
@@ -308,16 +351,16 @@ class PackRegistry(pulumi.ComponentResource):
         )
 
     def _palette(self, settings: RegistrySettings, moved: pulumi.ResourceOptions) -> PaletteRegistration:
-        waits_for: list[pulumi.Resource] = list(self.gates) or [
-            container for r in self.instances for container in (r.container, r.proxy) if container is not None
-        ]
         kind = settings.kind.kind
-        # Only an OCI registration carries the kind: a legacy one keeps exactly the inputs it had.
-        oci = (
-            {"registry_kind": kind.palette_kind, "base_content_path": settings.kind.base_content_path}
-            if kind is not LEGACY
-            else {}
-        )
+        oci: dict[str, pulumi.Input[str]] = {}
+        if kind is not LEGACY:
+            # Only an OCI registration carries the kind: a legacy one keeps exactly the inputs it had.
+            oci = {"registry_kind": kind.palette_kind, "base_content_path": settings.kind.base_content_path}
+        if self.packs:
+            # Palette syncs once after any pack was pushed again, added or removed: the trigger is what the
+            # registry holds, known only once every Pack is done (and so the registration waits for them).
+            published = [pack.reference for pack in self.packs] + [pack.manifest_digest for pack in self.packs]
+            oci["sync_trigger"] = pulumi.Output.all(*published).apply(_digest_of)
         return PaletteRegistration(
             "palette",
             api_url=settings.palette.api_url,
@@ -335,5 +378,10 @@ class PackRegistry(pulumi.ComponentResource):
             sync_timeout_seconds=settings.palette.sync_timeout_seconds,
             **oci,
             # Registered once, at the shared endpoint, after every instance is ready.
-            opts=pulumi.ResourceOptions.merge(moved, pulumi.ResourceOptions(depends_on=waits_for)),
+            opts=pulumi.ResourceOptions.merge(moved, pulumi.ResourceOptions(depends_on=self._ready())),
         )
+
+
+def _digest_of(values: list[object]) -> str:
+    """One sha256 for what the packs published (order-independent)."""
+    return hashlib.sha256("\n".join(sorted(str(value) for value in values)).encode()).hexdigest()

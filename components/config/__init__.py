@@ -21,9 +21,10 @@ import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from components._project import declared_config
+from components._project import PROJECT_FILE, declared_config
 from components.config.container import (
     DEFAULT_IMAGE,
     MIN_MEMORY_LIMIT_MB,
@@ -43,6 +44,7 @@ from components.config.docker_hosts import (
 from components.config.existing import ExistingRegistry, existing_registry
 from components.config.kind import DEFAULT_PROXY_IMAGE, KindSettings, check_kind_fits, parse_kind
 from components.config.network import parse_network
+from components.config.packs import PackSource, parse_packs
 from components.config.palette import PaletteSettings, palette_settings
 from components.config.source import (
     PALETTE_API_KEY_ENV,
@@ -134,6 +136,10 @@ class RegistrySettings:
     """The registry kind (legacy or oci) and the OCI settings."""
     existing: ExistingRegistry | None = None
     """The OCI registry ``ociEndpoint`` names (nothing is deployed), or None."""
+    packs: tuple[PackSource, ...] = ()
+    """The pack directories the stack publishes, checked."""
+    pack_warnings: tuple[str, ...] = ()
+    """What `pulumi up` warns about the packs (a missing logo.png)."""
 
     @property
     def https(self) -> bool:
@@ -176,13 +182,15 @@ def parse_settings(
     is_secret: Callable[[str], bool] | None = None,
     env: Mapping[str, str] | None = None,
     declared: Mapping[str, Any] | None = None,
+    project_dir: Path | None = None,
 ) -> RegistrySettings:
     """Build and validate the settings.
 
     ``get`` returns a key's raw config string (or None when unset); ``secret`` wraps a secret key's value
     as a secret Output (None when unset); ``reveal`` returns a secret's plain text for validation only
     (it is never stored or printed); ``is_secret`` tells whether the CLI handed a key over as a secret
-    (default: every key, as when all were set with ``--secret``).
+    (default: every key, as when all were set with ``--secret``). Relative ``packs`` are read from
+    ``project_dir`` (default: the directory of Pulumi.yaml).
     """
     env = os.environ if env is None else env
     secret = secret or (lambda key: get(key) or None)
@@ -216,6 +224,7 @@ def parse_settings(
         network.primary_host,
     )
     check_kind_fits(kind, https=network.tls_mode != "http", palette_enabled=palette.enabled, realm=users.auth_realm)
+    packs, pack_warnings = parse_packs(raw, project_dir or PROJECT_FILE.parent, kind.kind.name)
     return RegistrySettings(
         hosts=network.hosts,
         ip_addresses=network.ip_addresses,
@@ -250,6 +259,8 @@ def parse_settings(
         instances=instances,
         kind=kind,
         existing=existing,
+        packs=packs,
+        pack_warnings=tuple(pack_warnings),
     )
 
 

@@ -198,7 +198,8 @@ def parse_packs(raw: Raw, project_dir: Path, registry_kind: str) -> tuple[tuple[
         raise ConfigError(
             KEY,
             "lists packs but registryKind is legacy: the legacy server's pack API belongs to the closed Spectro CLI",
-            "Set registryKind to oci, or push the packs by hand with `spectro pack push`.",
+            "Set registryKind to oci (`pulumi config set registryKind oci`), or push the packs by hand with "
+            "`spectro pack push`.",
         )
     sources: list[PackSource] = []
     warnings: list[str] = []

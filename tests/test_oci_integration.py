@@ -11,6 +11,7 @@ checks what a user and Palette would meet.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -205,3 +206,32 @@ def test_a_registry_published_without_its_proxy_fails_the_gate_naming_the_kind(
     ):
         ReadinessGateProvider().create(inputs)
     remove_container(bare, janitor)
+
+
+def test_the_programs_pack_is_pushed_through_the_proxy_and_pulled_by_the_read_only_user(
+    janitor: DockerJanitor, oci_standin_image: str, proxy_standin_image: str
+) -> None:
+    """The program's Pack for the sample pack, created by its own provider through the declared proxy (as the
+    admin, TLS verified for the endpoint's name); the read-only user then reads the manifest, and the same
+    push with the read-only user's password is refused by the proxy."""
+    from components.oci_client import OciError
+    from components.packs import PackProvider
+
+    run = run_program({**CONFIG, "packs": ["tests/packs/hello-universe"]}, stack="dev", use_stack_file=False)
+    deployed = deploy(run, janitor, (oci_standin_image, proxy_standin_image), janitor.name("oci-it-packs"))
+    ReadinessGateProvider().create(deployed.gate_props())
+    record = run.one("pulumi-python:dynamic/packs:Pack")
+    inputs = {k: v for k, v in record.inputs.items() if v is not None and k != "__provider"}
+    inputs["registry_url"] = deployed.url
+    provider = PackProvider()
+    created = provider.create(provider.check({}, inputs).inputs)
+    manifest = deployed.reader().request(
+        "GET",
+        "/v2/packs/spectro-packs/archive/hello-universe/manifests/1.0.0",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    )
+    assert manifest.status == 200
+    assert "sha256:" + hashlib.sha256(manifest.body).hexdigest() == created.outs["manifest_digest"]
+    reader = {**inputs, "username": "spectro", "password": run.exports["readOnlyPasswords"][0], "version": "2.0.0"}
+    with pytest.raises(OciError, match="403"):
+        provider.create(provider.check({}, reader).inputs)

@@ -81,29 +81,28 @@ def declared_log_opts(facts: EngineFacts | None, log_opts: Mapping[str, str]) ->
     return {**kept, **log_opts}
 
 
-def engine_facts(docker_host: Any, container_name: str) -> pulumi.Output[EngineFacts | None]:
-    """Asks the engine of ``docker_host`` (a components.registry.DockerHost) once, inside an apply because
-    its client key may be a secret Output. None, with a warning, when the engine does not answer."""
-
-    def ask(key: str | None) -> EngineFacts | None:
-        try:
-            # A module-level name, looked up at call time: tests stand in for the engine (tests/harness.py).
-            return ask_engine(
-                docker_host.host,
-                container_name,
-                ssh_opts=tuple(docker_host.ssh_opts),
-                ca_material=docker_host.ca_material,
-                cert_material=docker_host.cert_material,
-                key_material=key,
-            )
-        except EngineUnreachable as error:
-            pulumi.log.warn(
-                f"{error}: the container is declared as configured; if that host cannot keep a memory limit or "
-                "swap limit, or adds log options of its own, the next `pulumi up` will show it (README, Operating it)."
-            )
-            return None
-
-    return pulumi.Output.from_input(docker_host.key_material).apply(ask)
+def engine_facts(docker_host: Any, container_name: str) -> EngineFacts | None:
+    """Asks the engine of ``docker_host`` (a components.registry.DockerHost) before anything is declared, so a
+    refusal is one line naming the key. None, with a warning, when the engine does not answer."""
+    key = docker_host.key_material
+    if key is not None and not isinstance(key, str):
+        key = docker_host.reveal_key() if docker_host.reveal_key is not None else None
+    try:
+        # A module-level name, looked up at call time: tests stand in for the engine (tests/harness.py).
+        return ask_engine(
+            docker_host.host,
+            container_name,
+            ssh_opts=tuple(docker_host.ssh_opts),
+            ca_material=docker_host.ca_material,
+            cert_material=docker_host.cert_material,
+            key_material=key,
+        )
+    except EngineUnreachable as error:
+        pulumi.log.warn(
+            f"{error}: the container is declared as configured; if that host cannot keep a memory or swap "
+            "limit, or adds log options of its own, the next `pulumi up` shows it (README, Operating it)."
+        )
+        return None
 
 
 def ask_engine(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,8 @@ class DockerHost:
     ca_material: str | None = None
     cert_material: str | None = None
     key_material: pulumi.Input[str] | None = None
+    reveal_key: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
+    """The client key in plain text on demand, only to ask the engine what it keeps (docker_engine.py)."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Registry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         engine = docker_engine.engine_facts(args.docker_host, args.container_name)
-        memory = engine.apply(lambda facts: docker_engine.declared_memory(facts, args.memory_mb, args.docker_host.host))
+        memory, memory_swap = docker_engine.declared_memory(engine, args.memory_mb, args.docker_host.host)
         on_host = pulumi.ResourceOptions(parent=self, provider=provider)
 
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
@@ -208,15 +210,13 @@ class Registry(pulumi.ComponentResource):
             # Written the way the provider reads them back (resource_docker_container_funcs.go), so a
             # second `pulumi up` sees no change: the driver by name, the options as strings.
             log_driver=LOG_DRIVER,
-            log_opts=engine.apply(
-                lambda facts: docker_engine.declared_log_opts(
-                    facts, {"max-size": args.log_max_size, "max-file": str(args.log_max_files)}
-                )
+            log_opts=docker_engine.declared_log_opts(
+                engine, {"max-size": args.log_max_size, "max-file": str(args.log_max_files)}
             ),
             # What the host keeps of the limit (components/docker_engine.py): swap is part of it, or -1
             # where the host has no swap accounting; a host without the memory cgroup is refused.
-            memory=memory.apply(lambda pair: pair[0]),
-            memory_swap=memory.apply(lambda pair: pair[1]),
+            memory=memory,
+            memory_swap=memory_swap,
             cpus=args.cpus,
             # SIGTERM, then up to this long for the drain before SIGKILL (not stored in Docker: no replacement).
             destroy_grace_seconds=STOP_GRACE_SECONDS,

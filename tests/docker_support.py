@@ -41,6 +41,7 @@ __all__ = [
     "docker",
     "docker_available",
     "inspect_container",
+    "replace_stop",
     "start_container",
     "upload_files",
 ]
@@ -357,6 +358,14 @@ def remove_container(container: RunningContainer, janitor: DockerJanitor) -> Non
     docker("rm", "--force", container.id)
     if container.id in janitor.containers:
         janitor.containers.remove(container.id)
+
+
+def replace_stop(container: RunningContainer, janitor: DockerJanitor, grace_seconds: int) -> None:
+    """Removes the container the way the provider's delete does (resource_docker_container_funcs.go
+    resourceDockerContainerDelete): ContainerStop with timeout ``destroy_grace_seconds`` (0 when unset:
+    SIGTERM, then SIGKILL at once), then ContainerRemove with force."""
+    docker("stop", "--time", str(grace_seconds), container.id, timeout=_DOCKER_TIMEOUT + grace_seconds)
+    remove_container(container, janitor)
 
 
 def read_file_from_volume(volume: str, path: str, image: str, janitor: DockerJanitor) -> bytes | None:

@@ -21,7 +21,6 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from components.registry import DRAIN_TIMEOUT_SECONDS
 from tests import docker_support
 from tests.docker_support import DockerJanitor, remove_container, replace_stop
 from tests.harness import ProgramRun, run_program
@@ -37,6 +36,8 @@ janitor = docker_support.janitor
 MIB = 1024 * 1024
 BLOB = 20 * MIB
 CHUNK = 256 * 1024
+DRAIN_TIMEOUT_SECONDS = 10
+"""The drain the program declares (REGISTRY_HTTP_DRAINTIMEOUT=10s, asserted in tests/test_docker_hosts.py)."""
 
 
 @pytest.fixture(scope="module")

@@ -240,4 +240,3 @@ def _material_files(cert: str, key: str) -> Any:
             with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
                 handle.write(content)
         yield paths
-

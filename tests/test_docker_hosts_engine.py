@@ -34,23 +34,26 @@ VOLUME = "docker:index/volume:Volume"
 LIMITS = {"memoryLimitMb": 128, "cpus": "0.5"}
 
 
-def _as_created(run: ProgramRun, janitor: DockerJanitor, image: str) -> tuple[dict[str, Any], str]:
+def _as_created(run: ProgramRun, janitor: DockerJanitor, image: str, role: str) -> tuple[dict[str, Any], str]:
     """The declared container on the engine DOCKER_HOST names, published as declared; returns the inputs
     as the test gave them (its own name, image and volume) and the container id."""
     spec = dict(run.one(CONTAINER).inputs)
     spec["volumes"] = [{**v, "volumeName": janitor.name(v["volumeName"])} for v in spec.get("volumes") or []]
-    running = start_container(spec, janitor, image=image, name=janitor.name(spec["name"]), publish_as_declared=True)
+    name = janitor.name(f"{spec['name']}-{role}")
+    running = start_container(spec, janitor, image=image, name=name, publish_as_declared=True)
     return {**spec, "name": running.name, "image": image}, running.id
 
 
 def test_the_shared_engine_reads_back_what_was_declared(janitor: DockerJanitor, standin_image: str) -> None:
     """Ports included, with the address written the long way (the engine reports 0:0::1 as ::1)."""
     run = run_program({**BASE_CONFIG, **LIMITS, "bindAddress": "0:0::1", "port": free_port()})
-    declared, container = _as_created(run, janitor, standin_image)
-    inspect = inspect_container(container)
-    assert container_drift(declared, inspect) == {}
-    assert inspect["NetworkSettings"]["Ports"]["5000/tcp"][0]["HostIp"] == "::1"
-    docker("rm", "--force", container)
+    declared, container = _as_created(run, janitor, standin_image, "ipv6")
+    try:
+        inspect = inspect_container(container)
+        assert container_drift(declared, inspect) == {}
+        assert inspect["NetworkSettings"]["Ports"]["5000/tcp"][0]["HostIp"] == "::1"
+    finally:
+        docker("rm", "--force", container)
 
 
 def test_a_host_without_swap_accounting_reads_back_its_declaration(janitor: DockerJanitor, standin_image: str) -> None:
@@ -58,10 +61,12 @@ def test_a_host_without_swap_accounting_reads_back_its_declaration(janitor: Dock
     run = run_program(
         {**BASE_CONFIG, **LIMITS, "port": free_port()}, engine=lambda *_, **__: EngineFacts(swap_limit=False)
     )
-    declared, container = _as_created(run, janitor, standin_image)
-    assert declared["memorySwap"] == -1
-    assert container_drift(declared, inspect_container(container)) == {}
-    docker("rm", "--force", container)
+    declared, container = _as_created(run, janitor, standin_image, "noswap")
+    try:
+        assert declared["memorySwap"] == -1
+        assert container_drift(declared, inspect_container(container)) == {}
+    finally:
+        docker("rm", "--force", container)
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from tests import docker_support
-from tests.docker_support import DockerJanitor, remove_container, replace_stop
+from tests.docker_support import DockerJanitor, docker, remove_container, replace_stop
 from tests.harness import ProgramRun, run_program
 from tests.registry_client import RegistryClient
 from tests.test_integration import BASE_CONFIG, CONTAINER, Deployed, deploy
@@ -88,16 +88,20 @@ def _push_in_flight(client: RegistryClient, repository: str, content: bytes, sec
 
 
 def _replace_during_push(
-    run: ProgramRun, janitor: DockerJanitor, image: str, push_seconds: float
+    run: ProgramRun, janitor: DockerJanitor, image: str, push_seconds: float, role: str
 ) -> tuple[dict[str, Any], Deployed]:
     declared = run.one(CONTAINER).inputs
-    name = janitor.name("spectro-registry-it-drain")
+    name = janitor.name(f"spectro-registry-it-drain-{role}")
     old = deploy(run, janitor, image, "http", name=name)
-    thread, quarter_sent, result = _push_in_flight(old.admin(), "packs/drain", secrets.token_bytes(BLOB), push_seconds)
-    assert quarter_sent.wait(60)
-    replace_stop(old.container, janitor, int(declared.get("destroyGraceSeconds") or 0))
-    thread.join(120)
-    assert not thread.is_alive()
+    try:
+        content = secrets.token_bytes(BLOB)
+        thread, quarter_sent, result = _push_in_flight(old.admin(), "packs/drain", content, push_seconds)
+        assert quarter_sent.wait(60)
+        replace_stop(old.container, janitor, int(declared.get("destroyGraceSeconds") or 0))
+        thread.join(120)
+        assert not thread.is_alive()
+    finally:
+        docker("rm", "--force", old.container.id, check=False)  # already gone unless the test failed
     volume = old.container.spec["volumes"][0]["volumeName"]
     return result, deploy(run, janitor, image, "http", name=name, volume=volume)
 
@@ -107,13 +111,15 @@ def test_a_push_in_flight_when_the_container_is_replaced_completes(
 ) -> None:
     """A 20 MiB push that needs less than the drain time completes and is there after the replacement
     (today's SIGKILL cut it: the client saw the connection reset)."""
-    result, new = _replace_during_push(http_run, janitor, standin_image, push_seconds=DRAIN_TIMEOUT_SECONDS / 3)
-    assert "error" not in result, f"the push was cut: {result.get('error')!r}"
-    assert result["answer"].status == 201, result["answer"].body[:300]
-    fetched = new.admin().get(f"/v2/packs/drain/blobs/{result['digest']}")
-    assert fetched.status == 200
-    assert "sha256:" + hashlib.sha256(fetched.body).hexdigest() == result["digest"]
-    remove_container(new.container, janitor)
+    result, new = _replace_during_push(http_run, janitor, standin_image, DRAIN_TIMEOUT_SECONDS / 3, role="ok")
+    try:
+        assert "error" not in result, f"the push was cut: {result.get('error')!r}"
+        assert result["answer"].status == 201, result["answer"].body[:300]
+        fetched = new.admin().get(f"/v2/packs/drain/blobs/{result['digest']}")
+        assert fetched.status == 200
+        assert "sha256:" + hashlib.sha256(fetched.body).hexdigest() == result["digest"]
+    finally:
+        remove_container(new.container, janitor)
 
 
 def test_a_push_longer_than_the_drain_fails_cleanly(
@@ -121,8 +127,10 @@ def test_a_push_longer_than_the_drain_fails_cleanly(
 ) -> None:
     """A push still running when the drain time is over is cut off: the client sees an error (no success
     answer), and the replacement holds no blob under that digest, not a truncated one."""
-    result, new = _replace_during_push(http_run, janitor, standin_image, push_seconds=DRAIN_TIMEOUT_SECONDS * 2)
-    answer = result.get("answer")
-    assert "error" in result or (answer is not None and answer.status >= 400), answer
-    assert new.admin().get(f"/v2/packs/drain/blobs/{result['digest']}").status == 404
-    remove_container(new.container, janitor)
+    result, new = _replace_during_push(http_run, janitor, standin_image, DRAIN_TIMEOUT_SECONDS * 2, role="cut")
+    try:
+        answer = result.get("answer")
+        assert "error" in result or (answer is not None and answer.status >= 400), answer
+        assert new.admin().get(f"/v2/packs/drain/blobs/{result['digest']}").status == 404
+    finally:
+        remove_container(new.container, janitor)

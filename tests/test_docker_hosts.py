@@ -14,12 +14,14 @@ import pytest
 from components import docker_engine
 from components.config import ConfigError
 from tests.docker_readback import volume_drift
-from tests.fake_engine import serve_engine
+from tests.fake_engine import serve_engine, serve_tls_engine
 from tests.harness import ProgramRun, run_program
+from tests.tls_support import Authority
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
 PROVIDER = "pulumi:providers:docker"
+SWAPLESS = {"MemoryLimit": True, "SwapLimit": False}
 
 
 def _decode(value: Any) -> Any:
@@ -252,3 +254,28 @@ def test_ssh_hosts_are_asked_the_way_the_provider_dials_them() -> None:
         "ssh", "-o", "ConnectTimeout=10", "-T", "-l", "ops", "-p", "2222",
         "-o", "StrictHostKeyChecking=yes", "--", "node-b", "docker", "system", "dial-stdio",
     ]  # fmt: skip
+
+
+def test_a_tls_engine_is_asked_with_the_stacks_client_certificate() -> None:
+    """tcp:// hosts: the same CA, client certificate and key the provider gets (buildHTTPClientFromBytes in
+    config.go), the key read from the secret config only for this question."""
+    authority = Authority.create("Docker daemon CA")
+    server = authority.issue([], ["127.0.0.1"])
+    client = authority.issue(["pulumi-deployer"], [], client=True)
+    ca = authority.certificate_pem
+    with serve_tls_engine(ca, server.certificate_pem, server.private_key_pem, SWAPLESS) as engine:
+        run = run_program(
+            {
+                "dockerHost": f"tcp://127.0.0.1:{engine.port}",
+                "dockerCaCert": ca,
+                "dockerCert": client.certificate_pem,
+                "dockerKey": client.private_key_pem,
+                "memoryLimitMb": 256,
+            },
+            secrets_={"dockerKey"},
+            engine=docker_engine.ask_engine,
+        )
+    inputs = run.one(CONTAINER).inputs
+    assert (inputs["memory"], inputs["memorySwap"]) == (256, -1)
+    assert engine.client_subjects == ["pulumi-deployer", "pulumi-deployer"]
+    assert "keyMaterial" in run.one(PROVIDER).secret_inputs

@@ -298,6 +298,7 @@ class PackRegistry(pulumi.ComponentResource):
                 ca_material=docker.ca_material,
                 cert_material=docker.cert_material,
                 key_material=docker.key_material,
+                reveal_key=docker.reveal_key,
             ),
             certificate=self.certificates.certificate if self.certificates else None,
             private_key=self.certificates.private_key if self.certificates else None,

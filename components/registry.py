@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
-from components import oci_proxy
+from components import docker_engine, oci_proxy
 from components.config import TLS_MIN_VERSIONS
 from components.kinds import LEGACY, RegistryKind
 
@@ -33,6 +34,11 @@ DATA_PATH = LEGACY.data_path
 LOG_DRIVER = "json-file"
 # Uploaded files are read-only inside the container (a bind mount would not travel to a remote host).
 READ_ONLY_MODE = "0444"
+DRAIN_TIMEOUT_SECONDS = 10
+"""How long the server finishes in-flight requests after SIGTERM (distribution's http.draintimeout)."""
+STOP_GRACE_SECONDS = DRAIN_TIMEOUT_SECONDS + 5
+"""destroy_grace_seconds: the provider stops the container with this timeout before removing it; without it
+the stop timeout is 0, a SIGKILL (resource_docker_container_funcs.go resourceDockerContainerDelete)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,8 @@ class DockerHost:
     ca_material: str | None = None
     cert_material: str | None = None
     key_material: pulumi.Input[str] | None = None
+    reveal_key: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
+    """The client key in plain text on demand, only to ask the engine what it keeps (docker_engine.py)."""
 
 
 @dataclass(frozen=True)
@@ -127,16 +135,12 @@ class Registry(pulumi.ComponentResource):
             ]
         provider = docker.Provider(
             f"{name}-docker",
-            host=args.docker_host.host,
-            ssh_opts=list(args.docker_host.ssh_opts) or None,
-            ca_material=args.docker_host.ca_material,
-            cert_material=args.docker_host.cert_material,
-            key_material=pulumi.Output.secret(args.docker_host.key_material)
-            if args.docker_host.key_material is not None
-            else None,
+            **provider_pins(args.docker_host),
             registry_auth=registry_auth,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        engine = docker_engine.engine_facts(args.docker_host, args.container_name)
+        memory, memory_swap = docker_engine.declared_memory(engine, args.memory_mb, args.docker_host.host)
         on_host = pulumi.ResourceOptions(parent=self, provider=provider)
 
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
@@ -151,7 +155,7 @@ class Registry(pulumi.ComponentResource):
                 f"{name}-data",
                 name=args.data_volume,
                 # Pack data outlives `pulumi destroy`: the volume is left on the host, not deleted.
-                opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(retain_on_delete=True)),
+                opts=pulumi.ResourceOptions.merge(on_host, volume_options()),
             )
             volumes.append(docker.ContainerVolumeArgs(container_path=args.kind.data_path, volume_name=volume.name))
 
@@ -178,6 +182,7 @@ class Registry(pulumi.ComponentResource):
             storage = set(args.storage_env)
             envs = [
                 f"REGISTRY_LOG_LEVEL={args.log_level}",
+                DRAIN_ENV,
                 secret_env,
                 *(env for env in oci_proxy.registry_env() if env not in storage),
             ]
@@ -188,6 +193,7 @@ class Registry(pulumi.ComponentResource):
                 "REGISTRY_AUTH=htpasswd",
                 f"REGISTRY_AUTH_HTPASSWD_REALM={args.auth_realm}",
                 f"REGISTRY_AUTH_HTPASSWD_PATH={AUTH_FILE}",
+                DRAIN_ENV,
                 secret_env,
             ]
             uploads.append(
@@ -235,12 +241,16 @@ class Registry(pulumi.ComponentResource):
             # Written the way the provider reads them back (resource_docker_container_funcs.go), so a
             # second `pulumi up` sees no change: the driver by name, the options as strings.
             log_driver=LOG_DRIVER,
-            log_opts={"max-size": args.log_max_size, "max-file": str(args.log_max_files)},
-            # Swap is part of the limit: without memory_swap Docker allows as much again as swap and
-            # reports it back, which the provider would then try to remove on every run.
-            memory=args.memory_mb or None,
-            memory_swap=args.memory_mb or None,
+            log_opts=docker_engine.declared_log_opts(
+                engine, {"max-size": args.log_max_size, "max-file": str(args.log_max_files)}
+            ),
+            # What the host keeps of the limit (components/docker_engine.py): swap is part of it, or -1
+            # where the host has no swap accounting; a host without the memory cgroup is refused.
+            memory=memory,
+            memory_swap=memory_swap,
             cpus=args.cpus,
+            # SIGTERM, then up to this long for the drain before SIGKILL (not stored in Docker: no replacement).
+            destroy_grace_seconds=STOP_GRACE_SECONDS,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=provider,
@@ -252,13 +262,15 @@ class Registry(pulumi.ComponentResource):
                 depends_on=list(args.after) or None,
             ),
         )
-        self.proxy = self._proxy(name, args, provider) if proxied else None
+        self.proxy = self._proxy(name, args, provider, engine) if proxied else None
         outputs: dict[str, pulumi.Input[str]] = {"containerId": self.container.id, "imageId": self.image_id}
         if self.proxy is not None:
             outputs["proxyContainerId"] = self.proxy.id
         self.register_outputs(outputs)
 
-    def _proxy(self, name: str, args: RegistryArgs, provider: docker.Provider) -> docker.Container:
+    def _proxy(
+        self, name: str, args: RegistryArgs, provider: docker.Provider, engine: docker_engine.EngineFacts | None
+    ) -> docker.Container:
         """The nginx proxy, in the registry container's network namespace: it terminates TLS, checks the same
         bcrypt htpasswd and lets only the admin user write (components.oci_proxy has the rules)."""
         if not args.proxy_image:
@@ -301,7 +313,12 @@ class Registry(pulumi.ComponentResource):
             uploads=uploads,
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())] or None,
             log_driver=LOG_DRIVER,
-            log_opts={"max-size": args.log_max_size, "max-file": str(args.log_max_files)},
+            # The same daemon as the registry's: the log options it adds to every container are its too.
+            log_opts=docker_engine.declared_log_opts(
+                engine, {"max-size": args.log_max_size, "max-file": str(args.log_max_files)}
+            ),
+            # The image's STOPSIGNAL (SIGQUIT: nginx finishes the requests in flight), then up to this long.
+            destroy_grace_seconds=STOP_GRACE_SECONDS,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=provider,
@@ -311,9 +328,40 @@ class Registry(pulumi.ComponentResource):
         )
 
 
+DRAIN_ENV = f"REGISTRY_HTTP_DRAINTIMEOUT={DRAIN_TIMEOUT_SECONDS}s"
+"""Distribution (the legacy server too) finishes in-flight requests for this long after SIGTERM."""
+
+DOCKER_HUB_PULL_KEY = "registry-1.docker.io"
+
+
+def provider_pins(host: DockerHost) -> dict[str, Any]:
+    """Every provider attribute the provider would otherwise fill from the environment (its provider.go
+    DefaultFuncs: DOCKER_CONTEXT, DOCKER_CERT_PATH, DOCKER_CA/CERT/KEY_MATERIAL, DOCKER_SSH_OPTS; DOCKER_HOST
+    is the program's host), set explicitly: an explicit value, empty included, is what the provider reads."""
+    return {
+        "host": host.host,
+        # DOCKER_CONTEXT would override host (provider.go configure); "" means no context.
+        "context": "",
+        "cert_path": "",
+        "ssh_opts": list(host.ssh_opts),
+        "ca_material": host.ca_material or "",
+        "cert_material": host.cert_material or "",
+        "key_material": pulumi.Output.secret(host.key_material) if host.key_material is not None else "",
+    }
+
+
+def volume_options() -> pulumi.ResourceOptions:
+    """The data volume is retained on delete, and labels or driver options made outside (compose, an NFS
+    ``local`` volume) are not a change: the provider reads both back and both are ForceNew
+    (resource_docker_volume.go), which would "replace" the retained volume on every run."""
+    return pulumi.ResourceOptions(retain_on_delete=True, ignore_changes=["labels", "driverOpts"])
+
+
 def _registry_of(image: str) -> str:
-    """The registry host of an image reference (Docker Hub when it has none)."""
-    first = image.split("/", 1)[0]
-    if "/" in image and ("." in first or ":" in first or first == "localhost"):
+    """The registry the provider looks pull credentials up under (resource_docker_image_funcs.go
+    parseImageOptions): the first part when there are two or more slashes or it looks like a host, else
+    Docker Hub as ``registry-1.docker.io`` (so ``org/repo:tag`` and ``docker.io/org/repo:tag`` differ)."""
+    first, slash, _ = image.partition("/")
+    if image.count("/") > 1 or (slash and ("." in first or ":" in first or first == "localhost")):
         return first
-    return "docker.io"
+    return DOCKER_HUB_PULL_KEY

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import io
+import ipaddress
 import json
 import os
 import secrets
@@ -39,6 +40,8 @@ __all__ = [
     "container_spec_with",
     "docker",
     "docker_available",
+    "inspect_container",
+    "replace_stop",
     "start_container",
     "upload_files",
 ]
@@ -268,6 +271,7 @@ def start_container(
     host_port: int | None = None,
     start: bool = True,
     host_network_port: int | None = None,
+    publish_as_declared: bool = False,
 ) -> RunningContainer:
     """Creates and starts a container from a recorded container spec.
 
@@ -279,6 +283,9 @@ def start_container(
     With ``host_network_port`` the container shares the host's network instead (``--network host``, no
     published ports) and the registry listens on 127.0.0.1 at that port (``REGISTRY_HTTP_ADDR``): the way
     a container reaches a test server on 127.0.0.1, such as an S3 store, without any private address.
+
+    With ``publish_as_declared`` each port is published at its declared address and host port, as the
+    provider's portSetToDockerPorts sends them (the test must have declared a loopback address).
     """
     if host_network_port is not None:
         spec = container_spec_with(
@@ -333,6 +340,13 @@ def start_container(
     for port in ports:
         internal = int(port["internal"])
         protocol = port.get("protocol") or "tcp"
+        if publish_as_declared:
+            address = str(port["ip"])
+            if not ipaddress.ip_address(address).is_loopback:
+                raise ValueError(f"publish_as_declared needs a loopback address, not {address}")
+            host_ip = f"[{address}]" if ":" in address else address
+            args += ["--publish", f"{host_ip}:{int(port['external'])}:{internal}/{protocol}"]
+            continue
         external = str(host_port) if host_port and internal == served else ""
         # Whatever address the program binds, tests publish on the loopback address only.
         args += ["--publish", f"127.0.0.1:{external}:{internal}/{protocol}"]
@@ -354,8 +368,10 @@ def start_container(
     if start:
         docker("start", container_id)
         started_at = time.monotonic()
-        if host_network_port is None and not joins:
+        if host_network_port is None and not joins and not publish_as_declared:
             port = _published_port(container_id, served)
+        elif publish_as_declared:
+            port = int(ports[0]["external"])
     return RunningContainer(
         container_id, container_name, dict(spec), port, started_at, host_network=host_network_port is not None
     )
@@ -378,6 +394,14 @@ def remove_container(container: RunningContainer, janitor: DockerJanitor) -> Non
         janitor.containers.remove(container.id)
 
 
+def replace_stop(container: RunningContainer, janitor: DockerJanitor, grace_seconds: int) -> None:
+    """Removes the container the way the provider's delete does (resource_docker_container_funcs.go
+    resourceDockerContainerDelete): ContainerStop with timeout ``destroy_grace_seconds`` (0 when unset:
+    SIGTERM, then SIGKILL at once), then ContainerRemove with force."""
+    docker("stop", "--time", str(grace_seconds), container.id, timeout=_DOCKER_TIMEOUT + grace_seconds)
+    remove_container(container, janitor)
+
+
 def read_file_from_volume(volume: str, path: str, image: str, janitor: DockerJanitor) -> bytes | None:
     """The bytes of ``path`` (under /data) in a named volume, read through a created, never started container.
 
@@ -398,29 +422,9 @@ def read_file_from_volume(volume: str, path: str, image: str, janitor: DockerJan
         docker("rm", "--force", holder, check=False)
 
 
-def provider_read_back(container: str) -> dict[str, Any]:
-    """What the docker provider stores for a container's log, memory and CPU fields after reading it back.
-
-    kreuzwerker/terraform-provider-docker v4.5.0 (pulumi-docker 5.2.0's upstream)
-    internal/provider/resource_docker_container_funcs.go resourceDockerContainerRead: ``log_driver`` is
-    HostConfig.LogConfig.Type; ``log_opts`` is LogConfig.Config, kept only when the program declares
-    log_opts (containerLogOptsForState); ``memory`` is Memory in MB; ``memory_swap`` MemorySwap in MB
-    (or as is when not positive); ``cpus`` is NanoCPUs as nanoInt64ToDecimalString writes it, only when
-    positive. Keys use Pulumi's camelCase names, like a recorded container spec.
-    """
-    from components.config import provider_cpus
-
-    host = json.loads(docker("inspect", "--format", "{{json .HostConfig}}", container))
-    swap = int(host["MemorySwap"])
-    read: dict[str, Any] = {
-        "logDriver": host["LogConfig"]["Type"],
-        "logOpts": host["LogConfig"]["Config"] or None,
-        "memory": int(host["Memory"]) // (1024 * 1024),
-        "memorySwap": swap // (1024 * 1024) if swap > 0 else swap,
-    }
-    if int(host["NanoCpus"]) > 0:
-        read["cpus"] = provider_cpus(int(host["NanoCpus"]))
-    return read
+def inspect_container(container: str) -> dict[str, Any]:
+    """`docker inspect` of one container, the JSON the provider reads back (tests/docker_readback.py)."""
+    return json.loads(docker("inspect", "--type", "container", container))[0]
 
 
 def file_mode_in_container(container: str, path: str) -> int:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import bcrypt
 import pulumi
@@ -37,6 +38,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.sync_await import _sync_await
+
+from components import docker_engine
+from components.docker_engine import EngineFacts
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "palette-pack-registry"
@@ -545,6 +549,10 @@ def as_config_string(value: Any) -> str:
     return str(value)
 
 
+def _every_limit_kept(host: str, container_name: str, **_: Any) -> EngineFacts:
+    return EngineFacts()
+
+
 def run_program(
     config: dict[str, Any] | None = None,
     *,
@@ -555,8 +563,13 @@ def run_program(
     preview: bool = False,
     program_file: Path = PROGRAM,
     main: Callable[[], Any] | None = None,
+    engine: Callable[..., EngineFacts] | None = None,
 ) -> ProgramRun:
     """Evaluate __main__.py for ``stack`` with its committed config, overridden by ``config``.
+
+    ``engine`` stands in for ``components.docker_engine.ask_engine`` (what each Docker engine answers before
+    deploying); by default every engine keeps memory and swap limits and adds no log options. Pass
+    ``docker_engine.ask_engine`` itself to ask the real engines the config names.
 
     Keys in ``secrets_`` are passed as secret config, as `pulumi config set --secret` would. As the CLI
     does, every key the stack leaves unset gets its declared default, as a plain value (pulumi/pulumi
@@ -594,7 +607,8 @@ def run_program(
             outputs.update({k: pulumi.Output.from_input(v) for k, v in (getattr(root, "outputs", {}) or {}).items()})
             return pulumi.Output.all(*outputs.values())
 
-        program()
+        with mock.patch.object(docker_engine, "ask_engine", engine or _every_limit_kept):
+            program()
         exports = {key: _sync_await(output.future()) for key, output in outputs.items()}
         secret_exports = {key for key, output in outputs.items() if _sync_await(output.is_secret())}
         return ProgramRun(monitor.recorded, exports, secret_exports, log.messages)

@@ -82,6 +82,56 @@ def test_upgrading_a_released_stack_updates_and_replaces_nothing(today: tuple[st
     assert _upgrade_problems(golden.load(name), run, snap) == []
 
 
+PROVIDER = "pulumi:providers:docker"
+PINNED = {"caMaterial", "certMaterial", "certPath", "context", "keyMaterial", "sshOpts"}
+"""The docker provider's environment-filled attributes the program now sets explicitly (components/registry.py
+``provider_pins``): empty where the stack has nothing."""
+
+
+def _changes_since_release_0_1_0(old: dict[str, Any], run: ProgramRun, snap: dict[str, Any]) -> list[str]:
+    """Checks what a stack deployed by release 0.1.0 meets on upgrade; returns the replaced containers' URNs.
+
+    Every URN is kept. Each container's env gains ``REGISTRY_HTTP_DRAINTIMEOUT`` (env is ForceNew in the
+    docker provider, kreuzwerker/terraform-provider-docker internal/provider/resource_docker_container.go:
+    one replacement per container, the price of a graceful stop) and ``destroyGraceSeconds`` (not ForceNew,
+    not stored in Docker); each docker provider gains its pinned attributes, empty (an update of the provider,
+    which replaces nothing under it). Nothing else changes: no other input, no create, no delete."""
+    resolver = AliasResolver(set(old["resources"]), PROJECT, "dev")
+    resolver.resolve(run.resources)
+    assert set(old["resources"]) == set(resolver.claimed), "every released resource is kept"
+    claimed_by = {new: old_urn for old_urn, new in resolver.claimed.items()}
+    created = [r.urn for r in run.resources if r.urn not in claimed_by and r.type != COMPONENT]
+    assert created == []
+    replaced = []
+    for record in run.resources:
+        if record.urn not in claimed_by:
+            continue
+        before = old["resources"][claimed_by[record.urn]]["inputs"]
+        after = snap["resources"][record.urn]["inputs"]
+        changed = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
+        if record.type == CONTAINER:
+            assert changed == {"envs", "destroyGraceSeconds"}, record.urn
+            assert set(after["envs"]) - set(before["envs"]) == {"REGISTRY_HTTP_DRAINTIMEOUT=10s"}
+            assert set(before["envs"]) - set(after["envs"]) == set()
+            assert "destroyGraceSeconds" not in before and after["destroyGraceSeconds"] == 15
+            replaced.append(record.urn)
+        elif record.type == PROVIDER:
+            assert changed <= PINNED, (record.urn, changed - PINNED)
+            assert all(after[key] in ("", "[]") for key in changed - set(before)), record.urn
+        else:
+            assert changed == set(), (record.urn, changed)
+    return replaced
+
+
+@pytest.mark.parametrize("name", ["dev", "ha"])
+def test_upgrading_from_release_0_1_0_replaces_each_container_once_for_the_drain_and_nothing_else(name: str) -> None:
+    """A stack deployed by release 0.1.0 (tests/golden/release-0.1.0-*.json, frozen): see
+    ``_changes_since_release_0_1_0``."""
+    run, snap = golden.evaluate(name)
+    replaced = _changes_since_release_0_1_0(golden.load(f"release-0.1.0-{name}"), run, snap)
+    assert sorted(replaced) == sorted(r.urn for r in run.all(CONTAINER))
+
+
 def test_upgrading_the_single_host_dev_stack_keeps_every_urn_and_input(dev_run: ProgramRun) -> None:
     """A dev stack deployed by the single-host program upgrades to PackRegistry replacing nothing.
 
@@ -93,11 +143,14 @@ def test_upgrading_the_single_host_dev_stack_keeps_every_urn_and_input(dev_run: 
     children carry no alias: the engine gives each child of a parent matched through an alias that
     parent's old URN as an inherited alias (pulumi/pulumi pkg/resource/deploy/step_generator.go
     ``generateAliases``, ``inheritedChildAlias``), which tests/engine_model.py replays. Only the new
-    component is created, and every claimed resource has the recorded inputs.
+    component is created, and every claimed resource has the recorded inputs but for what release 0.1.0
+    stacks meet anyway (the drain).
     """
     old = golden.load("single-host-dev")
     assert not any(entry["aliases"] for entry in old["resources"].values())
-    assert _upgrade_problems(old, dev_run, golden.snapshot(dev_run)) == []
+    # Recorded with release 0.1.0's components: what changed since is what any 0.1.0 stack meets.
+    replaced = _changes_since_release_0_1_0(old, dev_run, golden.snapshot(dev_run))
+    assert replaced == [r.urn for r in dev_run.all(CONTAINER)]
     resolver = AliasResolver(set(old["resources"]), PROJECT, "dev")
     resolver.resolve(dev_run.resources)
     assert resolver.matched, "the moved resources are matched through aliases"

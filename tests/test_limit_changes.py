@@ -1,15 +1,17 @@
-"""Changing a resource limit on a running registry, the way `pulumi up` applies it on a real Docker engine."""
+"""Changing a memory limit on a running registry: why the program replaces the container instead of updating it.
+
+The declared ``replace_on_changes=["memory"]`` is asserted in tests/test_docker_hosts.py
+(test_a_memory_change_replaces_the_container); this file shows on the real engine what that option is for.
+"""
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 import pytest
 
 from components.config import MIN_MEMORY_LIMIT_MB
 from tests import docker_support
-from tests.docker_support import DockerJanitor, docker, provider_read_back, remove_container
+from tests.docker_readback import container_state
+from tests.docker_support import DockerJanitor, docker, inspect_container, remove_container
 from tests.harness import MockState, run_program
 from tests.test_integration import BASE_CONFIG, CONTAINER, deploy
 
@@ -19,39 +21,33 @@ docker_engine = docker_support.docker_engine
 standin_image = docker_support.standin_image
 janitor = docker_support.janitor
 
-FORCE_NEW_LIMITS = {"cpus"}
-"""Of the container's limit inputs, only cpus forces a new container; memory and memory_swap have no ForceNew
-(kreuzwerker/terraform-provider-docker v4.5.0 internal/provider/resource_docker_container.go)."""
+MIB = 1024 * 1024
 
 
-def test_setting_memory_limit_back_to_zero_lifts_the_limit(janitor: DockerJanitor, standin_image: str) -> None:
-    """memoryLimitMb 128 -> 0 changes only memory and memorySwap, which are not ForceNew, so unless the program
-    asks for a replacement (replace_on_changes) the engine updates the container in place. The provider's
-    update (internal/provider/resource_docker_container_funcs.go resourceDockerContainerUpdate) calls
-    ContainerUpdate with Memory = memory * 1 MiB = 0 and no MemorySwap (GetOk is false for 0); Docker reads a
-    zero Memory in an update as "unchanged", so the container keeps its 128 MB limit while the state says 0,
-    and `pulumi refresh` then shows a diff that the next update cannot remove either. `docker update --memory 0`
-    sends the same resources (Memory 0, MemorySwap 0, the rest unset)."""
+def test_an_in_place_update_cannot_lift_a_memory_limit(janitor: DockerJanitor, standin_image: str) -> None:
+    """memoryLimitMb 128 -> 0 changes only memory and memorySwap, neither ForceNew
+    (kreuzwerker/terraform-provider-docker v4.5.0 internal/provider/resource_docker_container.go), so without
+    replace_on_changes the engine would update in place: resourceDockerContainerUpdate
+    (resource_docker_container_funcs.go) sends ContainerUpdate with Memory = 0 * 1 MiB and no MemorySwap
+    (GetOk is false for 0), the resources `docker update --memory 0` sends. Docker keeps the limit: the
+    state would say 0 while the container stays limited, and no later update could lift it."""
     state = MockState()
     limited = run_program({**BASE_CONFIG, "memoryLimitMb": MIN_MEMORY_LIMIT_MB}, state=state)
     lifted = run_program({**BASE_CONFIG, "memoryLimitMb": 0}, state=state)
-    old: dict[str, Any] = limited.one(CONTAINER).inputs
-    new: dict[str, Any] = lifted.one(CONTAINER).inputs
-    changed = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
-    assert changed == {"memory", "memorySwap"}
+    old, new = limited.one(CONTAINER).inputs, lifted.one(CONTAINER).inputs
+    assert {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)} == {"memory", "memorySwap"}
 
     name = janitor.name("spectro-registry-it-lift")
     first = deploy(limited, janitor, standin_image, "https", name=name)
-    replace_on = set(lifted.one(CONTAINER).options["replace_on_changes"])
-    if changed & (FORCE_NEW_LIMITS | replace_on):
-        remove_container(first.container, janitor)
-        volume = first.container.spec["volumes"][0]["volumeName"]
-        running = deploy(lifted, janitor, standin_image, "https", name=name, volume=volume).container.id
-    else:
-        docker("update", "--memory", "0", "--restart", str(new["restart"]), first.container.id)
-        running = first.container.id
+    docker("update", "--memory", "0", "--restart", str(new["restart"]), first.container.id)
+    inspect = inspect_container(first.container.id)
+    assert inspect["HostConfig"]["Memory"] == MIN_MEMORY_LIMIT_MB * MIB
+    # What a refresh would then store, against the 0 the program declares: a diff no update removes.
+    assert container_state(inspect, new)["memory"] == MIN_MEMORY_LIMIT_MB != int(new.get("memory") or 0)
 
-    host = json.loads(docker("inspect", "--format", "{{json .HostConfig}}", running))
-    assert host["Memory"] == 0, f"still limited to {host['Memory'] // (1 << 20)} MB after memoryLimitMb 0"
-    # What the provider reads back on the next refresh matches what the program declares (no memory).
-    assert provider_read_back(running)["memory"] == int(new.get("memory") or 0)
+    # The replacement the program asks for instead: a new container from the new inputs has no limit.
+    remove_container(first.container, janitor)
+    volume = first.container.spec["volumes"][0]["volumeName"]
+    second = deploy(lifted, janitor, standin_image, "https", name=name, volume=volume)
+    assert container_state(inspect_container(second.container.id), new)["memory"] == 0
+    remove_container(second.container, janitor)

@@ -22,7 +22,8 @@ import pytest
 
 from components.config import MIN_MEMORY_LIMIT_MB
 from tests import docker_support
-from tests.docker_support import DockerJanitor, docker, provider_read_back, remove_container
+from tests.docker_readback import container_drift, container_state
+from tests.docker_support import DockerJanitor, docker, inspect_container, remove_container
 from tests.harness import MockState, ProgramRun, run_program
 from tests.test_integration import BASE_CONFIG, CONTAINER, HOSTS, READ_ONLY_USERS, Deployed, deploy
 
@@ -34,7 +35,7 @@ janitor = docker_support.janitor
 
 IMAGE = "docker:index/remoteImage:RemoteImage"
 LIMITS = {"memoryLimitMb": MIN_MEMORY_LIMIT_MB, "cpus": "0.5", "logMaxSize": "1k", "logMaxFiles": 2}
-READ_BACK_KEYS = ("logDriver", "logOpts", "memory", "memorySwap", "cpus")
+READ_BACK_KEYS = ("logDriver", "logOpts", "memory", "memorySwap", "cpus", "restart", "networkMode")
 
 
 @pytest.fixture(scope="module")
@@ -47,26 +48,30 @@ def limited(janitor: DockerJanitor, standin_image: str) -> Deployed:
 
 
 def test_second_up_sees_the_log_and_limit_fields_it_declared(limited: Deployed) -> None:
-    """The docker provider diffs the next `pulumi up` against what it read back after create
-    (kreuzwerker/terraform-provider-docker internal/provider/resource_docker_container_funcs.go,
-    resourceDockerContainerRead: log_driver = LogConfig.Type; log_opts = LogConfig.Config, kept because the
-    program declares log_opts (containerLogOptsForState); memory and memory_swap in MB; cpus through
-    nanoInt64ToDecimalString; log_driver, log_opts and cpus are ForceNew in resource_docker_container.go).
-    Each field read back from the real container equals the declared input, and a second evaluation with
-    the same state declares the same inputs, so the second `pulumi up` neither replaces nor updates it."""
+    """The docker provider diffs the next `pulumi up` against what it read back after create; its rules,
+    restated from its source, are tests/docker_readback.py (resourceDockerContainerRead; log_driver,
+    log_opts and cpus ForceNew in resource_docker_container.go). Put through them, the real container's
+    `docker inspect` gives the program's declared inputs, which are these literals, and a second evaluation
+    with the same state declares the same inputs: the second `pulumi up` neither replaces nor updates it."""
     state = MockState()
     first = run_program({**BASE_CONFIG, **LIMITS}, state=state)
     second = run_program({**BASE_CONFIG, **LIMITS}, state=state)
     declared = first.one(CONTAINER).inputs
     assert second.one(CONTAINER).inputs == declared
-    read = provider_read_back(limited.container.id)
+    inspect = inspect_container(limited.container.id)
+    read = container_state(inspect, declared)
     assert {key: read.get(key) for key in READ_BACK_KEYS} == {
-        "logDriver": declared["logDriver"],
-        "logOpts": declared["logOpts"],
-        "memory": int(declared["memory"]),
-        "memorySwap": int(declared["memorySwap"]),
-        "cpus": declared["cpus"],
+        "logDriver": "json-file",
+        "logOpts": {"max-size": "1k", "max-file": "2"},
+        "memory": MIN_MEMORY_LIMIT_MB,
+        "memorySwap": MIN_MEMORY_LIMIT_MB,
+        "cpus": "0.5",
+        "restart": "always",
+        "networkMode": "bridge",
     }
+    # The same fields as the program declared them (name, image and ports are the test's own here).
+    as_run = {**declared, "name": limited.container.name, "image": inspect["Config"]["Image"], "ports": []}
+    assert container_drift(as_run, inspect) == {}
 
 
 def test_docker_inspect_shows_the_bounded_log_and_the_limits(limited: Deployed) -> None:

@@ -107,7 +107,7 @@ class Authority:
         pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
         return Authority(certificate_pem=pem, _key=key, _certificate=certificate)
 
-    def issue(self, dns_names: list[str], ip_addresses: list[str]) -> LeafCertificate:
+    def issue(self, dns_names: list[str], ip_addresses: list[str], *, client: bool = False) -> LeafCertificate:
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.UTC)
         sans: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
@@ -123,7 +123,10 @@ class Authority:
             .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH]),
+                critical=False,
+            )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False)
             .sign(self._key, hashes.SHA256())

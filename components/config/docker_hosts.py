@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +30,9 @@ class DockerHostSettings:
     """PEM client certificate for a tcp:// daemon."""
     key_material: Any
     """PEM client key for a tcp:// daemon (a secret Output, or None)."""
+    reveal_key: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
+    """The client key in plain text, read from config on demand: only for asking the engine what it keeps
+    before deploying (components/docker_engine.py); resources receive ``key_material``."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ def docker_settings(raw: Raw, get: Callable[[str], str | None], secret: Callable
         ca_material=ca,
         cert_material=cert,
         key_material=key,
+        reveal_key=(lambda: get("dockerKey")) if key is not None else None,
     )
 
 
@@ -288,6 +292,7 @@ def instance_settings(
             ca_material=docker.ca_material if host.startswith("tcp://") else None,
             cert_material=docker.cert_material if host.startswith("tcp://") else None,
             key_material=docker.key_material if host.startswith("tcp://") else None,
+            reveal_key=docker.reveal_key if host.startswith("tcp://") else None,
         )
         on_docker_host = host_identity(host) == host_identity(docker.host)
         instances.append(InstanceSettings(key, instance_docker, url, on_docker_host=on_docker_host, host_slug=key))

@@ -140,4 +140,20 @@ def parse_network(raw: Raw) -> Network:
         raise ConfigError(
             "bindAddress", f"'{bind_address}' is not an IP address (without a zone)", "Use 0.0.0.0 or a host IP."
         )
-    return Network(hosts=hosts, ip_addresses=ips, tls_mode=tls_mode, port=port, bind_address=bind_address)
+    return Network(
+        hosts=hosts, ip_addresses=ips, tls_mode=tls_mode, port=port, bind_address=canonical_bind_address(bind_address)
+    )
+
+
+def canonical_bind_address(bind_address: str) -> str:
+    """The address as the engine reports a published port's HostIP (Go's net.IP.String: RFC 5952, lower-case
+    hex, the longest zero run as ``::``), so the read-back ``ports`` (ForceNew) equals what was declared."""
+    address = ipaddress.ip_address(bind_address)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        raise ConfigError(
+            "bindAddress",
+            f"'{bind_address}' is an IPv4-mapped IPv6 address, which Docker reports back as {address.ipv4_mapped} "
+            "(the container would be replaced on every run)",
+            f"Write the IPv4 address {address.ipv4_mapped} itself.",
+        )
+    return address.compressed

@@ -6,10 +6,16 @@ run on the stand-in images; the program's own readiness gate judges whether the 
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import requests
 
 from components.readiness import ReadinessGateProvider, RegistryNotReady
 from tests import docker_support, oci_support
@@ -61,3 +67,64 @@ def test_an_instance_serves_again_after_its_registry_container_restarts(instance
         ReadinessGateProvider().create(props)
     except RegistryNotReady as error:
         pytest.fail(f"the instance does not serve after its registry container restarted: {error}", pytrace=False)
+
+
+def test_replacing_the_proxy_as_the_provider_does_lets_a_download_in_flight_finish(
+    instance: Instance, tmp_path: Path
+) -> None:
+    """The docker provider deletes a container with ``ContainerStop`` and a timeout of
+    ``destroy_grace_seconds``, 0 when the program sets none, then a forced remove
+    (kreuzwerker/terraform-provider-docker v4.5.0 internal/provider/resource_docker_container_funcs.go
+    ``resourceDockerContainerDelete``). A stop timeout of 0 is SIGQUIT followed at once by SIGKILL (moby
+    daemon/stop.go): nginx's graceful shutdown (components.oci_proxy.STOP_SIGNAL) never gets to run, and
+    every replacement of the proxy (a rotation, a new certificate, a new image, a rolling update) cuts the
+    downloads in flight. tests/test_oci_proxy_integration.py proves the graceful stop with
+    ``docker stop --time 30``, which is not what `pulumi up` does. The program must give the proxy a grace
+    period: stopped with the timeout it declares, a blob being read is still delivered whole."""
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_text(instance.run.exports["caCertificate"])
+    admin = (instance.run.exports["adminUser"], instance.run.exports["adminPassword"])
+    reader = (instance.run.exports["readOnlyUsers"][0], instance.run.exports["readOnlyPasswords"][0])
+    repository = "packs/spectro-packs/archive/grace"
+    blob = os.urandom(32 * 1024 * 1024)
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    started = requests.post(
+        f"{instance.url}/v2/{repository}/blobs/uploads/", auth=admin, verify=str(ca_file), timeout=30
+    )
+    assert started.status_code == 202, started.text
+    done = requests.put(
+        started.headers["Location"], params={"digest": digest}, data=blob, auth=admin, verify=str(ca_file), timeout=120
+    )
+    assert done.status_code == 201, done.text
+
+    received = io.BytesIO()
+    first_chunk = threading.Event()
+    errors: list[BaseException] = []
+
+    def read_slowly() -> None:
+        try:
+            with requests.get(
+                f"{instance.url}/v2/{repository}/blobs/{digest}",
+                auth=reader,
+                verify=str(ca_file),
+                stream=True,
+                timeout=60,
+            ) as answer:
+                assert answer.status_code == 200
+                for index, chunk in enumerate(answer.iter_content(256 * 1024)):
+                    received.write(chunk)
+                    first_chunk.set()
+                    if index < 20:
+                        time.sleep(0.05)
+        except BaseException as error:
+            errors.append(error)
+            first_chunk.set()
+
+    thread = threading.Thread(target=read_slowly)
+    thread.start()
+    assert first_chunk.wait(30)
+    grace = int(instance.run.named("registry-proxy-container").inputs.get("destroyGraceSeconds") or 0)
+    docker("stop", "--time", str(grace), instance.proxy.id)
+    thread.join(90)
+    assert not errors, f"the download was cut when the proxy was stopped with a timeout of {grace}s: {errors}"
+    assert hashlib.sha256(received.getvalue()).hexdigest() == digest.removeprefix("sha256:")

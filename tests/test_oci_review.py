@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import ipaddress
 import os
 import threading
 import time
@@ -128,3 +129,38 @@ def test_replacing_the_proxy_as_the_provider_does_lets_a_download_in_flight_fini
     thread.join(90)
     assert not errors, f"the download was cut when the proxy was stopped with a timeout of {grace}s: {errors}"
     assert hashlib.sha256(received.getvalue()).hexdigest() == digest.removeprefix("sha256:")
+
+
+def _listening(pid: str) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket listening in the network namespace of process ``pid``
+    (the host's /proc/<pid>/net/tcp{,6}, state 0A; read on the host, no address of the namespace is dialled)."""
+    found = set()
+    for table in ("tcp", "tcp6"):
+        path = Path(f"/proc/{pid}/net/{table}")
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()
+            address, port = fields[1].split(":")
+            if fields[3] != "0A":
+                continue
+            raw = bytes.fromhex(address)
+            if table == "tcp":
+                text = str(ipaddress.IPv4Address(raw[::-1]))
+            else:
+                text = str(ipaddress.IPv6Address(b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))))
+            found.add((text, int(port, 16)))
+    return found
+
+
+def test_nothing_but_the_proxy_listens_beyond_the_namespaces_loopback(instance: Instance) -> None:
+    """The issue: "the registry listens on a network only nginx reaches". The program moves the API to
+    127.0.0.1:5000 (REGISTRY_HTTP_ADDR), but the image's config also starts distribution's debug server,
+    ``http.debug.addr: :5001`` (the official image's config-example.yml, distribution-library-image; the
+    stand-in, scripts/standin/oci.sh, has it too): pprof, expvar and Prometheus metrics, without
+    authentication, on every address of the namespace, i.e. on the bridge network (network_mode bridge),
+    where any container on that network reaches it past the proxy. Only the proxy's port may listen on a
+    non-loopback address."""
+    pid = docker("inspect", "--format", "{{.State.Pid}}", instance.registry.id).strip()
+    exposed = {(address, port) for address, port in _listening(pid) if not ipaddress.ip_address(address).is_loopback}
+    assert {port for _, port in exposed} == {8443}, f"listening beyond loopback: {sorted(exposed)}"

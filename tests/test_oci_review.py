@@ -164,3 +164,59 @@ def test_nothing_but_the_proxy_listens_beyond_the_namespaces_loopback(instance: 
     pid = docker("inspect", "--format", "{{.State.Pid}}", instance.registry.id).strip()
     exposed = {(address, port) for address, port in _listening(pid) if not ipaddress.ip_address(address).is_loopback}
     assert {port for _, port in exposed} == {8443}, f"listening beyond loopback: {sorted(exposed)}"
+
+
+def _push_blob(url: str, admin: tuple[str, str], ca: str, repository: str, content: bytes) -> str:
+    """Pushes one blob as the admin (a monolithic upload); returns its digest."""
+    digest = "sha256:" + hashlib.sha256(content).hexdigest()
+    started = requests.post(f"{url}/v2/{repository}/blobs/uploads/", auth=admin, verify=ca, timeout=30)
+    assert started.status_code == 202, started.text
+    done = requests.put(
+        started.headers["Location"], params={"digest": digest}, data=content, auth=admin, verify=ca, timeout=30
+    )
+    assert done.status_code == 201, done.text
+    return digest
+
+
+def test_a_blob_deleted_through_one_instance_is_gone_from_every_instance_on_shared_storage(
+    oci_run: ProgramRun,  # noqa: F811
+    janitor: DockerJanitor,
+    oci_standin_image: str,
+    proxy_standin_image: str,
+    tmp_path: Path,
+) -> None:
+    """Several OCI instances share one store (one S3 bucket, or the same filesystem mounted on every host),
+    but each keeps distribution's blob descriptor cache in its own memory: the image's config has
+    ``storage.cache.blobdescriptor: inmemory`` (distribution-library-image config-example.yml; the
+    stand-in, scripts/standin/oci.sh, has it too) and the program sets
+    ``REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=inmemory`` for S3 (components/storage.py). A repository's blobs
+    are looked up through that cache (distribution registry/storage/registry.go ``Blobs``:
+    ``cache.NewCachedBlobStatter``; manifests are not); a blob delete through one instance clears that
+    instance's entry only (registry/storage/linkedblobstore.go ``Delete`` -> ``blobAccessController.Clear``).
+    An instance that served the blob before answers from its cache, and the data stays in the store until a
+    garbage collection, so it keeps serving the deleted blob, and tells a client pushing it again that it
+    is there (HEAD 200: the client skips the upload, and the repository's link stays missing on every other
+    instance). Once deleted through the shared endpoint, a blob must be gone from every instance."""
+    volume = janitor.name("oci-review-shared")
+    images = (oci_standin_image, proxy_standin_image)
+    first = deploy(oci_run, janitor, images, volume)
+    second = deploy(oci_run, janitor, images, volume)
+    for instance in (first, second):
+        ReadinessGateProvider().create(instance.gate_props())
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_text(oci_run.exports["caCertificate"])
+    ca = str(ca_file)
+    admin = (oci_run.exports["adminUser"], oci_run.exports["adminPassword"])
+    reader = (oci_run.exports["readOnlyUsers"][0], oci_run.exports["readOnlyPasswords"][0])
+    repository = "packs/spectro-packs/archive/deleted"
+    digest = _push_blob(first.url, admin, ca, repository, os.urandom(4096))
+
+    def head(instance: Instance) -> int:
+        url = f"{instance.url}/v2/{repository}/blobs/{digest}"
+        return requests.head(url, auth=reader, verify=ca, timeout=30).status_code
+
+    assert (head(first), head(second)) == (200, 200)
+    deleted = requests.delete(f"{first.url}/v2/{repository}/blobs/{digest}", auth=admin, verify=ca, timeout=30)
+    assert deleted.status_code == 202, deleted.text
+    assert head(first) == 404
+    assert head(second) == 404, "the other instance still reports the deleted blob from its in-memory cache"

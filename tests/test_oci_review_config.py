@@ -32,3 +32,17 @@ def test_an_existing_registry_refuses_every_key_that_describes_a_deployment(key:
     with pytest.raises(ConfigError) as caught:
         parse({**EXISTING, key: value})
     assert key in str(caught.value)
+
+
+def test_a_loopback_existing_endpoint_with_registration_on_names_the_key_that_can_fix_it() -> None:
+    """paletteRegistration true with a loopback ociEndpoint is refused, but the fix the message gives is to
+    list another name first in hosts (or ipAddresses), keys that ociEndpoint refuses. The only key that
+    can fix it there is ociEndpoint."""
+    with pytest.raises(ConfigError) as caught:
+        parse(
+            {**EXISTING, "ociEndpoint": "https://127.0.0.1:5000", "paletteRegistration": True},
+            env={"PALETTE_API_KEY": "palette-key-0123456789"},
+        )
+    message = str(caught.value)
+    assert "ociEndpoint" in message, message
+    assert "hosts" not in message, message

@@ -40,3 +40,15 @@ def test_the_push_command_carries_the_tls_flag_the_login_command_needs(config: d
     push = shlex.split(exports["pushCommand"])
     assert any(arg.startswith(flag) for arg in login), exports["loginCommand"]
     assert any(arg.startswith(flag) for arg in push), exports["pushCommand"]
+
+
+def test_commands_for_a_localhost_endpoint_over_tls_do_not_fall_back_to_plain_http() -> None:
+    """ORAS talks plain HTTP to ``localhost`` unless ``--plain-http`` is given explicitly
+    (cmd/oras/internal/option/remote.go ``Remote.isPlainHttp``: "not specified, defaults to plain http for
+    localhost"). The dev stack's endpoint is ``localhost:5443`` over TLS: ``oras login`` and ``oras push``
+    as exported send plain HTTP to nginx's TLS port (400 "The plain HTTP request was sent to HTTPS port").
+    Over TLS to localhost the commands must say ``--plain-http=false``."""
+    exports = run_program(SELF_SIGNED, stack="dev").exports
+    assert exports["packRepository"].startswith("localhost:")
+    for command in ("loginCommand", "pushCommand"):
+        assert "--plain-http=false" in shlex.split(exports[command]), exports[command]

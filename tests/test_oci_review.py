@@ -185,11 +185,13 @@ def test_a_blob_deleted_through_one_instance_is_gone_from_every_instance_on_shar
     proxy_standin_image: str,
     tmp_path: Path,
 ) -> None:
-    """Several OCI instances share one store (one S3 bucket, or the same filesystem mounted on every host),
-    but each keeps distribution's blob descriptor cache in its own memory: the image's config has
+    """Several OCI instances on the filesystem share one store (the same file system mounted on every host,
+    as the README recommends for several hosts; here one volume mounted by two instances), but each keeps
+    distribution's blob descriptor cache in its own memory: the image's config has
     ``storage.cache.blobdescriptor: inmemory`` (distribution-library-image config-example.yml; the
-    stand-in, scripts/standin/oci.sh, has it too) and the program sets
-    ``REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=inmemory`` for S3 (components/storage.py). A repository's blobs
+    stand-in, scripts/standin/oci.sh, has it too), and for filesystem storage the program keeps the image's
+    storage section. (S3 storage is not affected: ``REGISTRY_STORAGE=s3`` replaces that section, and
+    components/storage.py leaves the cache out on purpose, for exactly this reason.) A repository's blobs
     are looked up through that cache (distribution registry/storage/registry.go ``Blobs``:
     ``cache.NewCachedBlobStatter``; manifests are not); a blob delete through one instance clears that
     instance's entry only (registry/storage/linkedblobstore.go ``Delete`` -> ``blobAccessController.Clear``).

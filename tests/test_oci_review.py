@@ -186,7 +186,8 @@ def test_a_blob_deleted_through_one_instance_is_gone_from_every_instance_on_shar
     tmp_path: Path,
 ) -> None:
     """Several OCI instances on the filesystem share one store (the same file system mounted on every host,
-    as the README recommends for several hosts; here one volume mounted by two instances), but each keeps
+    the host path check_shared_data asks for with several dockerHosts; here one volume mounted by two
+    instances), but each keeps
     distribution's blob descriptor cache in its own memory: the image's config has
     ``storage.cache.blobdescriptor: inmemory`` (distribution-library-image config-example.yml; the
     stand-in, scripts/standin/oci.sh, has it too), and for filesystem storage the program keeps the image's

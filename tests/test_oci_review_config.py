@@ -68,3 +68,22 @@ def test_the_official_images_ipv6_entrypoint_script_leaves_the_proxy_config_alon
         edited = re.sub(r"listen       80;", "listen       80;\n    listen  [::]:80;", config)
         assert edited == config
         assert "[::]" not in config
+
+
+@pytest.mark.parametrize(
+    ("kind", "image"),
+    [
+        ("oci", "gcr.io/spectro-images-public/release/spectro-registry:2.6.0"),
+        ("oci", "us-docker.pkg.dev/palette-images/palette/spectro-registry:4.8.4"),
+        ("legacy", "registry:2.8.3"),
+    ],
+)
+def test_an_image_pinned_for_the_other_kind_is_refused_naming_image(kind: str, image: str) -> None:
+    """FACTS.md asks for a pinned ``image``, and the README's "Switching kinds" says a switch replaces the
+    containers with "another image". But ``image`` keeps its value across ``registryKind``: a stack that
+    pinned spectro-registry and sets ``registryKind: oci`` runs spectro-registry behind nginx, with the OCI
+    data path, env and gate (and the reverse runs distribution as the legacy server). Nothing says why the
+    gate then fails. The image of the other kind must be refused, naming ``image``."""
+    with pytest.raises(ConfigError) as caught:
+        parse({"registryKind": kind, "image": image})
+    assert "'palette-pack-registry:image'" in str(caught.value)

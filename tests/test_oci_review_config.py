@@ -30,7 +30,8 @@ def test_an_existing_registry_refuses_every_key_that_describes_a_deployment(key:
     port, tlsMode and dockerHosts ("describes a registry the program deploys"). Its siblings are taken
     without a word and then ignored: ``dockerHost`` (``dockerHosts`` is refused), a provided certificate, an
     admin password (a secret the user believes is in use: packs are pushed with ociPushPassword), an image,
-    a data location, per-host readiness URLs. The project's rule (STYLE.md, config): fail early with one line naming the key."""
+    a data location, per-host readiness URLs. The project's rule (STYLE.md, config): fail early with one
+    line naming the key."""
     with pytest.raises(ConfigError) as caught:
         parse({**EXISTING, key: value})
     assert key in str(caught.value)

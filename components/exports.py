@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 
 from components.config import RegistrySettings
+from components.config.network import is_loopback
 from components.kinds import LEGACY
 from components.pack_registry import PackRegistry
 
@@ -53,18 +54,18 @@ def registry_outputs(registry: PackRegistry, settings: RegistrySettings) -> dict
         instanceContainerNames=registry.container_names,
         registryKind=kind.name,
     )
-    if kind is not LEGACY:
-        pack_repository = f"{settings.host_port}/{settings.kind.pack_repository_path}"
-        outputs["packRepository"] = pack_repository
-        outputs["pushCommand"] = f"oras push {pack_repository}/<name>:<version> <name>-<version>.tar.gz"
     if kind is LEGACY:
-        login = f"spectro registry login {settings.host_port}" + ("" if settings.https else " --insecure")
-    else:
-        trust = "--ca-file ca.crt " if registry.ca_certificate is not None else ""
-        login = (
-            f"oras login -u {registry.push_user} " + (trust if settings.https else "--plain-http ") + settings.host_port
+        outputs["loginCommand"] = f"spectro registry login {settings.host_port}" + (
+            "" if settings.https else " --insecure"
         )
-    outputs["loginCommand"] = login
+    else:
+        pack_repository = f"{settings.host_port}/{settings.kind.pack_repository_path}"
+        # ORAS reads its TLS flags per command (login stores only the credential), and talks plain HTTP to
+        # localhost unless told otherwise (oras cmd/oras/internal/option/remote.go): every command says it.
+        flags = _oras_flags(settings, registry.ca_certificate is not None)
+        outputs["packRepository"] = pack_repository
+        outputs["pushCommand"] = f"oras push {flags}{pack_repository}/<name>:<version> <name>-<version>.tar.gz"
+        outputs["loginCommand"] = f"oras login -u {registry.push_user} {flags}{settings.host_port}"
     catalog_user = settings.read_only_users[0] if registry.credentials is not None else registry.pull_user
     outputs["curlCommand"] = (
         "curl --cacert ca.crt " if registry.ca_certificate is not None else "curl "
@@ -74,3 +75,13 @@ def registry_outputs(registry: PackRegistry, settings: RegistrySettings) -> dict
         outputs["paletteRegistrationName"] = registry.registration.name
         outputs["paletteSyncStatus"] = registry.registration.sync_status
     return outputs
+
+
+def _oras_flags(settings: RegistrySettings, private_ca: bool) -> str:
+    """The TLS flags an ``oras`` command needs for this registry (each followed by a space)."""
+    if not settings.https:
+        return "--plain-http "
+    flags = "--ca-file ca.crt " if private_ca else ""
+    if is_loopback(settings.primary_host):
+        flags += "--plain-http=false "
+    return flags

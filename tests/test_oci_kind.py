@@ -158,9 +158,10 @@ def test_oci_exports(oci_run: ProgramRun) -> None:
     assert exports["registryKind"] == "oci"
     assert exports["packRepository"] == "localhost:5443/packs/spectro-packs/archive"
     assert exports["pushCommand"] == (
-        "oras push localhost:5443/packs/spectro-packs/archive/<name>:<version> <name>-<version>.tar.gz"
+        "oras push --ca-file ca.crt --plain-http=false localhost:5443/packs/spectro-packs/archive/<name>:<version> "
+        "<name>-<version>.tar.gz"
     )
-    assert exports["loginCommand"] == "oras login -u admin --ca-file ca.crt localhost:5443"
+    assert exports["loginCommand"] == "oras login -u admin --ca-file ca.crt --plain-http=false localhost:5443"
     assert exports["curlCommand"] == "curl --cacert ca.crt -u spectro https://localhost:5443/v2/_catalog"
 
 

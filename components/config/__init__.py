@@ -203,7 +203,7 @@ def parse_settings(
     existing = existing_registry(raw, reveal, secret, kind.kind.name)
     if existing is not None:
         # Nothing is deployed: the endpoint is where clients find the registry.
-        raw = raw.with_values(existing.endpoint_values(raw))
+        raw = raw.with_values(existing.endpoint_values(raw, reveal))
         kind = dataclasses.replace(kind, kind=EXISTING)
     network = parse_network(raw)
     tls = parse_tls(raw, reveal, secret, network)
@@ -222,6 +222,7 @@ def parse_settings(
         container.container_name,
         (existing.palette_user,) if existing else users.read_only_users,
         network.primary_host,
+        endpoint_key="ociEndpoint" if existing else "hosts",
     )
     check_kind_fits(kind, https=network.tls_mode != "http", palette_enabled=palette.enabled, realm=users.auth_realm)
     packs, pack_warnings = parse_packs(raw, project_dir or PROJECT_FILE.parent, kind.kind.name)

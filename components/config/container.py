@@ -114,6 +114,31 @@ def image_reference(image: str, *, key: str = "image", example: str = DEFAULT_IM
     return image
 
 
+_DISTRIBUTION_REPOSITORIES = frozenset(
+    {"registry", "library/registry", "docker.io/library/registry", "index.docker.io/library/registry"}
+)
+"""The official CNCF distribution image, however Docker Hub's name is spelled."""
+
+
+def _refuse_other_kinds_image(image: str, kind: RegistryKind) -> None:
+    """An image pinned for one kind would run under the other's data path, env and gate after a switch of
+    registryKind, and fail its readiness gate with no word on why."""
+    repository = image.split("@", 1)[0]
+    if repository.rfind(":") > repository.rfind("/"):  # a tag, not a registry's port
+        repository = repository[: repository.rfind(":")]
+    if kind.proxied and repository.rsplit("/", 1)[-1] == "spectro-registry":
+        other = "legacy"
+    elif kind is LEGACY and repository in _DISTRIBUTION_REPOSITORIES:
+        other = "oci"
+    else:
+        return
+    raise ConfigError(
+        "image",
+        f"'{image}' is the image of registryKind {other}, but registryKind is {kind.name}",
+        f"Unset image to run the kind's default ({kind.default_image}), or set registryKind to {other}.",
+    )
+
+
 def container_limits(raw: Raw) -> ContainerLimits:
     log_max_size = raw.text("logMaxSize").strip().lower()
     if not _LOG_SIZE.match(log_max_size):
@@ -209,6 +234,7 @@ def parse_container(
 ) -> Container:
     # An unset image follows the registry kind.
     image = image_reference(raw.text("image").strip() or kind.default_image, example=kind.default_image)
+    _refuse_other_kinds_image(image, kind)
     container_name = raw.text("containerName").strip()
     if not _CONTAINER_NAME.match(container_name):
         raise ConfigError(

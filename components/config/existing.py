@@ -14,8 +14,41 @@ from components.config.network import dns_name_problem, ip_problem, is_ip
 from components.config.source import ConfigError, Raw, base_url
 from components.config.tls import refuse_private_key
 
-_DEPLOY_KEYS = ("hosts", "ipAddresses", "port", "tlsMode", "dockerHosts")
-"""Where the program would deploy: with ociEndpoint the endpoint says where the registry is."""
+_DEPLOY_KEYS = (
+    "hosts",
+    "ipAddresses",
+    "port",
+    "bindAddress",
+    "tlsMode",
+    "tlsCertificate",
+    "image",
+    "imagePullUsername",
+    "proxyImage",
+    "dataVolume",
+    "memoryLimitMb",
+    "cpus",
+    "dockerHost",
+    "dockerHosts",
+    "dockerSshOpts",
+    "dockerCaCert",
+    "dockerCert",
+    "storage",
+    "s3Bucket",
+    "s3Endpoint",
+    "readinessUrls",
+)
+"""What only a registry the program deploys uses: with ociEndpoint the endpoint says where the registry is,
+and a value here would be taken and then ignored."""
+
+_DEPLOY_SECRET_KEYS = (
+    "tlsPrivateKey",
+    "adminPassword",
+    "readOnlyPasswords",
+    "imagePullPassword",
+    "dockerKey",
+    "s3AccessKey",
+    "s3SecretKey",
+)
 
 
 @dataclass(frozen=True)
@@ -41,10 +74,11 @@ class ExistingRegistry:
     def host_port(self) -> str:
         return self.endpoint.split("://", 1)[1]
 
-    def endpoint_values(self, raw: Raw) -> dict[str, str]:
-        """The config the rest of the settings read the endpoint from, refusing deploy keys that disagree."""
-        for key in _DEPLOY_KEYS:
-            if raw.is_set(key):
+    def endpoint_values(self, raw: Raw, reveal: Callable[[str], str | None]) -> dict[str, str]:
+        """The config the rest of the settings read the endpoint from, refusing every key that only a deployed
+        registry uses (a secret one is refused without being shown)."""
+        for key in (*_DEPLOY_KEYS, *_DEPLOY_SECRET_KEYS):
+            if raw.is_set(key) if key in _DEPLOY_KEYS else bool(reveal(key)):
                 raise ConfigError(
                     key,
                     "describes a registry the program deploys, but ociEndpoint names one that already runs",

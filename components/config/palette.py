@@ -49,6 +49,7 @@ def palette_settings(
     container_name: str,
     read_only_users: tuple[str, ...],
     endpoint_host: str,
+    endpoint_key: str = "hosts",
 ) -> PaletteSettings:
     api_url = raw.text("paletteApiUrl").strip().rstrip("/")
     parts = base_url("paletteApiUrl", api_url, allow_path=True)
@@ -74,6 +75,11 @@ def palette_settings(
     if choice not in ("auto", "true", "false"):
         raise ConfigError("paletteRegistration", f"'{choice}' is not allowed", "Use auto, true or false.")
     unreachable = is_loopback(endpoint_host)
+    reach = (
+        "set ociEndpoint to the registry's name or address Palette can reach"
+        if endpoint_key == "ociEndpoint"
+        else "list a name Palette can reach first in hosts (or ipAddresses)"
+    )
     if choice == "auto":
         wanted = has_key or api_url != DEFAULT_PALETTE_API_URL
         enabled = wanted and not unreachable
@@ -82,7 +88,7 @@ def palette_settings(
         elif wanted:
             reason = (
                 f"Palette registration is off: the endpoint's host '{endpoint_host}' is a loopback address "
-                "Palette cannot reach; list a name Palette can reach first in hosts (or ipAddresses)."
+                f"Palette cannot reach; {reach}."
             )
         else:
             reason = "Palette registration is off: no paletteApiKey, PALETTE_API_KEY or paletteApiUrl is set."
@@ -93,8 +99,7 @@ def palette_settings(
             raise ConfigError(
                 "paletteRegistration",
                 f"is true but the endpoint's host '{endpoint_host}' is a loopback address Palette can never reach",
-                "List a DNS name or IP address Palette can reach first in hosts (or ipAddresses), or set "
-                "paletteRegistration to false.",
+                f"{reach[0].upper()}{reach[1:]}, or set paletteRegistration to false.",
             )
     if enabled and not has_key:
         raise ConfigError(

@@ -220,6 +220,7 @@ server {{
     # here: faster than proxy_buffering off, which moves 4 KiB at a time, and than nginx's default,
     # which spools big blobs to disk).
     client_max_body_size 0;
+    lingering_close always;
     chunked_transfer_encoding on;
     proxy_request_buffering off;
     proxy_buffers 16 64k;

@@ -183,7 +183,7 @@ class PackRegistry(pulumi.ComponentResource):
             )
             self.instances.append(registry)
             self.instance_endpoints.append(instance.readiness_url)
-            previous = registry.proxy or registry.container
+            previous = registry.container
             if settings.readiness.enabled:
                 gate = self._gate(f"readiness{suffix}", settings, registry, instance)
                 self.gates.append(gate)

@@ -111,10 +111,10 @@ class Registry(pulumi.ComponentResource):
     """The pack registry container, configured like the documented install."""
 
     container: docker.Container
-    """The running registry container (for a proxied kind: the one whose network namespace the proxy joins,
-    and which publishes the port)."""
+    """The running registry container (for a proxied kind: in the proxy's network namespace)."""
     proxy: docker.Container | None
-    """The nginx proxy in front of the registry (proxied kinds only)."""
+    """The nginx proxy in front of the registry, owner of the namespace and the published port (proxied kinds
+    only)."""
     image_id: pulumi.Output[str]
     """Id (sha256) of the pulled image the container runs."""
     data_volume: str | None
@@ -186,6 +186,10 @@ class Registry(pulumi.ComponentResource):
                 secret_env,
                 *(env for env in oci_proxy.registry_env() if env not in storage),
             ]
+            if not args.storage_env:
+                # The official image's config caches blob descriptors in memory: with one data location shared
+                # by several hosts, an instance would go on serving a blob another instance deleted.
+                envs.append(NO_BLOB_CACHE_ENV)
         else:
             envs = [
                 f"REGISTRY_LOG_LEVEL={args.log_level}",
@@ -217,6 +221,14 @@ class Registry(pulumi.ComponentResource):
             for path, content in sorted(args.storage_files.items())
         ]
 
+        published = docker.ContainerPortArgs(
+            # A proxied kind publishes the proxy's port; the registry listens on the namespace's loopback.
+            internal=oci_proxy.PROXY_PORT if proxied else CONTAINER_PORT,
+            external=args.port,
+            ip=args.bind_address,
+            protocol="tcp",
+        )
+        self.proxy = self._proxy(name, args, provider, engine, published) if proxied else None
         self.container = docker.Container(
             f"{name}-container",
             name=args.container_name,
@@ -224,16 +236,11 @@ class Registry(pulumi.ComponentResource):
             image=image.image_id,
             restart="always",
             must_run=True,
-            network_mode="bridge",
-            ports=[
-                docker.ContainerPortArgs(
-                    # A proxied kind publishes the proxy's port (it listens in this container's namespace).
-                    internal=oci_proxy.PROXY_PORT if proxied else CONTAINER_PORT,
-                    external=args.port,
-                    ip=args.bind_address,
-                    protocol="tcp",
-                )
-            ],
+            # A proxied kind's registry lives in the proxy's network namespace, joined by the id Docker reports
+            # back (container:<id>): a new proxy means a new registry container, which the engine deletes
+            # first. Joined that way, a restarted registry rejoins the proxy's live namespace.
+            network_mode=self.proxy.id.apply(lambda proxy_id: f"container:{proxy_id}") if self.proxy else "bridge",
+            ports=None if self.proxy else [published],
             envs=envs,
             uploads=uploads,
             volumes=volumes or None,
@@ -259,20 +266,25 @@ class Registry(pulumi.ComponentResource):
                 # Docker takes a memory of 0 in an in-place update as "unchanged", so lifting a limit would
                 # never reach the container (resourceDockerContainerUpdate): a new limit means a new container.
                 replace_on_changes=["memory"],
-                depends_on=list(args.after) or None,
+                depends_on=[*args.after, *([self.proxy] if self.proxy else [])] or None,
             ),
         )
-        self.proxy = self._proxy(name, args, provider, engine) if proxied else None
         outputs: dict[str, pulumi.Input[str]] = {"containerId": self.container.id, "imageId": self.image_id}
         if self.proxy is not None:
             outputs["proxyContainerId"] = self.proxy.id
         self.register_outputs(outputs)
 
     def _proxy(
-        self, name: str, args: RegistryArgs, provider: docker.Provider, engine: docker_engine.EngineFacts | None
+        self,
+        name: str,
+        args: RegistryArgs,
+        provider: docker.Provider,
+        engine: docker_engine.EngineFacts | None,
+        published: docker.ContainerPortArgs,
     ) -> docker.Container:
-        """The nginx proxy, in the registry container's network namespace: it terminates TLS, checks the same
-        bcrypt htpasswd and lets only the admin user write (components.oci_proxy has the rules)."""
+        """The nginx proxy, owner of the instance's network namespace and of its published port: it terminates
+        TLS, checks the bcrypt htpasswd and lets only the admin user write (components.oci_proxy has the rules).
+        The registry joins its namespace."""
         if not args.proxy_image:
             raise ValueError(f"registry kind '{args.kind.name}' needs a proxy_image")
         on_host = pulumi.ResourceOptions(parent=self, provider=provider)
@@ -307,9 +319,8 @@ class Registry(pulumi.ComponentResource):
             image=image.image_id,
             restart="always",
             must_run=True,
-            # The registry container's id, as Docker reports it back (container:<id>): a new registry
-            # container means a new proxy, which the engine deletes first (delete_before_replace below).
-            network_mode=self.container.id.apply(lambda container_id: f"container:{container_id}"),
+            network_mode="bridge",
+            ports=[published],
             uploads=uploads,
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())] or None,
             log_driver=LOG_DRIVER,
@@ -322,11 +333,16 @@ class Registry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=provider,
+                # The name and the host port are unique on the host: the old container must go first.
                 delete_before_replace=True,
-                depends_on=[self.container],
+                # The rolling chain: the instance is only (re)placed once the previous one is ready again.
+                depends_on=list(args.after) or None,
             ),
         )
 
+
+NO_BLOB_CACHE_ENV = "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=none"
+"""Distribution caches nothing for a cache type it does not know (registry/handlers/app.go, with a warning)."""
 
 DRAIN_ENV = f"REGISTRY_HTTP_DRAINTIMEOUT={DRAIN_TIMEOUT_SECONDS}s"
 """Distribution (the legacy server too) finishes in-flight requests for this long after SIGTERM."""

@@ -332,7 +332,7 @@ def start_container(
             mount += ":ro"
         args += ["--volume", mount]
     ports = list(spec.get("ports") or [])
-    joins = str(network or "").startswith("container:")
+    joins = str(network or "").startswith("container:") or network == "host"
     if host_network_port is None and not joins and not ports:
         raise ValueError(f"the spec publishes no port: {spec.get('name')}")
     # The port clients use: the registry's 5000, or the proxy's port for an OCI instance.

@@ -1,10 +1,10 @@
 """An OCI instance on the real engine: the registry stand-in and the nginx proxy stand-in in one netns.
 
-The layout is the program's (components/oci_proxy.py): the registry container owns the network namespace
-and publishes the proxy's port (on 127.0.0.1 only, a port the engine picks); the proxy container joins
-it (``--network container:<registry id>``); the registry listens on 127.0.0.1:5000, where only nginx
-reaches it. Files go in the way the docker provider uploads them (``docker cp`` before start), with the
-text ``proxy_config`` renders. Everything is labelled and removed by the ``DockerJanitor``.
+The layout is the program's (components/registry.py): the proxy container owns the network namespace and
+publishes its port (on 127.0.0.1 only, a port the engine picks); the registry container joins it
+(``--network container:<proxy id>``) and listens on 127.0.0.1:5000, where only nginx reaches it. Files go
+in the way the docker provider uploads them (``docker cp`` before start), with the text ``proxy_config``
+renders. Everything is labelled and removed by the ``DockerJanitor``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from components import oci_proxy
+from components.registry import DRAIN_ENV
 from tests import docker_support
 from tests.docker_support import LABEL, DockerError, DockerJanitor, docker, upload_files
 from tests.tls_support import Authority, LeafCertificate
@@ -89,9 +90,9 @@ class OciPair:
     """A started OCI instance."""
 
     registry: str
-    """Id of the registry container (owns the netns, publishes the port)."""
+    """Id of the registry container (in the proxy's netns)."""
     proxy: str
-    """Id of the nginx container."""
+    """Id of the nginx container (owns the netns, publishes the port)."""
     host_port: int
     """127.0.0.1 port that reaches nginx."""
     https: bool
@@ -155,13 +156,27 @@ def start_oci_pair(
     ``registry_auth`` True adds an htpasswd check by the registry itself behind nginx's (the program leaves
     it out): for the benchmark that shows what that second bcrypt check would cost.
     """
-    args = ["--name", janitor.name(f"{name}-registry"), "--publish", f"127.0.0.1::{oci_proxy.PROXY_PORT}/tcp"]
+    # The proxy owns the namespace and publishes the port; the registry joins it (components/registry.py).
+    proxy = _create(
+        janitor,
+        [
+            "--name",
+            janitor.name(f"{name}-proxy"),
+            "--publish",
+            f"127.0.0.1::{oci_proxy.PROXY_PORT}/tcp",
+            "--stop-signal",
+            oci_proxy.STOP_SIGNAL,
+        ],
+        [],
+        proxy_image,
+    )
+    args = ["--name", janitor.name(f"{name}-registry"), "--network", f"container:{proxy}"]
     if volume:
         if volume not in janitor.volumes:
             docker("volume", "create", "--label", f"{LABEL}={janitor.token}", volume)
             janitor.volumes.append(volume)
         args += ["--volume", f"{volume}:{REGISTRY_DATA}"]
-    envs = [*oci_proxy.registry_env(), "REGISTRY_LOG_LEVEL=info"]
+    envs = [*oci_proxy.registry_env(), DRAIN_ENV, "REGISTRY_LOG_LEVEL=info"]
     if registry_auth:
         envs += [
             "REGISTRY_AUTH=htpasswd",
@@ -170,19 +185,6 @@ def start_oci_pair(
         ]
     registry = _create(janitor, args, envs, registry_image)
     upload_files(registry, [{"file": REGISTRY_HTPASSWD, "content": htpasswd_text, "permissions": "0444"}])
-    proxy = _create(
-        janitor,
-        [
-            "--name",
-            janitor.name(f"{name}-proxy"),
-            "--network",
-            f"container:{registry}",
-            "--stop-signal",
-            oci_proxy.STOP_SIGNAL,
-        ],
-        [],
-        proxy_image,
-    )
     uploads = [
         {"file": oci_proxy.CONFIG_FILE, "content": config_text, "permissions": "0444"},
         {"file": oci_proxy.HTPASSWD_FILE, "content": htpasswd_text, "permissions": "0444"},
@@ -198,11 +200,11 @@ def start_oci_pair(
 
 
 def start_pair(pair: OciPair) -> OciPair:
-    """Starts a created pair: the registry first (it owns the netns), then the proxy."""
+    """Starts a created pair: the proxy first (it owns the netns), then the registry."""
     started_at = time.monotonic()
-    docker("start", pair.registry)
     docker("start", pair.proxy)
-    port = _published_port(pair.registry, oci_proxy.PROXY_PORT)
+    docker("start", pair.registry)
+    port = _published_port(pair.proxy, oci_proxy.PROXY_PORT)
     return OciPair(pair.registry, pair.proxy, port, pair.https, started_at)
 
 

@@ -2,10 +2,11 @@
 
 As in tests/ha_support.py, both Docker hosts of the config reach this machine's engine and every container
 runs with the host's network, so the registries reach moto on 127.0.0.1 and nothing leaves the loopback
-interface. Two OCI instances in the host's namespace cannot both use the program's fixed ports, so each
-instance's declared containers get their own loopback ports: the registry's ``REGISTRY_HTTP_ADDR`` (and its
-debug server's) and, in the proxy's declared nginx configuration, its ``listen`` port and upstream (each
-replaced exactly once, the rest of the configuration as declared).
+interface: the proxy, owner of the instance's namespace, runs in the host's, and the registry joins it.
+Two OCI instances in the host's namespace cannot both use the program's fixed ports, so each instance's
+declared containers get their own loopback ports: the registry's ``REGISTRY_HTTP_ADDR`` (and its debug
+server's) and, in the proxy's declared nginx configuration, its ``listen`` port and upstream (each replaced
+exactly once, the rest of the configuration as declared).
 """
 
 from __future__ import annotations
@@ -37,10 +38,11 @@ __all__ = ["both_hosts_reach_the_engine", "bucket"]
 
 
 def containers_of(run: ProgramRun, index: int) -> tuple[Recorded, Recorded]:
-    """Instance ``index``'s registry and proxy containers: the two its gate depends on."""
+    """Instance ``index``'s registry and proxy containers: the two its gate depends on (the registry is the
+    one in the other's network namespace)."""
     deps = gate_of(run, index).options["dependencies"]
     found = [c for c in run.all(CONTAINER) if c.urn in deps]
-    (registry,) = [c for c in found if not str(c.inputs.get("networkMode", "")).startswith("container:")]
+    (registry,) = [c for c in found if str(c.inputs.get("networkMode", "")).startswith("container:")]
     (proxy,) = [c for c in found if c is not registry]
     return registry, proxy
 
@@ -51,26 +53,17 @@ def _once(text: str, old: str, new: str) -> str:
 
 
 class OciInstance(Instance):
-    """An instance whose ``container`` is the registry (the port owner) and which has a proxy beside it."""
+    """An instance whose ``container`` is the registry, with the proxy that owns its namespace beside it."""
 
     proxy: RunningContainer
 
 
 def start_oci_instance(run: ProgramRun, index: int, janitor: DockerJanitor, images: tuple[str, str]) -> OciInstance:
+    """The proxy first, in the host's network namespace (for the tests' loopback S3 store), then the registry
+    in the proxy's namespace, as declared (``container:<proxy id>``)."""
     registry_spec, proxy_spec = containers_of(run, index)
     port, upstream = port_of(run, index), free_port()
     suffix = f"{index}-{time.monotonic_ns() % 10**6}"
-    # start_container's host_network_port gives the registry its own loopback port; the image's debug
-    # server (:5001 in the official image's config) gets one too, as two share the host's namespace here.
-    envs = [e for e in registry_spec.inputs["envs"] if not str(e).startswith("REGISTRY_HTTP_ADDR=")]
-    envs.append(f"REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:{free_port()}")
-    registry = start_container(
-        container_spec_with(registry_spec.inputs, envs=envs),
-        janitor,
-        image=images[0],
-        name=janitor.name(f"spectro-registry-oci-ha-{suffix}"),
-        host_network_port=upstream,
-    )
     uploads = []
     for upload in proxy_spec.inputs["uploads"]:
         if upload["file"] == oci_proxy.CONFIG_FILE:
@@ -79,10 +72,27 @@ def start_oci_instance(run: ProgramRun, index: int, janitor: DockerJanitor, imag
             upload = {**upload, "content": text}
         uploads.append(upload)
     proxy = start_container(
-        container_spec_with(proxy_spec.inputs, networkMode=f"container:{registry.id}", uploads=uploads),
+        container_spec_with(proxy_spec.inputs, networkMode="host", ports=[], uploads=uploads),
         janitor,
         image=images[1],
         name=janitor.name(f"spectro-registry-oci-ha-proxy-{suffix}"),
+    )
+    assert registry_spec.inputs["networkMode"] == f"container:{proxy_spec.id}"
+    # Its own loopback ports, as two instances share the host's namespace here (the debug server's too).
+    envs = [
+        e for e in registry_spec.inputs["envs"] if not str(e).startswith(("REGISTRY_HTTP_ADDR=", "REGISTRY_HTTP_DEBUG"))
+    ]
+    envs += [
+        f"REGISTRY_HTTP_ADDR=127.0.0.1:{upstream}",
+        f"REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:{free_port()}",
+        # With the host's network, an S3 driver short of credentials would ask the cloud metadata address.
+        "AWS_EC2_METADATA_DISABLED=true",
+    ]
+    registry = start_container(
+        container_spec_with(registry_spec.inputs, envs=envs, networkMode=f"container:{proxy.id}"),
+        janitor,
+        image=images[0],
+        name=janitor.name(f"spectro-registry-oci-ha-{suffix}"),
     )
     instance = OciInstance(run, index, RunningContainer(registry.id, registry.name, registry.spec, port, 0.0, True))
     instance.proxy = proxy
@@ -98,12 +108,12 @@ def test_an_oci_rotation_replaces_both_containers_of_one_instance_at_a_time_and_
     both_hosts_reach_the_engine: None,
 ) -> None:
     """The rotation run as the engine runs the program's second evaluation (tests/engine_model.py
-    ``execute``: each changed step starts once everything it declared it waits for is done). A new
-    registry container means a new proxy (its ``networkMode`` names the registry's id), so the engine
-    deletes the proxy first (pulumi/pulumi pkg/resource/deploy/step_generator.go: dependents of a
-    delete-before-replace replacement are replaced with it) and the proxy's step starts the new one. The
+    ``execute``: each changed step starts once everything it declared it waits for is done). A new proxy
+    means a new registry container (its ``networkMode`` names the proxy's id), so the engine deletes the
+    registry first (pulumi/pulumi pkg/resource/deploy/step_generator.go: dependents of a
+    delete-before-replace replacement are replaced with it) and the registry's step starts the new one. The
     order comes from the program's dependsOn edges only: both containers of instance 0 and its gate are
-    done before instance 1's registry container is touched."""
+    done before instance 1's proxy is touched."""
     images = (oci_standin_image, proxy_standin_image)
     state = MockState()
     config: dict[str, Any] = {
@@ -131,12 +141,12 @@ def test_an_oci_rotation_replaces_both_containers_of_one_instance_at_a_time_and_
         if record.type == CONTAINER:
             assert record.options["delete_before_replace"], record.urn
             index = next(i for i, pair in enumerate(pairs) if record.urn in pair)
-            if record.urn == pairs[index][0]:
-                # The registry's replacement: its dependent proxy goes first, then the registry.
-                remove_container(instances[index].proxy, janitor)
+            if record.urn == pairs[index][1]:
+                # The proxy's replacement: its dependent registry goes first, then the proxy.
                 remove_container(instances[index].container, janitor)
+                remove_container(instances[index].proxy, janitor)
                 instances[index] = start_oci_instance(after, index, janitor, images)
-            # The proxy's own step: start_oci_instance started it beside the new registry.
+            # The registry's own step: start_oci_instance started it in the new proxy's namespace.
         elif record.type == READINESS:
             ReadinessGateProvider().create(gate_props(after, gates.index(record.urn), timeout_seconds=30.0))
 
@@ -149,8 +159,8 @@ def test_an_oci_rotation_replaces_both_containers_of_one_instance_at_a_time_and_
     overlaps = [(x, y) for x in a_out for y in b_out if x[0] < y[1] and y[0] < x[1]]
     assert overlaps == [], "a moment with no instance answering"
     steps = {step.urn: step for step in ran}
-    assert steps[pairs[1][0]].started >= steps[gates[0]].finished, "instance 1 was replaced before gate 0 passed"
-    assert steps[gates[0]].started >= steps[pairs[0][1]].finished, "gate 0 ran before instance 0's proxy was back"
+    assert steps[pairs[1][1]].started >= steps[gates[0]].finished, "instance 1 was replaced before gate 0 passed"
+    assert steps[gates[0]].started >= steps[pairs[0][0]].finished, "gate 0 ran before instance 0's registry was back"
     for instance in instances:
         old, new = (instance.client(user, password) for _, password in passwords)
         assert old.get("/v2/_catalog").status == 401

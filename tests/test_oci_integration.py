@@ -92,25 +92,21 @@ class Instance:
 
 
 def deploy(run: ProgramRun, janitor: DockerJanitor, images: tuple[str, str], volume: str) -> Instance:
-    """What `pulumi up` makes of the two declared containers (the images swapped for the stand-ins)."""
-    registry_spec = run.named("registry-container").inputs
-    mounts = [{**mount, "volumeName": volume} for mount in registry_spec["volumes"]]
+    """What `pulumi up` makes of the two declared containers (the images swapped for the stand-ins): the proxy
+    first, publishing the port, then the registry in the proxy's namespace (its real id for the mock's)."""
     suffix = secrets.token_hex(3)
+    declared = run.named("registry-proxy-container").inputs
+    proxy = start_container(declared, janitor, image=images[1], name=janitor.name(f"{declared['name']}-{suffix}"))
+    registry_spec = run.named("registry-container").inputs
+    assert registry_spec["networkMode"] == f"container:{run.named('registry-proxy-container').id}"
+    mounts = [{**mount, "volumeName": volume} for mount in registry_spec["volumes"]]
     registry = start_container(
-        container_spec_with(registry_spec, volumes=mounts),
+        container_spec_with(registry_spec, volumes=mounts, networkMode=f"container:{proxy.id}"),
         janitor,
         image=images[0],
         name=janitor.name(f"{registry_spec['name']}-{suffix}"),
     )
-    declared = run.named("registry-proxy-container").inputs
-    assert declared["networkMode"] == f"container:{run.named('registry-container').id}"
-    proxy = start_container(
-        container_spec_with(declared, networkMode=f"container:{registry.id}"),
-        janitor,
-        image=images[1],
-        name=janitor.name(f"{declared['name']}-{suffix}"),
-    )
-    proxy.host_port = registry.host_port
+    registry.host_port = proxy.host_port
     return Instance(run, registry, proxy)
 
 
@@ -138,17 +134,17 @@ def test_the_programs_gate_passes_with_every_oci_check(instance: Instance) -> No
     assert outs["write_probe_path"].endswith("/blobs/uploads/")
 
 
-def test_docker_reports_the_proxy_in_the_registrys_namespace_as_declared(instance: Instance) -> None:
+def test_docker_reports_the_registry_in_the_proxys_namespace_as_declared(instance: Instance) -> None:
     """The docker provider reads ``network_mode`` back as ``HostConfig.NetworkMode``, verbatim
     (kreuzwerker/terraform-provider-docker internal/provider/resource_docker_container_funcs.go,
     ``d.Set("network_mode", container.HostConfig.NetworkMode)``; the attribute is ForceNew). The program
-    declares ``container:<registry id>``: what Docker reports must be that same string, or every
-    ``pulumi up`` would replace the proxy."""
-    full_id = docker("inspect", "--format", "{{.Id}}", instance.registry.id).strip()
-    reported = docker("inspect", "--format", "{{.HostConfig.NetworkMode}}", instance.proxy.id).strip()
+    declares ``container:<proxy id>``: what Docker reports must be that same string, or every ``pulumi up``
+    would replace the registry."""
+    full_id = docker("inspect", "--format", "{{.Id}}", instance.proxy.id).strip()
+    reported = docker("inspect", "--format", "{{.HostConfig.NetworkMode}}", instance.registry.id).strip()
     assert reported == f"container:{full_id}"
-    published = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Ports}}", instance.registry.id))
-    # The image exposes 5000 (listed with no binding); only the proxy's port is bound to the host.
+    published = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Ports}}", instance.proxy.id))
+    # Exposed ports are listed with no binding; only the proxy's port is bound to the host.
     assert [port for port, bindings in published.items() if bindings] == ["8443/tcp"]
 
 
@@ -174,7 +170,7 @@ def test_the_admin_pushes_and_the_read_only_user_pulls_through_the_proxy(instanc
 
 def test_the_registry_is_not_reachable_past_the_proxy(instance: Instance) -> None:
     """The registry listens on the namespace's loopback: from the host, only the proxy's port answers."""
-    port_map = docker("port", instance.registry.id).strip().splitlines()
+    port_map = docker("port", instance.proxy.id).strip().splitlines()
     assert all(line.startswith("8443/tcp") for line in port_map), port_map
 
 
@@ -197,7 +193,11 @@ def test_a_registry_published_without_its_proxy_fails_the_gate_naming_the_kind(
     envs += ["REGISTRY_HTTP_TLS_CERTIFICATE=/certs/tls.crt", "REGISTRY_HTTP_TLS_KEY=/certs/tls.key"]
     mounts = [{**mount, "volumeName": janitor.name("oci-it-bare")} for mount in spec["volumes"]]
     bare = start_container(
-        container_spec_with(spec, envs=envs, uploads=uploads, volumes=mounts), janitor, image=oci_standin_image
+        container_spec_with(
+            spec, envs=envs, uploads=uploads, volumes=mounts, networkMode="bridge", ports=[{"internal": 8443}]
+        ),
+        janitor,
+        image=oci_standin_image,
     )
     inputs = {k: v for k, v in oci_run.one(READINESS).inputs.items() if k != "__provider"}
     inputs.update(url=bare.url("https"), timeout_seconds=15.0, require_challenge=False)

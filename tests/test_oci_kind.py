@@ -64,17 +64,19 @@ def test_the_default_kind_is_legacy_and_its_facts_are_todays() -> None:
     assert OCI.write_probe_path("a/b") == "/v2/a/b/spectro-packs/archive/readiness-probe/blobs/uploads/"
 
 
-def test_an_oci_instance_is_a_registry_and_a_proxy_in_its_network_namespace(oci_run: ProgramRun) -> None:
+def test_an_oci_instance_is_a_proxy_and_a_registry_in_its_network_namespace(oci_run: ProgramRun) -> None:
     registry, proxy = _containers(oci_run)
     assert len(oci_run.all(CONTAINER)) == 2
     assert proxy.inputs["name"] == "spectro-registry-dev-proxy"
-    # The proxy joins the registry container's namespace by the id Docker reports back.
-    assert proxy.inputs["networkMode"] == f"container:{registry.id}"
-    assert registry.urn in proxy.options["dependencies"]
+    # The registry joins the proxy's namespace by the id Docker reports back: restarted, it rejoins the
+    # proxy's live namespace (a proxy joining a restarted registry's old namespace would never answer again).
+    assert registry.inputs["networkMode"] == f"container:{proxy.id}"
+    assert proxy.inputs["networkMode"] == "bridge"
+    assert proxy.urn in registry.options["dependencies"]
     assert proxy.options["delete_before_replace"] and registry.options["delete_before_replace"]
-    # Only the registry container publishes, and what it publishes is the proxy's port.
-    assert "ports" not in proxy.inputs
-    assert registry.inputs["ports"] == [{"internal": 8443, "external": 5443, "ip": "127.0.0.1", "protocol": "tcp"}]
+    # Only the proxy publishes a port.
+    assert "ports" not in registry.inputs
+    assert proxy.inputs["ports"] == [{"internal": 8443, "external": 5443, "ip": "127.0.0.1", "protocol": "tcp"}]
     images = sorted(r.inputs["name"] for r in oci_run.all(IMAGE))
     assert images == ["nginx:1.27.3-bookworm", "registry:2.8.3"]
 

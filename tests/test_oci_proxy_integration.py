@@ -370,7 +370,9 @@ def test_data_lives_in_the_volume_and_survives_replacing_both_containers(
 
 def test_proxy_stops_gracefully_finishing_a_download_in_flight(instance: Instance, janitor: DockerJanitor) -> None:
     """SIGQUIT (the image's STOPSIGNAL, components.oci_proxy.STOP_SIGNAL) is nginx's graceful shutdown: a
-    blob being read when ``docker stop`` arrives is still delivered whole, and nginx exits 0."""
+    blob being read when ``docker stop`` arrives is still delivered whole, and nginx exits 0. The proxy owns
+    the namespace and the published port, which Docker tears down once nginx exits: nginx's lingering close
+    keeps it until the client has the last bytes. Then both start again, the proxy first."""
     repository = "packs/spectro-packs/archive/stop"
     blob = os.urandom(32 * MIB)
     digest = "sha256:" + hashlib.sha256(blob).hexdigest()
@@ -413,7 +415,8 @@ def test_proxy_stops_gracefully_finishing_a_download_in_flight(instance: Instanc
     assert docker("inspect", "--format", "{{.State.ExitCode}}", instance.pair.proxy).strip() == "0"
     # Graceful, not the 30 s kill: nginx left as soon as the download was done.
     assert stop_seconds < 30
-    docker("start", instance.pair.proxy)
+    docker("stop", "--time", "10", instance.pair.registry)
+    instance.pair = oci_support.start_pair(instance.pair)
     wait_until_ready(instance.pair, reader=(READER, USERS[READER]), ca_file=instance.ca_file)
 
 
@@ -488,7 +491,7 @@ def test_plain_http_mode_keeps_the_split_for_any_allowed_name(
 
 def test_the_registry_port_is_not_reachable_from_outside_the_namespace(instance: Instance) -> None:
     """Only nginx's port is published; the registry listens on 127.0.0.1 of the shared namespace."""
-    ports = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Ports}}", instance.pair.registry))
+    ports = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Ports}}", instance.pair.proxy))
     published = {port for port, bindings in ports.items() if bindings}
     assert published == {f"{oci_proxy.PROXY_PORT}/tcp"}
     assert all(binding["HostIp"] == "127.0.0.1" for binding in ports[f"{oci_proxy.PROXY_PORT}/tcp"])

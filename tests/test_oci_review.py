@@ -63,12 +63,12 @@ def _crash_registry(container: str) -> None:
 @pytest.mark.parametrize("how", ["docker restart", "crash and restart policy"])
 def test_an_instance_serves_again_after_its_registry_container_restarts(instance: Instance, how: str) -> None:
     """The registry container runs with ``restart: always``: Docker restarts it when the registry exits
-    (a crash, the kernel's OOM killer under ``memoryLimitMb``, `docker restart`). A restarted container gets
-    a new network namespace (moby releases the sandbox on stop and makes a new one on start), while the
-    proxy, which joined the old one (``network_mode: container:<id>``), keeps running there: nginx never
-    exits, so its own restart policy never fires, and the published port now leads into a namespace where
-    nothing listens on 8443. Nothing brings the instance back until someone restarts the proxy by hand.
-    The instance must serve again on its own, as a legacy instance (one container) does."""
+    (a crash, the kernel's OOM killer under ``memoryLimitMb``, `docker restart`). A restarted container that
+    owned its network namespace gets a new one (moby releases the sandbox on stop and makes a new one on
+    start), and a proxy joined to the old one would keep running there, nginx never exiting, the published
+    port leading nowhere. So the proxy owns the namespace and the registry joins it
+    (``network_mode: container:<proxy id>``): restarted, the registry rejoins the proxy's live namespace,
+    and the instance must serve again on its own, as a legacy instance (one container) does."""
     if how == "docker restart":
         docker("restart", "--time", "5", instance.registry.id)
     else:
@@ -78,7 +78,7 @@ def test_an_instance_serves_again_after_its_registry_container_restarts(instance
         assert time.monotonic() < deadline, "the registry container did not come back"
         time.sleep(0.2)
     # The host port may move when the engine picked it: read it again.
-    instance.registry.host_port = docker_support._published_port(instance.registry.id, 8443)
+    instance.registry.host_port = docker_support._published_port(instance.proxy.id, 8443)
     try:
         props = instance.gate_props()
         props["timeout_seconds"] = 20.0

@@ -172,6 +172,7 @@ def test_legacy_exports_name_the_kind_and_no_oci_outputs(dev_run: ProgramRun) ->
     assert not {"packRepository", "pushCommand"} & set(dev_run.exports)
 
 
+EXISTING_SECRETS = {"ociPushPassword", "palettePassword"}
 EXISTING_CONFIG: dict[str, Any] = {
     "registryKind": "oci",
     "ociEndpoint": "https://harbor.example.com:8443",
@@ -186,7 +187,7 @@ EXISTING_CONFIG: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def existing_run() -> ProgramRun:
     return run_program(
-        EXISTING_CONFIG, stack="existing", use_stack_file=False, secrets_={"ociPushPassword", "palettePassword"}
+        EXISTING_CONFIG, stack="existing", use_stack_file=False, secrets_=EXISTING_SECRETS
     )
 
 

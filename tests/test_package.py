@@ -27,6 +27,7 @@ from components.package_args import PackRegistryArgs
 from scripts.generate_package_args import SECRET_NOTE, TARGET, render
 from tests.harness import ROOT, ProgramRun, run_program
 from tests.package_support import SNAPSHOT, declared, schema
+from tests.test_oci_kind import EXISTING_CONFIG, EXISTING_SECRETS
 
 SCHEMA_TYPES = {"string": "string", "integer": "integer", "boolean": "boolean", "array": "array"}
 
@@ -128,15 +129,6 @@ def _palette_run() -> ProgramRun:
     return run_program(PALETTE_ON, secrets_={"paletteApiKey"}, stack="dev")
 
 
-EXISTING_SECRETS = {"ociPushPassword", "palettePassword"}
-EXISTING_CONFIG = {
-    "registryKind": "oci",
-    "ociEndpoint": "https://harbor.example.com",
-    "ociPushUser": "robot",
-    "ociPushPassword": "push-password-0123456789",
-    "paletteUser": "reader",
-    "palettePassword": "pull-password-0123456789",
-}
 
 
 def test_every_output_is_a_program_export_with_a_description(dev_run: ProgramRun) -> None:

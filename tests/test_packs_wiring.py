@@ -14,6 +14,7 @@ import pytest
 
 from components.pack_archive import pack_content
 from tests.harness import PALETTE, READINESS, ProgramRun, run_program
+from tests.test_oci_kind import EXISTING_CONFIG, EXISTING_SECRETS
 
 SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"
 PACK = "pulumi-python:dynamic/packs:Pack"
@@ -74,17 +75,8 @@ def test_a_pack_without_logo_warns(tmp_path: Path) -> None:
 
 
 def test_an_existing_registry_gets_the_packs_pushed_as_its_push_user() -> None:
-    config = {
-        "registryKind": "oci",
-        "ociEndpoint": "https://harbor.example.com:8443",
-        "ociPushUser": "robot",
-        "ociPushPassword": "push-password-0123456789",
-        "paletteUser": "reader",
-        "palettePassword": "pull-password-0123456789",
-        "readinessUrl": "https://127.0.0.1:8443",
-        "packs": [str(SAMPLE)],
-    }
-    run = run_program(config, stack="existing", use_stack_file=False, secrets_={"ociPushPassword", "palettePassword"})
+    config = {**EXISTING_CONFIG, "packs": [str(SAMPLE)]}
+    run = run_program(config, stack="existing", use_stack_file=False, secrets_=EXISTING_SECRETS)
     pack = run.one(PACK)
     assert (pack.inputs["registry_url"], pack.inputs["server_name"]) == ("https://127.0.0.1:8443", "harbor.example.com")
     assert (pack.inputs["username"], pack.inputs["password"]) == ("robot", "push-password-0123456789")

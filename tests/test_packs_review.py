@@ -1,0 +1,41 @@
+"""Review tests for packs as code: what a user's packs and the Pulumi engine do that the first tests missed.
+
+Each test stands for one finding; it fails until the product handles the case.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tests.harness import run_program
+
+SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"
+PACK = "pulumi-python:dynamic/packs:Pack"
+
+
+def _pack_copy(directory: Path, **fields: Any) -> Path:
+    shutil.copytree(SAMPLE, directory)
+    path = directory / "pack.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.update(fields)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return directory
+
+
+def test_two_packs_whose_name_and_version_join_to_the_same_string_get_distinct_resource_names(
+    tmp_path: Path,
+) -> None:
+    """``a-b`` 1 and ``a`` b-1 are two different tags (``a-b:1``, ``a:b-1``), both accepted by the checks, but
+    the program names both Packs ``pack-a-b-1``. The engine refuses a second registration with the same URN
+    (pulumi/pulumi ``pkg/diag/errors.go`` ``GetDuplicateResourceURNError``: "Duplicate resource URN '...'; try
+    giving it a unique name", raised by ``pkg/resource/deploy/step_generator.go``), so ``pulumi up`` fails
+    with a message that names no config key. The mocks do not enforce URN uniqueness: check it here."""
+    one = _pack_copy(tmp_path / "one", name="a-b", version="1")
+    two = _pack_copy(tmp_path / "two", name="a", version="b-1")
+    run = run_program({"registryKind": "oci", "packs": [str(one), str(two)]}, stack="dev")
+    urns = [pack.urn for pack in run.all(PACK)]
+    assert len(urns) == 2
+    assert len(set(urns)) == 2, f"two Packs share the URN {urns[0]}"

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tests.harness import run_program
+from tests.harness import MockState, run_program
 
 SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"
 PACK = "pulumi-python:dynamic/packs:Pack"
@@ -39,3 +39,19 @@ def test_two_packs_whose_name_and_version_join_to_the_same_string_get_distinct_r
     urns = [pack.urn for pack in run.all(PACK)]
     assert len(urns) == 2
     assert len(set(urns)) == 2, f"two Packs share the URN {urns[0]}"
+
+
+def test_a_new_data_volume_makes_the_packs_push_again() -> None:
+    """``dataVolume`` names where the registry keeps its data: a new one (or ``storage: s3``, a new bucket) is
+    an empty registry once the container is replaced. Nothing in a Pack's inputs says where the data lives,
+    so the engine sees the Packs unchanged (``PackProvider.diff`` compares inputs only), pushes nothing, and
+    the stack records packs that the registry no longer has, until someone runs ``pulumi refresh``."""
+    base = {"registryKind": "oci", "packs": ["tests/packs/hello-universe"]}
+    state = MockState()
+    before = run_program({**base, "dataVolume": "packs-data-a"}, stack="dev", state=state).one(PACK)
+    after = run_program({**base, "dataVolume": "packs-data-b"}, stack="dev", state=state).one(PACK)
+    assert before.inputs["password"] == after.inputs["password"], "the same stack state: only the volume moved"
+    changed = sorted(
+        key for key in before.inputs.keys() | after.inputs.keys() if before.inputs.get(key) != after.inputs.get(key)
+    )
+    assert changed, "no Pack input changes when the registry's data moves to an empty volume: nothing is pushed"

@@ -6,9 +6,12 @@ Each test stands for one finding; it fails until the product handles the case.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.harness import MockState, run_program
 
@@ -55,3 +58,17 @@ def test_a_new_data_volume_makes_the_packs_push_again() -> None:
         key for key in before.inputs.keys() | after.inputs.keys() if before.inputs.get(key) != after.inputs.get(key)
     )
     assert changed, "no Pack input changes when the registry's data moves to an empty volume: nothing is pushed"
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_naming_packs_and_the_file(tmp_path: Path) -> None:
+    """Linux file names are bytes: a file written by a Latin-1 tool (``caf\\xe9.yaml``) passes every check,
+    ``pack_content`` keys it as ``manifests/caf\\udce9.yaml`` (surrogateescape), and the Pack's ``files`` input
+    cannot be serialised (Pulumi inputs travel as protobuf ``Struct``s, whose strings must be UTF-8):
+    ``pulumi up`` fails with "ValueError has risen: 'utf-8' codec can't encode character '\\udce9'", which
+    names neither ``packs`` nor the file. Palette (Go, UTF-8 names) could not show the file either."""
+    pack = _pack_copy(tmp_path / "hello-universe")
+    with open(os.path.join(os.fsencode(pack / "manifests"), b"caf\xe9.yaml"), "wb") as file:
+        file.write(b"a: 1\n")
+    with pytest.raises(Exception, match=r"'palette-pack-registry:packs'.*hello-universe.*manifests/caf") as raised:
+        run_program({"registryKind": "oci", "packs": [str(pack)]}, stack="dev")
+    assert "surrogates" not in str(raised.value)

@@ -1,0 +1,121 @@
+"""Review tests for the OCI push client, against a small scripted registry (plain HTTP on 127.0.0.1): answers
+that registries in the field give and the stand-in does not."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from components.oci_client import OciClient, OciTarget
+
+USER, PASSWORD = "admin", "Review-Pw-7"
+STORAGE = "storage.invalid"
+
+
+@dataclass
+class Registry:
+    url: str = ""
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    manifests: dict[str, bytes] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    redirect_blob_reads: bool = False
+    """Answer GET/HEAD of a stored blob with 307 to the storage (distribution with an S3/GCS/Azure driver and
+    ``redirect`` on, its default: registry/storage/blobserver.go ``ServeBlob`` redirects for the request's
+    method, HEAD included, once ``Stat`` found the blob)."""
+    location: str = "absolute"
+    """How the upload POST's Location is written: absolute, or relative to the request URL."""
+    echo_authorization: bool = False
+    """Refuse every request but a HEAD with 401 and an error message that quotes the Authorization header."""
+
+
+def _handler(state: Registry) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _dispatch(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            state.requests.append((self.command, self.path))
+            path, _, query = self.path.partition("?")
+            if state.echo_authorization and self.command != "HEAD":
+                message = f"authentication required (got {self.headers.get('Authorization')})"
+                self._answer(401, f'{{"errors":[{{"code":"UNAUTHORIZED","message":"{message}"}}]}}'.encode())
+            elif path.endswith("/blobs/uploads/") and self.command == "POST":
+                if state.location == "absolute":
+                    self._answer(202, headers={"Location": f"{state.url}{path}session-1"})
+                else:
+                    self._answer(202, headers={"Location": "session-1"})
+            elif "/blobs/uploads/" in path and self.command == "PUT":
+                digest = query.split("digest=", 1)[1].replace("%3A", ":")
+                state.blobs[digest] = body
+                self._answer(201)
+            elif "/blobs/" in path:
+                digest = path.rsplit("/", 1)[1]
+                if digest not in state.blobs:
+                    self._answer(404)
+                elif state.redirect_blob_reads:
+                    self._answer(307, headers={"Location": f"http://{STORAGE}/blobs/{digest}?X-Amz-Signature=s"})
+                else:
+                    self._answer(200, state.blobs[digest])
+            elif "/manifests/" in path and self.command == "PUT":
+                state.manifests[path] = body
+                self._answer(201, headers={"Docker-Content-Digest": "sha256:" + hashlib.sha256(body).hexdigest()})
+            else:
+                self._answer(404)
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _dispatch
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    return Handler
+
+
+@pytest.fixture
+def registry() -> Iterator[Registry]:
+    state = Registry()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _client(registry: Registry) -> OciClient:
+    return OciClient(OciTarget(registry.url, USER, PASSWORD))
+
+
+def test_a_blob_the_registry_redirects_to_its_storage_counts_as_present(registry: Registry) -> None:
+    """An existing registry (Harbor, distribution) on S3, GCS or Azure storage answers a HEAD of a blob it
+    holds with 307 to the bucket. The second pack pushed there finds the shared ``{}`` config blob that way,
+    and the client, which follows no redirect (rightly: the credentials must not go to the bucket), calls the
+    307 a failure: "HEAD ...@sha256:44136fa... answered 307". The 307 only comes after the registry's own
+    ``Stat`` found the blob (distribution registry/storage/blobserver.go), so it means "present"."""
+    oci = _client(registry)
+    oci.push_pack("base/spectro-packs/archive/first", "1.0.0", b"first layer", "first-1.0.0.tar.gz")
+    registry.redirect_blob_reads = True
+    registry.requests.clear()
+
+    pushed = oci.push_pack("base/spectro-packs/archive/second", "1.0.0", b"second layer", "second-1.0.0.tar.gz")
+
+    assert registry.blobs[pushed.layer_digest] == b"second layer"
+    assert [method for method, _ in registry.requests].count("POST") == 1, "the config blob is not sent again"

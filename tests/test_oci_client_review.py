@@ -119,3 +119,17 @@ def test_a_blob_the_registry_redirects_to_its_storage_counts_as_present(registry
 
     assert registry.blobs[pushed.layer_digest] == b"second layer"
     assert [method for method, _ in registry.requests].count("POST") == 1, "the config blob is not sent again"
+
+
+def test_an_upload_location_relative_to_the_request_is_resolved_against_it(registry: Registry) -> None:
+    """The distribution spec lets the upload's Location be relative (OCI distribution-spec "Pushing blobs":
+    "The <location> ... may be absolute or relative"); a reference such as ``session-1`` resolves against
+    the POST's URL (RFC 3986 section 5.2) to ``/v2/<repo>/blobs/uploads/session-1``. The client keeps only the
+    Location's path and appends it to the registry URL, so it PUTs to ``http://127.0.0.1:PORTsession-1``."""
+    registry.location = "relative"
+
+    pushed = _client(registry).push_pack("base/x", "1.0.0", b"layer", "x-1.0.0.tar.gz")
+
+    assert registry.blobs[pushed.layer_digest] == b"layer"
+    puts = [path.split("?")[0] for method, path in registry.requests if method == "PUT" and "/uploads/" in path]
+    assert puts == ["/v2/base/x/blobs/uploads/session-1"] * 2

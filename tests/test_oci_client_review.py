@@ -3,6 +3,7 @@ that registries in the field give and the stand-in does not."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from components.oci_client import OciClient, OciTarget
+from components.oci_client import OciClient, OciError, OciTarget
 
 USER, PASSWORD = "admin", "Review-Pw-7"
 STORAGE = "storage.invalid"
@@ -133,3 +134,17 @@ def test_an_upload_location_relative_to_the_request_is_resolved_against_it(regis
     assert registry.blobs[pushed.layer_digest] == b"layer"
     puts = [path.split("?")[0] for method, path in registry.requests if method == "PUT" and "/uploads/" in path]
     assert puts == ["/v2/base/x/blobs/uploads/session-1"] * 2
+
+
+def test_a_refusal_that_quotes_the_authorization_header_does_not_reach_the_message(registry: Registry) -> None:
+    """The message carries the registry's own error text (``_errors``); ``redact`` removes the password in its
+    plain, quoted and URL-encoded forms, but not the form every request carries: base64 of ``user:password``
+    in ``Authorization: Basic``, which a proxy or registry that quotes the request puts in its answer."""
+    registry.echo_authorization = True
+    encoded = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+
+    with pytest.raises(OciError) as raised:
+        _client(registry).push_pack("base/x", "1.0.0", b"layer", "x-1.0.0.tar.gz")
+
+    assert "401" in str(raised.value)
+    assert encoded not in str(raised.value), str(raised.value)

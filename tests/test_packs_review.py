@@ -72,3 +72,14 @@ def test_a_file_name_that_is_not_utf8_is_refused_naming_packs_and_the_file(tmp_p
     with pytest.raises(Exception, match=r"'palette-pack-registry:packs'.*hello-universe.*manifests/caf") as raised:
         run_program({"registryKind": "oci", "packs": [str(pack)]}, stack="dev")
     assert "surrogates" not in str(raised.value)
+
+
+def test_a_symlink_loop_inside_a_pack_is_refused_naming_packs_and_the_link(tmp_path: Path) -> None:
+    """``manifests/loop -> loop`` (a link to itself, or two links to each other) stays inside the pack by its
+    text, but ``_check_tree`` resolves it with ``Path.resolve()``, which raises ``RuntimeError: Symlink loop
+    from '...'`` (Python 3.11; ``OSError`` from 3.13): the program stops with a traceback that names no config
+    key, not the one-line refusal naming ``packs``, the directory and the file."""
+    pack = _pack_copy(tmp_path / "hello-universe")
+    (pack / "manifests" / "loop").symlink_to("loop")
+    with pytest.raises(Exception, match=r"'palette-pack-registry:packs'.*hello-universe.*manifests/loop"):
+        run_program({"registryKind": "oci", "packs": [str(pack)]}, stack="dev")

@@ -127,3 +127,51 @@ def test_palette_syncs_after_the_old_manifest_is_deleted(registry: OciRegistry, 
         assert gone[1] not in seeing.seen_at_update[-1], (
             f"Palette synced while {gone[0]}:{gone[1]} was still in the registry (tags {seeing.seen_at_update[-1]})"
         )
+
+
+def refresh(engine: Engine) -> None:
+    """`pulumi refresh` of the Packs: each one read; a resource whose read answers no id leaves the state."""
+    for urn, (id_, outs) in list(engine.state.items()):
+        if f"{PACK}::" in urn:
+            read = engine.providers[PACK].read(id_, outs)
+            if read.id:
+                engine.state[urn] = (read.id, read.outs)
+            else:
+                del engine.state[urn]
+
+
+@pytest.mark.parametrize("out_of_band", ["deleted", "overwritten"])
+def test_a_pack_pushed_again_after_a_refresh_makes_palette_sync(
+    registry: OciRegistry, tmp_path: Path, out_of_band: str
+) -> None:
+    """Someone deletes or overwrites the pack's tag; `pulumi refresh` notices; `pulumi up` pushes the pack
+    again (a create, or an update). Palette may have indexed the registry in between (its periodic sync), so it
+    must sync after the repair: the issue asks for one sync "after any pack is created, updated or deleted".
+    But the sync trigger is a digest of the references and manifest digests, and the repaired pack has the
+    very reference and digest the registration saw last: the trigger is unchanged and Palette is not asked."""
+    pack = _copy(tmp_path / "hello-universe")
+    state = MockState()
+    reader = registry.reader()
+    repository = f"{ARCHIVE}/hello-universe"
+    with FakePalette() as palette:
+        config = _config(registry, palette, pack)
+
+        def evaluate() -> ProgramRun:
+            return run_program(config, stack="existing", state=state, use_stack_file=False, secrets_=SECRETS)
+
+        engine = Engine(palette)
+        engine.up(evaluate())
+        status, _, headers = reader.manifest(repository, "1.0.0")
+        assert status == 200
+        if out_of_band == "deleted":
+            assert reader.delete(repository, headers["Docker-Content-Digest"]) == 202
+        else:
+            reader.push_other(repository, "1.0.0")
+        refresh(engine)
+        palette.reset_calls()
+
+        changed = engine.up(evaluate())
+
+        assert reader.manifest(repository, "1.0.0")[2].get("Docker-Content-Digest") == headers["Docker-Content-Digest"]
+        assert evaluate().one(PACK).urn in changed, "the pack was pushed again"
+        assert len(palette.calls("POST", r"/sync$")) == 1, "Palette was not asked to sync after the repair"

@@ -11,10 +11,13 @@ order; ``up_and_delete`` below adds that last phase.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import pytest
 
 from tests import docker_support
@@ -175,3 +178,47 @@ def test_a_pack_pushed_again_after_a_refresh_makes_palette_sync(
         assert reader.manifest(repository, "1.0.0")[2].get("Docker-Content-Digest") == headers["Docker-Content-Digest"]
         assert evaluate().one(PACK).urn in changed, "the pack was pushed again"
         assert len(palette.calls("POST", r"/sync$")) == 1, "Palette was not asked to sync after the repair"
+
+
+def _set_password(registry: OciRegistry, password: str, tmp_path: Path) -> None:
+    """The registry's admin password becomes ``password`` (distribution re-reads its htpasswd file when its
+    mtime changes: registry/auth/htpasswd/access.go ``Authorized``)."""
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+    file = tmp_path / "htpasswd"
+    file.write_text(f"{registry.username}:{hashed}\n")
+    file.chmod(0o444)
+    subprocess.run(["docker", "cp", str(file), f"{registry.container.id}:/auth/htpasswd"], check=True, timeout=60)
+
+
+def test_a_pack_removed_in_the_run_that_changes_the_push_password_is_still_deleted(
+    registry: OciRegistry, tmp_path: Path
+) -> None:
+    """The engine deletes a resource with the inputs and outputs its state holds (``performDeletes`` sends the
+    old state to the provider's Delete): for a removed Pack, the password of the last run that updated it. A run
+    that changes the push password (ociPushPassword here; a rotation of the deployed registry's admin password
+    the same way) updates every Pack still declared (``password`` is a record-only input) but not the removed
+    one: its delete logs in with the old password, the registry answers 401 and `pulumi up` fails, on every
+    later run too, since nothing ever updates that state again."""
+    kept = _copy(tmp_path / "hello-universe")
+    other = _copy(tmp_path / "other-pack", name="other-pack")
+    state = MockState()
+    with FakePalette() as palette:
+        config = _config(registry, palette, kept)
+
+        def evaluate(packs: list[Path], password: str) -> ProgramRun:
+            return run_program(
+                {**config, "ociPushPassword": password, "packs": [str(p) for p in packs]},
+                stack="existing",
+                state=state,
+                use_stack_file=False,
+                secrets_=SECRETS,
+            )
+
+        engine = Engine(palette)
+        up_and_delete(engine, evaluate([kept, other], registry.password))
+        new_password = "Rotated-" + secrets.token_urlsafe(18)
+        _set_password(registry, new_password, tmp_path)
+
+        up_and_delete(engine, evaluate([kept], new_password))
+
+        assert registry.reader(new_password).tags(f"{ARCHIVE}/other-pack") == []

@@ -10,19 +10,24 @@ order; ``up_and_delete`` below adds that last phase.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import shutil
+import socket
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
 import bcrypt
 import pytest
 
+from components.pack_archive import pack_content
+from components.packs import PackProvider
 from tests import docker_support
 from tests.harness import PALETTE, MockState, ProgramRun, run_program
-from tests.pack_push_support import OciRegistry, start_oci_registry
+from tests.pack_push_support import SERVER_NAME, OciRegistry, start_oci_registry
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_HTTP_ENV
 from tests.test_packs_end_to_end import PACK, SAMPLE, SECRETS, Engine, _config
@@ -222,3 +227,93 @@ def test_a_pack_removed_in_the_run_that_changes_the_push_password_is_still_delet
         up_and_delete(engine, evaluate([kept], new_password))
 
         assert registry.reader(new_password).tags(f"{ARCHIVE}/other-pack") == []
+
+
+class _Forwarder:
+    """A TCP port on 127.0.0.1 that forwards to the registry: another address of the same registry, which
+    ``close`` takes away (as a port change takes the old container's port away)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.target_port = target_port
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.connections += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the accept: nothing listens there any more
+        self.server.close()
+        for connection in self.connections:
+            with contextlib.suppress(OSError):
+                connection.close()
+
+
+def test_a_new_address_for_the_registry_publishes_the_pack_after_the_old_address_is_gone(
+    registry: OciRegistry, tmp_path: Path
+) -> None:
+    """``registry_url`` is the address this machine reaches the first instance at: it changes with ``port``,
+    ``hosts``/``ipAddresses`` or ``readinessUrl``, that is, mostly when the old address stops answering. A
+    ``port`` change replaces the container first (delete-before-replace), so by the time the Pack's step runs
+    the old port is closed. The provider makes a new registry_url alone a replacement, deleted first
+    (``PackProvider.diff``: ``delete_before_replace``), and the engine's delete of the old resource goes to the
+    old address (it gets the old state): connection refused, `pulumi up` fails, and every later run again.
+
+    The engine's rule for a replacement (pulumi/pulumi pkg/resource/deploy/step_generator.go): with
+    ``deleteBeforeReplace`` the old resource is deleted, then the new one created; else the new one is created
+    and the old one deleted at the end. Both deletes go through the old state."""
+    pack = _copy(tmp_path / "hello-universe")
+    content = pack_content(pack)
+    provider = PackProvider()
+    old_address = _Forwarder(registry.container.host_port)
+    props = {
+        "pack_dir": str(pack),
+        "name": "hello-universe",
+        "version": "1.0.0",
+        "content_digest": content.content_digest,
+        "files": content.files,
+        "registry_url": f"https://127.0.0.1:{old_address.port}",
+        "server_name": SERVER_NAME,
+        "ca_certificate": registry.ca_certificate,
+        "repository": ARCHIVE,
+        "username": registry.username,
+        "password": registry.password,
+    }
+    created = provider.create(provider.check({}, props).inputs)
+    old_address.close()
+    news = provider.check(created.outs, {**props, "registry_url": registry.url}).inputs
+
+    diff = provider.diff(created.id, created.outs, news)
+    if diff.replaces and diff.delete_before_replace:
+        provider.delete(created.id, created.outs)
+        provider.create(news)
+    elif diff.replaces:
+        provider.create(news)
+        provider.delete(created.id, created.outs)
+    elif diff.changes:
+        provider.update(created.id, created.outs, news)
+
+    assert registry.reader().tags(f"{ARCHIVE}/hello-universe") == ["1.0.0"]

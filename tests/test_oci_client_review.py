@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +31,8 @@ class Registry:
     method, HEAD included, once ``Stat`` found the blob)."""
     location: str = "absolute"
     """How the upload POST's Location is written: absolute, or relative to the request URL."""
+    busy_for: int | None = None
+    """Answer the first manifest PUT with 503 and this ``Retry-After`` (seconds)."""
     echo_authorization: bool = False
     """Refuse every request but a HEAD with 401 and an error message that quotes the Authorization header."""
 
@@ -72,6 +75,9 @@ def _handler(state: Registry) -> type[BaseHTTPRequestHandler]:
                     self._answer(307, headers={"Location": f"http://{STORAGE}/blobs/{digest}?X-Amz-Signature=s"})
                 else:
                     self._answer(200, state.blobs[digest])
+            elif "/manifests/" in path and self.command == "PUT" and state.busy_for is not None:
+                self._answer(503, headers={"Retry-After": str(state.busy_for)})
+                state.busy_for = None
             elif "/manifests/" in path and self.command == "PUT":
                 state.manifests[path] = body
                 self._answer(201, headers={"Docker-Content-Digest": "sha256:" + hashlib.sha256(body).hexdigest()})
@@ -148,3 +154,20 @@ def test_a_refusal_that_quotes_the_authorization_header_does_not_reach_the_messa
 
     assert "401" in str(raised.value)
     assert encoded not in str(raised.value), str(raised.value)
+
+
+def test_a_retry_after_from_the_registry_is_cut_to_a_minute(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy registry or the proxy in front answers 503 with ``Retry-After``. The client's ``Retry`` honours it
+    without ``retry_after_max``, so urllib3's default applies: up to six hours per retry
+    (``urllib3.util.Retry.DEFAULT_RETRY_AFTER_MAX``), four retries, while ``pulumi up`` shows nothing. The
+    Palette client cuts it to 60 seconds (``components.palette_client.HttpPolicy.retry_after_max``)."""
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    registry.busy_for = 3600
+
+    _client(registry).push_pack("base/x", "1.0.0", b"layer", "x-1.0.0.tar.gz")
+
+    assert slept, "the 503 was retried after a sleep"
+    assert max(slept) <= 60, f"the client would sleep {max(slept):.0f} s before retrying"

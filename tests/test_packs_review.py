@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from components.pack_inputs import check_inputs
 from tests.harness import MockState, run_program
 
 SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"
@@ -83,3 +84,18 @@ def test_a_symlink_loop_inside_a_pack_is_refused_naming_packs_and_the_link(tmp_p
     (pack / "manifests" / "loop").symlink_to("loop")
     with pytest.raises(Exception, match=r"'palette-pack-registry:packs'.*hello-universe.*manifests/loop"):
         run_program({"registryKind": "oci", "packs": [str(pack)]}, stack="dev")
+
+
+def test_packs_on_an_http_registry_are_refused_before_anything_exists() -> None:
+    """``tlsMode: http`` (with ``allowInsecureHttp``) passes the config checks with ``packs`` set, and the program
+    declares each Pack with ``registry_url`` ``http://...``. The Pack provider's own check refuses anything
+    but https (``pack_inputs.check_inputs``), so `pulumi preview` fails on every Pack with "registry_url
+    'http://localhost:5443' is not an https:// base URL": an input of a resource, not a config key the user
+    set. The issue wants refusals before any resource exists, naming the key."""
+    config = {"registryKind": "oci", "tlsMode": "http", "allowInsecureHttp": True, "packs": [str(SAMPLE)]}
+    with pytest.raises(Exception, match=r"'palette-pack-registry:(packs|tlsMode)'"):
+        run = run_program(config, stack="dev")
+        failures = check_inputs(run.one(PACK).inputs)
+        raise AssertionError(
+            f"the program ran; the Pack's check then says {[(f.property, f.reason) for f in failures]}"
+        )

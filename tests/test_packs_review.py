@@ -99,3 +99,14 @@ def test_packs_on_an_http_registry_are_refused_before_anything_exists() -> None:
         raise AssertionError(
             f"the program ran; the Pack's check then says {[(f.property, f.reason) for f in failures]}"
         )
+
+
+@pytest.mark.parametrize(("field", "value"), [("version", "1.0.0\n"), ("name", "hello-universe\n")])
+def test_a_name_or_version_with_a_trailing_newline_is_refused(tmp_path: Path, field: str, value: str) -> None:
+    """``^...$`` lets ``$`` match before a final newline (Python ``re``: "matches at the end of the string or
+    just before the newline at the end of the string"), so ``_NAME``/``_VERSION`` accept ``"1.0.0\\n"`` (a
+    version a script read from a VERSION file with ``read()``). The tag then carries the newline: the
+    registry refuses it at push time (distribution's tag grammar has no newline), naming no config key."""
+    pack = _pack_copy(tmp_path / "hello-universe", **{field: value})
+    with pytest.raises(Exception, match=rf"'palette-pack-registry:packs'.*{field}"):
+        run_program({"registryKind": "oci", "packs": [str(pack)]}, stack="dev")

@@ -111,7 +111,10 @@ def test_a_blob_the_registry_redirects_to_its_storage_counts_as_present(registry
     holds with 307 to the bucket. The second pack pushed there finds the shared ``{}`` config blob that way,
     and the client, which follows no redirect (rightly: the credentials must not go to the bucket), calls the
     307 a failure: "HEAD ...@sha256:44136fa... answered 307". The 307 only comes after the registry's own
-    ``Stat`` found the blob (distribution registry/storage/blobserver.go), so it means "present"."""
+    ``Stat`` found the blob (distribution registry/storage/blobserver.go), so it means "present". The
+    distribution spec allows it for any request (spec.md "Registries MAY respond to any request with a
+    redirect ...; clients SHOULD follow such redirects, and MUST NOT forward ``Authorization`` headers across
+    host boundaries")."""
     oci = _client(registry)
     oci.push_pack("base/spectro-packs/archive/first", "1.0.0", b"first layer", "first-1.0.0.tar.gz")
     registry.redirect_blob_reads = True

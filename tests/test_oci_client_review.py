@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from components.oci_client import OciClient, OciError, OciTarget
+from components.oci_client import MANIFEST_MEDIA_TYPE, OciClient, OciError, OciTarget
+from components.pack_archive import pack_content
+from components.packs import PackProvider
 
+SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"
 USER, PASSWORD = "admin", "Review-Pw-7"
 STORAGE = "storage.invalid"
 
@@ -31,6 +37,8 @@ class Registry:
     method, HEAD included, once ``Stat`` found the blob)."""
     busy_for: int | None = None
     """Answer the first manifest PUT with 503 and this ``Retry-After`` (seconds)."""
+    deletes: bool = True
+    """False: a DELETE answers 405 UNSUPPORTED, as distribution does by default (storage.delete.enabled off)."""
     echo_authorization: bool = False
     """Refuse every request but a HEAD with 401 and an error message that quotes the Authorization header."""
 
@@ -56,6 +64,12 @@ def _handler(state: Registry) -> type[BaseHTTPRequestHandler]:
             if state.echo_authorization and self.command != "HEAD":
                 message = f"authentication required (got {self.headers.get('Authorization')})"
                 self._answer(401, f'{{"errors":[{{"code":"UNAUTHORIZED","message":"{message}"}}]}}'.encode())
+            elif self.command == "DELETE" and not state.deletes:
+                self._answer(405, b'{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}')
+            elif "/manifests/" in path and self.command in ("GET", "HEAD") and path in state.manifests:
+                stored = state.manifests[path]
+                digest = "sha256:" + hashlib.sha256(stored).hexdigest()
+                self._answer(200, stored, {"Docker-Content-Digest": digest, "Content-Type": MANIFEST_MEDIA_TYPE})
             elif path.endswith("/blobs/uploads/") and self.command == "POST":
                 self._answer(202, headers={"Location": f"{state.url}{path}session-1"})
             elif "/blobs/uploads/" in path and self.command == "PUT":
@@ -155,3 +169,42 @@ def test_a_retry_after_from_the_registry_is_cut_to_a_minute(
 
     assert slept, "the 503 was retried after a sleep"
     assert max(slept) <= 60, f"the client would sleep {max(slept):.0f} s before retrying"
+
+
+def test_a_changed_pack_on_a_registry_without_deletes_is_published_and_stays_published(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """An existing registry may refuse deletes: CNCF distribution does by default (``storage.delete.enabled``
+    is off; a manifest DELETE answers 405 UNSUPPORTED). A changed file makes ``PackProvider.update`` push the
+    same tag (done: the registry serves the new files) and then delete the manifest that lost its tag, a
+    clean-up. The 405 fails the update, so the engine keeps the old state (a failed update records no new
+    outputs) and every later `pulumi up` pushes again and fails again on the same delete."""
+    pack = tmp_path / "hello-universe"
+    shutil.copytree(SAMPLE, pack)
+    registry.deletes = False
+    provider = PackProvider()
+
+    def props() -> dict[str, Any]:
+        content = pack_content(pack)
+        return {
+            "pack_dir": str(pack),
+            "name": "hello-universe",
+            "version": "1.0.0",
+            "content_digest": content.content_digest,
+            "files": content.files,
+            "registry_url": registry.url,
+            "server_name": None,
+            "ca_certificate": None,
+            "repository": "packs/spectro-packs/archive",
+            "username": USER,
+            "password": PASSWORD,
+        }
+
+    created = provider.create(props())
+    (pack / "values.yaml").write_text("replicas: 2\n")
+    news = props()
+
+    updated = provider.update(created.id, created.outs, news)
+
+    assert updated.outs["content_digest"] == news["content_digest"]
+    assert updated.outs["manifest_digest"] != created.outs["manifest_digest"]

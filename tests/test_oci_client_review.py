@@ -1,0 +1,210 @@
+"""Review tests for the OCI push client, against a small scripted registry (plain HTTP on 127.0.0.1): answers
+that registries in the field give and the stand-in does not."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.oci_client import MANIFEST_MEDIA_TYPE, OciClient, OciError, OciTarget
+from components.pack_archive import pack_content
+from components.packs import PackProvider
+
+SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"
+USER, PASSWORD = "admin", "Review-Pw-7"
+STORAGE = "storage.invalid"
+
+
+@dataclass
+class Registry:
+    url: str = ""
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    manifests: dict[str, bytes] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    redirect_blob_reads: bool = False
+    """Answer GET/HEAD of a stored blob with 307 to the storage (distribution with an S3/GCS/Azure driver and
+    ``redirect`` on, its default: registry/storage/blobserver.go ``ServeBlob`` redirects for the request's
+    method, HEAD included, once ``Stat`` found the blob)."""
+    busy_for: int | None = None
+    """Answer the first manifest PUT with 503 and this ``Retry-After`` (seconds)."""
+    deletes: bool = True
+    """False: a DELETE answers 405 UNSUPPORTED, as distribution does by default (storage.delete.enabled off)."""
+    echo_authorization: bool = False
+    """Refuse every request but a HEAD with 401 and an error message that quotes the Authorization header."""
+
+
+def _handler(state: Registry) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _dispatch(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            state.requests.append((self.command, self.path))
+            path, _, query = self.path.partition("?")
+            if state.echo_authorization and self.command != "HEAD":
+                message = f"authentication required (got {self.headers.get('Authorization')})"
+                self._answer(401, f'{{"errors":[{{"code":"UNAUTHORIZED","message":"{message}"}}]}}'.encode())
+            elif self.command == "DELETE" and not state.deletes:
+                self._answer(405, b'{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}')
+            elif "/manifests/" in path and self.command in ("GET", "HEAD") and path in state.manifests:
+                stored = state.manifests[path]
+                digest = "sha256:" + hashlib.sha256(stored).hexdigest()
+                self._answer(200, stored, {"Docker-Content-Digest": digest, "Content-Type": MANIFEST_MEDIA_TYPE})
+            elif path.endswith("/blobs/uploads/") and self.command == "POST":
+                self._answer(202, headers={"Location": f"{state.url}{path}session-1"})
+            elif "/blobs/uploads/" in path and self.command == "PUT":
+                digest = query.split("digest=", 1)[1].replace("%3A", ":")
+                state.blobs[digest] = body
+                self._answer(201)
+            elif "/blobs/" in path:
+                digest = path.rsplit("/", 1)[1]
+                if digest not in state.blobs:
+                    self._answer(404)
+                elif state.redirect_blob_reads:
+                    self._answer(307, headers={"Location": f"http://{STORAGE}/blobs/{digest}?X-Amz-Signature=s"})
+                else:
+                    self._answer(200, state.blobs[digest])
+            elif "/manifests/" in path and self.command == "PUT" and state.busy_for is not None:
+                self._answer(503, headers={"Retry-After": str(state.busy_for)})
+                state.busy_for = None
+            elif "/manifests/" in path and self.command == "PUT":
+                state.manifests[path] = body
+                self._answer(201, headers={"Docker-Content-Digest": "sha256:" + hashlib.sha256(body).hexdigest()})
+            else:
+                self._answer(404)
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _dispatch
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    return Handler
+
+
+@pytest.fixture
+def registry() -> Iterator[Registry]:
+    state = Registry()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _client(registry: Registry) -> OciClient:
+    return OciClient(OciTarget(registry.url, USER, PASSWORD))
+
+
+def test_a_blob_the_registry_redirects_to_its_storage_counts_as_present(registry: Registry) -> None:
+    """An existing registry (Harbor, distribution) on S3, GCS or Azure storage answers a HEAD of a blob it
+    holds with 307 to the bucket. The second pack pushed there finds the shared ``{}`` config blob that way,
+    and the client, which follows no redirect (rightly: the credentials must not go to the bucket), calls the
+    307 a failure: "HEAD ...@sha256:44136fa... answered 307". The 307 only comes after the registry's own
+    ``Stat`` found the blob (distribution registry/storage/blobserver.go), so it means "present". The
+    distribution spec allows it for any request (spec.md "Registries MAY respond to any request with a
+    redirect ...; clients SHOULD follow such redirects, and MUST NOT forward ``Authorization`` headers across
+    host boundaries")."""
+    oci = _client(registry)
+    oci.push_pack("base/spectro-packs/archive/first", "1.0.0", b"first layer", "first-1.0.0.tar.gz")
+    registry.redirect_blob_reads = True
+    registry.requests.clear()
+
+    pushed = oci.push_pack("base/spectro-packs/archive/second", "1.0.0", b"second layer", "second-1.0.0.tar.gz")
+
+    assert registry.blobs[pushed.layer_digest] == b"second layer"
+    assert [method for method, _ in registry.requests].count("POST") == 1, "the config blob is not sent again"
+
+
+def test_a_refusal_that_quotes_the_authorization_header_does_not_reach_the_message(registry: Registry) -> None:
+    """The message carries the registry's own error text (``_errors``); ``redact`` removes the password in its
+    plain, quoted and URL-encoded forms, but not the form every request carries: base64 of ``user:password``
+    in ``Authorization: Basic``, which a proxy or registry that quotes the request puts in its answer."""
+    registry.echo_authorization = True
+    encoded = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+
+    with pytest.raises(OciError) as raised:
+        _client(registry).push_pack("base/x", "1.0.0", b"layer", "x-1.0.0.tar.gz")
+
+    assert "401" in str(raised.value)
+    assert encoded not in str(raised.value), str(raised.value)
+
+
+def test_a_retry_after_from_the_registry_is_cut_to_a_minute(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy registry or the proxy in front answers 503 with ``Retry-After``. The client's ``Retry`` honours it
+    without ``retry_after_max``, so urllib3's default applies: up to six hours per retry
+    (``urllib3.util.Retry.DEFAULT_RETRY_AFTER_MAX``), four retries, while ``pulumi up`` shows nothing. The
+    Palette client cuts it to 60 seconds (``components.palette_client.HttpPolicy.retry_after_max``)."""
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    registry.busy_for = 3600
+
+    _client(registry).push_pack("base/x", "1.0.0", b"layer", "x-1.0.0.tar.gz")
+
+    assert slept, "the 503 was retried after a sleep"
+    assert max(slept) <= 60, f"the client would sleep {max(slept):.0f} s before retrying"
+
+
+def test_a_changed_pack_on_a_registry_without_deletes_is_published_and_stays_published(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """An existing registry may refuse deletes: CNCF distribution does by default (``storage.delete.enabled``
+    is off; a manifest DELETE answers 405 UNSUPPORTED). A changed file makes ``PackProvider.update`` push the
+    same tag (done: the registry serves the new files) and then delete the manifest that lost its tag, a
+    clean-up. The 405 fails the update, so the engine keeps the old state (a failed update records no new
+    outputs) and every later `pulumi up` pushes again and fails again on the same delete."""
+    pack = tmp_path / "hello-universe"
+    shutil.copytree(SAMPLE, pack)
+    registry.deletes = False
+    provider = PackProvider()
+
+    def props() -> dict[str, Any]:
+        content = pack_content(pack)
+        return {
+            "pack_dir": str(pack),
+            "name": "hello-universe",
+            "version": "1.0.0",
+            "content_digest": content.content_digest,
+            "files": content.files,
+            "registry_url": registry.url,
+            "server_name": None,
+            "ca_certificate": None,
+            "repository": "packs/spectro-packs/archive",
+            "username": USER,
+            "password": PASSWORD,
+        }
+
+    created = provider.create(props())
+    (pack / "values.yaml").write_text("replicas: 2\n")
+    news = props()
+
+    updated = provider.update(created.id, created.outs, news)
+
+    assert updated.outs["content_digest"] == news["content_digest"]
+    assert updated.outs["manifest_digest"] != created.outs["manifest_digest"]

@@ -182,7 +182,7 @@ def _exchange(
         context = ssl.create_default_context(cadata=ca_material) if ca_material else ssl.create_default_context()
         if cert_material and key_material:
             with _material_files(cert_material, key_material) as (cert_file, key_file):
-                context.load_cert_chain(cert_file, key_file)
+                context.load_cert_chain(cert_file, key_file, password=lambda: b"")  # never a passphrase prompt
         address = (parts.hostname or "", parts.port or _TLS_DEFAULT_PORT)
         with (
             socket.create_connection(address, timeout=TIMEOUT_SECONDS) as raw,

@@ -134,6 +134,8 @@ def _settings(args: dict[str, Any]) -> RegistrySettings:
         reveal=get,
         # A secret argument may come as a plain string: `secret` makes it secret, so none is refused as plain.
         is_secret=lambda _key: True,
+        # The caller's program directory is not known here: pack directories must be absolute.
+        project_dir=None,
     )
 
 

@@ -182,7 +182,7 @@ def parse_settings(
     is_secret: Callable[[str], bool] | None = None,
     env: Mapping[str, str] | None = None,
     declared: Mapping[str, Any] | None = None,
-    project_dir: Path | None = None,
+    project_dir: Path | None = PROJECT_FILE.parent,
 ) -> RegistrySettings:
     """Build and validate the settings.
 
@@ -190,7 +190,7 @@ def parse_settings(
     as a secret Output (None when unset); ``reveal`` returns a secret's plain text for validation only
     (it is never stored or printed); ``is_secret`` tells whether the CLI handed a key over as a secret
     (default: every key, as when all were set with ``--secret``). Relative ``packs`` are read from
-    ``project_dir`` (default: the directory of Pulumi.yaml).
+    ``project_dir`` (default: the directory of Pulumi.yaml; None: only absolute ones are taken).
     """
     env = os.environ if env is None else env
     secret = secret or (lambda key: get(key) or None)
@@ -225,7 +225,7 @@ def parse_settings(
         endpoint_key="ociEndpoint" if existing else "hosts",
     )
     check_kind_fits(kind, https=network.tls_mode != "http", palette_enabled=palette.enabled, realm=users.auth_realm)
-    packs, pack_warnings = parse_packs(raw, project_dir or PROJECT_FILE.parent, kind.kind.name)
+    packs, pack_warnings = parse_packs(raw, project_dir, kind.kind.name)
     return RegistrySettings(
         hosts=network.hosts,
         ip_addresses=network.ip_addresses,

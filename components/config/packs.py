@@ -164,10 +164,20 @@ def _check_tree(entry: str, directory: Path) -> None:
                 raise _refuse(entry, relative, "is neither a file, a directory nor a symlink", "Remove it.")
 
 
-def _pack(entry: str, project_dir: Path) -> tuple[PackSource, list[str]]:
+def _pack(entry: str, project_dir: Path | None) -> tuple[PackSource, list[str]]:
     if not entry:
         raise ConfigError(KEY, "has an empty entry", "Remove it, or name a pack directory.")
-    directory = (project_dir / entry).resolve()
+    if project_dir is None and not Path(entry).is_absolute():
+        raise _refuse(
+            entry,
+            entry,
+            "is relative, and there is no project directory to read it from",
+            "Give the pack directory's absolute path.",
+        )
+    try:
+        directory = ((project_dir or Path("/")) / entry).resolve()
+    except (RuntimeError, OSError) as error:
+        raise _refuse(entry, entry, f"cannot be resolved ({type(error).__name__})", "Fix the path.") from None
     if not directory.is_dir():
         raise _refuse(entry, str(directory), "is not a directory", "List pack directories relative to the project.")
     data = _pack_json(entry, directory)
@@ -188,9 +198,12 @@ def _pack(entry: str, project_dir: Path) -> tuple[PackSource, list[str]]:
     return source, warnings
 
 
-def parse_packs(raw: Raw, project_dir: Path, registry_kind: str) -> tuple[tuple[PackSource, ...], list[str]]:
-    """The packs the stack publishes (``packs``: directories relative to ``project_dir`` or absolute), and
-    what to warn about. Raises ``ConfigError`` at the first refusal."""
+def parse_packs(
+    raw: Raw, project_dir: Path | None, registry_kind: str
+) -> tuple[tuple[PackSource, ...], list[str]]:
+    """The packs the stack publishes (``packs``: directories relative to ``project_dir`` or absolute; only
+    absolute ones without a ``project_dir``), and what to warn about. Raises ``ConfigError`` at the first
+    refusal."""
     entries = raw.strings(KEY)
     if not entries:
         return (), []

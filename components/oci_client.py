@@ -22,6 +22,7 @@ registry, the verb, the reference and the status, never the password.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
@@ -67,6 +68,8 @@ _RETRY = urllib3.util.Retry(
     allowed_methods=frozenset({"GET", "HEAD", "PUT", "DELETE", "POST"}),
     raise_on_status=False,
     respect_retry_after_header=True,
+    # urllib3 would otherwise honour a Retry-After of up to 6 hours; the Palette client cuts it likewise.
+    retry_after_max=60,
 )
 
 
@@ -190,7 +193,9 @@ class OciClient:
         )
 
     def _safe(self, text: str) -> str:
-        return redact(text, (self.target.password,))
+        # A registry or proxy that quotes the request may echo the Authorization header: its base64 too.
+        basic = base64.b64encode(f"{self.target.username}:{self.target.password}".encode()).decode()
+        return redact(text, (self.target.password, basic))
 
     @staticmethod
     def _errors(response: requests.Response) -> str:
@@ -210,7 +215,11 @@ class OciClient:
     def _push_blob(self, session: requests.Session, repository: str, data: bytes) -> str:
         digest = _digest(data)
         reference = f"{repository}@{digest}"
-        exists = self._call(session, "HEAD", f"/v2/{repository}/blobs/{digest}", reference, ok=(200,), absent=(404,))
+        # A registry on object storage may answer a blob it holds with a redirect to the storage (the spec
+        # allows one on any GET or HEAD): present all the same, and never followed with our credentials.
+        exists = self._call(
+            session, "HEAD", f"/v2/{repository}/blobs/{digest}", reference, ok=(200, 301, 302, 307, 308), absent=(404,)
+        )
         if exists is not None:
             return digest
         started = self._call(session, "POST", f"/v2/{repository}/blobs/uploads/", reference, ok=(202,))

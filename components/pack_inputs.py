@@ -39,14 +39,18 @@ INPUTS = (
     "repository",
     "username",
     "password",
+    "store",
 )
 
-OUTPUTS = ("reference", "manifest_digest", "layer_digest", "layer_size")
+OUTPUTS = ("reference", "manifest_digest", "layer_digest", "layer_size", "push_id")
 
-REPLACE_ON = ("name", "version", "repository", "registry_url")
+REPLACE_ON = ("name", "version", "repository")
 
-# What the registry holds: a change is a push of the same tag.
-PUSH_ON = ("content_digest",)
+# What the registry holds, or where: a change is a push of the same tag. A new registry_url is the same
+# registry at another address (a new port), or one that holds nothing yet; a new store (the registry's data
+# volume or bucket) is an empty one. Neither is a replacement: its delete of "the old one" would go to an
+# address that may be gone, or remove the push just made.
+PUSH_ON = ("content_digest", "registry_url", "store")
 
 # How the provider reaches the registry: a change is recorded, nothing is pushed.
 RECORD_ON = ("files", "server_name", "ca_certificate", "username", "password")
@@ -54,7 +58,7 @@ RECORD_ON = ("files", "server_name", "ca_certificate", "username", "password")
 # ``pack_dir`` is not compared: another checkout of the same stack (a CI runner, a colleague's clone) holds
 # the same files under another path, and the content digest already says whether they differ.
 
-DEFAULTS: dict[str, Any] = {"server_name": None, "ca_certificate": None, "files": {}}
+DEFAULTS: dict[str, Any] = {"server_name": None, "ca_certificate": None, "files": {}, "store": ""}
 
 _NAME = re.compile(rf"^{IMAGE_PATH_COMPONENT}$")
 _VERSION = re.compile(rf"^{TAG}$")
@@ -84,14 +88,14 @@ def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
     for key in ("pack_dir", "username", "password"):
         text(key)
     name, version, repository = text("name"), text("version"), text("repository")
-    if name is not None and not _NAME.match(name):
+    if name is not None and not _NAME.fullmatch(name):
         failures.append(CheckFailure("name", f"'{name}' cannot be a repository path component"))
-    if version is not None and not _VERSION.match(version):
+    if version is not None and not _VERSION.fullmatch(version):
         failures.append(CheckFailure("version", f"'{version}' is not a valid tag"))
-    if repository is not None and not _REPOSITORY.match(repository):
+    if repository is not None and not _REPOSITORY.fullmatch(repository):
         failures.append(CheckFailure("repository", f"'{repository}' is not a repository path"))
     digest = text("content_digest")
-    if digest is not None and not _DIGEST.match(digest):
+    if digest is not None and not _DIGEST.fullmatch(digest):
         failures.append(CheckFailure("content_digest", f"'{digest}' is not sha256:<64 hex digits>"))
     url = text("registry_url")
     if url is not None:

@@ -240,7 +240,8 @@ class PackRegistry(pulumi.ComponentResource):
         """One Pack per pack directory, pushed as the push user through the address this machine reaches the
         first instance at (one push serves every instance: their storage is shared), once every instance is
         ready. Named after the pack's name and version: a new version is a new resource, pushed first; the
-        old one is deleted once every create and update of the run is done."""
+        old one is deleted once every create and update of the run is done. A new data location (``store``)
+        pushes every pack again."""
         for warning in settings.pack_warnings:
             pulumi.log.warn(warning)
         server_name = settings.existing.host if settings.existing else settings.primary_host
@@ -249,7 +250,8 @@ class PackRegistry(pulumi.ComponentResource):
             content = pack_content(source.directory)
             packs.append(
                 Pack(
-                    f"pack-{source.name}-{source.version}",
+                    # "@" is neither in a name nor in a tag: no two packs can share a resource name.
+                    f"pack-{source.name}@{source.version}",
                     pack_dir=str(source.directory),
                     name=source.name,
                     version=source.version,
@@ -261,6 +263,7 @@ class PackRegistry(pulumi.ComponentResource):
                     repository=settings.kind.pack_repository_path,
                     username=self.push_user,
                     password=self.push_password,
+                    store=self.data_location,
                     opts=pulumi.ResourceOptions(parent=self, depends_on=self._ready()),
                 )
             )
@@ -360,7 +363,7 @@ class PackRegistry(pulumi.ComponentResource):
         if self.packs:
             # Palette syncs once after any pack was pushed again, added or removed: the trigger is what the
             # registry holds, known only once every Pack is done (and so the registration waits for them).
-            published = [pack.reference for pack in self.packs] + [pack.manifest_digest for pack in self.packs]
+            published = [getattr(pack, output) for pack in self.packs for output in PUBLISHED]
             oci["sync_trigger"] = pulumi.Output.all(*published).apply(_digest_of)
         return PaletteRegistration(
             "palette",
@@ -381,6 +384,10 @@ class PackRegistry(pulumi.ComponentResource):
             # Registered once, at the shared endpoint, after every instance is ready.
             opts=pulumi.ResourceOptions.merge(moved, pulumi.ResourceOptions(depends_on=self._ready())),
         )
+
+
+PUBLISHED = ("reference", "manifest_digest", "push_id")
+"""The Pack outputs the registration's sync trigger is made of: what each pack published, and when again."""
 
 
 def _digest_of(values: list[object]) -> str:

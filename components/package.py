@@ -27,6 +27,7 @@ from typing import Any
 
 import pulumi
 from pulumi.errors import RunError
+from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.runtime.sync_await import _sync_await
 
 from components import pack_registry
@@ -34,7 +35,15 @@ from components.config import PROJECT, SECRET_KEYS, ConfigError, RegistrySetting
 from components.exports import registry_outputs
 from components.package_args import PackRegistryArgs
 
-__all__ = ["PACKAGE", "TYPE_TOKEN", "ArgumentError", "PackRegistry", "PackRegistryArgs", "argument_values"]
+__all__ = [
+    "PACKAGE",
+    "TYPE_TOKEN",
+    "ArgumentError",
+    "PackRegistry",
+    "PackRegistryArgs",
+    "argument_values",
+    "package_provider",
+]
 
 PACKAGE = PROJECT
 """The package name: the schema's ``name`` and the first part of every type token."""
@@ -185,3 +194,17 @@ def _config_text(value: Any) -> str:
     if isinstance(value, list | tuple | dict):
         return json.dumps(list(value) if isinstance(value, tuple) else value)
     return str(value)
+
+
+def package_provider(version: str) -> ComponentProvider:
+    """The SDK's component provider for PackRegistry, its inferred schema marking the secret config keys'
+    arguments ``secret``. The analyzer cannot express it, and a caller's SDK wraps an input in a secret only
+    when the schema says so (pulumi/pulumi pkg/codegen/nodejs/gen.go ``genResource``: ``if prop.Secret``): a
+    password passed as a plain string would otherwise sit in the caller's state in plain text."""
+    provider = ComponentProvider([PackRegistry], PACKAGE, version=version)
+    schema = json.loads(provider.schema or "{}")
+    inputs = schema["resources"][TYPE_TOKEN]["inputProperties"]
+    for key in SECRET_KEYS:
+        inputs[key]["secret"] = True
+    provider.schema = json.dumps(schema)
+    return provider

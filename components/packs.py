@@ -22,12 +22,13 @@ preview), then push ``<repository>/<name>:<version>``.
 
 Inputs   pack_dir, name, version, content_digest, files, registry_url, server_name, ca_certificate,
          repository, username, password (secret)
-Outputs  the inputs, plus reference, manifest_digest, layer_digest, layer_size
+Outputs  the inputs, plus reference, manifest_digest, layer_digest, layer_size, push_id
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from pulumi.dynamic import (
 )
 
 from components.dynamic_values import is_unknown, with_defaults
-from components.oci_client import OciClient, OciTarget
+from components.oci_client import OciClient, OciError, OciTarget
 from components.pack_archive import Archive, build_archive
 from components.pack_inputs import (
     DEFAULTS,
@@ -111,6 +112,9 @@ def _push(inputs: Mapping[str, Any]) -> dict[str, Any]:
         "manifest_digest": pushed.manifest_digest,
         "layer_digest": pushed.layer_digest,
         "layer_size": pushed.layer_size,
+        # New with every push, so what depends on it (Palette's sync) learns of a push that changed no
+        # digest (a manifest restored after someone deleted or overwrote it).
+        "push_id": secrets.token_hex(8),
     }
 
 
@@ -137,7 +141,7 @@ class PackProvider(ResourceProvider):
             changes=bool(replaces or changed),
             replaces=replaces,
             stables=[],
-            delete_before_replace=replaces == ["registry_url"],
+            delete_before_replace=False,
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -148,14 +152,22 @@ class PackProvider(ResourceProvider):
         inputs = inputs_with_defaults(news)
         expected = pushed_manifest_digest(olds)
         drifted = expected is not None and olds.get("manifest_digest") != expected
-        if not drifted and inputs["content_digest"] == olds.get("content_digest"):
+        old = inputs_with_defaults(olds)
+        if not drifted and all(inputs[key] == old.get(key) for key in PUSH_ON):
             # Only how the registry is reached changed: nothing to push.
             return UpdateResult({**inputs, **{key: olds.get(key) for key in OUTPUTS}, "reference": _reference(inputs)})
         outputs = _push(inputs)
         previous = expected if expected is not None else olds.get("manifest_digest")
-        if previous and previous != outputs["manifest_digest"]:
-            # The old manifest lost its tag; remove it rather than leave it behind untagged.
-            _client(inputs).delete_manifest(f"{inputs['repository']}/{inputs['name']}", str(previous))
+        same_registry = inputs["registry_url"] == old.get("registry_url") and inputs["store"] == old.get("store")
+        if same_registry and previous and previous != outputs["manifest_digest"]:
+            # The old manifest lost its tag; remove it rather than leave it behind untagged. Only a clean-up:
+            # the push is done, so a registry that refuses deletes (405) or fails leaves it, with a warning.
+            try:
+                _client(inputs).delete_manifest(f"{inputs['repository']}/{inputs['name']}", str(previous))
+            except OciError as error:
+                log.warning(
+                    "pack %s: the old, untagged manifest %s is left in place: %s", _reference(inputs), previous, error
+                )
         return UpdateResult(outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -201,6 +213,10 @@ class Pack(Resource, module="packs", name="Pack"):
     layer_digest: pulumi.Output[str]
     """sha256 of the gzipped layer."""
     layer_size: pulumi.Output[int]
+    store: pulumi.Output[str]
+    """Where the registry keeps its data; a new one means a push."""
+    push_id: pulumi.Output[str]
+    """A fresh token for every push (a restored manifest too): what Palette's sync follows."""
 
     def __init__(
         self,
@@ -217,6 +233,7 @@ class Pack(Resource, module="packs", name="Pack"):
         password: pulumi.Input[str],
         server_name: pulumi.Input[str] | None = None,
         ca_certificate: pulumi.Input[str] | None = None,
+        store: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Publish one pack.
@@ -232,6 +249,8 @@ class Pack(Resource, module="packs", name="Pack"):
         :param password: that user's password; kept as a secret.
         :param server_name: the name TLS is verified for (None: the URL's host).
         :param ca_certificate: the PEM CA to trust (None: the system store).
+        :param store: where the registry keeps its data (a volume, a path, a bucket): a new one holds nothing,
+            so the pack is pushed again.
         """
         props: dict[str, Any] = {
             "pack_dir": pack_dir,
@@ -245,6 +264,7 @@ class Pack(Resource, module="packs", name="Pack"):
             "repository": repository,
             "username": username,
             "password": pulumi.Output.secret(password),
+            "store": store,
             **dict.fromkeys(OUTPUTS),
         }
         super().__init__(

@@ -21,10 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pulumi.provider.experimental import component_provider_host  # noqa: E402 - after the path
+from pulumi.provider import main  # noqa: E402 - after the path
 
-from components.package import PACKAGE, PackRegistry  # noqa: E402 - after the path
+from components.package import package_provider  # noqa: E402 - after the path
 
 if __name__ == "__main__":
     version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
-    component_provider_host([PackRegistry], PACKAGE, version=version)
+    # What component_provider_host does (host.py: main(ComponentProvider(...), sys.argv[1:])), with the
+    # schema's secret arguments marked (components/package.py package_provider).
+    main(package_provider(version), sys.argv[1:])

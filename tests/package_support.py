@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.provider.experimental.component import ComponentProvider
 
-from components.package import PACKAGE, TYPE_TOKEN, PackRegistry
+from components.package import TYPE_TOKEN, package_provider
 from tests.harness import ROOT, MockState, ProgramRun, load_yaml, run_program, stack_config
 
 SNAPSHOT = ROOT / "tests" / "snapshots" / "package_schema.json"
@@ -22,7 +22,7 @@ VERSION = "0.1.0"
 
 
 def provider() -> ComponentProvider:
-    return ComponentProvider([PackRegistry], PACKAGE, version=VERSION)
+    return package_provider(VERSION)
 
 
 def schema() -> dict[str, Any]:

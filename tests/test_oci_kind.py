@@ -186,9 +186,7 @@ EXISTING_CONFIG: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def existing_run() -> ProgramRun:
-    return run_program(
-        EXISTING_CONFIG, stack="existing", use_stack_file=False, secrets_=EXISTING_SECRETS
-    )
+    return run_program(EXISTING_CONFIG, stack="existing", use_stack_file=False, secrets_=EXISTING_SECRETS)
 
 
 def test_an_existing_registry_gets_no_container_certificate_or_password(existing_run: ProgramRun) -> None:

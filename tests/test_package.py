@@ -129,8 +129,6 @@ def _palette_run() -> ProgramRun:
     return run_program(PALETTE_ON, secrets_={"paletteApiKey"}, stack="dev")
 
 
-
-
 def test_every_output_is_a_program_export_with_a_description(dev_run: ProgramRun) -> None:
     """The outputs are what __main__.py exports, the Palette ones included (off in the dev stack); those the
     program always exports with a value (the certificate ones are none in http mode) are required."""

@@ -121,12 +121,16 @@ def test_a_new_target_is_a_replacement_created_first(key: str) -> None:
     assert diff.delete_before_replace is False
 
 
-def test_a_new_registry_url_alone_is_deleted_first() -> None:
-    # The same registry under another address: created first, the old delete would remove the new push.
-    diff = PackProvider().diff("id", state(), inputs(registry_url="https://registry.example.com"))
+@pytest.mark.parametrize(("key", "value"), [("registry_url", "https://registry.example.com"), ("store", "s3://b/p")])
+def test_a_new_address_or_store_of_the_registry_pushes_again_in_place(key: str, value: str) -> None:
+    """The same registry at another address (a new port), or its data moved to an empty volume or bucket: a
+    push of the same tag, not a replacement (whose delete of the old resource would go to an address that
+    may be gone, or remove the push just made)."""
+    diff = PackProvider().diff("id", state(), inputs(**{key: value}))
 
-    assert diff.replaces == ["registry_url"]
-    assert diff.delete_before_replace is True
+    assert diff.changes is True
+    assert diff.replaces == []
+    assert diff.delete_before_replace is False
 
 
 def test_a_manifest_overwritten_out_of_band_is_a_change() -> None:
@@ -136,15 +140,19 @@ def test_a_manifest_overwritten_out_of_band_is_a_change() -> None:
     assert diff.replaces == []
 
 
-def test_an_unknown_target_during_a_preview_is_a_replacement() -> None:
+def test_an_unknown_target_during_a_preview_is_a_replacement_and_an_unknown_address_a_push() -> None:
+    assert PackProvider().diff("id", state(), inputs(version=rpc.UNKNOWN)).replaces == ["version"]
     diff = PackProvider().diff("id", state(), inputs(registry_url=rpc.UNKNOWN))
-
-    assert diff.replaces == ["registry_url"]
+    assert diff.changes is True and diff.replaces == []
 
 
 def test_an_update_of_access_only_pushes_nothing() -> None:
     # Port 9 on loopback: any call would fail. Nothing but the state changes.
-    outs = PackProvider().update("id", state(registry_url="https://127.0.0.1:9"), inputs(password="rotated-Pw"))
+    outs = PackProvider().update(
+        "id",
+        state(registry_url="https://127.0.0.1:9"),
+        inputs(password="rotated-Pw", registry_url="https://127.0.0.1:9"),
+    )
 
     assert outs.outs is not None
     assert outs.outs["password"] == "rotated-Pw"

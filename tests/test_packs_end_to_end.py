@@ -6,7 +6,7 @@ The engine runs each changed step once what it declared it waits for is done (te
 ``execute``) and hands a resource the outputs of those it depends on. The mocks cannot know what the
 real providers return, so the one input built from other resources' outputs, the registration's
 ``sync_trigger``, is built again here from the real Packs' outputs, the way the program builds it
-(``components.pack_registry._digest_of`` of every pack's reference and manifest digest).
+(``components.pack_registry._digest_of`` of every pack's ``PUBLISHED`` outputs).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from components.pack_registry import _digest_of
+from components.pack_registry import PUBLISHED, _digest_of
 from components.packs import PackProvider
 from components.palette import PackRegistryProvider
 from components.readiness import ReadinessGateProvider
@@ -65,7 +65,7 @@ class Engine:
         inputs = {k: v for k, v in record.inputs.items() if v is not None}
         if record.type == PALETTE and "sync_trigger" in inputs:
             packs = [self.state[p.urn][1] for p in run.all(PACK)]
-            inputs["sync_trigger"] = _digest_of([p["reference"] for p in packs] + [p["manifest_digest"] for p in packs])
+            inputs["sync_trigger"] = _digest_of([p[output] for p in packs for output in PUBLISHED])
         provider = self.providers[record.type]
         checked = provider.check(self.state.get(record.urn, ("", {}))[1], inputs)
         assert [(f.property, f.reason) for f in checked.failures] == [], record.urn

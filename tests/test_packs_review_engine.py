@@ -1,32 +1,24 @@
-"""Review tests for packs as code with the engine's order of deletes, on a real registry and the Palette fake.
-
-The engine deletes a resource the program no longer declares (a removed pack, or the old name of a pack whose
-version changed: the program names Packs ``pack-<name>-<version>``) only once every registration of the run is
-done: pulumi/pulumi ``pkg/resource/deploy/deployment_executor.go`` ``Execute`` calls ``performDeletes`` after
-the source iterator is exhausted, and ``performDeletes`` runs ``stepGen.GenerateDeletes`` for what the
-program did not register. ``Engine.up`` of ``test_packs_end_to_end`` runs the registrations in the declared
-order; ``up_and_delete`` below adds that last phase.
+"""Review tests for packs as code on a real registry and the Palette fake: a pack restored after a refresh
+makes Palette sync, and a new address of the registry publishes the pack there (``Engine`` of
+``test_packs_end_to_end`` runs the registrations in the engine's order).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import secrets
 import shutil
 import socket
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
-import bcrypt
 import pytest
 
 from components.pack_archive import pack_content
 from components.packs import PackProvider
 from tests import docker_support
-from tests.harness import PALETTE, MockState, ProgramRun, run_program
+from tests.harness import MockState, ProgramRun, run_program
 from tests.pack_push_support import SERVER_NAME, OciRegistry, start_oci_registry
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_HTTP_ENV
@@ -53,32 +45,6 @@ def registry(janitor: docker_support.DockerJanitor, standin_image: str, tmp_path
     return start_oci_registry(janitor, standin_image, tmp_path)
 
 
-class _SeeingPalette:
-    """The registration's provider, noting what the registry holds at the moment each update (a sync) starts."""
-
-    def __init__(self, provider: Any, look: Any) -> None:
-        self.provider = provider
-        self.look = look
-        self.seen_at_update: list[Any] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.provider, name)
-
-    def update(self, *args: Any) -> Any:
-        self.seen_at_update.append(self.look())
-        return self.provider.update(*args)
-
-
-def up_and_delete(engine: Engine, run: ProgramRun) -> None:
-    """One `pulumi up`: the registrations in the declared order, then the deletes of what the program no
-    longer declares (``performDeletes``)."""
-    engine.up(run)
-    declared = {record.urn for record in run.resources}
-    for urn in [urn for urn in engine.state if urn not in declared]:
-        id_, outs = engine.state.pop(urn)
-        engine.providers[PACK].delete(id_, outs)
-
-
 def _copy(directory: Path, **fields: Any) -> Path:
     shutil.copytree(SAMPLE, directory)
     _edit(directory, **fields)
@@ -90,51 +56,6 @@ def _edit(directory: Path, **fields: Any) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     data.update(fields)
     path.write_text(json.dumps(data), encoding="utf-8")
-
-
-@pytest.mark.parametrize("change", ["remove a pack", "bump a version"])
-def test_palette_syncs_after_the_old_manifest_is_deleted(registry: OciRegistry, tmp_path: Path, change: str) -> None:
-    """After a pack is removed, or its version bumped, Palette must sync once what the registry holds is final.
-    The registration's ``sync_trigger`` changes (a reference left the list), so its update syncs: but that
-    update is a registration step, and the old Pack's delete only runs after every registration. Palette
-    indexes the registry while the old manifest is still there and keeps listing the removed pack (or the old
-    version) until the next change: a no-change `pulumi up` makes no Palette call."""
-    kept = _copy(tmp_path / "hello-universe")
-    other = _copy(tmp_path / "other-pack", name="other-pack")
-    state = MockState()
-    reader = registry.reader()
-    with FakePalette() as palette:
-        config = _config(registry, palette, kept)
-
-        def evaluate(packs: list[Path]) -> ProgramRun:
-            return run_program(
-                {**config, "packs": [str(p) for p in packs]},
-                stack="existing",
-                state=state,
-                use_stack_file=False,
-                secrets_=SECRETS,
-            )
-
-        engine = Engine(palette)
-        up_and_delete(engine, evaluate([kept, other]))
-        assert reader.tags(f"{ARCHIVE}/other-pack") == ["1.0.0"]
-
-        if change == "remove a pack":
-            packs, gone = [kept], ("other-pack", "1.0.0")
-        else:
-            _edit(other, version="1.0.1")
-            packs, gone = [kept, other], ("other-pack", "1.0.0")
-        seeing = _SeeingPalette(engine.providers[PALETTE], lambda: reader.tags(f"{ARCHIVE}/{gone[0]}"))
-        engine.providers[PALETTE] = seeing
-        palette.reset_calls()
-        up_and_delete(engine, evaluate(packs))
-
-        assert gone[1] not in reader.tags(f"{ARCHIVE}/{gone[0]}"), "the old manifest is deleted in the end"
-        assert len(palette.calls("POST", r"/sync$")) == 1, "one sync for the change"
-        assert seeing.seen_at_update, "the registration was updated (its sync_trigger changed)"
-        assert gone[1] not in seeing.seen_at_update[-1], (
-            f"Palette synced while {gone[0]}:{gone[1]} was still in the registry (tags {seeing.seen_at_update[-1]})"
-        )
 
 
 def refresh(engine: Engine) -> None:
@@ -183,50 +104,6 @@ def test_a_pack_pushed_again_after_a_refresh_makes_palette_sync(
         assert reader.manifest(repository, "1.0.0")[2].get("Docker-Content-Digest") == headers["Docker-Content-Digest"]
         assert evaluate().one(PACK).urn in changed, "the pack was pushed again"
         assert len(palette.calls("POST", r"/sync$")) == 1, "Palette was not asked to sync after the repair"
-
-
-def _set_password(registry: OciRegistry, password: str, tmp_path: Path) -> None:
-    """The registry's admin password becomes ``password`` (distribution re-reads its htpasswd file when its
-    mtime changes: registry/auth/htpasswd/access.go ``Authorized``)."""
-    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
-    file = tmp_path / "htpasswd"
-    file.write_text(f"{registry.username}:{hashed}\n")
-    file.chmod(0o444)
-    subprocess.run(["docker", "cp", str(file), f"{registry.container.id}:/auth/htpasswd"], check=True, timeout=60)
-
-
-def test_a_pack_removed_in_the_run_that_changes_the_push_password_is_still_deleted(
-    registry: OciRegistry, tmp_path: Path
-) -> None:
-    """The engine deletes a resource with the inputs and outputs its state holds (``performDeletes`` sends the
-    old state to the provider's Delete): for a removed Pack, the password of the last run that updated it. A run
-    that changes the push password (ociPushPassword here; a rotation of the deployed registry's admin password
-    the same way) updates every Pack still declared (``password`` is a record-only input) but not the removed
-    one: its delete logs in with the old password, the registry answers 401 and `pulumi up` fails, on every
-    later run too, since nothing ever updates that state again."""
-    kept = _copy(tmp_path / "hello-universe")
-    other = _copy(tmp_path / "other-pack", name="other-pack")
-    state = MockState()
-    with FakePalette() as palette:
-        config = _config(registry, palette, kept)
-
-        def evaluate(packs: list[Path], password: str) -> ProgramRun:
-            return run_program(
-                {**config, "ociPushPassword": password, "packs": [str(p) for p in packs]},
-                stack="existing",
-                state=state,
-                use_stack_file=False,
-                secrets_=SECRETS,
-            )
-
-        engine = Engine(palette)
-        up_and_delete(engine, evaluate([kept, other], registry.password))
-        new_password = "Rotated-" + secrets.token_urlsafe(18)
-        _set_password(registry, new_password, tmp_path)
-
-        up_and_delete(engine, evaluate([kept], new_password))
-
-        assert registry.reader(new_password).tags(f"{ARCHIVE}/other-pack") == []
 
 
 class _Forwarder:

@@ -32,7 +32,7 @@ def test_each_pack_is_pushed_as_the_admin_through_the_first_instance_with_tls_fo
 ) -> None:
     pack = packs_run.one(PACK)
     content = pack_content(SAMPLE)
-    assert pack.name == "pack-hello-universe-1.0.0"
+    assert pack.name == "pack-hello-universe@1.0.0"
     assert (pack.inputs["name"], pack.inputs["version"]) == ("hello-universe", "1.0.0")
     assert pack.inputs["pack_dir"] == str(SAMPLE)
     assert pack.inputs["content_digest"] == content.content_digest

@@ -226,6 +226,13 @@ def parse_settings(
     )
     check_kind_fits(kind, https=network.tls_mode != "http", palette_enabled=palette.enabled, realm=users.auth_realm)
     packs, pack_warnings = parse_packs(raw, project_dir, kind.kind.name)
+    if packs and network.tls_mode == "http":
+        raise ConfigError(
+            "packs",
+            "lists packs but tlsMode is http: they are pushed with the admin password, which would cross the "
+            "network in clear text",
+            "Use tlsMode self-signed or provided to publish packs.",
+        )
     return RegistrySettings(
         hosts=network.hosts,
         ip_addresses=network.ip_addresses,

@@ -96,14 +96,14 @@ def _pack_json(entry: str, directory: Path) -> dict[str, Any]:
         isinstance(cloud_types, list) and all(isinstance(item, str) for item in cloud_types)
     ):
         raise _refuse(entry, "pack.json", "has cloudTypes that is not a list of strings", 'Use e.g. ["all"].')
-    if not _NAME.match(data["name"]):
+    if not _NAME.fullmatch(data["name"]):
         raise _refuse(
             entry,
             "pack.json",
             f"has name '{data['name']}', which cannot be a repository path component",
             "Use lower-case letters and digits, separated by single '.', '_', '__' or '-'.",
         )
-    if not _VERSION.match(data["version"]):
+    if not _VERSION.fullmatch(data["version"]):
         raise _refuse(
             entry,
             "pack.json",
@@ -150,10 +150,23 @@ def _check_tree(entry: str, directory: Path) -> None:
         for name in [*dirs, *files]:
             path = Path(root, name)
             relative = path.relative_to(directory).as_posix()
+            try:
+                relative.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _refuse(
+                    entry,
+                    relative.encode("utf-8", "backslashreplace").decode(),
+                    "has a name that is not UTF-8 (a tar of it would not unpack alike everywhere)",
+                    "Rename it.",
+                ) from None
             mode = path.lstat().st_mode
             if stat.S_ISLNK(mode):
                 target = os.readlink(path)
-                if os.path.isabs(target) or not path.resolve().is_relative_to(directory):
+                try:
+                    resolved = path.resolve(strict=False)
+                except (RuntimeError, OSError):
+                    raise _refuse(entry, relative, f"is a symlink to '{target}' that loops", "Remove it.") from None
+                if os.path.isabs(target) or not resolved.is_relative_to(directory):
                     raise _refuse(
                         entry,
                         relative,
@@ -198,9 +211,7 @@ def _pack(entry: str, project_dir: Path | None) -> tuple[PackSource, list[str]]:
     return source, warnings
 
 
-def parse_packs(
-    raw: Raw, project_dir: Path | None, registry_kind: str
-) -> tuple[tuple[PackSource, ...], list[str]]:
+def parse_packs(raw: Raw, project_dir: Path | None, registry_kind: str) -> tuple[tuple[PackSource, ...], list[str]]:
     """The packs the stack publishes (``packs``: directories relative to ``project_dir`` or absolute; only
     absolute ones without a ``project_dir``), and what to warn about. Raises ``ConfigError`` at the first
     refusal."""

@@ -53,8 +53,11 @@ def _ask_on_a_terminal(host: str, ca: str, cert: str, key: str) -> tuple[bytes, 
             os._exit(0)
     seen = b""
     deadline = time.monotonic() + GUARD_SECONDS
+    # poll, not select: in a long test run the terminal's descriptor may be past select's 1024.
+    poller = select.poll()
+    poller.register(terminal, select.POLLIN)
     while time.monotonic() < deadline and b"ASKED:" not in seen:
-        ready, _, _ = select.select([terminal], [], [], 0.2)
+        ready = poller.poll(200)
         if ready:
             try:
                 chunk = os.read(terminal, 4096)

@@ -5,119 +5,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ssl
-import tempfile
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from components.oci_client import OciClient, OciError, OciTarget, pack_manifest
+from tests.oci_scripted import Scripted, scripted_registry
 from tests.tls_support import Authority
 
 NAME = "registry.test"
 USER, PASSWORD = "admin", "Scripted-Pw-1"
-
-
-@dataclass
-class Scripted:
-    """Answers by (method, path prefix); records every request."""
-
-    url: str = ""
-    requests: list[tuple[str, str, str | None, bytes]] = field(default_factory=list)
-    blobs: dict[str, bytes] = field(default_factory=dict)
-    manifests: dict[str, bytes] = field(default_factory=dict)
-    digest_header: bool = True
-    failures: list[int] = field(default_factory=list)
-    """Statuses to answer to the next manifest PUTs before accepting one."""
-    stored_digest: str | None = None
-    """A Docker-Content-Digest to claim on manifest PUT instead of the real one."""
-
-
-def _handler(state: Scripted) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _record(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            state.requests.append((self.command, self.path, self.headers.get("Authorization"), body))
-            return body
-
-        def _answer(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def _dispatch(self) -> None:
-            body = self._record()
-            path, _, query = self.path.partition("?")
-            if "/blobs/uploads/" in path and self.command == "POST":
-                # A proxy that writes its upstream's address into the Location.
-                self._answer(202, headers={"Location": f"https://upstream.invalid:1{path}session-1?_state=x"})
-            elif "/blobs/uploads/" in path and self.command == "PUT":
-                digest = query.split("digest=", 1)[1].replace("%3A", ":")
-                state.blobs[digest] = body
-                self._answer(201)
-            elif "/blobs/" in path:
-                digest = path.rsplit("/", 1)[1]
-                self._answer(200 if digest in state.blobs else 404)
-            elif "/manifests/" in path and self.command == "PUT":
-                if state.failures:
-                    refusal = b'{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}'
-                    self._answer(state.failures.pop(0), refusal)
-                    return
-                state.manifests[path] = body
-                digest = state.stored_digest or "sha256:" + hashlib.sha256(body).hexdigest()
-                self._answer(201, headers={"Docker-Content-Digest": digest})
-            elif "/manifests/" in path:
-                stored = state.manifests.get(path)
-                if stored is None:
-                    self._answer(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}')
-                    return
-                headers = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
-                if state.digest_header:
-                    headers["Docker-Content-Digest"] = "sha256:" + hashlib.sha256(stored).hexdigest()
-                self._answer(200, stored, headers)
-            else:
-                self._answer(404)
-
-        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _dispatch
-
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    return Handler
-
-
-@contextmanager
-def scripted_registry(authority: Authority) -> Iterator[Scripted]:
-    leaf = authority.issue([NAME], [])
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    with tempfile.TemporaryDirectory() as directory:
-        Path(directory, "tls.crt").write_text(leaf.certificate_pem)
-        Path(directory, "tls.key").write_text(leaf.private_key_pem)
-        context.load_cert_chain(Path(directory, "tls.crt"), Path(directory, "tls.key"))
-    state = Scripted()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    state.url = f"https://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +24,8 @@ def authority() -> Authority:
 
 @pytest.fixture
 def registry(authority: Authority) -> Iterator[Scripted]:
-    with scripted_registry(authority) as state:
+    with scripted_registry(authority, NAME) as state:
+        state.foreign_upload_location = True
         yield state
 
 

@@ -4,123 +4,34 @@ that registries in the field give and the stand-in does not."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import shutil
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from components.oci_client import MANIFEST_MEDIA_TYPE, OciClient, OciError, OciTarget
+from components.oci_client import OciClient, OciError, OciTarget
 from components.pack_archive import pack_content
 from components.packs import PackProvider
+from tests.oci_scripted import Scripted, scripted_registry
 
 SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"
 USER, PASSWORD = "admin", "Review-Pw-7"
-STORAGE = "storage.invalid"
-
-
-@dataclass
-class Registry:
-    url: str = ""
-    blobs: dict[str, bytes] = field(default_factory=dict)
-    manifests: dict[str, bytes] = field(default_factory=dict)
-    requests: list[tuple[str, str]] = field(default_factory=list)
-    redirect_blob_reads: bool = False
-    """Answer GET/HEAD of a stored blob with 307 to the storage (distribution with an S3/GCS/Azure driver and
-    ``redirect`` on, its default: registry/storage/blobserver.go ``ServeBlob`` redirects for the request's
-    method, HEAD included, once ``Stat`` found the blob)."""
-    busy_for: int | None = None
-    """Answer the first manifest PUT with 503 and this ``Retry-After`` (seconds)."""
-    deletes: bool = True
-    """False: a DELETE answers 405 UNSUPPORTED, as distribution does by default (storage.delete.enabled off)."""
-    echo_authorization: bool = False
-    """Refuse every request but a HEAD with 401 and an error message that quotes the Authorization header."""
-
-
-def _handler(state: Registry) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _answer(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def _dispatch(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            state.requests.append((self.command, self.path))
-            path, _, query = self.path.partition("?")
-            if state.echo_authorization and self.command != "HEAD":
-                message = f"authentication required (got {self.headers.get('Authorization')})"
-                self._answer(401, f'{{"errors":[{{"code":"UNAUTHORIZED","message":"{message}"}}]}}'.encode())
-            elif self.command == "DELETE" and not state.deletes:
-                self._answer(405, b'{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}')
-            elif "/manifests/" in path and self.command in ("GET", "HEAD") and path in state.manifests:
-                stored = state.manifests[path]
-                digest = "sha256:" + hashlib.sha256(stored).hexdigest()
-                self._answer(200, stored, {"Docker-Content-Digest": digest, "Content-Type": MANIFEST_MEDIA_TYPE})
-            elif path.endswith("/blobs/uploads/") and self.command == "POST":
-                self._answer(202, headers={"Location": f"{state.url}{path}session-1"})
-            elif "/blobs/uploads/" in path and self.command == "PUT":
-                digest = query.split("digest=", 1)[1].replace("%3A", ":")
-                state.blobs[digest] = body
-                self._answer(201)
-            elif "/blobs/" in path:
-                digest = path.rsplit("/", 1)[1]
-                if digest not in state.blobs:
-                    self._answer(404)
-                elif state.redirect_blob_reads:
-                    self._answer(307, headers={"Location": f"http://{STORAGE}/blobs/{digest}?X-Amz-Signature=s"})
-                else:
-                    self._answer(200, state.blobs[digest])
-            elif "/manifests/" in path and self.command == "PUT" and state.busy_for is not None:
-                self._answer(503, headers={"Retry-After": str(state.busy_for)})
-                state.busy_for = None
-            elif "/manifests/" in path and self.command == "PUT":
-                state.manifests[path] = body
-                self._answer(201, headers={"Docker-Content-Digest": "sha256:" + hashlib.sha256(body).hexdigest()})
-            else:
-                self._answer(404)
-
-        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _dispatch
-
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    return Handler
 
 
 @pytest.fixture
-def registry() -> Iterator[Registry]:
-    state = Registry()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+def registry() -> Iterator[Scripted]:
+    with scripted_registry() as state:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
-def _client(registry: Registry) -> OciClient:
+def _client(registry: Scripted) -> OciClient:
     return OciClient(OciTarget(registry.url, USER, PASSWORD))
 
 
-def test_a_blob_the_registry_redirects_to_its_storage_counts_as_present(registry: Registry) -> None:
+def test_a_blob_the_registry_redirects_to_its_storage_counts_as_present(registry: Scripted) -> None:
     """An existing registry (Harbor, distribution) on S3, GCS or Azure storage answers a HEAD of a blob it
     holds with 307 to the bucket. The second pack pushed there finds the shared ``{}`` config blob that way,
     and the client, which follows no redirect (rightly: the credentials must not go to the bucket), calls the
@@ -137,10 +48,10 @@ def test_a_blob_the_registry_redirects_to_its_storage_counts_as_present(registry
     pushed = oci.push_pack("base/spectro-packs/archive/second", "1.0.0", b"second layer", "second-1.0.0.tar.gz")
 
     assert registry.blobs[pushed.layer_digest] == b"second layer"
-    assert [method for method, _ in registry.requests].count("POST") == 1, "the config blob is not sent again"
+    assert [method for method, *_ in registry.requests].count("POST") == 1, "the config blob is not sent again"
 
 
-def test_a_refusal_that_quotes_the_authorization_header_does_not_reach_the_message(registry: Registry) -> None:
+def test_a_refusal_that_quotes_the_authorization_header_does_not_reach_the_message(registry: Scripted) -> None:
     """The message carries the registry's own error text (``_errors``); ``redact`` removes the password in its
     plain, quoted and URL-encoded forms, but not the form every request carries: base64 of ``user:password``
     in ``Authorization: Basic``, which a proxy or registry that quotes the request puts in its answer."""
@@ -155,7 +66,7 @@ def test_a_refusal_that_quotes_the_authorization_header_does_not_reach_the_messa
 
 
 def test_a_retry_after_from_the_registry_is_cut_to_a_minute(
-    registry: Registry, monkeypatch: pytest.MonkeyPatch
+    registry: Scripted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A busy registry or the proxy in front answers 503 with ``Retry-After``. The client's ``Retry`` honours it
     without ``retry_after_max``, so urllib3's default applies: up to six hours per retry
@@ -172,7 +83,7 @@ def test_a_retry_after_from_the_registry_is_cut_to_a_minute(
 
 
 def test_a_changed_pack_on_a_registry_without_deletes_is_published_and_stays_published(
-    registry: Registry, tmp_path: Path
+    registry: Scripted, tmp_path: Path
 ) -> None:
     """An existing registry may refuse deletes: CNCF distribution does by default (``storage.delete.enabled``
     is off; a manifest DELETE answers 405 UNSUPPORTED). A changed file makes ``PackProvider.update`` push the

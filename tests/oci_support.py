@@ -10,12 +10,16 @@ renders. Everything is labelled and removed by the ``DockerJanitor``.
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcrypt
@@ -32,7 +36,9 @@ __all__ = [
     "OCI_STANDIN_IMAGE",
     "PROXY_STANDIN_IMAGE",
     "REGISTRY_HTPASSWD",
+    "Download",
     "OciPair",
+    "download_in_flight",
     "htpasswd",
     "oci_standin_image",
     "proxy_standin_image",
@@ -253,3 +259,58 @@ def ca_file(tmp_path: Path) -> Iterator[Path]:
 def write_ca(authority: Authority, path: Path) -> str:
     path.write_text(authority.certificate_pem)
     return str(path)
+
+
+@dataclass
+class Download:
+    """A blob being read slowly in a thread (``download_in_flight``)."""
+
+    digest: str
+    received: io.BytesIO = field(default_factory=io.BytesIO)
+    errors: list[BaseException] = field(default_factory=list)
+
+
+@contextmanager
+def download_in_flight(
+    url: str, admin: tuple[str, str], reader: tuple[str, str], ca_file: str, repository: str, join_seconds: float
+) -> Iterator[Download]:
+    """Pushes a 32 MiB blob to ``repository`` as ``admin`` and reads it back as ``reader`` in a thread, 256 KiB
+    at a time, the first 20 chunks slowly; enters once the first chunk arrived, so that the body can stop a
+    container while the download is in flight, and leaves once the reader finished (or ``join_seconds``)."""
+    blob = os.urandom(32 * 1024 * 1024)
+    download = Download("sha256:" + hashlib.sha256(blob).hexdigest())
+    started = requests.post(f"{url}/v2/{repository}/blobs/uploads/", auth=admin, verify=ca_file, timeout=60)
+    assert started.status_code == 202, started.text
+    done = requests.put(
+        started.headers["Location"],
+        params={"digest": download.digest},
+        data=blob,
+        auth=admin,
+        verify=ca_file,
+        timeout=120,
+    )
+    assert done.status_code == 201, done.text
+    first_chunk = threading.Event()
+
+    def read_slowly() -> None:
+        try:
+            with requests.get(
+                f"{url}/v2/{repository}/blobs/{download.digest}", auth=reader, verify=ca_file, stream=True, timeout=60
+            ) as answer:
+                assert answer.status_code == 200
+                for index, chunk in enumerate(answer.iter_content(256 * 1024)):
+                    download.received.write(chunk)
+                    first_chunk.set()
+                    if index < 20:
+                        time.sleep(0.05)
+        except BaseException as error:
+            download.errors.append(error)
+            first_chunk.set()
+
+    thread = threading.Thread(target=read_slowly)
+    thread.start()
+    try:
+        assert first_chunk.wait(30)
+        yield download
+    finally:
+        thread.join(join_seconds)

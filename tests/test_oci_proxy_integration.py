@@ -13,12 +13,10 @@ access list), so the read-only user could push without it.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -373,45 +371,14 @@ def test_proxy_stops_gracefully_finishing_a_download_in_flight(instance: Instanc
     blob being read when ``docker stop`` arrives is still delivered whole, and nginx exits 0. The proxy owns
     the namespace and the published port, which Docker tears down once nginx exits: nginx's lingering close
     keeps it until the client has the last bytes. Then both start again, the proxy first."""
+    admin, reader = (ADMIN, USERS[ADMIN]), (READER, USERS[READER])
     repository = "packs/spectro-packs/archive/stop"
-    blob = os.urandom(32 * MIB)
-    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
-    started = instance.request("POST", f"/v2/{repository}/blobs/uploads/", ADMIN)
-    done = requests.put(
-        started.headers["Location"],
-        params={"digest": digest},
-        data=blob,
-        headers=basic(ADMIN, USERS[ADMIN]),
-        verify=instance.ca_file,
-        timeout=120,
-    )
-    assert done.status_code == 201, done.text
-    received = io.BytesIO()
-    first_chunk = threading.Event()
-    errors: list[BaseException] = []
-
-    def read_slowly() -> None:
-        try:
-            with instance.get(f"/v2/{repository}/blobs/{digest}", READER, stream=True) as answer:
-                assert answer.status_code == 200
-                for index, chunk in enumerate(answer.iter_content(256 * 1024)):
-                    received.write(chunk)
-                    first_chunk.set()
-                    if index < 20:
-                        time.sleep(0.05)
-        except BaseException as error:
-            errors.append(error)
-            first_chunk.set()
-
-    reader = threading.Thread(target=read_slowly)
-    reader.start()
-    assert first_chunk.wait(30)
-    stopped_at = time.monotonic()
-    docker("stop", "--time", "30", instance.pair.proxy)
-    stop_seconds = time.monotonic() - stopped_at
-    reader.join(60)
-    assert not errors, errors
-    assert hashlib.sha256(received.getvalue()).hexdigest() == digest.removeprefix("sha256:")
+    with oci_support.download_in_flight(instance.url, admin, reader, instance.ca_file, repository, 60) as download:
+        stopped_at = time.monotonic()
+        docker("stop", "--time", "30", instance.pair.proxy)
+        stop_seconds = time.monotonic() - stopped_at
+    assert not download.errors, download.errors
+    assert hashlib.sha256(download.received.getvalue()).hexdigest() == download.digest.removeprefix("sha256:")
     assert docker("inspect", "--format", "{{.State.ExitCode}}", instance.pair.proxy).strip() == "0"
     # Graceful, not the 30 s kill: nginx left as soon as the download was done.
     assert stop_seconds < 30

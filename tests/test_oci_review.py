@@ -7,11 +7,9 @@ run on the stand-in images; the program's own readiness gate judges whether the 
 from __future__ import annotations
 
 import hashlib
-import io
 import ipaddress
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,48 +102,13 @@ def test_replacing_the_proxy_as_the_provider_does_lets_a_download_in_flight_fini
     admin = (instance.run.exports["adminUser"], instance.run.exports["adminPassword"])
     reader = (instance.run.exports["readOnlyUsers"][0], instance.run.exports["readOnlyPasswords"][0])
     repository = "packs/spectro-packs/archive/grace"
-    blob = os.urandom(32 * 1024 * 1024)
-    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
-    started = requests.post(
-        f"{instance.url}/v2/{repository}/blobs/uploads/", auth=admin, verify=str(ca_file), timeout=30
+    with oci_support.download_in_flight(instance.url, admin, reader, str(ca_file), repository, 90) as download:
+        grace = int(instance.run.named("registry-proxy-container").inputs.get("destroyGraceSeconds") or 0)
+        docker("stop", "--time", str(grace), instance.proxy.id)
+    assert not download.errors, (
+        f"the download was cut when the proxy was stopped with a timeout of {grace}s: {download.errors}"
     )
-    assert started.status_code == 202, started.text
-    done = requests.put(
-        started.headers["Location"], params={"digest": digest}, data=blob, auth=admin, verify=str(ca_file), timeout=120
-    )
-    assert done.status_code == 201, done.text
-
-    received = io.BytesIO()
-    first_chunk = threading.Event()
-    errors: list[BaseException] = []
-
-    def read_slowly() -> None:
-        try:
-            with requests.get(
-                f"{instance.url}/v2/{repository}/blobs/{digest}",
-                auth=reader,
-                verify=str(ca_file),
-                stream=True,
-                timeout=60,
-            ) as answer:
-                assert answer.status_code == 200
-                for index, chunk in enumerate(answer.iter_content(256 * 1024)):
-                    received.write(chunk)
-                    first_chunk.set()
-                    if index < 20:
-                        time.sleep(0.05)
-        except BaseException as error:
-            errors.append(error)
-            first_chunk.set()
-
-    thread = threading.Thread(target=read_slowly)
-    thread.start()
-    assert first_chunk.wait(30)
-    grace = int(instance.run.named("registry-proxy-container").inputs.get("destroyGraceSeconds") or 0)
-    docker("stop", "--time", str(grace), instance.proxy.id)
-    thread.join(90)
-    assert not errors, f"the download was cut when the proxy was stopped with a timeout of {grace}s: {errors}"
-    assert hashlib.sha256(received.getvalue()).hexdigest() == digest.removeprefix("sha256:")
+    assert hashlib.sha256(download.received.getvalue()).hexdigest() == download.digest.removeprefix("sha256:")
 
 
 def _listening(pid: str) -> set[tuple[str, int]]:

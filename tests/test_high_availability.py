@@ -9,8 +9,9 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -34,6 +35,8 @@ from tests.ha_support import (
 from tests.harness import MockState, Recorded
 from tests.s3_support import SECRET_KEY, S3Server
 from tests.tls_support import free_port
+
+Result = TypeVar("Result")
 
 pytestmark = pytest.mark.integration
 
@@ -198,6 +201,26 @@ class Poller:
             thread.join(timeout=10)
 
 
+Outage = tuple[float, float]
+
+
+def rotate_with_one_answering(
+    instances: list[Instance], passwords: list[tuple[str, str]], rotate: Callable[[], Result]
+) -> tuple[Result, list[Outage], list[Outage]]:
+    """Runs ``rotate`` while a ``Poller`` polls the two instances (each answered before and after it) and
+    asserts that each instance was out while it was replaced, never both at once. Returns what ``rotate``
+    returned and the two instances' outages."""
+    with Poller(instances, passwords) as poller:
+        poller.wait_until_each_answered(since=time.monotonic())
+        ran = rotate()
+        poller.wait_until_each_answered(since=time.monotonic())
+    a_out, b_out = poller.outages(0), poller.outages(1)
+    assert a_out and b_out, f"each instance was out while it was replaced: {a_out} {b_out}"
+    overlaps = [(x, y) for x in a_out for y in b_out if x[0] < y[1] and y[0] < x[1]]
+    assert overlaps == [], "a moment with no instance answering"
+    return ran, a_out, b_out
+
+
 def test_a_rotation_replaces_the_instances_one_at_a_time_and_one_always_answers(
     s3_server: S3Server,
     bucket: str,
@@ -239,14 +262,7 @@ def test_a_rotation_replaces_the_instances_one_at_a_time_and_one_always_answers(
         elif record.type == READINESS:
             ReadinessGateProvider().create(gate_props(after, gates.index(record.urn)))
 
-    with Poller(instances, passwords) as poller:
-        poller.wait_until_each_answered(since=time.monotonic())
-        ran = execute(after.resources, changed, act)
-        poller.wait_until_each_answered(since=time.monotonic())
-    a_out, b_out = poller.outages(0), poller.outages(1)
-    assert a_out and b_out, f"each instance was out while it was replaced: {a_out} {b_out}"
-    overlaps = [(x, y) for x in a_out for y in b_out if x[0] < y[1] and y[0] < x[1]]
-    assert overlaps == [], "a moment with no instance answering"
+    ran, a_out, b_out = rotate_with_one_answering(instances, passwords, lambda: execute(after.resources, changed, act))
     assert all(end <= b_out[0][0] for _, end in a_out), "instance 1 went out before instance 0 was back"
     steps = {step.urn: step for step in ran}
     assert steps[containers[1]].started >= steps[gates[0]].finished, "instance 1 was replaced before gate 0 passed"

@@ -274,18 +274,22 @@ class OciClient:
             )
         return PushResult(manifest_digest=digest, layer_digest=layer_digest, layer_size=len(layer))
 
-    def manifest_digest(self, repository: str, reference: str) -> str | None:
-        """The digest the tag (or digest) resolves to, or None when the registry has no such manifest."""
+    def _read_manifest(self, method: str, repository: str, reference: str) -> requests.Response | None:
+        """``HEAD`` or ``GET`` of the manifest a tag (or digest) names; None when the registry has none."""
         with self._session() as session:
-            response = self._call(
+            return self._call(
                 session,
-                "HEAD",
+                method,
                 f"/v2/{repository}/manifests/{reference}",
                 f"{repository}:{reference}",
                 ok=(200,),
                 absent=(404,),
                 headers={"Accept": MANIFEST_MEDIA_TYPE},
             )
+
+    def manifest_digest(self, repository: str, reference: str) -> str | None:
+        """The digest the tag (or digest) resolves to, or None when the registry has no such manifest."""
+        response = self._read_manifest("HEAD", repository, reference)
         if response is None:
             return None
         digest = response.headers.get("Docker-Content-Digest")
@@ -297,16 +301,7 @@ class OciClient:
 
     def get_manifest(self, repository: str, reference: str) -> tuple[str, dict[str, Any]] | None:
         """The manifest's digest and content, or None when absent."""
-        with self._session() as session:
-            response = self._call(
-                session,
-                "GET",
-                f"/v2/{repository}/manifests/{reference}",
-                f"{repository}:{reference}",
-                ok=(200,),
-                absent=(404,),
-                headers={"Accept": MANIFEST_MEDIA_TYPE},
-            )
+        response = self._read_manifest("GET", repository, reference)
         if response is None:
             return None
         return _digest(response.content), response.json()

@@ -396,6 +396,27 @@ def _error(status: int, code: str, message: str) -> _Reply:
     return _Reply(status, {"code": code, "message": message, "details": {}, "ref": secrets.token_hex(8)})
 
 
+def _check_metadata(body: Any) -> None:
+    """A registry body's ``metadata``: a name, string annotations."""
+    if not isinstance(body, dict) or not (body.get("metadata") or {}).get("name"):
+        raise _error(400, "InvalidRequest", "metadata.name is required")
+    annotations = body["metadata"].get("annotations")
+    if annotations is not None and (
+        not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values())
+    ):
+        raise _error(400, "InvalidRequest", "metadata.annotations must map strings to strings")
+
+
+def _check_auth(auth: Any) -> None:
+    """A registry spec's ``auth``: a known type, boolean TLS flags."""
+    if auth.get("type") not in ("noAuth", "basic", "token"):
+        raise _error(400, "InvalidRequest", "spec.auth.type must be noAuth, basic or token")
+    tls = auth.get("tls") or {}
+    for flag in ("enabled", "insecureSkipVerify"):
+        if not isinstance(tls.get(flag), bool):
+            raise _error(400, "InvalidRequest", f"spec.auth.tls.{flag} must be a boolean")
+
+
 class _Handler(BaseHTTPRequestHandler):
     palette: FakePalette
     protocol_version = "HTTP/1.1"
@@ -566,22 +587,10 @@ class _Handler(BaseHTTPRequestHandler):
             raise _error(400, "InvalidRequest", "spec.endpoint and spec.auth are required")
         if not isinstance(spec.get("private"), bool):
             raise _error(400, "InvalidRequest", "spec.private must be a boolean")
-        auth = spec["auth"]
-        if auth.get("type") not in ("noAuth", "basic", "token"):
-            raise _error(400, "InvalidRequest", "spec.auth.type must be noAuth, basic or token")
-        tls = auth.get("tls") or {}
-        for flag in ("enabled", "insecureSkipVerify"):
-            if not isinstance(tls.get(flag), bool):
-                raise _error(400, "InvalidRequest", f"spec.auth.tls.{flag} must be a boolean")
+        _check_auth(spec["auth"])
 
     def _check_registry(self, body: Any) -> None:
-        if not isinstance(body, dict) or not (body.get("metadata") or {}).get("name"):
-            raise _error(400, "InvalidRequest", "metadata.name is required")
-        annotations = body["metadata"].get("annotations")
-        if annotations is not None and (
-            not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values())
-        ):
-            raise _error(400, "InvalidRequest", "metadata.annotations must map strings to strings")
+        _check_metadata(body)
         self._check_spec(body.get("spec"))
 
     def _create(self, query: dict[str, list[str]], body: Any) -> _Reply:
@@ -659,22 +668,10 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _error(400, "InvalidRequest", f"spec.{flag} must be a boolean")
         if not isinstance(spec.get("baseContentPath", ""), str):
             raise _error(400, "InvalidRequest", "spec.baseContentPath must be a string")
-        auth = spec["auth"]
-        if auth.get("type") not in ("noAuth", "basic", "token"):
-            raise _error(400, "InvalidRequest", "spec.auth.type must be noAuth, basic or token")
-        tls = auth.get("tls") or {}
-        for flag in ("enabled", "insecureSkipVerify"):
-            if not isinstance(tls.get(flag), bool):
-                raise _error(400, "InvalidRequest", f"spec.auth.tls.{flag} must be a boolean")
+        _check_auth(spec["auth"])
 
     def _check_oci_registry(self, body: Any) -> None:
-        if not isinstance(body, dict) or not (body.get("metadata") or {}).get("name"):
-            raise _error(400, "InvalidRequest", "metadata.name is required")
-        annotations = body["metadata"].get("annotations")
-        if annotations is not None and (
-            not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values())
-        ):
-            raise _error(400, "InvalidRequest", "metadata.annotations must map strings to strings")
+        _check_metadata(body)
         self._check_oci_spec(body.get("spec"))
 
     def _oci_create(self, query: dict[str, list[str]], body: Any) -> _Reply:

@@ -1,0 +1,198 @@
+"""The real Pulumi CLI for the tests: where it is, and a stack in a folder of the test's own.
+
+``PULUMI_CLI_ROOT`` names a folder holding ``bin/pulumi``, the YAML language host and the Python SDK's two helper
+scripts (``scripts/build-pulumi-cli.sh`` builds one from the Go module proxy and prints its path; .ci/run exports
+it). Unset, the tests ask that script, which reuses its cache (a second) or builds (about 6 minutes).
+
+Each ``CliStack`` runs offline and repeatably: its own ``PULUMI_HOME``, a ``file://`` backend in the test's folder,
+a passphrase secrets provider, no update check and no plugin downloads. ``PATH`` puts the stand-in provider plugins
+(``tests/cli/plugins/bin``) first: the CLI takes a plugin found on ``PATH`` before its plugin cache (pulumi/pulumi
+sdk/go/common/workspace/plugins.go ``getPluginInfoAndPath``, warning "using ... from $PATH").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = ROOT / "scripts" / "build-pulumi-cli.sh"
+PLUGINS_BIN = Path(__file__).resolve().parent / "plugins" / "bin"
+PROJECT = "palette-pack-registry"
+PASSPHRASE = "cli-tests-only-passphrase"
+CLI_ROOT_VARIABLE = "PULUMI_CLI_ROOT"
+_OPERATION_TIMEOUT = 900
+
+
+class CliUnavailable(RuntimeError):
+    """The CLI could not be found or built."""
+
+
+def cli_root() -> Path:
+    """The folder with ``bin/pulumi``: ``PULUMI_CLI_ROOT``, or what the build script reuses or builds."""
+    configured = os.environ.get(CLI_ROOT_VARIABLE)
+    if configured:
+        root = Path(configured)
+        if not (root / "bin" / "pulumi").is_file():
+            raise CliUnavailable(f"{CLI_ROOT_VARIABLE}={configured} holds no bin/pulumi")
+        return root
+    result = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, check=False, timeout=1800)
+    if result.returncode != 0:
+        raise CliUnavailable(f"scripts/build-pulumi-cli.sh failed: {result.stderr.strip()[-2000:]}")
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class Result:
+    """What one operation did: its change summary, outputs (``up``), and the CLI's output or error."""
+
+    op: str
+    ok: bool
+    changes: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    stdout: str = ""
+    error: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.stdout + self.error
+
+    def changed(self) -> dict[str, int]:
+        """The counts of every kind of step except ``same``."""
+        return {kind: count for kind, count in self.changes.items() if kind != "same" and count}
+
+
+def cli_environment(root: Path, home: Path, backend: Path, extra: Mapping[str, str] = ()) -> dict[str, str]:
+    """The environment of every CLI run: offline, in the test's folders, stand-in plugins first on PATH."""
+    venv_bin = Path(sys.executable).parent
+    env = {
+        "PATH": os.pathsep.join([str(PLUGINS_BIN), str(venv_bin), str(root / "bin"), os.environ.get("PATH", "")]),
+        "PULUMI_HOME": str(home),
+        "PULUMI_BACKEND_URL": backend.as_uri(),
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        # The dynamic providers run `python -m pulumi.dynamic` from this virtualenv
+        # (sdk/python/dist/pulumi-resource-pulumi-python), and unpickle the project's modules by name.
+        "PULUMI_RUNTIME_VIRTUALENV": str(venv_bin.parent),
+        "PYTHONPATH": str(ROOT),
+        "PULUMI_CLI_ROOT": str(root),
+    }
+    env.update(extra)
+    return env
+
+
+@dataclass
+class CliStack:
+    """A stack of a project folder, operated through the real CLI (one child process per operation)."""
+
+    project_dir: Path
+    stack: str
+    root: Path
+    env: dict[str, str]
+    project: str = PROJECT
+
+    @property
+    def state_file(self) -> Path:
+        """The file backend's checkpoint of this stack."""
+        backend = Path(self.env["PULUMI_BACKEND_URL"].removeprefix("file://"))
+        return backend / ".pulumi" / "stacks" / self.project / f"{self.stack}.json"
+
+    def state(self) -> dict[str, Any]:
+        return json.loads(self.state_file.read_text(encoding="utf-8"))
+
+    def resources(self) -> list[dict[str, Any]]:
+        return self.state()["checkpoint"].get("latest", {}).get("resources") or []
+
+    def _run(self, request: dict[str, Any], env: Mapping[str, str] | None = None) -> Result:
+        env_all = {**self.env, **(env or {})}
+        payload = {
+            "project_dir": str(self.project_dir),
+            "project": self.project,
+            "stack": self.stack,
+            "cli_root": str(self.root),
+            "env": env_all,
+            **request,
+        }
+        process_env = {**os.environ, **env_all}
+        completed = subprocess.run(
+            [sys.executable, "-m", "tests.cli.stack_command"],
+            input=json.dumps(payload),
+            capture_output=True,
+            text=True,
+            cwd=self.project_dir,
+            env=process_env,
+            timeout=_OPERATION_TIMEOUT,
+            check=False,
+        )
+        last = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+        try:
+            answer = json.loads(last)
+        except json.JSONDecodeError:
+            return Result(op=request["op"], ok=False, stdout=completed.stdout, error=completed.stderr)
+        return Result(
+            op=answer["op"],
+            ok=answer["ok"],
+            changes=answer.get("changes") or {},
+            outputs=answer.get("outputs") or {},
+            stdout=answer.get("stdout", ""),
+            error=answer.get("error", "") + completed.stderr,
+        )
+
+    def configure(self, config: Mapping[str, Any], secrets: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
+        """``pulumi config set [--secret] [--path]`` for each key (lists become ``key[i]`` paths)."""
+        flat: dict[str, Any] = {}
+        secret_paths: list[str] = []
+        for key, value in config.items():
+            items = value if isinstance(value, list | tuple) else None
+            paths = [f"{key}[{index}]" for index in range(len(items))] if items is not None else [key]
+            values = list(items) if items is not None else [value]
+            for path, item in zip(paths, values, strict=True):
+                flat[path] = json.dumps(item) if isinstance(item, bool) else item
+                if key in secrets:
+                    secret_paths.append(path)
+        result = self._run({"op": "config", "config": flat, "secrets": secret_paths, "remove": list(remove)})
+        assert result.ok, result.text
+
+    def preview(self, **options: Any) -> Result:
+        return self._run({"op": "preview", "options": options})
+
+    def up(self, env: Mapping[str, str] | None = None, **options: Any) -> Result:
+        return self._run({"op": "up", "options": options}, env)
+
+    def refresh(self, env: Mapping[str, str] | None = None, **options: Any) -> Result:
+        return self._run({"op": "refresh", "options": options}, env)
+
+    def destroy(self, env: Mapping[str, str] | None = None) -> Result:
+        return self._run({"op": "destroy"}, env)
+
+    def cli(
+        self, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess:
+        """The ``pulumi`` binary itself, for what needs no program (``stack export``, ``cancel``, a YAML project)."""
+        return subprocess.run(
+            [str(self.root / "bin" / "pulumi"), *args, "--non-interactive"],
+            capture_output=True,
+            text=True,
+            cwd=cwd or self.project_dir,
+            env={**os.environ, **self.env, **(env or {})},
+            timeout=_OPERATION_TIMEOUT,
+            check=False,
+        )
+
+
+def project_copy(target: Path, stack_files: Sequence[str] = ("Pulumi.dev.yaml",)) -> Path:
+    """The project's files that the CLI reads, in a folder of the test's own (the stack files the CLI writes stay
+    out of the repository): Pulumi.yaml, the program and the committed stack files. ``components`` is imported
+    from the repository (``PYTHONPATH``), so its defaults and relative pack paths are the repository's."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("Pulumi.yaml", "__main__.py", "requirements.txt", *stack_files):
+        shutil.copy2(ROOT / name, target / name)
+    return target

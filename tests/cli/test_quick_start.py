@@ -1,0 +1,266 @@
+"""The README's quick start under the real Pulumi CLI, the way Pulumi's own ``integration.ProgramTest`` runs a
+program: preview, up, an up that must change nothing, refresh, another no-change up, a password rotation, destroy,
+each step's result checked against the real Docker engine, the registry, the Palette fake and the state file.
+
+What is real: the CLI, its engine (steps, diffs, replacement order, secrets), the file backend's state, the Python
+SDK, the dynamic providers (gate, bcrypt, Palette, packs) run by ``pulumi-resource-pulumi-python``. What stands in:
+the Python language host (the Automation API's inline program runs ``__main__.py``: tests/cli/stack_command.py) and
+the docker, tls and random provider plugins (tests/cli/plugins).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components import oci_proxy, registry
+from tests.cli.conftest import StackFactory
+from tests.cli.pulumi_cli import CliStack, Result
+from tests.docker_support import STANDIN_IMAGE, DockerJanitor, docker
+from tests.oci_support import OCI_STANDIN_IMAGE, PROXY_STANDIN_IMAGE
+from tests.palette_fake import FakePalette
+from tests.palette_support import FAST_HTTP_ENV
+from tests.registry_client import RegistryClient
+from tests.tls_support import free_port
+
+CONTAINER = "docker:index/container:Container"
+PACK = "pulumi-python:dynamic/packs:Pack"
+SAMPLE_PACK = Path(__file__).resolve().parents[1] / "packs" / "hello-universe"
+PACK_REPOSITORY = "packs/spectro-packs/archive"
+
+
+def succeeded(result: Result) -> Result:
+    assert result.ok, f"pulumi {result.op} failed:\n{result.text[-6000:]}"
+    return result
+
+
+def unchanged(result: Result) -> None:
+    succeeded(result)
+    assert result.changed() == {}, f"pulumi {result.op} changed {result.changed()}:\n{result.stdout[-4000:]}"
+
+
+@pytest.fixture
+def palette() -> Iterator[FakePalette]:
+    with FakePalette() as fake:
+        yield fake
+
+
+def two_packs(folder: Path) -> list[Path]:
+    """The sample pack and a second one made from it under another name."""
+    first = shutil.copytree(SAMPLE_PACK, folder / "hello-universe")
+    second = shutil.copytree(SAMPLE_PACK, folder / "hello-galaxy")
+    manifest = json.loads((second / "pack.json").read_text())
+    manifest.update(name="hello-galaxy", displayName="Hello Galaxy")
+    (second / "pack.json").write_text(json.dumps(manifest, indent=2))
+    return [first, second]
+
+
+@dataclass
+class Deployment:
+    """A stack of the quick start and what the test set on it."""
+
+    stack: CliStack
+    config: dict[str, Any]
+    kind: str
+    palette: FakePalette | None = None
+    packs: list[str] = field(default_factory=list)
+
+    @property
+    def catalog_path(self) -> str:
+        return "/v2/_catalog" if self.kind == "oci" else "/v1/_catalog"
+
+    def client(self, outputs: dict[str, Any], user: str, password: str) -> RegistryClient:
+        return RegistryClient(
+            f"https://127.0.0.1:{self.config['port']}",
+            ca_certificate=outputs["caCertificate"]["value"],
+            server_name="localhost",
+            username=user,
+            password=password,
+        )
+
+
+def quick_start(
+    kind: str, cli_stack: StackFactory, janitor: DockerJanitor, tmp_path: Path, palette: FakePalette | None
+) -> Deployment:
+    """The committed dev stack (Pulumi.dev.yaml), on a free port, with names of the test's own and the stand-in
+    images; the OCI kind publishes two packs and registers in the Palette fake."""
+    stack = cli_stack("dev", env=dict(FAST_HTTP_ENV))
+    config: dict[str, Any] = {
+        "port": free_port(),
+        "containerName": janitor.name("spectro-registry-dev"),
+        "dataVolume": janitor.name("spectro-registry-dev-data"),
+    }
+    secrets: list[str] = []
+    deployment = Deployment(stack, config, kind, palette)
+    if kind == "oci":
+        deployment.packs = ["hello-universe", "hello-galaxy"]
+        config |= {
+            "registryKind": "oci",
+            "image": OCI_STANDIN_IMAGE,
+            "proxyImage": PROXY_STANDIN_IMAGE,
+            "packs": [str(path) for path in two_packs(tmp_path / "packs")],
+        }
+    else:
+        config["image"] = STANDIN_IMAGE
+    if palette is not None:
+        config |= {"paletteApiUrl": palette.url, "paletteApiKey": palette.api_key}
+        secrets.append("paletteApiKey")
+    janitor.volumes.append(config["dataVolume"])
+    stack.configure(config, secrets=secrets)
+    return deployment
+
+
+def containers(stack: CliStack) -> dict[str, str]:
+    """Container name -> id, as the state records them."""
+    return {r["outputs"]["name"]: r["id"] for r in stack.resources() if r["type"] == CONTAINER}
+
+
+def running(container_id: str) -> bool:
+    return docker("inspect", "--format", "{{.State.Running}}", container_id, check=False).strip() == "true"
+
+
+def registration(deployment: Deployment) -> list[dict[str, Any]]:
+    assert deployment.palette is not None
+    name = f"{deployment.config['containerName']}-dev"
+    return deployment.palette.named(name)
+
+
+def check_packs(deployment: Deployment, outputs: dict[str, Any], user: str, password: str) -> None:
+    """Every pack's tag answers with the manifest the state recorded for it, to the read-only user."""
+    client = deployment.client(outputs, user, password)
+    recorded = {r["outputs"]["name"]: r["outputs"] for r in deployment.stack.resources() if r["type"] == PACK}
+    assert sorted(recorded) == sorted(deployment.packs)
+    for name, pack in recorded.items():
+        answer = client.request(
+            "HEAD",
+            f"/v2/{PACK_REPOSITORY}/{name}/manifests/1.0.0",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        )
+        assert answer.status == 200, (name, answer.status)
+        assert answer.headers["docker-content-digest"] == pack["manifest_digest"]
+
+
+def file_in_container(container_id: str, path: str) -> str:
+    """A file's content as the container holds it (``docker cp`` streams a tar)."""
+    stream = subprocess.run(["docker", "cp", f"{container_id}:{path}", "-"], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(stream)) as archive:
+        member = archive.next()
+        assert member is not None
+        extracted = archive.extractfile(member)
+        assert extracted is not None
+        return extracted.read().decode()
+
+
+def generated_secrets(deployment: Deployment, outputs: dict[str, Any]) -> dict[str, str]:
+    """What the stack generated or was given as a secret, in plain text, from where it is used: the passwords
+    (outputs), the HTTP secret (the registry's env), the TLS key (the file the server reads), the Palette key."""
+    found = {"adminPassword": outputs["adminPassword"]["value"]}
+    for index, password in enumerate(outputs["readOnlyPasswords"]["value"]):
+        found[f"readOnlyPasswords[{index}]"] = password
+    name = deployment.config["containerName"]
+    ids = containers(deployment.stack)
+    env = json.loads(docker("inspect", "--format", "{{json .Config.Env}}", ids[name]))
+    [http_secret] = [item.split("=", 1)[1] for item in env if item.startswith("REGISTRY_HTTP_SECRET=")]
+    found["REGISTRY_HTTP_SECRET"] = http_secret
+    if deployment.kind == "oci":
+        [proxy] = [cid for container, cid in ids.items() if container != name]
+        key = file_in_container(proxy, oci_proxy.KEY_FILE)
+    else:
+        key = file_in_container(ids[name], registry.KEY_FILE)
+    # The key's base64 body, line by line: no line of it may appear anywhere.
+    for number, line in enumerate(line for line in key.splitlines() if "-----" not in line):
+        found[f"tls key line {number}"] = line
+    if deployment.palette is not None:
+        found["paletteApiKey"] = deployment.palette.api_key
+    return found
+
+
+def assert_nowhere(secrets: dict[str, str], text: str, where: str) -> None:
+    leaked = sorted(name for name, value in secrets.items() if value and value in text)
+    assert not leaked, f"{where} holds in plain text: {leaked}"
+
+
+@pytest.mark.parametrize("kind", ["legacy", "oci"])
+def test_quick_start_preview_up_refresh_rotate_destroy(
+    kind: str, cli_stack: StackFactory, janitor: DockerJanitor, tmp_path: Path, palette: FakePalette
+) -> None:
+    deployment = quick_start(kind, cli_stack, janitor, tmp_path, palette if kind == "oci" else None)
+    stack, config = deployment.stack, deployment.config
+
+    preview = succeeded(stack.preview())
+    assert preview.changes.get("create", 0) > 0, preview.changes
+    assert not any(r["type"] == CONTAINER for r in stack.resources()) if stack.state_file.exists() else True
+
+    first = succeeded(stack.up())
+    outputs = first.outputs
+    reader, password = outputs["readOnlyUsers"]["value"][0], outputs["readOnlyPasswords"]["value"][0]
+    assert outputs["readOnlyPasswords"]["secret"] and outputs["adminPassword"]["secret"]
+    catalog = deployment.client(outputs, reader, password).get(deployment.catalog_path)
+    assert catalog.status == 200, catalog
+    before = containers(stack)
+    assert config["containerName"] in before and all(running(cid) for cid in before.values())
+    if kind == "oci":
+        check_packs(deployment, outputs, reader, password)
+        [record] = registration(deployment)
+        assert record["spec"]["endpoint"] == outputs["endpoint"]["value"]
+        assert outputs["paletteRegistrationUid"]["value"] == record["metadata"]["uid"]
+
+    secrets = generated_secrets(deployment, outputs)
+    assert_nowhere(secrets, stack.state_file.read_text(), "the state file")
+
+    unchanged(stack.up(expect_no_changes=True))
+    unchanged(stack.refresh())
+    unchanged(stack.up(expect_no_changes=True))
+    assert containers(stack) == before
+
+    stack.configure({"rotationKeeper": "2"})
+    diff = succeeded(stack.preview(diff=True))
+    assert diff.changes.get("replace", 0) > 0, diff.changes
+    assert_nowhere(secrets, diff.stdout, "pulumi preview --diff")
+    rotated = succeeded(stack.up())
+    assert rotated.changes.get("replace", 0) > 0, rotated.changes
+    after = containers(stack)
+    assert set(after) == set(before) and not set(after.values()) & set(before.values())
+    new_password = rotated.outputs["readOnlyPasswords"]["value"][0]
+    assert new_password != password
+    assert deployment.client(outputs, reader, new_password).get(deployment.catalog_path).status == 200
+    assert deployment.client(outputs, reader, password).get(deployment.catalog_path).status == 401
+    if kind == "oci":
+        check_packs(deployment, outputs, reader, new_password)
+    secrets |= {f"new {name}": value for name, value in generated_secrets(deployment, rotated.outputs).items()}
+    assert_nowhere(secrets, stack.state_file.read_text(), "the state file")
+    unchanged(stack.up(expect_no_changes=True))
+
+    succeeded(stack.destroy())
+    assert stack.resources() == []
+    for name in before:
+        assert docker("ps", "-aq", "--filter", f"name=^{name}$").strip() == ""
+    assert docker("volume", "ls", "-q", "--filter", f"name=^{config['dataVolume']}$").strip() == config["dataVolume"]
+    if kind == "oci":
+        assert registration(deployment) == []
+
+
+def test_a_refused_registration_fails_up_and_the_next_up_completes(
+    cli_stack: StackFactory, janitor: DockerJanitor, tmp_path: Path, palette: FakePalette
+) -> None:
+    deployment = quick_start("oci", cli_stack, janitor, tmp_path, palette)
+    palette.validate_error = (400, "registry endpoint is not reachable from Palette")
+
+    refused = deployment.stack.up()
+    assert not refused.ok
+    assert "registry endpoint is not reachable from Palette" in refused.text
+    assert registration(deployment) == []
+
+    palette.validate_error = None
+    succeeded(deployment.stack.up())
+    assert len(registration(deployment)) == 1
+    unchanged(deployment.stack.up(expect_no_changes=True))

@@ -24,10 +24,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import PolicyBuilder, Store
 from google.protobuf import empty_pb2
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from components.certificates import CA_USES, SERVER_USES
+from tests.cli.plugins.docker_provider import DockerHost
 from tests.cli.plugins.environment import PLUGINS, ROOT, plugin_command, plugin_env
+from tests.cli.plugins.server import StandinProvider
 from tests.docker_support import LABEL, DockerJanitor, docker, file_mode_in_container, inspect_container
 from tests.grpc_support import plain, provider_host, struct
 from tests.harness import (
@@ -324,8 +327,37 @@ PROVIDER_CONFIG = {
     "sshOpts": "[]",
     "caMaterial": "",
     "certMaterial": "",
-    "keyMaterial": "",
+    # Configure's args keep their secrets (provider_plugin.go Configure: KeepSecrets true), as the program's is.
+    "keyMaterial": rpc.wrap_rpc_secret(""),
 }
+
+
+def test_docker_host_material_goes_to_private_files_for_one_command_only() -> None:
+    host = DockerHost()
+    config = {
+        "host": "tcp://127.0.0.1:2376",
+        "sshOpts": "[]",
+        "caMaterial": "CA PEM",
+        "certMaterial": "CERT PEM",
+        "keyMaterial": rpc.wrap_rpc_secret("KEY PEM"),
+    }
+    # In process, through the service's Configure: the key arrives secret and is unwrapped.
+    StandinProvider("docker", "0", [], configure=host.configure).Configure(
+        provider_pb2.ConfigureRequest(args=struct(config)), None
+    )
+    assert "KEY PEM" not in repr(host)
+    with host.flags() as flags:
+        assert flags[:3] == ["--host", "tcp://127.0.0.1:2376", "--tlsverify"]
+        files = {flag: Path(flags[flags.index(flag) + 1]) for flag in ("--tlscacert", "--tlscert", "--tlskey")}
+        assert {flag: path.read_text() for flag, path in files.items()} == {
+            "--tlscacert": "CA PEM",
+            "--tlscert": "CERT PEM",
+            "--tlskey": "KEY PEM",
+        }
+        assert all(path.stat().st_mode & 0o077 == 0 for path in files.values())
+    assert not any(path.exists() for path in files.values())
+    with pytest.raises(ValueError, match="sshOpts"):
+        DockerHost().configure({"host": "ssh://user@host", "sshOpts": '["-p", "2222"]'})
 
 
 def _container_inputs(janitor: DockerJanitor, image_id: str, volume: str, name: str) -> dict[str, Any]:

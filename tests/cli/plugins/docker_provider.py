@@ -38,8 +38,10 @@ class DockerHost:
     key_material: str = field(default="", repr=False)
 
     def configure(self, config: Props) -> None:
-        """Takes the provider's settings (sshOpts and registryAuth arrive as JSON text, provider.py to_json)."""
-        if json.loads(config.get("sshOpts") or "[]"):
+        """Takes the provider's settings (the Python SDK sends sshOpts and registryAuth as JSON text,
+        pulumi_docker/provider.py to_json). registryAuth is not needed: nothing is pulled."""
+        ssh_opts = config.get("sshOpts") or []
+        if json.loads(ssh_opts) if isinstance(ssh_opts, str) else ssh_opts:
             raise ValueError("the docker stand-in cannot pass sshOpts to ssh: leave them empty")
         self.host = str(config.get("host") or "")
         self.context = str(config.get("context") or "")
@@ -55,7 +57,7 @@ class DockerHost:
         return self.host or "the default Docker host"
 
     @contextmanager
-    def _flags(self) -> Iterator[list[str]]:
+    def flags(self) -> Iterator[list[str]]:
         # The provider's DOCKER_CONTEXT wins over host (provider.go configure); the CLI refuses both at once.
         if self.context:
             yield ["--context", self.context]
@@ -82,7 +84,7 @@ class DockerHost:
         self, *args: str, input_: bytes | None = None, missing_ok: bool = False, timeout: float = _TIMEOUT
     ) -> str | None:
         """``docker ARGS`` on this host, its stdout; None when ``missing_ok`` and the object does not exist."""
-        with self._flags() as flags:
+        with self.flags() as flags:
             result = subprocess.run(
                 ["docker", *flags, *args], input=input_, capture_output=True, timeout=timeout, check=False
             )

@@ -5,8 +5,9 @@ newPlugin) and serves ``pulumirpc.ResourceProvider`` for the resource types it i
 The engine speaks first through Handshake; a plugin that answers UNIMPLEMENTED (as this one does) gets its
 protocol from ConfigureResponse instead (provider_plugin.go NewProvider and Configure). Configure answers
 ``acceptSecrets=False``: the engine then strips secrets from what it sends and marks as secret every output whose
-input of the same name held one (provider_plugin.go ``annotateSecrets``, applied after Create, Read and Update),
-so a plugin never sees a secret marker. Configure's own ``args`` always keep them (``KeepSecrets: true``).
+input of the same name held one (provider_plugin.go ``annotateSecrets``, applied to what Check, Create, Read and
+Update return), so a plugin never sees a secret marker. Configure's own ``args`` always keep them
+(``KeepSecrets: true``): they are unwrapped here.
 
 Values arrive as the wire shapes them: numbers as floats, unknowns (previews) as ``rpc.UNKNOWN``. Nothing but
 the port goes to stdout, and no message names a secret value.

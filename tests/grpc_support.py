@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,18 +34,25 @@ def plain(message: struct_pb2.Struct) -> dict[str, Any]:
 
 @contextmanager
 def provider_host(
-    cwd: Path, env: dict[str, str], stderr_path: Path
+    cwd: Path, env: dict[str, str], stderr_path: Path, command: Sequence[str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], provider_pb2_grpc.ResourceProviderStub]]:
-    """The SDK's dynamic provider host (``python -m pulumi.dynamic``) started as the engine starts it: it
-    prints its port, and answers gRPC there until it is terminated."""
+    """A provider plugin started as the engine starts it: it prints its port, and answers gRPC there until it is
+    terminated. By default the SDK's dynamic provider host (``python -m pulumi.dynamic``); ``command`` starts
+    another, such as a stand-in plugin of the CLI tests (its executable and the engine's address)."""
     with stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pulumi.dynamic"], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr
+            list(command or [sys.executable, "-m", "pulumi.dynamic"]),
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
         )
     try:
         assert process.stdout is not None
-        port = int(process.stdout.readline().decode().strip())
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        line = process.stdout.readline().decode().strip()
+        if not line.isdigit():
+            raise RuntimeError(f"the provider wrote {line!r} instead of its port (its stderr: {stderr_path})")
+        with grpc.insecure_channel(f"127.0.0.1:{line}") as channel:
             grpc.channel_ready_future(channel).result(timeout=30)
             yield process, provider_pb2_grpc.ResourceProviderStub(channel)
     finally:

@@ -271,7 +271,7 @@ def _dynamic_outputs(inputs: dict[str, Any]) -> dict[str, Any]:
     return dict(inputs)
 
 
-def _replaces(typ: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
+def replaces(typ: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
     """Whether a change of inputs replaces the resource (new outputs) rather than updating it in place.
 
     RandomPassword as pulumi-random does it (terraform-provider-random internal/provider/resource_password.go:
@@ -290,6 +290,56 @@ def _replaces(typ: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
     return any(value is not None and before.get(key) != value for key, value in after.items())
 
 
+def generate(typ: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+    """What pulumi-random or pulumi-tls returns when it creates a resource of ``typ``: the inputs and the
+    generated password, key or certificate; None for a type neither provides. The mocks here and the stand-in
+    provider plugins the CLI tests run (tests/cli/plugins) both generate their material with it."""
+    if typ == PASSWORD:
+        result = _password(inputs)
+        digest = bcrypt.hashpw(result.encode()[:72], bcrypt.gensalt(rounds=10)).decode()
+        return {**inputs, "result": result, "bcryptHash": digest}
+    if typ == PRIVATE_KEY:
+        key = _private_key(inputs)
+        public = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return {**inputs, "privateKeyPem": _key_pem(key), "publicKeyPem": public.decode()}
+    if typ == SELF_SIGNED:
+        key = _load_key(inputs["privateKeyPem"])
+        subject = _name(inputs.get("subject"))
+        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
+        pem = _sign(
+            inputs,
+            subject,
+            key.public_key(),
+            subject,
+            key,
+            _sans(inputs),
+            ski if inputs.get("setAuthorityKeyId") else None,
+        )
+        return {**inputs, "certPem": pem, **_validity(pem)}
+    if typ == CERT_REQUEST:
+        key = _load_key(inputs["privateKeyPem"])
+        builder = x509.CertificateSigningRequestBuilder().subject_name(_name(inputs.get("subject")))
+        sans = _sans(inputs)
+        if sans:
+            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        csr = builder.sign(key, hashes.SHA256())
+        return {**inputs, "certRequestPem": csr.public_bytes(serialization.Encoding.PEM).decode()}
+    if typ == LOCALLY_SIGNED:
+        csr = x509.load_pem_x509_csr(inputs["certRequestPem"].encode())
+        ca = x509.load_pem_x509_certificate(inputs["caCertPem"].encode())
+        try:
+            sans = list(csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+        except x509.ExtensionNotFound:
+            sans = []
+        pem = _sign(
+            inputs, csr.subject, csr.public_key(), ca.subject, _load_key(inputs["caPrivateKeyPem"]), sans, _ski(ca)
+        )
+        return {**inputs, "certPem": pem, **_validity(pem)}
+    return None
+
+
 class RealisticMocks(pulumi.runtime.Mocks):
     """Mock providers that return real secrets, hashes, keys and certificates."""
 
@@ -303,7 +353,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
         remembered = self.state.resources.get(urn)
         if remembered is not None and remembered[0] == inputs:
             outputs = remembered[1]
-        elif remembered is not None and not _replaces(args.typ, remembered[0], inputs):
+        elif remembered is not None and not replaces(args.typ, remembered[0], inputs):
             outputs = {**remembered[1], **inputs}
             self.state.resources[urn] = (inputs, outputs)
         else:
@@ -312,54 +362,10 @@ class RealisticMocks(pulumi.runtime.Mocks):
         return outputs.get("__id", f"{args.name}-id"), {k: v for k, v in outputs.items() if k != "__id"}
 
     def _create(self, typ: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        if typ == PASSWORD:
+        material = generate(typ, inputs)
+        if material is not None:
             self.state.generated += 1
-            result = _password(inputs)
-            digest = bcrypt.hashpw(result.encode()[:72], bcrypt.gensalt(rounds=10)).decode()
-            return {**inputs, "result": result, "bcryptHash": digest}
-        if typ == PRIVATE_KEY:
-            self.state.generated += 1
-            key = _private_key(inputs)
-            public = key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            return {**inputs, "privateKeyPem": _key_pem(key), "publicKeyPem": public.decode()}
-        if typ == SELF_SIGNED:
-            self.state.generated += 1
-            key = _load_key(inputs["privateKeyPem"])
-            subject = _name(inputs.get("subject"))
-            ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
-            pem = _sign(
-                inputs,
-                subject,
-                key.public_key(),
-                subject,
-                key,
-                _sans(inputs),
-                ski if inputs.get("setAuthorityKeyId") else None,
-            )
-            return {**inputs, "certPem": pem, **_validity(pem)}
-        if typ == CERT_REQUEST:
-            self.state.generated += 1
-            key = _load_key(inputs["privateKeyPem"])
-            builder = x509.CertificateSigningRequestBuilder().subject_name(_name(inputs.get("subject")))
-            sans = _sans(inputs)
-            if sans:
-                builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            csr = builder.sign(key, hashes.SHA256())
-            return {**inputs, "certRequestPem": csr.public_bytes(serialization.Encoding.PEM).decode()}
-        if typ == LOCALLY_SIGNED:
-            self.state.generated += 1
-            csr = x509.load_pem_x509_csr(inputs["certRequestPem"].encode())
-            ca = x509.load_pem_x509_certificate(inputs["caCertPem"].encode())
-            try:
-                sans = list(csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
-            except x509.ExtensionNotFound:
-                sans = []
-            pem = _sign(
-                inputs, csr.subject, csr.public_key(), ca.subject, _load_key(inputs["caPrivateKeyPem"]), sans, _ski(ca)
-            )
-            return {**inputs, "certPem": pem, **_validity(pem)}
+            return material
         if typ == IMAGE:
             digest = hashlib.sha256(inputs["name"].encode()).hexdigest()
             return {**inputs, "imageId": f"sha256:{digest}", "repoDigest": f"{inputs['name']}@sha256:{digest}"}

@@ -10,7 +10,7 @@ import bcrypt
 import pytest
 
 from components.credentials import PASSWORD_SPECIALS
-from tests.harness import BCRYPT_HASH, PASSWORD, MockState, ProgramRun, _replaces, run_program
+from tests.harness import BCRYPT_HASH, PASSWORD, MockState, ProgramRun, replaces, run_program
 
 AUTH_FILE = "/auth/htpasswd-basic"
 
@@ -88,7 +88,7 @@ def _http_secret(run: ProgramRun) -> str:
 
 def test_a_changed_rotation_keeper_rotates_and_an_unchanged_one_keeps() -> None:
     """One stack state across runs, as the engine keeps it: the mock replaces a RandomPassword only when
-    pulumi-random would (tests/harness.py ``_replaces``: a changed keeper value), else it keeps the result."""
+    pulumi-random would (tests/harness.py ``replaces``: a changed keeper value), else it keeps the result."""
     state = MockState()
     first = run_program(state=state)
     again = run_program(state=state)
@@ -110,11 +110,11 @@ def test_a_changed_rotation_keeper_rotates_and_an_unchanged_one_keeps() -> None:
 def test_harness_mock_replaces_a_random_password_like_pulumi_random() -> None:
     """Harness self-test of the rule the rotation test relies on."""
     base = {"length": 32, "special": True, "keepers": {"rotation": "1"}}
-    assert not _replaces(PASSWORD, base, dict(base))
-    assert _replaces(PASSWORD, base, {**base, "keepers": {"rotation": "2"}})
-    assert _replaces(PASSWORD, base, {**base, "keepers": {}})
-    assert not _replaces(PASSWORD, base, {**base, "keepers": {"rotation": "1", "extra": None}})
-    assert _replaces(PASSWORD, base, {**base, "length": 24})
+    assert not replaces(PASSWORD, base, dict(base))
+    assert replaces(PASSWORD, base, {**base, "keepers": {"rotation": "2"}})
+    assert replaces(PASSWORD, base, {**base, "keepers": {}})
+    assert not replaces(PASSWORD, base, {**base, "keepers": {"rotation": "1", "extra": None}})
+    assert replaces(PASSWORD, base, {**base, "length": 24})
 
 
 def test_supplied_passwords_are_hashed_once_per_user_and_kept_on_a_rerun() -> None:

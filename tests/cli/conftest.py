@@ -14,6 +14,7 @@ from tests.docker_support import DockerJanitor, docker_required
 
 docker_engine = docker_support.docker_engine
 janitor = docker_support.janitor
+standin_image = docker_support.standin_image
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

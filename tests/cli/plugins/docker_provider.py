@@ -1,0 +1,330 @@
+"""Stand-in for pulumi-docker: RemoteImage, Volume and Container on the provider's Docker host, through the
+docker CLI, the way kreuzwerker/terraform-provider-docker drives the Engine API (internal/provider/
+resource_docker_{image,volume,container}*.go). It never pulls: an image must already be on the host
+(scripts/build-standin-image.sh builds the stand-in images).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from tests.cli.plugins.server import Props, ResourceType, StandinProvider, serve
+from tests.docker_support import DockerError, _upload_tar
+from tests.harness import CONTAINER, IMAGE, VOLUME
+
+_TIMEOUT = 120
+_SETTLE_SECONDS = 0.5
+"""How long a started container must stay up for ``mustRun`` (with restart=always a crash is a restart)."""
+
+
+@dataclass
+class DockerHost:
+    """The provider's configuration: where the docker CLI connects."""
+
+    host: str = ""
+    context: str = ""
+    cert_path: str = ""
+    ca_material: str = ""
+    cert_material: str = ""
+    key_material: str = field(default="", repr=False)
+
+    def configure(self, config: Props) -> None:
+        """Takes the provider's settings (the Python SDK sends sshOpts and registryAuth as JSON text,
+        pulumi_docker/provider.py to_json). registryAuth is not needed: nothing is pulled."""
+        ssh_opts = config.get("sshOpts") or []
+        if json.loads(ssh_opts) if isinstance(ssh_opts, str) else ssh_opts:
+            raise ValueError("the docker stand-in cannot pass sshOpts to ssh: leave them empty")
+        self.host = str(config.get("host") or "")
+        self.context = str(config.get("context") or "")
+        self.cert_path = str(config.get("certPath") or "")
+        self.ca_material = str(config.get("caMaterial") or "")
+        self.cert_material = str(config.get("certMaterial") or "")
+        self.key_material = str(config.get("keyMaterial") or "")
+
+    @property
+    def where(self) -> str:
+        if self.context:
+            return f"Docker context {self.context}"
+        return self.host or "the default Docker host"
+
+    @contextmanager
+    def flags(self) -> Iterator[list[str]]:
+        # The provider's DOCKER_CONTEXT wins over host (provider.go configure); the CLI refuses both at once.
+        if self.context:
+            yield ["--context", self.context]
+            return
+        flags = ["--host", self.host] if self.host else []
+        if self.cert_path:
+            files = {name: str(Path(self.cert_path, f"{name}.pem")) for name in ("ca", "cert", "key")}
+            flags += ["--tlsverify", "--tlscacert", files["ca"], "--tlscert", files["cert"], "--tlskey", files["key"]]
+        materials = {"--tlscacert": self.ca_material, "--tlscert": self.cert_material, "--tlskey": self.key_material}
+        if not any(materials.values()):
+            yield flags
+            return
+        with tempfile.TemporaryDirectory() as directory:
+            flags.append("--tlsverify" if self.ca_material else "--tls")
+            for flag, content in materials.items():
+                if content:
+                    path = Path(directory, flag.removeprefix("--tls"))
+                    path.touch(mode=0o600)
+                    path.write_text(content)
+                    flags += [flag, str(path)]
+            yield flags
+
+    def run(
+        self, *args: str, input_: bytes | None = None, missing_ok: bool = False, timeout: float = _TIMEOUT
+    ) -> str | None:
+        """``docker ARGS`` on this host, its stdout; None when ``missing_ok`` and the object does not exist."""
+        with self.flags() as flags:
+            result = subprocess.run(
+                ["docker", *flags, *args], input=input_, capture_output=True, timeout=timeout, check=False
+            )
+        if result.returncode == 0:
+            return result.stdout.decode(errors="replace")
+        stderr = result.stderr.decode(errors="replace").strip()
+        if missing_ok and "no such" in stderr.lower():
+            return None
+        raise DockerError(f"docker {args[0]} {args[1] if len(args) > 1 else ''} on {self.where} failed: {stderr}")
+
+    def inspect(self, kind: str, name: str) -> dict[str, Any] | None:
+        found = self.run(kind, "inspect", name, missing_ok=True)
+        return json.loads(found)[0] if found else None
+
+
+def _repo_digest(name: str, image: Mapping[str, Any]) -> str:
+    """data_source_docker_image.go determineRepoDigest: the digest of the image's repository, else the first."""
+    digests = list(image.get("RepoDigests") or [])
+    repository = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+    return next((d for d in digests if d.startswith(f"{repository}@")), digests[0] if digests else "")
+
+
+class _OnHost(ResourceType):
+    """A resource type that lives on the provider's Docker host."""
+
+    def __init__(self, docker: DockerHost) -> None:
+        self.docker = docker
+
+
+class RemoteImage(_OnHost):
+    token = IMAGE
+    computed = ("imageId", "repoDigest")
+    in_place = frozenset({"keepLocally", "forceRemove"})
+
+    def _found(self, name: str) -> tuple[str, Props] | None:
+        image = self.docker.inspect("image", name)
+        if image is None:
+            return None
+        # The provider's id is the image id followed by the name (resource_docker_image_funcs.go).
+        return image["Id"] + name, {"imageId": image["Id"], "repoDigest": _repo_digest(name, image)}
+
+    def create(self, inputs: Props) -> tuple[str, Props]:
+        name = str(inputs["name"])
+        found = self._found(name)
+        if found is None:
+            raise LookupError(
+                f"image '{name}' is not on {self.docker.where} and the stand-in never pulls: build it there first "
+                "(scripts/build-standin-image.sh)"
+            )
+        return found[0], {**inputs, **found[1]}
+
+    def read(self, id_: str, state: Props, inputs: Props) -> tuple[str, Props, Props]:
+        found = self._found(str(state.get("name") or inputs.get("name")))
+        if found is None:
+            return "", {}, {}
+        return found[0], {**state, **found[1]}, inputs
+
+    def delete(self, id_: str, state: Props) -> None:
+        if not state.get("keepLocally"):
+            self.docker.run("image", "rm", str(state["name"]), missing_ok=True)
+
+
+class Volume(_OnHost):
+    """Every argument is ForceNew (resource_docker_volume.go)."""
+
+    token = VOLUME
+    computed = ("driver", "mountpoint")
+
+    def create(self, inputs: Props) -> tuple[str, Props]:
+        args = ["volume", "create"]
+        if inputs.get("driver"):
+            args += ["--driver", str(inputs["driver"])]
+        for key, value in sorted((inputs.get("driverOpts") or {}).items()):
+            args += ["--opt", f"{key}={value}"]
+        for label in inputs.get("labels") or []:
+            args += ["--label", f"{label['label']}={label['value']}"]
+        if inputs.get("name"):
+            args.append(str(inputs["name"]))
+        name = str(self.docker.run(*args)).strip()
+        volume = self.docker.inspect("volume", name) or {}
+        return name, {**inputs, "name": name, "driver": volume.get("Driver"), "mountpoint": volume.get("Mountpoint")}
+
+    def read(self, id_: str, state: Props, inputs: Props) -> tuple[str, Props, Props]:
+        return (id_, state, inputs) if self.docker.inspect("volume", id_) else ("", {}, {})
+
+    def delete(self, id_: str, state: Props) -> None:
+        self.docker.run("volume", "rm", id_, missing_ok=True)
+
+
+class Container(_OnHost):
+    """Created, given its uploads, started (resourceDockerContainerCreate). The arguments that are not
+    ForceNew in resource_docker_container.go change in place; resourceDockerContainerUpdate applies restart and
+    the memory limits (``docker update``) and starts a stopped container whose ``must_run`` is back to true."""
+
+    token = CONTAINER
+    in_place = frozenset(
+        {
+            "attach",
+            "containerReadRefreshTimeoutMilliseconds",
+            "cpuPeriod",
+            "cpuQuota",
+            "cpuSet",
+            "cpuShares",
+            "destroyGraceSeconds",
+            "deviceReadBps",
+            "deviceReadIops",
+            "deviceWriteBps",
+            "deviceWriteIops",
+            "healthcheck",
+            "init",
+            "logs",
+            "maxRetryCount",
+            "memory",
+            "memoryReservation",
+            "memorySwap",
+            "mustRun",
+            "removeVolumes",
+            "restart",
+            "rm",
+            "start",
+            "tmpfs",
+            "wait",
+            "waitTimeout",
+        }
+    )
+
+    def create(self, inputs: Props) -> tuple[str, Props]:
+        envs = [str(entry) for entry in inputs.get("envs") or []]
+        if any("\n" in entry for entry in envs):
+            raise ValueError("an env value spans lines: docker env files cannot carry it")
+        with tempfile.TemporaryDirectory() as directory:
+            # An env file keeps values such as REGISTRY_HTTP_SECRET off the process list.
+            env_file = Path(directory, "env")
+            env_file.touch(mode=0o600)
+            env_file.write_text("".join(f"{entry}\n" for entry in envs))
+            created = self.docker.run(*_create_args(inputs), "--env-file", str(env_file), str(inputs["image"]))
+        container_id = str(created).strip()
+        try:
+            if inputs.get("uploads"):
+                self.docker.run("cp", "-", f"{container_id}:/", input_=_upload_tar(list(inputs["uploads"])))
+            if inputs.get("start", True):
+                self._start(container_id, inputs)
+        except Exception:
+            # Nothing is left behind for a failed create: the engine would not know it.
+            self.docker.run("rm", "--force", container_id, missing_ok=True)
+            raise
+        return container_id, dict(inputs)
+
+    def _start(self, container_id: str, inputs: Props) -> None:
+        self.docker.run("start", container_id)
+        if not inputs.get("mustRun", True):
+            return
+        time.sleep(_SETTLE_SECONDS)
+        found = self.docker.inspect("container", container_id) or {}
+        state = found.get("State") or {}
+        if not state.get("Running") or state.get("Restarting") or found.get("RestartCount"):
+            raise RuntimeError(
+                f"container '{inputs.get('name')}' is not running after start (status {state.get('Status')}, "
+                f"exit code {state.get('ExitCode')}{', ' + state['Error'] if state.get('Error') else ''})"
+            )
+
+    def read(self, id_: str, state: Props, inputs: Props) -> tuple[str, Props, Props]:
+        found = self.docker.inspect("container", id_)
+        if found is None:
+            return "", {}, {}
+        if not found["State"]["Running"] and state.get("mustRun", True):
+            # A stopped container reads back must_run = false, so the next update starts it
+            # (resourceDockerContainerRead).
+            return id_, {**state, "mustRun": False}, {**inputs, "mustRun": False}
+        return id_, state, inputs
+
+    def update(self, id_: str, state: Props, news: Props) -> Props:
+        flags: list[str] = []
+        if news.get("restart") and news.get("restart") != state.get("restart"):
+            flags += ["--restart", str(news["restart"])]
+        if (news.get("memory"), news.get("memorySwap")) != (state.get("memory"), state.get("memorySwap")):
+            flags += _memory_flags(news)
+        if flags:
+            self.docker.run("update", *flags, id_)
+        if news.get("mustRun", True) and not state.get("mustRun", True):
+            self._start(id_, news)
+        return {**state, **news}
+
+    def delete(self, id_: str, state: Props) -> None:
+        # Stopped with destroy_grace_seconds as the timeout (0 when unset: SIGKILL at once), then removed with
+        # force (resourceDockerContainerDelete).
+        grace = int(state.get("destroyGraceSeconds") or 0)
+        self.docker.run("stop", "--time", str(grace), id_, missing_ok=True, timeout=_TIMEOUT + grace)
+        volumes = ["--volumes"] if state.get("removeVolumes", True) else []
+        self.docker.run("rm", "--force", *volumes, id_, missing_ok=True)
+
+
+def _memory_flags(inputs: Props) -> list[str]:
+    """memory and memory_swap are MB, swap -1 for unlimited (resource_docker_container_funcs.go)."""
+    flags: list[str] = []
+    if inputs.get("memory"):
+        flags += ["--memory", f"{int(inputs['memory'])}m"]
+    if inputs.get("memorySwap"):
+        swap = int(inputs["memorySwap"])
+        flags += ["--memory-swap", f"{swap}m" if swap > 0 else str(swap)]
+    return flags
+
+
+def _create_args(inputs: Props) -> list[str]:
+    """`docker create` flags for the container's arguments (the image and the env file follow)."""
+    args = ["create", "--name", str(inputs["name"])]
+    if inputs.get("restart"):
+        args += ["--restart", str(inputs["restart"])]
+    if inputs.get("networkMode"):
+        args += ["--network", str(inputs["networkMode"])]
+    for port in inputs.get("ports") or []:
+        # The provider's defaults: every address, tcp (portSetToDockerPorts).
+        address = str(port.get("ip") or "0.0.0.0")  # noqa: S104 - the provider's default
+        host_ip = f"[{address}]" if ":" in address else address
+        external = str(int(port["external"])) if port.get("external") else ""
+        args += ["--publish", f"{host_ip}:{external}:{int(port['internal'])}/{port.get('protocol') or 'tcp'}"]
+    for volume in inputs.get("volumes") or []:
+        if volume.get("fromContainer"):
+            args += ["--volumes-from", str(volume["fromContainer"])]
+            continue
+        source = volume.get("volumeName") or volume.get("hostPath") or ""
+        mount = f"{source}:{volume['containerPath']}" if source else str(volume["containerPath"])
+        args += ["--volume", mount + (":ro" if volume.get("readOnly") else "")]
+    for label in inputs.get("labels") or []:
+        args += ["--label", f"{label['label']}={label['value']}"]
+    if inputs.get("logDriver"):
+        args += ["--log-driver", str(inputs["logDriver"])]
+    for key, value in sorted((inputs.get("logOpts") or {}).items()):
+        args += ["--log-opt", f"{key}={value}"]
+    args += _memory_flags(inputs)
+    if inputs.get("cpus"):
+        args += ["--cpus", str(inputs["cpus"])]
+    return args
+
+
+def main() -> None:
+    docker = DockerHost()
+    types = [RemoteImage(docker), Volume(docker), Container(docker)]
+    serve(StandinProvider("docker", version("pulumi_docker"), types, configure=docker.configure))
+
+
+if __name__ == "__main__":
+    main()

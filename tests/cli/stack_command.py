@@ -97,7 +97,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         result["outputs"] = _outputs(stack)
     else:
         raise ValueError(f"unknown operation {operation!r}")
-    result["stdout"] = "".join(lines)
+    result["stdout"] = "\n".join(lines)
     return result
 
 

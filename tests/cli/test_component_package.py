@@ -62,6 +62,8 @@ def test_the_package_from_a_yaml_program_preview_up_refresh_destroy(
         "containerName": janitor.name("spectro-registry-yaml"),
         "dataVolume": janitor.name("spectro-registry-yaml-data"),
         "image": STANDIN_IMAGE,
+        "readinessHealthPath": "/v2/",
+        "readinessCatalogPath": "/v2/_catalog",
     }
     janitor.volumes.append(properties["dataVolume"])
     stack = cli_stack("dev", project_dir=yaml_project(tmp_path / "consumer", properties))
@@ -80,7 +82,7 @@ def test_the_package_from_a_yaml_program_preview_up_refresh_destroy(
         username=outputs["readOnlyUsers"][0],
         password=outputs["readOnlyPasswords"][0],
     )
-    assert client.get("/v1/_catalog").status == 200
+    assert client.get("/v2/_catalog").status == 200
     plain = json.loads(run(stack, "stack", "output", "--json").stdout)
     assert plain["readOnlyPasswords"] == "[secret]"
 

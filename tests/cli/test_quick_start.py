@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from components import oci_proxy, registry
 from tests.cli.conftest import StackFactory
@@ -74,15 +75,16 @@ class Deployment:
     palette: FakePalette | None = None
     packs: list[str] = field(default_factory=list)
 
-    @property
-    def catalog_path(self) -> str:
-        return "/v2/_catalog" if self.kind == "oci" else "/v1/_catalog"
+    catalog_path: str = "/v2/_catalog"
+    """Both stand-in servers serve distribution's catalog."""
+    server_name: str = "localhost"
+    """The name the registry's certificate is checked for (the endpoint's host)."""
 
     def client(self, outputs: dict[str, Any], user: str, password: str) -> RegistryClient:
         return RegistryClient(
             f"https://127.0.0.1:{self.config['port']}",
             ca_certificate=outputs["caCertificate"]["value"],
-            server_name="localhost",
+            server_name=self.server_name,
             username=user,
             password=password,
         )
@@ -110,9 +112,19 @@ def quick_start(
             "packs": [str(path) for path in two_packs(tmp_path / "packs")],
         }
     else:
-        config["image"] = STANDIN_IMAGE
+        # The legacy stand-in is Debian's distribution: it serves /v2/ where spectro-registry serves /health and
+        # /v1/ (tests/docker_support.py), so its gate polls those paths.
+        config |= {"image": STANDIN_IMAGE, "readinessHealthPath": "/v2/", "readinessCatalogPath": "/v2/_catalog"}
     if palette is not None:
-        config |= {"paletteApiUrl": palette.url, "paletteApiKey": palette.api_key}
+        # Palette cannot reach a loopback name: the endpoint is a name of the test's, which this machine reaches
+        # at 127.0.0.1 (readinessUrl), as a user's machine reaches a registry behind a load balancer.
+        deployment.server_name = "registry.test"
+        config |= {
+            "hosts": [deployment.server_name],
+            "readinessUrl": f"https://127.0.0.1:{config['port']}",
+            "paletteApiUrl": palette.url,
+            "paletteApiKey": palette.api_key,
+        }
         secrets.append("paletteApiKey")
     janitor.volumes.append(config["dataVolume"])
     stack.configure(config, secrets=secrets)
@@ -129,9 +141,13 @@ def running(container_id: str) -> bool:
 
 
 def registration(deployment: Deployment) -> list[dict[str, Any]]:
+    """The Palette fake's registrations of the stack (every one, so a duplicate shows)."""
     assert deployment.palette is not None
-    name = f"{deployment.config['containerName']}-dev"
-    return deployment.palette.named(name)
+    return [
+        record
+        for record in deployment.palette.registries.values()
+        if record["spec"]["endpoint"] == f"https://{deployment.server_name}:{deployment.config['port']}"
+    ]
 
 
 def check_packs(deployment: Deployment, outputs: dict[str, Any], user: str, password: str) -> None:
@@ -176,9 +192,18 @@ def generated_secrets(deployment: Deployment, outputs: dict[str, Any]) -> dict[s
         key = file_in_container(proxy, oci_proxy.KEY_FILE)
     else:
         key = file_in_container(ids[name], registry.KEY_FILE)
-    # The key's base64 body, line by line: no line of it may appear anywhere.
+    found["tls key"] = json.dumps(key)[1:-1]
+    # The key's base64 body, line by line, but for the lines that only carry the public key (the state holds
+    # that in plain text, and in the same base64 alignment): no other line of it may appear anywhere.
+    public = serialization.load_pem_private_key(key.encode(), None).public_key()
+    public_body = "".join(
+        public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+        .splitlines()[1:-1]
+    )
     for number, line in enumerate(line for line in key.splitlines() if "-----" not in line):
-        found[f"tls key line {number}"] = line
+        if line not in public_body:
+            found[f"tls key line {number}"] = line
     if deployment.palette is not None:
         found["paletteApiKey"] = deployment.palette.api_key
     return found
@@ -213,6 +238,7 @@ def test_quick_start_preview_up_refresh_rotate_destroy(
         [record] = registration(deployment)
         assert record["spec"]["endpoint"] == outputs["endpoint"]["value"]
         assert outputs["paletteRegistrationUid"]["value"] == record["metadata"]["uid"]
+        assert outputs["paletteRegistrationName"]["value"] == record["metadata"]["name"]
 
     secrets = generated_secrets(deployment, outputs)
     assert_nowhere(secrets, stack.state_file.read_text(), "the state file")

@@ -37,6 +37,9 @@ class _OnHost(ResourceType):
 
 
 class RemoteImage(_OnHost):
+    """Found on the host, never pulled; ``keep_locally`` and ``force_remove`` change in place, the rest is
+    ForceNew (resource_docker_image.go)."""
+
     token = IMAGE
     computed = ("imageId", "repoDigest")
     in_place = frozenset({"keepLocally", "forceRemove"})

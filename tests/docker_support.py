@@ -44,6 +44,7 @@ __all__ = [
     "replace_stop",
     "start_container",
     "upload_files",
+    "upload_tar",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,7 +213,7 @@ def _mode(permissions: Any) -> int:
     return int(str(permissions), 8)
 
 
-def _upload_tar(uploads: list[Mapping[str, Any]]) -> bytes:
+def upload_tar(uploads: list[Mapping[str, Any]]) -> bytes:
     """A tar stream that recreates each upload at its absolute path, parents included, with its mode."""
     buffer = io.BytesIO()
     now = time.time()
@@ -246,7 +247,7 @@ def _upload_tar(uploads: list[Mapping[str, Any]]) -> bytes:
 
 def upload_files(container: str, uploads: list[Mapping[str, Any]]) -> None:
     """Copies uploads (the provider's shape: file, content|contentBase64, permissions) into a container."""
-    docker("cp", "-", f"{container}:/", input_=_upload_tar(uploads))
+    docker("cp", "-", f"{container}:/", input_=upload_tar(uploads))
 
 
 def _published_port(container: str, internal: int = CONTAINER_PORT) -> int:

@@ -6,98 +6,20 @@ resource_docker_{image,volume,container}*.go). It never pulls: an image must alr
 
 from __future__ import annotations
 
-import json
-import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from tests.cli.plugins.docker_host import TIMEOUT, DockerHost
 from tests.cli.plugins.server import Props, ResourceType, StandinProvider, serve
-from tests.docker_support import DockerError, _upload_tar
+from tests.docker_support import upload_tar
 from tests.harness import CONTAINER, IMAGE, VOLUME
 
-_TIMEOUT = 120
 _SETTLE_SECONDS = 0.5
 """How long a started container must stay up for ``mustRun`` (with restart=always a crash is a restart)."""
-
-
-@dataclass
-class DockerHost:
-    """The provider's configuration: where the docker CLI connects."""
-
-    host: str = ""
-    context: str = ""
-    cert_path: str = ""
-    ca_material: str = ""
-    cert_material: str = ""
-    key_material: str = field(default="", repr=False)
-
-    def configure(self, config: Props) -> None:
-        """Takes the provider's settings (the Python SDK sends sshOpts and registryAuth as JSON text,
-        pulumi_docker/provider.py to_json). registryAuth is not needed: nothing is pulled."""
-        ssh_opts = config.get("sshOpts") or []
-        if json.loads(ssh_opts) if isinstance(ssh_opts, str) else ssh_opts:
-            raise ValueError("the docker stand-in cannot pass sshOpts to ssh: leave them empty")
-        self.host = str(config.get("host") or "")
-        self.context = str(config.get("context") or "")
-        self.cert_path = str(config.get("certPath") or "")
-        self.ca_material = str(config.get("caMaterial") or "")
-        self.cert_material = str(config.get("certMaterial") or "")
-        self.key_material = str(config.get("keyMaterial") or "")
-
-    @property
-    def where(self) -> str:
-        if self.context:
-            return f"Docker context {self.context}"
-        return self.host or "the default Docker host"
-
-    @contextmanager
-    def flags(self) -> Iterator[list[str]]:
-        # The provider's DOCKER_CONTEXT wins over host (provider.go configure); the CLI refuses both at once.
-        if self.context:
-            yield ["--context", self.context]
-            return
-        flags = ["--host", self.host] if self.host else []
-        if self.cert_path:
-            files = {name: str(Path(self.cert_path, f"{name}.pem")) for name in ("ca", "cert", "key")}
-            flags += ["--tlsverify", "--tlscacert", files["ca"], "--tlscert", files["cert"], "--tlskey", files["key"]]
-        materials = {"--tlscacert": self.ca_material, "--tlscert": self.cert_material, "--tlskey": self.key_material}
-        if not any(materials.values()):
-            yield flags
-            return
-        with tempfile.TemporaryDirectory() as directory:
-            flags.append("--tlsverify" if self.ca_material else "--tls")
-            for flag, content in materials.items():
-                if content:
-                    path = Path(directory, flag.removeprefix("--tls"))
-                    path.touch(mode=0o600)
-                    path.write_text(content)
-                    flags += [flag, str(path)]
-            yield flags
-
-    def run(
-        self, *args: str, input_: bytes | None = None, missing_ok: bool = False, timeout: float = _TIMEOUT
-    ) -> str | None:
-        """``docker ARGS`` on this host, its stdout; None when ``missing_ok`` and the object does not exist."""
-        with self.flags() as flags:
-            result = subprocess.run(
-                ["docker", *flags, *args], input=input_, capture_output=True, timeout=timeout, check=False
-            )
-        if result.returncode == 0:
-            return result.stdout.decode(errors="replace")
-        stderr = result.stderr.decode(errors="replace").strip()
-        if missing_ok and "no such" in stderr.lower():
-            return None
-        raise DockerError(f"docker {args[0]} {args[1] if len(args) > 1 else ''} on {self.where} failed: {stderr}")
-
-    def inspect(self, kind: str, name: str) -> dict[str, Any] | None:
-        found = self.run(kind, "inspect", name, missing_ok=True)
-        return json.loads(found)[0] if found else None
 
 
 def _repo_digest(name: str, image: Mapping[str, Any]) -> str:
@@ -115,6 +37,9 @@ class _OnHost(ResourceType):
 
 
 class RemoteImage(_OnHost):
+    """Found on the host, never pulled; ``keep_locally`` and ``force_remove`` change in place, the rest is
+    ForceNew (resource_docker_image.go)."""
+
     token = IMAGE
     computed = ("imageId", "repoDigest")
     in_place = frozenset({"keepLocally", "forceRemove"})
@@ -224,7 +149,7 @@ class Container(_OnHost):
         container_id = str(created).strip()
         try:
             if inputs.get("uploads"):
-                self.docker.run("cp", "-", f"{container_id}:/", input_=_upload_tar(list(inputs["uploads"])))
+                self.docker.run("cp", "-", f"{container_id}:/", input_=upload_tar(list(inputs["uploads"])))
             if inputs.get("start", True):
                 self._start(container_id, inputs)
         except Exception:
@@ -272,7 +197,7 @@ class Container(_OnHost):
         # Stopped with destroy_grace_seconds as the timeout (0 when unset: SIGKILL at once), then removed with
         # force (resourceDockerContainerDelete).
         grace = int(state.get("destroyGraceSeconds") or 0)
-        self.docker.run("stop", "--time", str(grace), id_, missing_ok=True, timeout=_TIMEOUT + grace)
+        self.docker.run("stop", "--time", str(grace), id_, missing_ok=True, timeout=TIMEOUT + grace)
         volumes = ["--volumes"] if state.get("removeVolumes", True) else []
         self.docker.run("rm", "--force", *volumes, id_, missing_ok=True)
 

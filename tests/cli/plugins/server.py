@@ -15,7 +15,6 @@ the port goes to stdout, and no message names a secret value.
 
 from __future__ import annotations
 
-import datetime
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from concurrent import futures
@@ -29,16 +28,12 @@ from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from tests.grpc_support import struct
 
-__all__ = ["UNKNOWN", "ResourceType", "StandinProvider", "now", "serve"]
+__all__ = ["UNKNOWN", "Props", "ResourceType", "StandinProvider", "UnknownType", "changed_keys", "serve"]
 
 UNKNOWN = rpc.UNKNOWN
 """How the engine sends (and takes back) a value not known yet, in a preview."""
 
 Props = dict[str, Any]
-
-
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 class ResourceType:

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.cli.plugins.server import Props, ResourceType, StandinProvider, now, serve
+from tests.cli.plugins.server import Props, ResourceType, StandinProvider, serve
 from tests.harness import CERT_REQUEST, LOCALLY_SIGNED, PRIVATE_KEY, SELF_SIGNED, generate
 
 
@@ -126,7 +126,7 @@ def _ready_for_renewal(state: Props) -> bool:
     hours = state.get("earlyRenewalHours")
     if not isinstance(end, str) or not end or not isinstance(hours, int | float):
         return False
-    return datetime.datetime.fromisoformat(end) - datetime.timedelta(hours=hours) <= now()
+    return datetime.datetime.fromisoformat(end) - datetime.timedelta(hours=hours) <= datetime.datetime.now(datetime.UTC)
 
 
 class SelfSignedCert(_Certificate):

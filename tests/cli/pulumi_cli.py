@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli.plugins.environment import ROOT, plugin_env
+
 BUILD_SCRIPT = ROOT / "scripts" / "build-pulumi-cli.sh"
-PLUGINS_BIN = Path(__file__).resolve().parent / "plugins" / "bin"
 PROJECT = "palette-pack-registry"
 PASSPHRASE = "cli-tests-only-passphrase"
 CLI_ROOT_VARIABLE = "PULUMI_CLI_ROOT"
@@ -70,10 +70,12 @@ class Result:
 
 
 def cli_environment(root: Path, home: Path, backend: Path, extra: Mapping[str, str] = ()) -> dict[str, str]:
-    """The environment of every CLI run: offline, in the test's folders, stand-in plugins first on PATH."""
-    venv_bin = Path(sys.executable).parent
+    """The variables every CLI run sets: offline, in the test's folders, the stand-in plugins and this virtualenv
+    first on PATH (``plugin_env``), the CLI's own folder after them."""
+    paths = plugin_env({"PATH": ""})
     env = {
-        "PATH": os.pathsep.join([str(PLUGINS_BIN), str(venv_bin), str(root / "bin"), os.environ.get("PATH", "")]),
+        "PATH": os.pathsep.join([paths["PATH"].rstrip(os.pathsep), str(root / "bin"), os.environ.get("PATH", "")]),
+        "PYTHONPATH": paths["PYTHONPATH"],
         "PULUMI_HOME": str(home),
         "PULUMI_BACKEND_URL": backend.as_uri(),
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
@@ -81,9 +83,8 @@ def cli_environment(root: Path, home: Path, backend: Path, extra: Mapping[str, s
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         # The dynamic providers run `python -m pulumi.dynamic` from this virtualenv
         # (sdk/python/dist/pulumi-resource-pulumi-python), and unpickle the project's modules by name.
-        "PULUMI_RUNTIME_VIRTUALENV": str(venv_bin.parent),
-        "PYTHONPATH": str(ROOT),
-        "PULUMI_CLI_ROOT": str(root),
+        "PULUMI_RUNTIME_VIRTUALENV": str(Path(sys.executable).parent.parent),
+        CLI_ROOT_VARIABLE: str(root),
     }
     env.update(extra)
     return env

@@ -11,6 +11,7 @@ import pytest
 from tests import docker_support
 from tests.cli.pulumi_cli import CliStack, CliUnavailable, cli_environment, cli_root, project_copy
 from tests.docker_support import DockerJanitor, docker_required
+from tests.palette_fake import FakePalette
 
 docker_engine = docker_support.docker_engine
 janitor = docker_support.janitor
@@ -62,3 +63,9 @@ def cli_stack(tmp_path: Path, pulumi_cli: Path, docker_engine: None, janitor: Do
             if resource["type"] == "docker:index/container:Container":
                 janitor.remove_container(resource["id"])
     janitor.cleanup()
+
+
+@pytest.fixture
+def palette() -> Iterator[FakePalette]:
+    with FakePalette() as fake:
+        yield fake

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,53 @@ def cli_environment(root: Path, home: Path, backend: Path, extra: Mapping[str, s
 
 
 @dataclass
+class Operation:
+    """A running operation: its child process, and the ``pulumi`` process the Automation API started in it."""
+
+    op: str
+    process: subprocess.Popen
+
+    def cli_pid(self, timeout: float = 60) -> int:
+        """The pid of the ``pulumi`` binary running this operation (a child of the runner), once it runs."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for pid in _children(self.process.pid):
+                if Path(f"/proc/{pid}/exe").resolve().name == "pulumi":
+                    return pid
+            time.sleep(0.05)
+        raise AssertionError(f"no pulumi process under the runner of {self.op} within {timeout}s")
+
+    def wait(self) -> Result:
+        stdout, stderr = self.process.communicate(timeout=_OPERATION_TIMEOUT)
+        last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
+        try:
+            answer = json.loads(last)
+        except json.JSONDecodeError:
+            return Result(op=self.op, ok=False, stdout=stdout, error=stderr)
+        return Result(
+            op=answer["op"],
+            ok=answer["ok"],
+            changes=answer.get("changes") or {},
+            outputs=answer.get("outputs") or {},
+            stdout=answer.get("stdout", ""),
+            error=answer.get("error", "") + stderr,
+        )
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@dataclass
 class CliStack:
     """A stack of a project folder, operated through the real CLI (one child process per operation)."""
 
@@ -112,7 +160,8 @@ class CliStack:
     def resources(self) -> list[dict[str, Any]]:
         return self.state()["checkpoint"].get("latest", {}).get("resources") or []
 
-    def _run(self, request: dict[str, Any], env: Mapping[str, str] | None = None) -> Result:
+    def start(self, request: dict[str, Any], env: Mapping[str, str] | None = None) -> Operation:
+        """Starts one operation in its child process (``stack_command``); ``Operation.wait`` gives its result."""
         env_all = {**self.env, **(env or {})}
         payload = {
             "project_dir": str(self.project_dir),
@@ -122,30 +171,22 @@ class CliStack:
             "env": env_all,
             **request,
         }
-        process_env = {**os.environ, **env_all}
-        completed = subprocess.run(
+        process = subprocess.Popen(
             [sys.executable, "-m", "tests.cli.stack_command"],
-            input=json.dumps(payload),
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             cwd=self.project_dir,
-            env=process_env,
-            timeout=_OPERATION_TIMEOUT,
-            check=False,
+            env={**os.environ, **env_all},
         )
-        last = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
-        try:
-            answer = json.loads(last)
-        except json.JSONDecodeError:
-            return Result(op=request["op"], ok=False, stdout=completed.stdout, error=completed.stderr)
-        return Result(
-            op=answer["op"],
-            ok=answer["ok"],
-            changes=answer.get("changes") or {},
-            outputs=answer.get("outputs") or {},
-            stdout=answer.get("stdout", ""),
-            error=answer.get("error", "") + completed.stderr,
-        )
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(payload))
+        process.stdin.close()
+        return Operation(request["op"], process)
+
+    def _run(self, request: dict[str, Any], env: Mapping[str, str] | None = None) -> Result:
+        return self.start(request, env).wait()
 
     def configure(self, config: Mapping[str, Any], secrets: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
         """``pulumi config set [--secret] [--path]`` for each key (lists become ``key[i]`` paths)."""

@@ -1,0 +1,95 @@
+"""Packs at scale under the real Pulumi CLI: 220 generated packs shaped like real ones (tests/pack_corpus.py)
+published to the OCI kind, a no-change ``up`` of all of them, and ``destroy``; against a plain client pushing the
+same archives (config blob, layer blob, manifest: the three requests an OCI push needs, one after another, over
+``http.client`` with nothing of the program's code).
+
+Goals (issue: a no-change ``up`` of 220 packs within 5 s; publishing no slower than a plain client) are reported
+in the README's benchmark table, not asserted here: speed goals live in benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from components.oci_client import CONFIG_MEDIA_TYPE, EMPTY_CONFIG, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
+from components.pack_archive import build_archive
+from tests.cli.conftest import StackFactory
+from tests.cli.deployment import PACK, check_packs, quick_start, succeeded, unchanged
+from tests.docker_support import DockerJanitor
+from tests.pack_corpus import write_corpus
+from tests.registry_client import RegistryClient
+
+pytestmark = pytest.mark.benchmark
+PACKS = 220
+
+
+def plain_push(client: RegistryClient, repository: str, tag: str, layer: bytes) -> None:
+    config = client.push_blob(repository, EMPTY_CONFIG)
+    layer_digest = client.push_blob(repository, layer)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": config, "size": len(EMPTY_CONFIG)},
+        "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": layer_digest, "size": len(layer)}],
+    }
+    answer = client.request(
+        "PUT",
+        f"/v2/{repository}/manifests/{tag}",
+        body=json.dumps(manifest).encode(),
+        headers={"Content-Type": MANIFEST_MEDIA_TYPE},
+    )
+    assert answer.status == 201, answer
+
+
+def test_220_packs_publish_no_change_up_and_destroy(
+    cli_stack: StackFactory, janitor: DockerJanitor, tmp_path: Path, benchmark: pytest.FixtureRequest
+) -> None:
+    corpus = write_corpus(tmp_path / "corpus", packs=PACKS)
+    deployment = quick_start("oci", cli_stack, janitor, tmp_path, None, packs=())
+    outputs = succeeded(deployment.stack.up()).outputs
+
+    deployment.stack.configure({"packs": [str(path) for path in corpus]})
+    started = time.monotonic()
+    published = succeeded(deployment.stack.up())
+    publish_seconds = time.monotonic() - started
+    assert published.changes.get("create") == PACKS, published.changes
+    names = [r["outputs"]["name"] for r in deployment.stack.resources() if r["type"] == PACK]
+    deployment.packs = names
+    check_packs(deployment, outputs, outputs["readOnlyUsers"]["value"][0], outputs["readOnlyPasswords"]["value"][0])
+
+    timings: list[float] = []
+
+    def no_change_up() -> None:
+        begun = time.monotonic()
+        unchanged(deployment.stack.up(expect_no_changes=True))
+        timings.append(time.monotonic() - begun)
+
+    benchmark.pedantic(no_change_up, rounds=2, iterations=1)  # type: ignore[attr-defined]
+
+    archives = [build_archive(path) for path in corpus]
+    admin = deployment.client(outputs, outputs["adminUser"]["value"], outputs["adminPassword"]["value"])
+    started = time.monotonic()
+    for path, archive in zip(corpus, archives, strict=True):
+        plain_push(admin, f"plain/{path.name}", "1.0.0", archive.data)
+    plain_seconds = time.monotonic() - started
+    layer_bytes = sum(archive.size for archive in archives)
+
+    started = time.monotonic()
+    succeeded(deployment.stack.destroy())
+    destroy_seconds = time.monotonic() - started
+
+    figures = {
+        "packs": PACKS,
+        "files": sum(1 for path in corpus for item in path.rglob("*") if item.is_file()),
+        "layer_mib": round(layer_bytes / 2**20, 1),
+        "publish_s": round(publish_seconds, 1),
+        "plain_client_s": round(plain_seconds, 1),
+        "no_change_up_s": [round(value, 2) for value in timings],
+        "destroy_s": round(destroy_seconds, 1),
+    }
+    benchmark.extra_info.update(figures)  # type: ignore[attr-defined]
+    print(f"\npack scale under the real CLI: {json.dumps(figures)}")

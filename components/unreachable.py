@@ -105,12 +105,17 @@ def unreachable_reason(exc: BaseException) -> str | None:
         chain, errno.ETIMEDOUT
     ):
         return "timed out"
-    if has(http.client.RemoteDisconnected, ssl.SSLEOFError, ssl.SSLZeroReturnError):
-        return "connection closed without an answer"
-    if has(ConnectionResetError, ConnectionAbortedError, BrokenPipeError) or _errno_in(
-        chain, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE
-    ):
-        return "connection reset"
+    # Reset, or closed cleanly: which one the last retry meets is chance (docker-proxy with nothing behind it
+    # gives either), so both read the same.
+    if has(
+        ConnectionResetError,
+        ConnectionAbortedError,
+        BrokenPipeError,
+        http.client.RemoteDisconnected,
+        ssl.SSLEOFError,
+        ssl.SSLZeroReturnError,
+    ) or _errno_in(chain, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
+        return "connection reset or closed without an answer"
     if has(ssl.SSLError):
         return None
     if has(socket.gaierror):

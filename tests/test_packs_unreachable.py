@@ -21,12 +21,13 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from components.oci_client import OciError
 from components.pack_archive import pack_content
 from components.packs import PackProvider
-from components.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
+from components.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY, EndpointUnreachable
 from tests.grpc_support import plain, provider_host, struct
 from tests.oci_scripted import Scripted, scripted_registry
-from tests.tls_support import Authority, free_port
+from tests.tls_support import Authority, free_port, raw_listener
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "packs" / "hello-universe"
@@ -312,3 +313,47 @@ def test_a_message_never_holds_the_password(host: Host, registry: Scripted, auth
     for text in (caught.value.details(), host.logs()):
         assert PASSWORD not in text
         assert json.dumps(PASSWORD)[1:-1] not in text
+
+
+# --- what counts as unreachable (the provider called directly, for the few answers the wire tests skip) --------
+
+
+@pytest.mark.parametrize(
+    ("hold", "said"),
+    [(False, "connection reset or closed without an answer"), (True, "timed out")],
+    ids=["closed", "hung"],
+)
+def test_a_port_that_accepts_but_never_answers_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch, authority: Authority, hold: bool, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docker-proxy accepts and closes while nothing listens in the container; a hung server holds the
+    connection in silence: a refresh keeps the pack either way, a delete names what happened."""
+    from components import oci_client
+
+    monkeypatch.setattr(oci_client, "TIMEOUT", (0.5, 0.5))
+    with raw_listener(hold=hold) as url:
+        props = {**pack_props(Scripted(url=url), authority), "reference": "r", "manifest_digest": "sha256:0"}
+
+        read = PackProvider().read("pack-id", props)
+        with pytest.raises(EndpointUnreachable) as caught:
+            PackProvider().delete("pack-id", props)
+
+    assert read.id == "pack-id" and read.outs == props
+    assert f"the registry at {url} could not be reached ({said})" in str(caught.value)
+    assert f"could not be reached during refresh ({said})" in caplog.text
+
+
+def test_a_certificate_for_another_name_is_an_error_not_an_unreachable_registry(
+    registry: Scripted, authority: Authority
+) -> None:
+    """The registry answered, with the wrong certificate: that is a problem to fix, not one to wait out."""
+    props = {**pack_props(registry, authority, server_name="elsewhere.test"), "manifest_digest": "sha256:0"}
+
+    with pytest.raises(OciError) as read:
+        PackProvider().read("pack-id", props)
+    with pytest.raises(OciError) as deleted:
+        PackProvider().delete("pack-id", props)
+
+    for caught in (read, deleted):
+        assert caught.value.unreachable is None
+        assert "SSLError" in str(caught.value)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -226,6 +227,13 @@ class PackProvider(ResourceProvider):
                 reason=error.unreachable,
                 remains="its tag",
                 where=_store(props),
+                error=partial(
+                    OciError,
+                    method=error.method,
+                    reference=error.reference,
+                    status=error.status,
+                    unreachable=error.unreachable,
+                ),
             )
             return
         log.info("pack %s: deleted manifest %s", id_, live)

@@ -47,6 +47,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -73,6 +74,7 @@ from .palette_client import (
     PaletteConflict,
     PaletteError,
     PaletteNotFound,
+    PaletteUnavailable,
     normalise_api_key,
     owner_of,
 )
@@ -279,6 +281,14 @@ class PackRegistryProvider(ResourceProvider):
                 reason=exc.unreachable,
                 remains="the registration",
                 where=where,
+                error=partial(
+                    PaletteUnavailable,
+                    registration=exc.registration,
+                    method=exc.method,
+                    path=exc.path,
+                    status=exc.status,
+                    unreachable=exc.unreachable,
+                ),
             )
 
 

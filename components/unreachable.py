@@ -27,7 +27,7 @@ import os
 import socket
 import ssl
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -38,7 +38,6 @@ __all__ = [
     "DELETE_UNREACHABLE_ENV",
     "DELETE_UNREACHABLE_KEY",
     "UNREACHABLE_STATUSES",
-    "EndpointUnreachable",
     "delete_opted_in",
     "exception_chain",
     "keep_on_refresh",
@@ -62,10 +61,6 @@ _TRUE = frozenset({"true", "1", "yes"})
 
 _WARNED: set[str] = set()
 _WARNED_LOCK = threading.Lock()
-
-
-class EndpointUnreachable(Exception):
-    """A delete could not reach its endpoint and was not told to let go. The message is one line."""
 
 
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:
@@ -151,10 +146,18 @@ def keep_on_refresh(endpoint: str, reason: str, kept: str) -> None:
 
 
 def release_or_fail(
-    props: Mapping[str, Any], *, subject: str, endpoint: str, reason: str, remains: str, where: str
+    props: Mapping[str, Any],
+    *,
+    subject: str,
+    endpoint: str,
+    reason: str,
+    remains: str,
+    where: str,
+    error: Callable[[str], Exception],
 ) -> None:
     """A delete of ``subject`` that could not reach ``endpoint``: return (released, with a warning that
-    ``remains`` may be left in ``where``) when opted in, else raise ``EndpointUnreachable`` naming the opt-in."""
+    ``remains`` may be left in ``where``) when opted in, else raise ``error(one line naming the opt-in)``: the
+    provider's own exception type, so that what catches its errors still does."""
     if delete_opted_in(props):
         log.warning(
             "warning: %s is released from the state without being deleted: %s could not be reached (%s); "
@@ -166,9 +169,10 @@ def release_or_fail(
             where,
         )
         return
-    raise EndpointUnreachable(
+    # Without the failure it replaces (its retries, its library's wording): the one line is the whole story.
+    raise error(
         f"{subject} cannot be deleted: {endpoint} could not be reached ({reason}). To release it from the state "
         f"and leave {remains} in {where}, run again with {DELETE_UNREACHABLE_ENV}=true, or set the config key "
         f"{DELETE_UNREACHABLE_KEY} to true (`pulumi config set {DELETE_UNREACHABLE_KEY} true`, recorded by the "
         "next `pulumi up`)."
-    )
+    ) from None

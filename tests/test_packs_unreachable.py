@@ -24,7 +24,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from components.oci_client import OciError
 from components.pack_archive import pack_content
 from components.packs import PackProvider
-from components.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY, EndpointUnreachable
+from components.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
 from tests.grpc_support import plain, provider_host, struct
 from tests.oci_scripted import Scripted, scripted_registry
 from tests.tls_support import Authority, free_port, raw_listener
@@ -213,7 +213,7 @@ def test_a_delete_that_cannot_reach_the_registry_fails_in_one_line_naming_the_op
     url = outputs["registry_url"]
     reference = f"{url.removeprefix('https://')}/{REPOSITORY}/hello-universe:1.0.0"
     assert the_error(caught) == (
-        f"components.unreachable.EndpointUnreachable: pack {reference} cannot be deleted: the registry at {url} "
+        f"components.oci_client.OciError: pack {reference} cannot be deleted: the registry at {url} "
         f"could not be reached ({said}). To release it from the state and leave its tag in the data volume "
         f"{STORE}, run again with {DELETE_UNREACHABLE_ENV}=true, or set the config key {DELETE_UNREACHABLE_KEY} "
         f"to true (`pulumi config set {DELETE_UNREACHABLE_KEY} true`, recorded by the next `pulumi up`)."
@@ -335,7 +335,7 @@ def test_a_port_that_accepts_but_never_answers_is_unreachable(
         props = {**pack_props(Scripted(url=url), authority), "reference": "r", "manifest_digest": "sha256:0"}
 
         read = PackProvider().read("pack-id", props)
-        with pytest.raises(EndpointUnreachable) as caught:
+        with pytest.raises(OciError) as caught:
             PackProvider().delete("pack-id", props)
 
     assert read.id == "pack-id" and read.outs == props

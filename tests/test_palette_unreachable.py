@@ -172,7 +172,7 @@ def test_a_delete_that_cannot_reach_palette_fails_in_one_line_after_the_retries(
         host.delete(created.id, created.properties)
 
     assert the_error(caught) == (
-        f"components.unreachable.EndpointUnreachable: pack registry '{NAME}' (uid {created.id}) cannot be "
+        f"components.palette_errors.PaletteUnavailable: pack registry '{NAME}' (uid {created.id}) cannot be "
         f"deleted: Palette at {url} could not be reached ({said}). To release it from the state and leave the "
         f"registration in Palette at {url}, run again with {DELETE_UNREACHABLE_ENV}=true, or set the config key "
         f"{DELETE_UNREACHABLE_KEY} to true (`pulumi config set {DELETE_UNREACHABLE_KEY} true`, recorded by the "

@@ -14,8 +14,8 @@ before.
   in the environment of the run), releases the resource from the state with a warning saying what may
   remain where (``release_or_fail``).
 
-Messages are built from the endpoint's URL, fixed phrases and the status's standard reason phrase, never
-from what the server or the exception said, so they hold no secret.
+Messages are built from the resource's names, the endpoint's URL, fixed phrases and the status's standard
+reason phrase, never from what the server or the exception said, so they hold no secret.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ import requests.adapters
 import urllib3
 
 from components.palette_errors import redact
+from components.unreachable import unreachable_reason, unreachable_status
 from components.verified_tls import VerifyingAdapter, trust_context
 
 __all__ = [
@@ -76,11 +77,22 @@ _RETRY = urllib3.util.Retry(
 class OciError(Exception):
     """A registry call failed. The message names registry, verb, reference and status, never a secret."""
 
-    def __init__(self, message: str, *, method: str, reference: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        reference: str,
+        status: int | None = None,
+        unreachable: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.method = method
         self.reference = reference
         self.status = status
+        self.unreachable = unreachable
+        """Why the registry could not be reached (``"connection refused"``, ``"502 Bad Gateway"``), or None
+        when it answered (``components.unreachable``)."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +189,7 @@ class OciClient:
                 self._safe(f"{self.target.registry}: {method} {reference} failed: {type(exc).__name__}: {exc}"),
                 method=method,
                 reference=reference,
+                unreachable=unreachable_reason(exc),
             ) from None
         if response.status_code in ok:
             return response
@@ -190,6 +203,7 @@ class OciClient:
             method=method,
             reference=reference,
             status=response.status_code,
+            unreachable=unreachable_status(response.status_code),
         )
 
     def _safe(self, text: str) -> str:

@@ -40,6 +40,7 @@ INPUTS = (
     "username",
     "password",
     "store",
+    "delete_unreachable",
 )
 
 OUTPUTS = ("reference", "manifest_digest", "layer_digest", "layer_size", "push_id")
@@ -52,13 +53,21 @@ REPLACE_ON = ("name", "version", "repository")
 # address that may be gone, or remove the push just made.
 PUSH_ON = ("content_digest", "registry_url", "store")
 
-# How the provider reaches the registry: a change is recorded, nothing is pushed.
-RECORD_ON = ("files", "server_name", "ca_certificate", "username", "password")
+# How the provider reaches the registry, and whether its delete may let go of a pack it cannot reach: a change
+# is recorded, nothing is pushed. A state from before ``delete_unreachable`` has none: the default (False)
+# makes it equal to inputs that leave it out, so an upgrade changes nothing.
+RECORD_ON = ("files", "server_name", "ca_certificate", "username", "password", "delete_unreachable")
 
 # ``pack_dir`` is not compared: another checkout of the same stack (a CI runner, a colleague's clone) holds
 # the same files under another path, and the content digest already says whether they differ.
 
-DEFAULTS: dict[str, Any] = {"server_name": None, "ca_certificate": None, "files": {}, "store": ""}
+DEFAULTS: dict[str, Any] = {
+    "server_name": None,
+    "ca_certificate": None,
+    "files": {},
+    "store": "",
+    "delete_unreachable": False,
+}
 
 _NAME = re.compile(rf"^{IMAGE_PATH_COMPONENT}$")
 _VERSION = re.compile(rf"^{TAG}$")
@@ -105,6 +114,8 @@ def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
     ca = news.get("ca_certificate")
     if known("ca_certificate") and ca is not None and not (isinstance(ca, str) and "-----BEGIN CERTIFICATE-----" in ca):
         failures.append(CheckFailure("ca_certificate", "a PEM certificate (-----BEGIN CERTIFICATE-----) is required"))
+    if known("delete_unreachable") and not isinstance(news.get("delete_unreachable", False), bool):
+        failures.append(CheckFailure("delete_unreachable", "must be true or false"))
     files = news.get("files")
     if (
         known("files")

@@ -264,6 +264,7 @@ class PackRegistry(pulumi.ComponentResource):
                     username=self.push_user,
                     password=self.push_password,
                     store=self.data_location,
+                    delete_unreachable=settings.delete_unreachable,
                     opts=pulumi.ResourceOptions(parent=self, depends_on=self._ready()),
                 )
             )
@@ -380,6 +381,7 @@ class PackRegistry(pulumi.ComponentResource):
             sync=settings.palette.sync,
             wait_for_sync=settings.palette.wait_for_sync,
             sync_timeout_seconds=settings.palette.sync_timeout_seconds,
+            delete_unreachable=settings.delete_unreachable,
             **oci,
             # Registered once, at the shared endpoint, after every instance is ready.
             opts=pulumi.ResourceOptions.merge(moved, pulumi.ResourceOptions(depends_on=self._ready())),

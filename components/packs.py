@@ -16,12 +16,15 @@ preview), then push ``<repository>/<name>:<version>``.
   then the old manifest deleted). Only a new registry URL for the same repository, name and version is
   deleted first: the URL may be another address of the same registry, and the old resource's delete would
   then remove the manifest just pushed.
-- ``delete``: deletes the manifest the tag points at (404: already gone).
+- ``delete``: deletes the manifest the tag points at (404: already gone). A registry that cannot be reached
+  (``components.unreachable``) fails it with one line naming the opt-in, or, with ``delete_unreachable`` (or
+  the environment variable), releases the pack from the state with a warning that its tag may remain.
 - ``read`` (refresh): a manifest deleted out of band makes the resource gone; one overwritten out of band
-  shows its live digest in ``manifest_digest``, which ``diff`` then sees as a change to push again.
+  shows its live digest in ``manifest_digest``, which ``diff`` then sees as a change to push again. A
+  registry that cannot be reached keeps the last-known state, with one warning per registry.
 
 Inputs   pack_dir, name, version, content_digest, files, registry_url, server_name, ca_certificate,
-         repository, username, password (secret)
+         repository, username, password (secret), store, delete_unreachable
 Outputs  the inputs, plus reference, manifest_digest, layer_digest, layer_size, push_id
 """
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,6 +63,7 @@ from components.pack_inputs import (
     inputs_with_defaults,
     pushed_manifest_digest,
 )
+from components.unreachable import keep_on_refresh, release_or_fail
 
 __all__ = ["INPUTS", "OUTPUTS", "Pack", "PackProvider"]
 
@@ -79,6 +84,25 @@ def _client(props: Mapping[str, Any]) -> OciClient:
 
 def _reference(props: Mapping[str, Any]) -> str:
     return f"{urlsplit(str(props['registry_url'])).netloc}/{props['repository']}/{props['name']}:{props['version']}"
+
+
+def _registry(props: Mapping[str, Any]) -> str:
+    """How messages name the registry: by the URL this machine reaches it at."""
+    return f"the registry at {props['registry_url']}"
+
+
+def _store(props: Mapping[str, Any]) -> str:
+    """Where the registry keeps a pack's tag (``store``: a volume, a host path, a bucket, an existing registry)."""
+    store = str(props.get("store") or "")
+    if store.startswith("s3://"):
+        return f"the S3 bucket {store}"
+    if store.startswith(("https://", "http://")):
+        return f"the registry {store}"
+    if store.startswith("/"):
+        return f"the host path {store}"
+    if store:
+        return f"the data volume {store}"
+    return "the registry's storage"
 
 
 def _archive(inputs: Mapping[str, Any]) -> Archive:
@@ -172,7 +196,13 @@ class PackProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         repository = f"{props['repository']}/{props['name']}"
-        live = _client(props).manifest_digest(repository, str(props["version"]))
+        try:
+            live = _client(props).manifest_digest(repository, str(props["version"]))
+        except OciError as error:
+            if error.unreachable is None:
+                raise
+            keep_on_refresh(_registry(props), error.unreachable, "its packs keep their last-known state")
+            return ReadResult(id_, props)
         if live is None:
             log.info("pack %s: the manifest is gone from the registry", id_)
             return ReadResult("", {})
@@ -181,11 +211,31 @@ class PackProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = _client(props)
         repository = f"{props['repository']}/{props['name']}"
-        live = client.manifest_digest(repository, str(props["version"]))
-        if live is None:
-            log.info("pack %s: already gone", id_)
+        try:
+            live = client.manifest_digest(repository, str(props["version"]))
+            if live is None:
+                log.info("pack %s: already gone", id_)
+                return
+            client.delete_manifest(repository, live)
+        except OciError as error:
+            if error.unreachable is None:
+                raise
+            release_or_fail(
+                props,
+                subject=f"pack {_reference(props)}",
+                endpoint=_registry(props),
+                reason=error.unreachable,
+                remains="its tag",
+                where=_store(props),
+                error=partial(
+                    OciError,
+                    method=error.method,
+                    reference=error.reference,
+                    status=error.status,
+                    unreachable=error.unreachable,
+                ),
+            )
             return
-        client.delete_manifest(repository, live)
         log.info("pack %s: deleted manifest %s", id_, live)
 
 
@@ -215,6 +265,9 @@ class Pack(Resource, module="packs", name="Pack"):
     layer_size: pulumi.Output[int]
     store: pulumi.Output[str]
     """Where the registry keeps its data; a new one means a push."""
+    delete_unreachable: pulumi.Output[bool]
+    """A delete that cannot reach the registry releases the pack from the state (with a warning) instead of
+    failing; a change is recorded, nothing is pushed."""
     push_id: pulumi.Output[str]
     """A fresh token for every push (a restored manifest too): what Palette's sync follows."""
 
@@ -234,6 +287,7 @@ class Pack(Resource, module="packs", name="Pack"):
         server_name: pulumi.Input[str] | None = None,
         ca_certificate: pulumi.Input[str] | None = None,
         store: pulumi.Input[str] | None = None,
+        delete_unreachable: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Publish one pack.
@@ -251,6 +305,8 @@ class Pack(Resource, module="packs", name="Pack"):
         :param ca_certificate: the PEM CA to trust (None: the system store).
         :param store: where the registry keeps its data (a volume, a path, a bucket): a new one holds nothing,
             so the pack is pushed again.
+        :param delete_unreachable: let a delete that cannot reach the registry release the pack from the state,
+            with a warning, rather than fail (config ``deleteUnreachable``).
         """
         props: dict[str, Any] = {
             "pack_dir": pack_dir,
@@ -265,6 +321,8 @@ class Pack(Resource, module="packs", name="Pack"):
             "username": username,
             "password": pulumi.Output.secret(password),
             "store": store,
+            # Only when on (None is dropped on the wire): a stack that leaves it off keeps the inputs it had.
+            "delete_unreachable": True if delete_unreachable else None,
             **dict.fromkeys(OUTPUTS),
         }
         super().__init__(

@@ -26,11 +26,16 @@ it carries another resource's token: another resource adopted it by name since (
 without an alias: the engine creates the new URN and deletes the old one afterwards). A registration
 without a token (Palette dropped the annotation) is deleted as before.
 
+A Palette that cannot be reached (``components.unreachable``: no connection, a timeout, 502/503/504 after the
+client's retries) leaves a refresh with the last-known state and one warning; it fails a delete with one line
+naming the opt-in, or, with ``delete_unreachable`` (or the environment variable), the delete releases the
+registration from the state with a warning that it may remain in Palette.
+
 Properties use snake_case on the wire and in Python alike:
 
 inputs   api_url, name, endpoint, username, password (secret), ca_certificate, tls_enabled,
          insecure_skip_verify, private, validate, sync, wait_for_sync, sync_timeout_seconds, allow_http,
-         registry_kind, base_content_path (oci), sync_trigger
+         registry_kind, base_content_path (oci), sync_trigger, delete_unreachable
 outputs  the inputs (defaults filled in, endpoint normalised), plus uid, sync_status and owner, and for
          oci provider_type (what Palette holds: ``pack``, unless someone changed it)
 """
@@ -42,6 +47,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -68,6 +74,7 @@ from .palette_client import (
     PaletteConflict,
     PaletteError,
     PaletteNotFound,
+    PaletteUnavailable,
     normalise_api_key,
     owner_of,
 )
@@ -82,6 +89,7 @@ from .palette_inputs import (
     pem,
 )
 from .palette_shapes import LEGACY, shape_for
+from .unreachable import keep_on_refresh, release_or_fail
 
 __all__ = [
     "API_KEY_CONFIG",
@@ -190,10 +198,16 @@ class PackRegistryProvider(ResourceProvider):
         - ``sync`` turned on, or ``wait_for_sync`` on: start a sync (one already running is left alone)
           and, with ``wait_for_sync``, wait for it, so the reported status is the outcome;
         - ``sync`` turned off: ``sync_status`` is ``""``, as after a create without sync;
+        - only ``delete_unreachable`` changed: recorded, and Palette is not called at all;
         - otherwise (``allow_http``, ``sync_timeout_seconds`` without waiting, ``wait_for_sync`` or
           ``validate`` turned off): no change in Palette; ``sync_status`` is read again from Palette.
         """
         old, inputs = inputs_with_defaults(olds), inputs_with_defaults(news)
+        compared = {*INPUTS, *shape_for(inputs.get("registry_kind")).holds} - {"delete_unreachable"}
+        if old.get("owner") and not any(differs(key, old, inputs) for key in compared):
+            # Only what a delete does when Palette cannot be reached changed: record it and call nothing
+            # (Palette may be the very thing that cannot be reached).
+            return UpdateResult(_outputs(inputs, id_, str(old.get("sync_status") or ""), str(old["owner"])))
         # A state from before ownership tokens gets one now, written with the PUT below.
         owner = str(old.get("owner") or "") or secrets.token_hex(16)
         registry = _registry(inputs, owner=owner)
@@ -231,6 +245,11 @@ class PackRegistryProvider(ResourceProvider):
             # seen to answer 404 elsewhere).
             log.info("pack registry '%s': registration %s is gone from Palette", props.get("name"), id_)
             return ReadResult("", {})
+        except PaletteError as exc:
+            if exc.unreachable is None:
+                raise
+            keep_on_refresh(_palette_at(client), exc.unreachable, "the registration keeps its last-known state")
+            return ReadResult(id_, props)
         fields = client.shape.read_fields(live.get("spec") or {})
         sync = client.shape.sync_of(live)
         outs = {key: props[key] for key in INPUTS if key in props}
@@ -249,27 +268,58 @@ class PackRegistryProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = _client(props)
-        name = props.get("name")
         try:
-            live = client.get(id_)
-        except PaletteAuthError as exc:
-            raise _with_key_advice(exc) from None
-        except PaletteNotFound:
-            log.info("pack registry '%s': registration %s was already gone", name, id_)
-            return
-        holder = owner_of(live)
-        if holder and holder != props.get("owner"):
-            log.warning(
-                "pack registry '%s': registration %s is left in place: another resource now holds it "
-                "(it adopted the registration by name, e.g. this resource was renamed without an alias)",
-                name,
-                id_,
+            _delete(client, id_, props)
+        except PaletteError as exc:
+            if exc.unreachable is None:
+                raise
+            where = _palette_at(client)
+            release_or_fail(
+                props,
+                subject=f"pack registry '{props.get('name')}' (uid {id_})",
+                endpoint=where,
+                reason=exc.unreachable,
+                remains="the registration",
+                where=where,
+                error=partial(
+                    PaletteUnavailable,
+                    registration=exc.registration,
+                    method=exc.method,
+                    path=exc.path,
+                    status=exc.status,
+                    unreachable=exc.unreachable,
+                ),
             )
-            return
-        if client.delete(id_):
-            log.info("pack registry '%s': deleted registration %s", props.get("name"), id_)
-        else:
-            log.info("pack registry '%s': registration %s was already gone", props.get("name"), id_)
+
+
+def _delete(client: PaletteClient, id_: str, props: Mapping[str, Any]) -> None:
+    """Delete the registration unless it is gone or another resource holds it."""
+    name = props.get("name")
+    try:
+        live = client.get(id_)
+    except PaletteAuthError as exc:
+        raise _with_key_advice(exc) from None
+    except PaletteNotFound:
+        log.info("pack registry '%s': registration %s was already gone", name, id_)
+        return
+    holder = owner_of(live)
+    if holder and holder != props.get("owner"):
+        log.warning(
+            "pack registry '%s': registration %s is left in place: another resource now holds it "
+            "(it adopted the registration by name, e.g. this resource was renamed without an alias)",
+            name,
+            id_,
+        )
+        return
+    if client.delete(id_):
+        log.info("pack registry '%s': deleted registration %s", name, id_)
+    else:
+        log.info("pack registry '%s': registration %s was already gone", name, id_)
+
+
+def _palette_at(client: PaletteClient) -> str:
+    """How messages name the Palette a registration lives in."""
+    return f"Palette at {client.api_url}"
 
 
 def _with_key_advice(exc: PaletteAuthError) -> PaletteAuthError:
@@ -433,6 +483,9 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
     base_content_path: pulumi.Output[str | None]
     """OCI: the path under which Palette reads ``spectro-packs/archive/<name>:<version>``."""
     sync_trigger: pulumi.Output[str]
+    delete_unreachable: pulumi.Output[bool]
+    """A delete that cannot reach Palette releases the registration from the state (with a warning) instead of
+    failing; a change is recorded without calling Palette."""
     provider_type: pulumi.Output[str | None]
     """OCI: the provider type Palette holds (``pack``; a refresh shows another one as drift)."""
     owner: pulumi.Output[str]
@@ -460,6 +513,7 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
         registry_kind: pulumi.Input[str] | None = None,
         base_content_path: pulumi.Input[str] | None = None,
         sync_trigger: pulumi.Input[str] | None = None,
+        delete_unreachable: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Register a pack registry.
@@ -485,6 +539,8 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
             in place.
         :param sync_trigger: an opaque string; a new value makes an update start a sync (when ``sync``) and
             nothing else, e.g. a digest of the published packs.
+        :param delete_unreachable: let a delete that cannot reach Palette release the registration from the
+            state, with a warning, rather than fail (config ``deleteUnreachable``).
         """
         props: dict[str, Any] = {
             "api_url": api_url,
@@ -505,6 +561,8 @@ class PaletteRegistration(Resource, module="palette", name="PackRegistry"):
             "registry_kind": registry_kind,
             "base_content_path": base_content_path,
             "sync_trigger": sync_trigger,
+            # Only when on (None is dropped on the wire): a stack that leaves it off keeps the inputs it had.
+            "delete_unreachable": True if delete_unreachable else None,
             # Outputs only: declared so that they become attributes.
             "uid": None,
             "sync_status": None,

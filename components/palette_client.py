@@ -58,6 +58,7 @@ from .palette_errors import (
     redact,
 )
 from .palette_shapes import LEGACY, OWNER_ANNOTATION, PackRegistrySpec, RegistryShape, owner_of
+from .unreachable import unreachable_reason, unreachable_status
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -488,9 +489,10 @@ class PaletteClient:
             cause = exc.args[0] if exc.args else None
             reason = cause.reason if isinstance(cause, MaxRetryError) else exc
             kind: type[PaletteError] = PaletteUnavailable
+            unreachable = unreachable_reason(exc)
             if isinstance(exc, _MALFORMED):
                 # requests refused to build the request: nothing was sent, so nothing was unreachable.
-                kind, what = PaletteError, "was not sent: the request is malformed"
+                kind, what, unreachable = PaletteError, "was not sent: the request is malformed", None
             elif isinstance(exc, requests.ReadTimeout) or isinstance(reason, ReadTimeoutError):
                 what = f"got no answer from Palette within {self.policy.read_timeout:g}s"
             else:
@@ -500,6 +502,7 @@ class PaletteClient:
                 registration=self.registration,
                 method=method,
                 path=where,
+                unreachable=unreachable,
             ) from None
         log.debug("%s %s -> %s", method, where, response.status_code)
         return response
@@ -545,6 +548,7 @@ class PaletteClient:
             status=status,
             code=code or None,
             ref=ref or None,
+            unreachable=unreachable_status(status),
         )
 
     def _redact(self, text: str, secrets: tuple[str, ...]) -> str:

@@ -40,6 +40,7 @@ class PaletteError(Exception):
         status: int | None = None,
         code: str | None = None,
         ref: str | None = None,
+        unreachable: str | None = None,
     ) -> None:
         super().__init__(message)
         self.registration = registration
@@ -48,6 +49,9 @@ class PaletteError(Exception):
         self.status = status
         self.code = code
         self.ref = ref
+        self.unreachable = unreachable
+        """Why Palette could not be reached (``"connection refused"``, ``"502 Bad Gateway"``), or None when
+        it answered (``components.unreachable``)."""
 
 
 class PaletteAuthError(PaletteError):

@@ -3,8 +3,8 @@ during a preview) and how two values of one input compare.
 
 ``registry_kind`` picks the API shape (``palette_shapes``); which inputs Palette holds, and so which
 changes are a PUT, is the shape's to say. A state written before kinds existed has no ``registry_kind``,
-``base_content_path`` or ``sync_trigger``: the defaults (``legacy``, none, ``""``) make it compare equal to
-inputs that leave them out."""
+``base_content_path`` or ``sync_trigger``, and one written before ``delete_unreachable`` existed has none of
+it: the defaults (``legacy``, none, ``""``, false) make it compare equal to inputs that leave them out."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ INPUTS = (
     "registry_kind",
     "base_content_path",
     "sync_trigger",
+    "delete_unreachable",
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -66,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
     "allow_http": False,
     "registry_kind": LEGACY.kind,
     "sync_trigger": "",
+    "delete_unreachable": False,
 }
 
 OCI_DEFAULT_BASE_CONTENT_PATH = "packs"
@@ -84,8 +86,30 @@ REPLACE_ON = ("name", "api_url", "registry_kind")
 
 # How the provider works rather than what Palette holds. They are compared all the same, so that the
 # state never reports a value that is no longer true; ``update`` does what each new value asks (see there).
-# ``sync_trigger`` is opaque: a new value asks for a sync, nothing else.
-BEHAVIOUR = ("validate", "sync", "wait_for_sync", "sync_timeout_seconds", "allow_http", "sync_trigger")
+# ``sync_trigger`` is opaque: a new value asks for a sync, nothing else. ``delete_unreachable`` only says what a
+# delete does when Palette cannot be reached: a new value is recorded, Palette is not called.
+BEHAVIOUR = (
+    "validate",
+    "sync",
+    "wait_for_sync",
+    "sync_timeout_seconds",
+    "allow_http",
+    "sync_trigger",
+    "delete_unreachable",
+)
+
+
+_FLAGS = (
+    "tls_enabled",
+    "insecure_skip_verify",
+    "private",
+    "validate",
+    "sync",
+    "wait_for_sync",
+    "allow_http",
+    "delete_unreachable",
+)
+"""The inputs that are true or false."""
 
 
 def known_shape(props: Mapping[str, Any]) -> RegistryShape | None:
@@ -132,7 +156,7 @@ def differs(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         return str(before or "").rstrip("/") != str(after or "").rstrip("/")
     if key in ("sync_trigger", "base_content_path", "provider_type"):
         return str(before or "") != str(after or "")
-    if key in ("private", "tls_enabled", "insecure_skip_verify", "validate", "sync", "wait_for_sync", "allow_http"):
+    if key in _FLAGS:
         return bool(before) != bool(after)
     return before != after
 
@@ -207,18 +231,7 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFai
             return None
         return bool(inputs[prop])
 
-    flags: dict[str, bool | None] = {
-        prop: flag(prop)
-        for prop in (
-            "tls_enabled",
-            "insecure_skip_verify",
-            "private",
-            "validate",
-            "sync",
-            "wait_for_sync",
-            "allow_http",
-        )
-    }
+    flags: dict[str, bool | None] = {prop: flag(prop) for prop in _FLAGS}
 
     name = text("name")
     if name is not None and (name != name.strip() or any(ord(c) < 32 for c in name)):

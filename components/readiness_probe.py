@@ -17,7 +17,6 @@ import errno
 import http.client
 import ssl
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ import requests
 import requests.adapters
 import urllib3
 
+from components.unreachable import exception_chain
 from components.verified_tls import VerifyingAdapter, trust_context
 
 __all__ = [
@@ -111,26 +111,9 @@ def _session(settings: ProbeSettings) -> requests.Session:
     return session
 
 
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it wraps (requests -> urllib3 -> ssl/socket)."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        pending.extend([current.__cause__, current.__context__])
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            pending.append(reason)
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-
-
 def _describe_error(exc: BaseException, settings: ProbeSettings, url: str) -> str:
     """One sentence saying what went wrong, and how to fix it when the cause is known."""
-    chain = list(_exception_chain(exc))
+    chain = list(exception_chain(exc))
     for error in chain:
         if isinstance(error, ssl.SSLCertVerificationError):
             code = getattr(error, "verify_code", None)

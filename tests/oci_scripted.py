@@ -47,6 +47,9 @@ class Scripted:
     """False: a DELETE answers 405 UNSUPPORTED, as distribution does by default (storage.delete.enabled off)."""
     echo_authorization: bool = False
     """Refuse every request but a HEAD with 401 and an error message that quotes the Authorization header."""
+    down: int | None = None
+    """Answer every request with this status and an HTML page, as the nginx proxy does once the registry behind
+    it is gone (502), overloaded (503) or not answering (504)."""
 
 
 def _handler(state: Scripted) -> type[BaseHTTPRequestHandler]:
@@ -71,7 +74,10 @@ def _handler(state: Scripted) -> type[BaseHTTPRequestHandler]:
         def _dispatch(self) -> None:
             body = self._record()
             path, _, query = self.path.partition("?")
-            if state.echo_authorization and self.command != "HEAD":
+            if state.down is not None:
+                page = f"<html><head><title>{state.down}</title></head><body>nginx</body></html>".encode()
+                self._answer(state.down, page, {"Content-Type": "text/html"})
+            elif state.echo_authorization and self.command != "HEAD":
                 message = f"authentication required (got {self.headers.get('Authorization')})"
                 self._answer(401, f'{{"errors":[{{"code":"UNAUTHORIZED","message":"{message}"}}]}}'.encode())
             elif self.command == "DELETE" and not state.deletes:

@@ -89,6 +89,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("unknown tls mode", {"tlsMode": "letsencrypt"}, "tlsMode", "not a TLS mode"),
     ("http without opt-in", {"tlsMode": "http"}, "tlsMode", "allowInsecureHttp"),
     ("opt-in not a bool", {"tlsMode": "http", "allowInsecureHttp": "yes"}, "allowInsecureHttp", "true or false"),
+    ("delete opt-in not a bool", {"deleteUnreachable": "always"}, "deleteUnreachable", "true or false"),
     ("provided without cert", {"tlsMode": "provided", "tlsPrivateKey": GOOD.key_pem}, "tlsCertificate", "required"),
     (
         "provided without key",
@@ -258,6 +259,11 @@ def test_defaults_come_from_pulumi_yaml() -> None:
     assert settings.limits.memory_mb == 0
     assert settings.limits.cpus is None
     assert settings.tls_min_version == "1.2"
+    assert settings.delete_unreachable is False
+
+
+def test_deletes_may_let_go_of_what_they_cannot_reach() -> None:
+    assert parse({"deleteUnreachable": True}).delete_unreachable is True
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,15 @@ def test_without_packs_the_registration_has_no_sync_trigger() -> None:
     assert run.all(PACK) == []
 
 
+def test_delete_unreachable_reaches_the_packs_and_the_registration_only_when_on(packs_run: ProgramRun) -> None:
+    """Off (the default), neither declares it: a stack from before the key keeps exactly its inputs."""
+    assert "delete_unreachable" not in packs_run.one(PACK).inputs
+    assert "delete_unreachable" not in packs_run.one(PALETTE).inputs
+    run = run_program({**OCI, **PALETTE_ON, "deleteUnreachable": True}, stack="dev", secrets_={"paletteApiKey"})
+    assert run.one(PACK).inputs["delete_unreachable"] is True
+    assert run.one(PALETTE).inputs["delete_unreachable"] is True
+
+
 def test_packs_with_the_legacy_kind_are_refused_before_anything_exists() -> None:
     with pytest.raises(Exception, match=r"'palette-pack-registry:packs'.*registryKind is legacy.*registryKind oci"):
         run_program({"packs": ["tests/packs/hello-universe"]}, stack="dev")

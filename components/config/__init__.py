@@ -140,6 +140,9 @@ class RegistrySettings:
     """The pack directories the stack publishes, checked."""
     pack_warnings: tuple[str, ...] = ()
     """What `pulumi up` warns about the packs (a missing logo.png)."""
+    delete_unreachable: bool = False
+    """A delete that cannot reach the registry or Palette releases the pack or registration from the state
+    (with a warning) instead of failing (``deleteUnreachable``; ``components.unreachable``)."""
 
     @property
     def https(self) -> bool:
@@ -269,6 +272,7 @@ def parse_settings(
         existing=existing,
         packs=packs,
         pack_warnings=tuple(pack_warnings),
+        delete_unreachable=raw.boolean("deleteUnreachable"),
     )
 
 

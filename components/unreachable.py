@@ -1,0 +1,178 @@
+"""What the dynamic providers do when the registry or Palette cannot be reached (day two: refresh, destroy).
+
+"Cannot be reached" is a failure to get an answer from the endpoint itself: the connection refused, reset or
+closed without an answer, a timeout, a host name that does not resolve, no route, or 502/503/504 from the
+proxy or load balancer in front (nginx answers 502 once the registry behind it is gone). A definite answer (a
+404, a refused key, a certificate for another name, a 500 from the server itself) is not: it is handled as
+before.
+
+- ``read`` (a refresh) keeps the last-known state of what it cannot reach and says so once per endpoint
+  (``keep_on_refresh``). The engine runs one provider process for the whole CLI operation, so the set of
+  endpoints already warned about lives in this module, never on the pickled provider.
+- ``delete`` fails with one line naming the endpoint, what happened and the opt-in, or, opted in (the
+  ``delete_unreachable`` input from the ``deleteUnreachable`` config key, or ``DELETE_UNREACHABLE_ENV=true``
+  in the environment of the run), releases the resource from the state with a warning saying what may
+  remain where (``release_or_fail``).
+
+Messages are built from the resource's names, the endpoint's URL, fixed phrases and the status's standard
+reason phrase, never from what the server or the exception said, so they hold no secret.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import logging
+import os
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from http import HTTPStatus
+from typing import Any
+
+import requests
+import urllib3.exceptions
+
+__all__ = [
+    "DELETE_UNREACHABLE_ENV",
+    "DELETE_UNREACHABLE_KEY",
+    "UNREACHABLE_STATUSES",
+    "delete_opted_in",
+    "exception_chain",
+    "keep_on_refresh",
+    "release_or_fail",
+    "unreachable_reason",
+    "unreachable_status",
+]
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE_STATUSES = frozenset({502, 503, 504})
+"""What a proxy or load balancer answers when what is behind it is gone, down or not answering."""
+
+DELETE_UNREACHABLE_KEY = "deleteUnreachable"
+"""The config key that opts in, recorded on each resource as its ``delete_unreachable`` input."""
+
+DELETE_UNREACHABLE_ENV = "PALETTE_PACK_REGISTRY_DELETE_UNREACHABLE"
+"""The environment variable that opts in for one run (read by the provider process when it deletes)."""
+
+_TRUE = frozenset({"true", "1", "yes"})
+
+_WARNED: set[str] = set()
+_WARNED_LOCK = threading.Lock()
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (requests -> urllib3 -> ssl/socket)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend([current.__cause__, current.__context__])
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+
+
+def _errno_in(chain: list[BaseException], *codes: int) -> bool:
+    return any(getattr(error, "errno", None) in codes for error in chain)
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """A few words saying why the endpoint could not be reached, or None when ``exc`` is no such failure
+    (a TLS certificate refused, a request that was never sent)."""
+    chain = list(exception_chain(exc))
+
+    def has(*types: type[BaseException]) -> bool:
+        return any(isinstance(error, types) for error in chain)
+
+    if has(ssl.SSLCertVerificationError):
+        return None
+    if has(ConnectionRefusedError) or _errno_in(chain, errno.ECONNREFUSED):
+        return "connection refused"
+    if has(requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError) or _errno_in(
+        chain, errno.ETIMEDOUT
+    ):
+        return "timed out"
+    # Reset, or closed cleanly: which one the last retry meets is chance (docker-proxy with nothing behind it
+    # gives either), so both read the same.
+    if has(
+        ConnectionResetError,
+        ConnectionAbortedError,
+        BrokenPipeError,
+        http.client.RemoteDisconnected,
+        ssl.SSLEOFError,
+        ssl.SSLZeroReturnError,
+    ) or _errno_in(chain, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
+        return "connection reset or closed without an answer"
+    if has(ssl.SSLError):
+        return None
+    if has(socket.gaierror):
+        return "host name not resolved"
+    if _errno_in(chain, errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return "no route to host"
+    if has(requests.exceptions.ConnectionError, urllib3.exceptions.NewConnectionError):
+        return "connection failed"
+    return None
+
+
+def unreachable_status(status: int | None) -> str | None:
+    """``"502 Bad Gateway"`` and the like for a status that says the endpoint is not reachable, else None."""
+    if status not in UNREACHABLE_STATUSES:
+        return None
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+def delete_opted_in(props: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a delete may let go of what it cannot reach: the resource's ``delete_unreachable`` input, or
+    the environment variable of this run."""
+    env = os.environ if environ is None else environ
+    return props.get("delete_unreachable") is True or env.get(DELETE_UNREACHABLE_ENV, "").strip().lower() in _TRUE
+
+
+def keep_on_refresh(endpoint: str, reason: str, kept: str) -> None:
+    """Say once per endpoint (in this process) that a refresh could not reach it and keeps ``kept``."""
+    with _WARNED_LOCK:
+        if endpoint in _WARNED:
+            return
+        _WARNED.add(endpoint)
+    log.warning("warning: %s could not be reached during refresh (%s): %s", endpoint, reason, kept)
+
+
+def release_or_fail(
+    props: Mapping[str, Any],
+    *,
+    subject: str,
+    endpoint: str,
+    reason: str,
+    remains: str,
+    where: str,
+    error: Callable[[str], Exception],
+) -> None:
+    """A delete of ``subject`` that could not reach ``endpoint``: return (released, with a warning that
+    ``remains`` may be left in ``where``) when opted in, else raise ``error(one line naming the opt-in)``: the
+    provider's own exception type, so that what catches its errors still does."""
+    if delete_opted_in(props):
+        log.warning(
+            "warning: %s is released from the state without being deleted: %s could not be reached (%s); "
+            "%s may remain in %s",
+            subject,
+            endpoint,
+            reason,
+            remains,
+            where,
+        )
+        return
+    # Without the failure it replaces (its retries, its library's wording): the one line is the whole story.
+    raise error(
+        f"{subject} cannot be deleted: {endpoint} could not be reached ({reason}). To release it from the state "
+        f"and leave {remains} in {where}, run again with {DELETE_UNREACHABLE_ENV}=true, or set the config key "
+        f"{DELETE_UNREACHABLE_KEY} to true (`pulumi config set {DELETE_UNREACHABLE_KEY} true`, recorded by the "
+        "next `pulumi up`)."
+    ) from None

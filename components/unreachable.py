@@ -26,6 +26,7 @@ import logging
 import os
 import socket
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from http import HTTPStatus
@@ -145,6 +146,16 @@ def keep_on_refresh(endpoint: str, reason: str, kept: str) -> None:
     log.warning("warning: %s could not be reached during refresh (%s): %s", endpoint, reason, kept)
 
 
+def _one_line_errors() -> None:
+    """In the SDK's provider server, report errors as their one line. It sends an exception to the engine as
+    ``traceback.format_exc()`` (pulumi/dynamic/__main__.py ``_abort_with_traceback``), which honours
+    ``sys.tracebacklimit``: at 0 that is ``<type>: <message>``. Set for the rest of that provider process (one per
+    CLI operation); any other process (a test, a program) keeps its tracebacks."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name == "pulumi.dynamic.__main__":
+        sys.tracebacklimit = 0
+
+
 def release_or_fail(
     props: Mapping[str, Any],
     *,
@@ -170,6 +181,7 @@ def release_or_fail(
         )
         return
     # Without the failure it replaces (its retries, its library's wording): the one line is the whole story.
+    _one_line_errors()
     raise error(
         f"{subject} cannot be deleted: {endpoint} could not be reached ({reason}). To release it from the state "
         f"and leave {remains} in {where}, run again with {DELETE_UNREACHABLE_ENV}=true, or set the config key "

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -171,18 +172,18 @@ class CliStack:
             "env": env_all,
             **request,
         }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.cli.stack_command"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=self.project_dir,
-            env={**os.environ, **env_all},
-        )
-        assert process.stdin is not None
-        process.stdin.write(json.dumps(payload))
-        process.stdin.close()
+        with tempfile.TemporaryFile("w+") as request_file:
+            json.dump(payload, request_file)
+            request_file.seek(0)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tests.cli.stack_command"],
+                stdin=request_file,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=self.project_dir,
+                env={**os.environ, **env_all},
+            )
         return Operation(request["op"], process)
 
     def _run(self, request: dict[str, Any], env: Mapping[str, str] | None = None) -> Result:

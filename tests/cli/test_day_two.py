@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 from components.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
-
 from tests.cli.conftest import StackFactory
 from tests.cli.deployment import (
     CONTAINER,
@@ -63,8 +62,19 @@ def packs_in_state(deployment: Deployment) -> list[str]:
     return sorted(r["outputs"]["name"] for r in deployment.stack.resources() if r["type"] == PACK)
 
 
+def diagnostics(text: str) -> str:
+    """The CLI's "Diagnostics:" section, where each message appears once (the progress rows above repeat the
+    latest message of each resource while it runs)."""
+    if "Diagnostics:" not in text:
+        return ""
+    section = text.split("Diagnostics:", 1)[1]
+    for end in ("\nOutputs:", "\nResources:"):
+        section = section.split(end, 1)[0]
+    return section
+
+
 def lines_naming(text: str, *needles: str) -> list[str]:
-    return [line for line in text.splitlines() if all(needle in line for needle in needles)]
+    return [line for line in diagnostics(text).splitlines() if all(needle in line for needle in needles)]
 
 
 def test_a_registry_container_removed_by_hand_comes_back_with_up_refresh(

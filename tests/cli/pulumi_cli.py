@@ -100,11 +100,16 @@ class Operation:
     process: subprocess.Popen
 
     def cli_pid(self, timeout: float = 60) -> int:
-        """The pid of the ``pulumi`` binary running this operation (a child of the runner), once it runs."""
+        """The pid of the ``pulumi <op>`` process running this operation (a child of the runner, which first runs
+        other commands: ``version``, ``stack select``), once it runs."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for pid in _children(self.process.pid):
-                if Path(f"/proc/{pid}/exe").resolve().name == "pulumi":
+                try:
+                    arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if Path(arguments[0].decode()).name == "pulumi" and self.op.encode() in arguments[1:3]:
                     return pid
             time.sleep(0.05)
         raise AssertionError(f"no pulumi process under the runner of {self.op} within {timeout}s")

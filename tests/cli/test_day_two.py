@@ -142,12 +142,13 @@ def test_with_palette_down_a_no_change_up_succeeds_and_destroy_needs_the_opt_in(
 ) -> None:
     deployment, _ = deployed(cli_stack, janitor, tmp_path, palette)
     [record] = registration(deployment)
+    palette_url = palette.url
     palette.close()
 
     unchanged(deployment.stack.up(expect_no_changes=True))
     refused = deployment.stack.destroy()
     assert not refused.ok
-    [line] = lines_naming(refused.text, palette.url, "cannot be deleted")
+    [line] = lines_naming(refused.text, palette_url, "cannot be deleted")
     assert DELETE_UNREACHABLE_ENV in line and DELETE_UNREACHABLE_KEY in line, line
     assert "Traceback" not in refused.text
 

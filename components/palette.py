@@ -139,9 +139,10 @@ class PackRegistryProvider(ResourceProvider):
         else:
             _CONFIGURED.pop("api_key", None)
         # configure() runs in the provider host, whose stderr Pulumi shows: let progress through there,
-        # and leave logging alone wherever it is already set up (pytest, a program that configured it).
+        # and leave logging alone wherever it is already set up (pytest, a program that configured it). The
+        # host serves every dynamic resource of the stack (packs too), and each message names its subject.
         if not logging.getLogger().handlers:
-            logging.basicConfig(format="palette: %(message)s")
+            logging.basicConfig(format="%(message)s")
             for name in (__name__, palette_client.__name__):
                 logging.getLogger(name).setLevel(logging.INFO)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from components.config import values_yaml
 from components.config.container import IMAGE_PATH_COMPONENT, TAG
 from components.config.source import ConfigError, Raw
 
@@ -118,7 +119,7 @@ def _check_values(entry: str, directory: Path) -> None:
     if not path.is_file():
         raise _refuse(entry, "values.yaml", "is missing", "Add one (it may be empty).")
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+        values = values_yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         detail = " ".join(str(exc).split())
         raise _refuse(entry, "values.yaml", f"is not valid YAML ({detail})", "Fix the YAML syntax.") from None

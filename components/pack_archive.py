@@ -96,10 +96,8 @@ def _short_header(name: bytes, kind: bytes, mode: int, size: int, linkname: byte
     block = b"".join(
         (
             name.ljust(100, b"\0"),
-            b"%07o\0" % mode,
-            b"0000000\0" b"0000000\0",  # uid, gid
-            b"%011o\0" % size,
-            b"00000000000\0",  # mtime
+            b"%07o\0%07o\0%07o\0" % (mode, 0, 0),  # mode, uid, gid
+            b"%011o\0%011o\0" % (size, 0),  # size, mtime
             b"        ",  # the checksum field counts as spaces
             kind,
             linkname.ljust(100, b"\0"),
@@ -113,8 +111,11 @@ def _short_header(name: bytes, kind: bytes, mode: int, size: int, linkname: byte
 def _short_headers_agree() -> bool:
     """Whether ``_short_header`` gives this Python's ``tarfile`` bytes (checked once; otherwise tarfile writes
     every header)."""
-    samples = [("p/", tarfile.DIRTYPE, _EXECUTABLE_MODE, 0, ""), ("p/a", tarfile.REGTYPE, _FILE_MODE, 1234, "")]
-    samples.append(("p/l", tarfile.SYMTYPE, 0o777, 0, "a"))
+    samples = (
+        ("p/", tarfile.DIRTYPE, _EXECUTABLE_MODE, 0, ""),
+        ("p/a", tarfile.REGTYPE, _FILE_MODE, 1234, ""),
+        ("p/l", tarfile.SYMTYPE, 0o777, 0, "a"),
+    )
     return all(
         _short_header(n.encode(), k, m, s, ln.encode()) == _tarfile_header(n, k, m, s, ln) for n, k, m, s, ln in samples
     )

@@ -61,9 +61,7 @@ def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     light = bytes(min(255, c + 80) for c in rgb)
-    rows = b"".join(
-        b"\x00" + b"".join(light if x == y else bytes(rgb) for x in range(width)) for y in range(height)
-    )
+    rows = b"".join(b"\x00" + b"".join(light if x == y else bytes(rgb) for x in range(width)) for y in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
 
@@ -82,7 +80,8 @@ def _scalar(rng: random.Random) -> str:
     if pick == 2:
         return f'"{rng.randrange(100, 999)}m"'
     if pick == 3:
-        return f"{rng.choice(_IMAGES)}/{rng.choice(_WORDS)}/{rng.choice(_WORDS)}:v{rng.randrange(1, 4)}.{rng.randrange(30)}.0"
+        tag = f"v{rng.randrange(1, 4)}.{rng.randrange(30)}.0"
+        return f"{rng.choice(_IMAGES)}/{rng.choice(_WORDS)}/{rng.choice(_WORDS)}:{tag}"
     if pick == 4:
         return '""'
     if pick == 5:

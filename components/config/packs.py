@@ -147,10 +147,12 @@ def _check_content(entry: str, directory: Path, data: dict[str, Any]) -> None:
 
 def _check_tree(entry: str, directory: Path) -> None:
     """Refuse what the archive cannot carry faithfully: a symlink leaving the pack, a device or a pipe."""
+    # Plain strings rather than Paths: thousands of entries per run, and only a symlink needs resolving.
+    prefix = os.path.join(directory, "")
     for root, dirs, files in os.walk(directory):
         for name in [*dirs, *files]:
-            path = Path(root, name)
-            relative = path.relative_to(directory).as_posix()
+            path = os.path.join(root, name)
+            relative = path[len(prefix) :]
             try:
                 relative.encode("utf-8")
             except UnicodeEncodeError:
@@ -160,22 +162,26 @@ def _check_tree(entry: str, directory: Path) -> None:
                     "has a name that is not UTF-8 (a tar of it would not unpack alike everywhere)",
                     "Rename it.",
                 ) from None
-            mode = path.lstat().st_mode
+            mode = os.lstat(path).st_mode
             if stat.S_ISLNK(mode):
-                target = os.readlink(path)
-                try:
-                    resolved = path.resolve(strict=False)
-                except (RuntimeError, OSError):
-                    raise _refuse(entry, relative, f"is a symlink to '{target}' that loops", "Remove it.") from None
-                if os.path.isabs(target) or not resolved.is_relative_to(directory):
-                    raise _refuse(
-                        entry,
-                        relative,
-                        f"is a symlink to '{target}', which leaves the pack directory",
-                        "Copy the file into the pack, or link with a relative path inside it.",
-                    )
+                _check_link(entry, directory, Path(path), relative)
             elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 raise _refuse(entry, relative, "is neither a file, a directory nor a symlink", "Remove it.")
+
+
+def _check_link(entry: str, directory: Path, path: Path, relative: str) -> None:
+    target = os.readlink(path)
+    try:
+        resolved = path.resolve(strict=False)
+    except (RuntimeError, OSError):
+        raise _refuse(entry, relative, f"is a symlink to '{target}' that loops", "Remove it.") from None
+    if os.path.isabs(target) or not resolved.is_relative_to(directory):
+        raise _refuse(
+            entry,
+            relative,
+            f"is a symlink to '{target}', which leaves the pack directory",
+            "Copy the file into the pack, or link with a relative path inside it.",
+        )
 
 
 def _pack(entry: str, project_dir: Path | None) -> tuple[PackSource, list[str]]:

@@ -46,19 +46,20 @@ def _lexically_plain(text: str) -> bool:
 def _read_alike(text: str, root: Node) -> bool:
     """Whether the pure loader composes ``root`` alike: shallow enough, no '?' or '!' inside a flow
     collection, no empty value read as a string without quotes (the tag '!')."""
+    tagged = "!" in text  # an empty value becomes a string only through a tag
+    aliased = "*" in text  # without aliases no node is met twice
+    if isinstance(root, ScalarNode):
+        return not (tagged and _empty_string(root))
     stack: list[tuple[Node, int]] = [(root, 0)]
     seen: set[int] = set()
     while stack:
         node, depth = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+        if aliased:
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
         if depth > MAX_DEPTH:
             return False
-        if isinstance(node, ScalarNode):
-            if not node.style and not node.value and node.tag == _STR:
-                return False
-            continue
         if node.flow_style:
             # Flow collections hold only flow collections: the outermost one's source covers them all, and
             # its brackets bound their depth.
@@ -67,8 +68,17 @@ def _read_alike(text: str, root: Node) -> bool:
                 return False
             continue
         children = [part for pair in node.value for part in pair] if isinstance(node, MappingNode) else node.value
-        stack.extend((child, depth + 1) for child in children)
+        for child in children:
+            if not isinstance(child, ScalarNode):
+                stack.append((child, depth + 1))
+            elif tagged and _empty_string(child):
+                return False
     return True
+
+
+def _empty_string(node: ScalarNode) -> bool:
+    """An empty plain value with the string tag: libyaml's reading of ``!`` alone (the pure loader: None)."""
+    return not node.style and not node.value and node.tag == _STR
 
 
 def _fast_load(text: str) -> tuple[bool, Any]:

@@ -10,6 +10,10 @@ Two digests come out: ``digest`` (sha256 of the gzipped bytes: the layer blob th
 ``content_digest`` (sha256 of the uncompressed tar, the layer's "diff id"). The content digest is what a
 program compares on every run: it needs no compression, which costs far more than reading and hashing
 (about 20 ms per MiB of incompressible data here), and the same files always give the same tar.
+
+The tar is produced piece by piece and hashed as it goes (``pack_content`` keeps no archive); its bytes are
+what ``tarfile`` writes entry by entry, but the common headers are built directly: ``tarfile``'s per-entry
+work was most of a run's cost for packs of many small files (11k files: 0.65 s down to 0.28 s).
 """
 
 from __future__ import annotations

@@ -55,6 +55,19 @@ def _absolute_symlink(pack: Path) -> None:
     os.symlink(str(pack / "values.yaml"), pack / "manifests" / "abs.yaml")
 
 
+def _manifest_outside(pack: Path) -> None:
+    (pack.parent / "outside.yaml").write_text("kind: Secret\n")
+    edit_pack_json(pack, kubeManifests=["../outside.yaml"])
+
+
+def _manifest_through_a_linked_directory(pack: Path) -> None:
+    outside = pack.parent / "outside"
+    outside.mkdir()
+    (outside / "app.yaml").write_text("kind: Secret\n")
+    os.symlink("../outside", pack / "ext")
+    edit_pack_json(pack, kubeManifests=["ext/app.yaml"])
+
+
 def _fifo(pack: Path) -> None:
     os.mkfifo(pack / "manifests" / "pipe")
 
@@ -135,6 +148,24 @@ REFUSALS: list[tuple[str, Callable[[Path], None], str, str]] = [
         "(listed in pack.json kubeManifests) does not exist",
     ),
     (
+        "kubeManifests entry leaving the pack",
+        _manifest_outside,
+        "../outside.yaml",
+        "(listed in pack.json kubeManifests) does not exist",
+    ),
+    (
+        "kubeManifests entry through a symlinked directory out of the pack",
+        _manifest_through_a_linked_directory,
+        "ext/app.yaml",
+        "(listed in pack.json kubeManifests) does not exist",
+    ),
+    (
+        "kubeManifests entry naming a directory",
+        lambda p: edit_pack_json(p, kubeManifests=["manifests"]),
+        "'packs/hello': manifests (listed",
+        "(listed in pack.json kubeManifests) does not exist",
+    ),
+    (
         "kubeManifests not a list",
         lambda p: edit_pack_json(p, kubeManifests="manifests/hello-universe.yaml"),
         "pack.json",
@@ -194,6 +225,26 @@ def test_an_absolute_directory_empty_values_charts_and_an_inner_symlink_are_acce
 
     assert source.directory == pack.resolve()
     assert source.layer == "cni"
+
+
+def test_kube_manifests_reached_through_dots_or_an_inner_symlink_are_accepted(tmp_path: Path) -> None:
+    pack = copy_sample(tmp_path)
+    os.symlink("hello-universe.yaml", pack / "manifests" / "link.yaml")
+    os.symlink("manifests", pack / "inner")
+    listed = [
+        "manifests/hello-universe.yaml",
+        "./manifests/hello-universe.yaml",
+        "manifests/../manifests/hello-universe.yaml",
+        "manifests//hello-universe.yaml",
+        "manifests/link.yaml",
+        "inner/hello-universe.yaml",
+        str(pack / "manifests" / "hello-universe.yaml"),
+    ]
+    edit_pack_json(pack, kubeManifests=listed)
+
+    (source,), _ = parse_packs(raw_for(["packs/hello"]), tmp_path, "oci")
+
+    assert source.name == "hello-universe"
 
 
 def test_a_missing_logo_is_a_warning(tmp_path: Path) -> None:

@@ -147,7 +147,7 @@ def check_packs(deployment: Deployment, outputs: dict[str, Any], user: str, pass
     for name, pack in recorded.items():
         answer = client.request(
             "HEAD",
-            f"/v2/{PACK_REPOSITORY}/{name}/manifests/1.0.0",
+            f"/v2/{PACK_REPOSITORY}/{name}/manifests/{pack['version']}",
             headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
         )
         assert answer.status == 200, (name, answer.status)

@@ -226,16 +226,22 @@ class OciClient:
             hint = " (deletes are off on this registry: distribution needs REGISTRY_STORAGE_DELETE_ENABLED=true)"
         return (f" ({'; '.join(described)})" if described else "") + hint
 
-    def _push_blob(self, session: requests.Session, repository: str, data: bytes) -> str:
+    def _push_blob(self, session: requests.Session, repository: str, data: bytes, *, ask_first: bool = True) -> str:
         digest = _digest(data)
         reference = f"{repository}@{digest}"
         # A registry on object storage may answer a blob it holds with a redirect to the storage (the spec
         # allows one on any GET or HEAD): present all the same, and never followed with our credentials.
-        exists = self._call(
-            session, "HEAD", f"/v2/{repository}/blobs/{digest}", reference, ok=(200, 301, 302, 307, 308), absent=(404,)
-        )
-        if exists is not None:
-            return digest
+        if ask_first:
+            exists = self._call(
+                session,
+                "HEAD",
+                f"/v2/{repository}/blobs/{digest}",
+                reference,
+                ok=(200, 301, 302, 307, 308),
+                absent=(404,),
+            )
+            if exists is not None:
+                return digest
         started = self._call(session, "POST", f"/v2/{repository}/blobs/uploads/", reference, ok=(202,))
         assert started is not None
         location = urlsplit(started.headers.get("Location", ""))
@@ -265,7 +271,9 @@ class OciClient:
         reference = f"{repository}:{tag}"
         manifest = pack_manifest(_digest(layer), len(layer), title)
         with self._session() as session:
-            self._push_blob(session, repository, EMPTY_CONFIG)
+            # The empty config is two bytes: uploading it costs no more than asking whether it is there (each
+            # request is a password check at the proxy, the cost of a push), and a new repository never has it.
+            self._push_blob(session, repository, EMPTY_CONFIG, ask_first=False)
             layer_digest = self._push_blob(session, repository, layer)
             response = self._call(
                 session,

@@ -33,8 +33,8 @@ def _client(registry: Scripted) -> OciClient:
 
 def test_a_blob_the_registry_redirects_to_its_storage_counts_as_present(registry: Scripted) -> None:
     """An existing registry (Harbor, distribution) on S3, GCS or Azure storage answers a HEAD of a blob it
-    holds with 307 to the bucket. The second pack pushed there finds the shared ``{}`` config blob that way,
-    and the client, which follows no redirect (rightly: the credentials must not go to the bucket), calls the
+    holds with 307 to the bucket. A pack pushed again there (a new tag of the same content) finds its layer
+    that way, and the client, which follows no redirect (rightly: the credentials must not go to the bucket), calls the
     307 a failure: "HEAD ...@sha256:44136fa... answered 307". The 307 only comes after the registry's own
     ``Stat`` found the blob (distribution registry/storage/blobserver.go), so it means "present". The
     distribution spec allows it for any request (spec.md "Registries MAY respond to any request with a
@@ -45,10 +45,10 @@ def test_a_blob_the_registry_redirects_to_its_storage_counts_as_present(registry
     registry.redirect_blob_reads = True
     registry.requests.clear()
 
-    pushed = oci.push_pack("base/spectro-packs/archive/second", "1.0.0", b"second layer", "second-1.0.0.tar.gz")
+    pushed = oci.push_pack("base/spectro-packs/archive/first", "1.0.1", b"first layer", "first-1.0.1.tar.gz")
 
-    assert registry.blobs[pushed.layer_digest] == b"second layer"
-    assert [method for method, *_ in registry.requests].count("POST") == 1, "the config blob is not sent again"
+    assert registry.blobs[pushed.layer_digest] == b"first layer"
+    assert [method for method, *_ in registry.requests].count("POST") == 1, "the layer is not sent again"
 
 
 def test_a_refusal_that_quotes_the_authorization_header_does_not_reach_the_message(registry: Scripted) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.metadata import version
 
 from tests.cli.plugins.server import Props, ResourceType, StandinProvider, changed_keys, serve
-from tests.harness import PASSWORD, generate, replaces
+from tests.provider_material import PASSWORD, generate, replaces
 
 
 class RandomPassword(ResourceType):

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.cli.plugins.server import Props, ResourceType, StandinProvider, serve
-from tests.harness import CERT_REQUEST, LOCALLY_SIGNED, PRIVATE_KEY, SELF_SIGNED, generate
+from tests.provider_material import CERT_REQUEST, LOCALLY_SIGNED, PRIVATE_KEY, SELF_SIGNED, generate
 
 
 def _generated(token: str, inputs: Props) -> Props:

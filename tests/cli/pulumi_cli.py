@@ -61,6 +61,8 @@ class Result:
     outputs: dict[str, Any] = field(default_factory=dict)
     stdout: str = ""
     error: str = ""
+    cli_seconds: float | None = None
+    """How long the ``pulumi <op>`` command itself ran (the Automation API runs others around it)."""
 
     @property
     def text(self) -> str:
@@ -128,6 +130,7 @@ class Operation:
             outputs=answer.get("outputs") or {},
             stdout=answer.get("stdout", ""),
             error=answer.get("error", "") + stderr,
+            cli_seconds=answer.get("cli_seconds"),
         )
 
 

@@ -19,11 +19,28 @@ import json
 import os
 import runpy
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 from pulumi import automation as auto
+
+
+class TimedCommand(auto.PulumiCommand):
+    """The CLI, with the wall time of each command it runs: what a user waits for after typing ``pulumi up``
+    is that command alone, not the ``stack select`` before it or the output reads the Automation API adds."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seconds: dict[str, float] = {}
+
+    def run(self, args: list[str], *rest: Any, **kwargs: Any) -> auto.CommandResult:
+        started = time.monotonic()
+        try:
+            return super().run(args, *rest, **kwargs)
+        finally:
+            self.seconds[args[0]] = time.monotonic() - started
 
 
 def _program(project_dir: Path) -> auto.PulumiFn:
@@ -33,14 +50,14 @@ def _program(project_dir: Path) -> auto.PulumiFn:
     return run
 
 
-def _stack(request: dict[str, Any]) -> auto.Stack:
+def _stack(request: dict[str, Any], command: TimedCommand) -> auto.Stack:
     project_dir = Path(request["project_dir"])
     options = auto.LocalWorkspaceOptions(
         work_dir=str(project_dir),
         pulumi_home=request["env"]["PULUMI_HOME"],
         env_vars=request["env"],
         secrets_provider="passphrase",
-        pulumi_command=auto.PulumiCommand(root=request["cli_root"], skip_version_check=False),
+        pulumi_command=command,
     )
     return auto.create_or_select_stack(
         stack_name=request["stack"],
@@ -55,7 +72,8 @@ def _outputs(stack: auto.Stack) -> dict[str, Any]:
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
-    stack = _stack(request)
+    command = TimedCommand(root=request["cli_root"], skip_version_check=False)
+    stack = _stack(request, command)
     lines: list[str] = []
     operation = request["op"]
     options = request.get("options") or {}
@@ -98,6 +116,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     else:
         raise ValueError(f"unknown operation {operation!r}")
     result["stdout"] = "\n".join(lines)
+    result["cli_seconds"] = command.seconds.get(operation)
     return result
 
 

@@ -63,7 +63,7 @@ from components.pack_inputs import (
     inputs_with_defaults,
     pushed_manifest_digest,
 )
-from components.unreachable import keep_on_refresh, release_or_fail
+from components.unreachable import keep_on_refresh, recently_unreachable, release_or_fail
 
 __all__ = ["INPUTS", "OUTPUTS", "Pack", "PackProvider"]
 
@@ -196,12 +196,17 @@ class PackProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         repository = f"{props['repository']}/{props['name']}"
-        try:
-            live = _client(props).manifest_digest(repository, str(props["version"]))
-        except OciError as error:
-            if error.unreachable is None:
-                raise
-            keep_on_refresh(_registry(props), error.unreachable, "its packs keep their last-known state")
+        endpoint = _registry(props)
+        reason = recently_unreachable(endpoint)
+        if reason is None:
+            try:
+                live = _client(props).manifest_digest(repository, str(props["version"]))
+            except OciError as error:
+                if error.unreachable is None:
+                    raise
+                reason = error.unreachable
+        if reason is not None:
+            keep_on_refresh(endpoint, reason, "its packs keep their last-known state")
             return ReadResult(id_, props)
         if live is None:
             log.info("pack %s: the manifest is gone from the registry", id_)
@@ -211,28 +216,34 @@ class PackProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = _client(props)
         repository = f"{props['repository']}/{props['name']}"
-        try:
-            live = client.manifest_digest(repository, str(props["version"]))
-            if live is None:
-                log.info("pack %s: already gone", id_)
-                return
-            client.delete_manifest(repository, live)
-        except OciError as error:
-            if error.unreachable is None:
-                raise
+        endpoint = _registry(props)
+        failed = None
+        reason = recently_unreachable(endpoint)
+        if reason is None:
+            try:
+                live = client.manifest_digest(repository, str(props["version"]))
+                if live is None:
+                    log.info("pack %s: already gone", id_)
+                    return
+                client.delete_manifest(repository, live)
+            except OciError as error:
+                if error.unreachable is None:
+                    raise
+                failed, reason = error, error.unreachable
+        if reason is not None:
             release_or_fail(
                 props,
                 subject=f"pack {_reference(props)}",
-                endpoint=_registry(props),
-                reason=error.unreachable,
+                endpoint=endpoint,
+                reason=reason,
                 remains="its tag",
                 where=_store(props),
                 error=partial(
                     OciError,
-                    method=error.method,
-                    reference=error.reference,
-                    status=error.status,
-                    unreachable=error.unreachable,
+                    method=failed.method if failed else "HEAD",
+                    reference=failed.reference if failed else f"{repository}:{props['version']}",
+                    status=failed.status if failed else None,
+                    unreachable=reason,
                 ),
             )
             return
@@ -329,5 +340,15 @@ class Pack(Resource, module="packs", name="Pack"):
             PackProvider(),
             resource_name,
             props,
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["password"])),
+            pulumi.ResourceOptions.merge(
+                opts,
+                pulumi.ResourceOptions(
+                    additional_secret_outputs=["password"],
+                    # The old and the new resource of a replacement may publish the same manifest under the
+                    # same tag (`pulumi up --replace`): deleting the old one afterwards would delete the new
+                    # one's. The engine replaces create-first unless told (a targeted replace never asks the
+                    # provider: pkg/resource/deploy/step_generator.go `diff`), so the option says it.
+                    delete_before_replace=True,
+                ),
+            ),
         )

@@ -28,6 +28,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -42,6 +43,7 @@ __all__ = [
     "delete_opted_in",
     "exception_chain",
     "keep_on_refresh",
+    "recently_unreachable",
     "release_or_fail",
     "unreachable_reason",
     "unreachable_status",
@@ -62,6 +64,14 @@ _TRUE = frozenset({"true", "1", "yes"})
 
 _WARNED: set[str] = set()
 _WARNED_LOCK = threading.Lock()
+
+RECHECK_SECONDS = 60.0
+"""How long an endpoint found unreachable is taken as still unreachable by the reads and deletes that follow in
+the same provider process, without asking it again. A refresh or destroy of hundreds of packs behind one hung
+registry would otherwise wait out every read's timeouts and retries (minutes each) one pack after another; the
+engine issues them within seconds, so one verdict covers the run, while an endpoint that comes back (the
+container re-created by the same ``pulumi up --refresh``) is asked again a minute later."""
+_DOWN: dict[str, tuple[float, str]] = {}
 
 
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:
@@ -137,8 +147,23 @@ def delete_opted_in(props: Mapping[str, Any], environ: Mapping[str, str] | None 
     return props.get("delete_unreachable") is True or env.get(DELETE_UNREACHABLE_ENV, "").strip().lower() in _TRUE
 
 
+def recently_unreachable(endpoint: str) -> str | None:
+    """Why ``endpoint`` could not be reached, when this process found so less than ``RECHECK_SECONDS`` ago."""
+    with _WARNED_LOCK:
+        found = _DOWN.get(endpoint)
+    if found is None or time.monotonic() - found[0] > RECHECK_SECONDS:
+        return None
+    return found[1]
+
+
+def _mark_unreachable(endpoint: str, reason: str) -> None:
+    with _WARNED_LOCK:
+        _DOWN[endpoint] = (time.monotonic(), reason)
+
+
 def keep_on_refresh(endpoint: str, reason: str, kept: str) -> None:
     """Say once per endpoint (in this process) that a refresh could not reach it and keeps ``kept``."""
+    _mark_unreachable(endpoint, reason)
     with _WARNED_LOCK:
         if endpoint in _WARNED:
             return
@@ -184,7 +209,8 @@ def release_or_fail(
     _one_line_errors()
     raise error(
         f"{subject} cannot be deleted: {endpoint} could not be reached ({reason}). To release it from the state "
-        f"and leave {remains} in {where}, run again with {DELETE_UNREACHABLE_ENV}=true, or set the config key "
-        f"{DELETE_UNREACHABLE_KEY} to true (`pulumi config set {DELETE_UNREACHABLE_KEY} true`, recorded by the "
-        "next `pulumi up`)."
+        f"and leave {remains} in {where}, run again with {DELETE_UNREACHABLE_ENV}=true (or, for what the stack "
+        f"still declares, set the config key {DELETE_UNREACHABLE_KEY} to true: `pulumi config set "
+        f"{DELETE_UNREACHABLE_KEY} true`, recorded by the next `pulumi up`; a pack or registration the stack no "
+        "longer declares keeps the inputs it was deleted with, so only the variable reaches it)."
     ) from None

@@ -215,8 +215,10 @@ def test_a_delete_that_cannot_reach_the_registry_fails_in_one_line_naming_the_op
     assert the_error(caught) == (
         f"components.oci_client.OciError: pack {reference} cannot be deleted: the registry at {url} "
         f"could not be reached ({said}). To release it from the state and leave its tag in the data volume "
-        f"{STORE}, run again with {DELETE_UNREACHABLE_ENV}=true, or set the config key {DELETE_UNREACHABLE_KEY} "
-        f"to true (`pulumi config set {DELETE_UNREACHABLE_KEY} true`, recorded by the next `pulumi up`)."
+        f"{STORE}, run again with {DELETE_UNREACHABLE_ENV}=true (or, for what the stack "
+        f"still declares, set the config key {DELETE_UNREACHABLE_KEY} to true: `pulumi config set "
+        f"{DELETE_UNREACHABLE_KEY} true`, recorded by the next `pulumi up`; a pack or registration the stack no "
+        "longer declares keeps the inputs it was deleted with, so only the variable reaches it)."
     )
     assert PASSWORD not in caught.value.details() and PASSWORD not in host.logs()
     registry.down = None

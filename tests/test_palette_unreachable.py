@@ -174,9 +174,10 @@ def test_a_delete_that_cannot_reach_palette_fails_in_one_line_after_the_retries(
     assert the_error(caught) == (
         f"components.palette_errors.PaletteUnavailable: pack registry '{NAME}' (uid {created.id}) cannot be "
         f"deleted: Palette at {url} could not be reached ({said}). To release it from the state and leave the "
-        f"registration in Palette at {url}, run again with {DELETE_UNREACHABLE_ENV}=true, or set the config key "
-        f"{DELETE_UNREACHABLE_KEY} to true (`pulumi config set {DELETE_UNREACHABLE_KEY} true`, recorded by the "
-        "next `pulumi up`)."
+        f"registration in Palette at {url}, run again with {DELETE_UNREACHABLE_ENV}=true (or, for what the stack "
+        f"still declares, set the config key {DELETE_UNREACHABLE_KEY} to true: `pulumi config set "
+        f"{DELETE_UNREACHABLE_KEY} true`, recorded by the next `pulumi up`; a pack or registration the stack no "
+        "longer declares keeps the inputs it was deleted with, so only the variable reaches it)."
     )
     if how != "refused":
         # The client's retries are kept: the read before the delete was tried 1 + RETRIES times.

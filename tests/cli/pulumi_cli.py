@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -117,7 +118,17 @@ class Operation:
         raise AssertionError(f"no pulumi process under the runner of {self.op} within {timeout}s")
 
     def wait(self) -> Result:
-        stdout, stderr = self.process.communicate(timeout=_OPERATION_TIMEOUT)
+        try:
+            stdout, stderr = self.process.communicate(timeout=_OPERATION_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            # Not left running: a pulumi process past its time would hold the stack's lock through the teardown.
+            for pid in _children(self.process.pid):
+                os.kill(pid, signal.SIGKILL)
+            self.process.kill()
+            stdout, stderr = self.process.communicate()
+            return Result(
+                op=self.op, ok=False, stdout=stdout, error=f"timed out after {_OPERATION_TIMEOUT} s\n{stderr}"
+            )
         last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
         try:
             answer = json.loads(last)

@@ -36,11 +36,12 @@ class TimedCommand(auto.PulumiCommand):
         self.seconds: dict[str, float] = {}
 
     def run(self, args: list[str], *rest: Any, **kwargs: Any) -> auto.CommandResult:
+        verb = args[0]  # before the SDK adds its flags in front
         started = time.monotonic()
         try:
             return super().run(args, *rest, **kwargs)
         finally:
-            self.seconds[args[0]] = time.monotonic() - started
+            self.seconds[verb] = time.monotonic() - started
 
 
 def _program(project_dir: Path) -> auto.PulumiFn:

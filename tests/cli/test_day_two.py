@@ -177,6 +177,26 @@ def test_a_registration_and_a_pack_deleted_by_hand_come_back(
     unchanged(deployment.stack.up(expect_no_changes=True))
 
 
+def test_up_replace_on_a_pack_keeps_its_tag_in_the_registry(
+    cli_stack: StackFactory, janitor: DockerJanitor, tmp_path: Path, palette: FakePalette
+) -> None:
+    """A targeted replace never asks the provider how to replace (pkg/resource/deploy/step_generator.go ``diff``):
+    created first, the new Pack would push ``<name>:1.0.0`` and the old one's delete would then find the tag at
+    the same manifest and delete it. Pack says ``delete_before_replace``: the old tag goes, then the push."""
+    deployment, outputs = deployed(cli_stack, janitor, tmp_path, palette)
+    [pack_urn] = [
+        r["urn"]
+        for r in deployment.stack.resources()
+        if r["type"] == PACK and r["outputs"]["name"] == deployment.packs[0]
+    ]
+
+    replaced = succeeded(deployment.stack.up(replace=[pack_urn]))
+    assert replaced.changes.get("replace", 0) >= 1, replaced.changes
+
+    assert packs_in_state(deployment) == sorted(deployment.packs)
+    check_packs(deployment, outputs, *reader(outputs))
+
+
 def test_up_replace_on_the_proxy_replaces_both_containers(
     cli_stack: StackFactory, janitor: DockerJanitor, tmp_path: Path, palette: FakePalette
 ) -> None:

@@ -49,6 +49,7 @@ from tests.provider_material import (  # noqa: F401 - tests import the type toke
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "palette-pack-registry"
 PROGRAM = ROOT / "__main__.py"
+DOCKER_PROVIDER = "pulumi:providers:docker"
 
 DYNAMIC = "pulumi-python:dynamic"
 """Prefix of every dynamic resource type (pulumi-python:dynamic/<module>:<Name>)."""

@@ -7,13 +7,14 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import provider_pb2_grpc
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 
 def struct(props: dict[str, Any]) -> struct_pb2.Struct:
@@ -58,3 +59,41 @@ def provider_host(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@dataclass
+class DynamicHost:
+    """A started provider host, called the way the engine calls it for one dynamic resource: ``urn``, its
+    serialized ``provider`` in the inputs, each call's inputs checked first."""
+
+    stub: provider_pb2_grpc.ResourceProviderStub
+    stderr: Path
+    urn: str
+    provider: str
+
+    def checked(self, props: dict[str, Any]) -> Any:
+        response = self.stub.Check(
+            provider_pb2.CheckRequest(
+                urn=self.urn, olds=struct({}), news=struct({**props, "__provider": self.provider})
+            )
+        )
+        assert [(f.property, f.reason) for f in response.failures] == []
+        return response.inputs
+
+    def create(self, props: dict[str, Any]) -> provider_pb2.CreateResponse:
+        return self.stub.Create(provider_pb2.CreateRequest(urn=self.urn, properties=self.checked(props)))
+
+    def diff(self, id_: str, olds: Any, props: dict[str, Any]) -> provider_pb2.DiffResponse:
+        return self.stub.Diff(provider_pb2.DiffRequest(id=id_, urn=self.urn, olds=olds, news=self.checked(props)))
+
+    def update(self, id_: str, olds: Any, props: dict[str, Any]) -> provider_pb2.UpdateResponse:
+        return self.stub.Update(provider_pb2.UpdateRequest(id=id_, urn=self.urn, olds=olds, news=self.checked(props)))
+
+    def read(self, id_: str, state: Any) -> provider_pb2.ReadResponse:
+        return self.stub.Read(provider_pb2.ReadRequest(id=id_, urn=self.urn, properties=state))
+
+    def delete(self, id_: str, state: Any) -> None:
+        self.stub.Delete(provider_pb2.DeleteRequest(id=id_, urn=self.urn, properties=state))
+
+    def logs(self) -> str:
+        return self.stderr.read_text()

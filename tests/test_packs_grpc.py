@@ -28,7 +28,7 @@ import grpc
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import provider_pb2
 
 from components._project import declared_config
 from components.config.packs import parse_packs
@@ -36,7 +36,7 @@ from components.config.source import Raw
 from components.pack_archive import pack_content
 from components.packs import PackProvider
 from tests import docker_support
-from tests.grpc_support import plain, provider_host, struct
+from tests.grpc_support import DynamicHost, plain, provider_host
 from tests.pack_push_support import SERVER_NAME, OciRegistry, layer_file, layer_members, start_oci_registry
 
 pytestmark = pytest.mark.integration
@@ -58,32 +58,9 @@ def registry(janitor: docker_support.DockerJanitor, standin_image: str, tmp_path
 
 
 @dataclass
-class Host:
-    stub: provider_pb2_grpc.ResourceProviderStub
-    stderr: Path
+class Host(DynamicHost):
     home: Path
-
-    def checked(self, props: dict[str, Any]) -> Any:
-        response = self.stub.Check(
-            provider_pb2.CheckRequest(urn=URN, olds=struct({}), news=struct({**props, "__provider": PROVIDER}))
-        )
-        assert [(f.property, f.reason) for f in response.failures] == []
-        return response.inputs
-
-    def create(self, props: dict[str, Any]) -> provider_pb2.CreateResponse:
-        return self.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=self.checked(props)))
-
-    def diff(self, id_: str, olds: Any, props: dict[str, Any]) -> provider_pb2.DiffResponse:
-        return self.stub.Diff(provider_pb2.DiffRequest(id=id_, urn=URN, olds=olds, news=self.checked(props)))
-
-    def update(self, id_: str, olds: Any, props: dict[str, Any]) -> provider_pb2.UpdateResponse:
-        return self.stub.Update(provider_pb2.UpdateRequest(id=id_, urn=URN, olds=olds, news=self.checked(props)))
-
-    def read(self, id_: str, state: Any) -> provider_pb2.ReadResponse:
-        return self.stub.Read(provider_pb2.ReadRequest(id=id_, urn=URN, properties=state))
-
-    def delete(self, id_: str, state: Any) -> None:
-        self.stub.Delete(provider_pb2.DeleteRequest(id=id_, urn=URN, properties=state))
+    """The host's HOME (with a Docker config the client must not read)."""
 
 
 @pytest.fixture
@@ -99,7 +76,7 @@ def host(tmp_path: Path, registry: OciRegistry) -> Iterator[Host]:
     (tmp_path / "tmp").mkdir()
     env["TMPDIR"] = str(tmp_path / "tmp")
     with provider_host(ROOT, env, tmp_path / "host.stderr") as (_process, stub):
-        yield Host(stub, tmp_path / "host.stderr", home)
+        yield Host(stub, tmp_path / "host.stderr", URN, PROVIDER, home)
 
 
 def copy_pack(tmp_path: Path, name: str = "hello-universe") -> Path:

@@ -12,20 +12,19 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import provider_pb2
 
 from components.oci_client import OciError
 from components.pack_archive import pack_content
 from components.packs import PackProvider
 from components.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
-from tests.grpc_support import plain, provider_host, struct
+from tests.grpc_support import DynamicHost, plain, provider_host, struct
 from tests.oci_scripted import Scripted, scripted_registry
 from tests.tls_support import Authority, free_port, raw_listener
 
@@ -50,40 +49,15 @@ def registry(authority: Authority) -> Iterator[Scripted]:
         yield state
 
 
-@dataclass
-class Host:
-    stub: provider_pb2_grpc.ResourceProviderStub
-    stderr: Path
-
-    def checked(self, props: dict[str, Any]) -> Any:
-        response = self.stub.Check(
-            provider_pb2.CheckRequest(urn=URN, olds=struct({}), news=struct({**props, "__provider": PROVIDER}))
-        )
-        assert [(f.property, f.reason) for f in response.failures] == []
-        return response.inputs
-
-    def create(self, props: dict[str, Any]) -> provider_pb2.CreateResponse:
-        return self.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=self.checked(props)))
-
-    def read(self, id_: str, state: Any) -> provider_pb2.ReadResponse:
-        return self.stub.Read(provider_pb2.ReadRequest(id=id_, urn=URN, properties=state))
-
-    def delete(self, id_: str, state: Any) -> None:
-        self.stub.Delete(provider_pb2.DeleteRequest(id=id_, urn=URN, properties=state))
-
-    def logs(self) -> str:
-        return self.stderr.read_text()
-
-
-def start_host(tmp_path: Path, **extra_env: str) -> Iterator[Host]:
+def start_host(tmp_path: Path, **extra_env: str) -> Iterator[DynamicHost]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_") and k != DELETE_UNREACHABLE_ENV}
     env.update(extra_env)
     with provider_host(ROOT, env, tmp_path / "host.stderr") as (_process, stub):
-        yield Host(stub, tmp_path / "host.stderr")
+        yield DynamicHost(stub, tmp_path / "host.stderr", URN, PROVIDER)
 
 
 @pytest.fixture
-def host(tmp_path: Path) -> Iterator[Host]:
+def host(tmp_path: Path) -> Iterator[DynamicHost]:
     yield from start_host(tmp_path)
 
 
@@ -108,7 +82,9 @@ def pack_props(registry: Scripted, authority: Authority, **overrides: Any) -> di
     return props
 
 
-def pushed(host: Host, registry: Scripted, authority: Authority, **overrides: Any) -> provider_pb2.CreateResponse:
+def pushed(
+    host: DynamicHost, registry: Scripted, authority: Authority, **overrides: Any
+) -> provider_pb2.CreateResponse:
     """A pack as the last `pulumi up` left it: pushed, its outputs in the state."""
     created = host.create(pack_props(registry, authority, **overrides))
     assert f"/v2/{REPOSITORY}/hello-universe/manifests/1.0.0" in registry.manifests
@@ -149,7 +125,7 @@ def take_down(registry: Scripted, state: Any, how: str | int) -> Any:
 
 @pytest.mark.parametrize(("how", "said"), DOWN)
 def test_a_refresh_that_cannot_reach_the_registry_keeps_the_pack_as_last_known(
-    host: Host, registry: Scripted, authority: Authority, how: str | int, said: str
+    host: DynamicHost, registry: Scripted, authority: Authority, how: str | int, said: str
 ) -> None:
     created = pushed(host, registry, authority)
     state = take_down(registry, created.properties, how)
@@ -171,7 +147,7 @@ def test_a_refresh_that_cannot_reach_the_registry_keeps_the_pack_as_last_known(
 
 
 def test_a_refresh_that_gets_a_404_for_the_manifest_drops_the_pack(
-    host: Host, registry: Scripted, authority: Authority
+    host: DynamicHost, registry: Scripted, authority: Authority
 ) -> None:
     created = pushed(host, registry, authority)
     registry.manifests.clear()
@@ -183,7 +159,7 @@ def test_a_refresh_that_gets_a_404_for_the_manifest_drops_the_pack(
 
 
 def test_a_refresh_that_is_refused_by_the_registry_still_fails(
-    host: Host, registry: Scripted, authority: Authority
+    host: DynamicHost, registry: Scripted, authority: Authority
 ) -> None:
     """A definite answer that is no 404 (here the registry refuses the user) is an error, as before: only a
     registry that cannot be reached keeps the state quietly."""
@@ -201,7 +177,7 @@ def test_a_refresh_that_is_refused_by_the_registry_still_fails(
 
 @pytest.mark.parametrize(("how", "said"), DOWN)
 def test_a_delete_that_cannot_reach_the_registry_fails_in_one_line_naming_the_opt_in(
-    host: Host, registry: Scripted, authority: Authority, how: str | int, said: str
+    host: DynamicHost, registry: Scripted, authority: Authority, how: str | int, said: str
 ) -> None:
     created = pushed(host, registry, authority)
     state = take_down(registry, created.properties, how)
@@ -227,7 +203,7 @@ def test_a_delete_that_cannot_reach_the_registry_fails_in_one_line_naming_the_op
 
 @pytest.mark.parametrize(("how", "said"), DOWN)
 def test_with_delete_unreachable_the_delete_lets_go_and_says_what_may_remain(
-    host: Host, registry: Scripted, authority: Authority, how: str | int, said: str
+    host: DynamicHost, registry: Scripted, authority: Authority, how: str | int, said: str
 ) -> None:
     created = pushed(host, registry, authority, delete_unreachable=True)
     assert plain(created.properties)["delete_unreachable"] is True
@@ -266,7 +242,7 @@ def test_the_environment_variable_opts_in_for_one_run(
 
 
 def test_a_delete_that_finds_the_manifest_gone_is_done_without_the_opt_in(
-    host: Host, registry: Scripted, authority: Authority
+    host: DynamicHost, registry: Scripted, authority: Authority
 ) -> None:
     created = pushed(host, registry, authority)
     registry.manifests.clear()
@@ -280,7 +256,7 @@ def test_a_delete_that_finds_the_manifest_gone_is_done_without_the_opt_in(
 
 
 def test_the_opt_in_is_recorded_without_a_push_and_its_absence_is_no_change(
-    host: Host, registry: Scripted, authority: Authority
+    host: DynamicHost, registry: Scripted, authority: Authority
 ) -> None:
     """A state from before the opt-in has no ``delete_unreachable``: the same program is no change. Turning it
     on is an update that records it and calls nothing, so it works while the registry is down."""
@@ -304,7 +280,7 @@ def test_the_opt_in_is_recorded_without_a_push_and_its_absence_is_no_change(
     assert len(registry.requests) == calls
 
 
-def test_a_message_never_holds_the_password(host: Host, registry: Scripted, authority: Authority) -> None:
+def test_a_message_never_holds_the_password(host: DynamicHost, registry: Scripted, authority: Authority) -> None:
     created = pushed(host, registry, authority)
     registry.down = 502
 

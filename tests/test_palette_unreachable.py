@@ -19,12 +19,12 @@ import grpc
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import provider_pb2
 
 from components.palette import API_KEY_CONFIG, PackRegistryProvider
 from components.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
 from tests import palette_support
-from tests.grpc_support import plain, provider_host, struct
+from tests.grpc_support import DynamicHost, plain, provider_host, struct
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_HTTP_ENV, ROOT, Kind
 
@@ -38,34 +38,14 @@ palette = palette_support.palette
 
 
 @dataclass
-class Host:
-    stub: provider_pb2_grpc.ResourceProviderStub
-    stderr: Path
+class Host(DynamicHost):
+    """The registration's host, configured with the API key as the engine does."""
 
     def configure(self, api_key: str) -> None:
         config = {API_KEY_CONFIG: rpc.wrap_rpc_secret(api_key)}
         self.stub.Configure(
             provider_pb2.ConfigureRequest(args=struct(config), variables={API_KEY_CONFIG: api_key}, acceptSecrets=True)
         )
-
-    def checked(self, props: dict[str, Any]) -> Any:
-        response = self.stub.Check(
-            provider_pb2.CheckRequest(urn=URN, olds=struct({}), news=struct({**props, "__provider": PROVIDER}))
-        )
-        assert [(f.property, f.reason) for f in response.failures] == []
-        return response.inputs
-
-    def create(self, props: dict[str, Any]) -> provider_pb2.CreateResponse:
-        return self.stub.Create(provider_pb2.CreateRequest(urn=URN, properties=self.checked(props)))
-
-    def read(self, id_: str, state: Any) -> provider_pb2.ReadResponse:
-        return self.stub.Read(provider_pb2.ReadRequest(id=id_, urn=URN, properties=state))
-
-    def delete(self, id_: str, state: Any) -> None:
-        self.stub.Delete(provider_pb2.DeleteRequest(id=id_, urn=URN, properties=state))
-
-    def logs(self) -> str:
-        return self.stderr.read_text()
 
 
 def start_host(tmp_path: Path, **extra_env: str) -> Iterator[Host]:
@@ -74,7 +54,7 @@ def start_host(tmp_path: Path, **extra_env: str) -> Iterator[Host]:
     env.update(FAST_HTTP_ENV)
     env.update(extra_env)
     with provider_host(ROOT, env, tmp_path / "host.stderr") as (_process, stub):
-        yield Host(stub, tmp_path / "host.stderr")
+        yield Host(stub, tmp_path / "host.stderr", URN, PROVIDER)
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ __all__ = [
     "container_spec_with",
     "docker",
     "docker_available",
+    "file_in_container",
     "inspect_container",
     "replace_stop",
     "start_container",
@@ -428,12 +429,23 @@ def inspect_container(container: str) -> dict[str, Any]:
     return json.loads(docker("inspect", "--type", "container", container))[0]
 
 
-def file_mode_in_container(container: str, path: str) -> int:
-    """The permission bits of ``path`` inside a container, as ``docker cp`` reports them."""
+def _copied_out(container: str, path: str) -> tuple[tarfile.TarInfo, bytes]:
+    """A file of a container as ``docker cp`` streams it (a one-member tar): its header and its content."""
     raw = subprocess.run(
         ["docker", "cp", f"{container}:{path}", "-"], capture_output=True, timeout=60, check=True
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
         member = archive.next()
         assert member is not None
-        return member.mode & 0o7777
+        content = archive.extractfile(member)
+        return member, content.read() if content is not None else b""
+
+
+def file_mode_in_container(container: str, path: str) -> int:
+    """The permission bits of ``path`` inside a container, as ``docker cp`` reports them."""
+    return _copied_out(container, path)[0].mode & 0o7777
+
+
+def file_in_container(container: str, path: str) -> bytes:
+    """The content of ``path`` in a container, through ``docker cp`` (the stand-in images have no shell)."""
+    return _copied_out(container, path)[1]

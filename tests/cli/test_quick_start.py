@@ -10,10 +10,7 @@ the docker, tls and random provider plugins (tests/cli/plugins).
 
 from __future__ import annotations
 
-import io
 import json
-import subprocess
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +30,8 @@ from tests.cli.deployment import (
     succeeded,
     unchanged,
 )
-from tests.docker_support import DockerJanitor, docker
+from tests.docker_support import DockerJanitor, docker, file_in_container
 from tests.palette_fake import FakePalette
-
-
-def file_in_container(container_id: str, path: str) -> str:
-    """A file's content as the container holds it (``docker cp`` streams a tar)."""
-    stream = subprocess.run(["docker", "cp", f"{container_id}:{path}", "-"], capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(stream)) as archive:
-        member = archive.next()
-        assert member is not None
-        extracted = archive.extractfile(member)
-        assert extracted is not None
-        return extracted.read().decode()
 
 
 def generated_secrets(deployment: Deployment, outputs: dict[str, Any]) -> dict[str, str]:
@@ -61,9 +47,9 @@ def generated_secrets(deployment: Deployment, outputs: dict[str, Any]) -> dict[s
     found["REGISTRY_HTTP_SECRET"] = http_secret
     if deployment.kind == "oci":
         [proxy] = [cid for container, cid in ids.items() if container != name]
-        key = file_in_container(proxy, oci_proxy.KEY_FILE)
+        key = file_in_container(proxy, oci_proxy.KEY_FILE).decode()
     else:
-        key = file_in_container(ids[name], registry.KEY_FILE)
+        key = file_in_container(ids[name], registry.KEY_FILE).decode()
     found["tls key"] = json.dumps(key)[1:-1]
     # The key's base64 body, line by line, but for the lines that only carry the public key (the state holds
     # that in plain text, and in the same base64 alignment): no other line of it may appear anywhere.

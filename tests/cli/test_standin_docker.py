@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import http.client
-import io
 import os
 import secrets
-import subprocess
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +16,14 @@ from pulumi.runtime.proto import provider_pb2
 from tests.cli.plugins.docker_host import DockerHost
 from tests.cli.plugins.server import StandinProvider
 from tests.cli.standin_client import running
-from tests.docker_support import LABEL, DockerJanitor, docker, file_mode_in_container, inspect_container
+from tests.docker_support import (
+    LABEL,
+    DockerJanitor,
+    docker,
+    file_in_container,
+    file_mode_in_container,
+    inspect_container,
+)
 from tests.grpc_support import struct
 from tests.harness import CONTAINER, IMAGE, VOLUME
 
@@ -84,19 +88,6 @@ def _container_inputs(janitor: DockerJanitor, image_id: str, volume: str, name: 
     }
 
 
-def _file_in_container(container: str, path: str) -> bytes:
-    """The content of ``path`` in a container, through ``docker cp`` (the stand-in image has no shell)."""
-    raw = subprocess.run(
-        ["docker", "cp", f"{container}:{path}", "-"], capture_output=True, timeout=60, check=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
-        member = archive.next()
-        assert member is not None
-        content = archive.extractfile(member)
-        assert content is not None
-        return content.read()
-
-
 def _container_exists(container_id: str) -> bool:
     return bool(docker("ps", "--all", "--quiet", "--no-trunc", "--filter", f"id={container_id}").strip())
 
@@ -140,7 +131,7 @@ def test_docker_volume_and_container_live_on_the_configured_host(
         connection = http.client.HTTPConnection("127.0.0.1", int(binding["HostPort"]), timeout=10)
         connection.request("GET", "/v2/")
         assert connection.getresponse().status == 200
-        assert _file_in_container(container_id, "/auth/htpasswd-basic") == b"admin:not-a-hash\n"
+        assert file_in_container(container_id, "/auth/htpasswd-basic") == b"admin:not-a-hash\n"
         assert file_mode_in_container(container_id, "/auth/htpasswd-basic") == 0o440
 
         # restart changes in place (not ForceNew); an env is ForceNew.

@@ -12,6 +12,7 @@ sdk/go/common/workspace/plugins.go ``getPluginInfoAndPath``, warning "using ... 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,14 +118,21 @@ class Operation:
             time.sleep(0.05)
         raise AssertionError(f"no pulumi process under the runner of {self.op} within {timeout}s")
 
+    def kill_all(self) -> None:
+        """SIGKILL to the runner, its ``pulumi`` and the plugins the CLI started, all in the runner's own session:
+        what a dying CI runner or a closed laptop does. Killing ``pulumi`` alone would leave its plugins waiting
+        for an engine that is gone; the CLI starts each in a process group of its own
+        (sdk/go/common/util/cmdutil/child_unix.go ``Setpgid``), so the session is what holds them all."""
+        for pid in _in_session(self.process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
     def wait(self) -> Result:
         try:
             stdout, stderr = self.process.communicate(timeout=_OPERATION_TIMEOUT)
         except subprocess.TimeoutExpired:
             # Not left running: a pulumi process past its time would hold the stack's lock through the teardown.
-            for pid in _children(self.process.pid):
-                os.kill(pid, signal.SIGKILL)
-            self.process.kill()
+            self.kill_all()
             stdout, stderr = self.process.communicate()
             return Result(
                 op=self.op, ok=False, stdout=stdout, error=f"timed out after {_OPERATION_TIMEOUT} s\n{stderr}"
@@ -145,17 +153,23 @@ class Operation:
         )
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (Linux /proc)."""
-    found = []
+def _processes() -> Iterator[tuple[int, list[str]]]:
+    """Every process's pid and the fields of its /proc stat after the command (state, ppid, pgrp, session, ...)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            yield int(stat.parent.name), stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    return [child for child, fields in _processes() if int(fields[1]) == pid]
+
+
+def _in_session(session: int) -> list[int]:
+    """The processes of a session (the runner's: started with ``start_new_session``)."""
+    return [member for member, fields in _processes() if int(fields[3]) == session]
 
 
 @dataclass
@@ -202,6 +216,8 @@ class CliStack:
                 text=True,
                 cwd=self.project_dir,
                 env={**os.environ, **env_all},
+                # A session of its own, with the CLI and the plugins in it (Operation.kill_all).
+                start_new_session=True,
             )
         return Operation(request["op"], process)
 

@@ -218,14 +218,18 @@ def test_up_replace_on_the_proxy_replaces_both_containers(
 
 
 def _start_up_and_signal(deployment: Deployment, signal_number: int) -> None:
-    """Starts ``pulumi up``, waits until it has published a first pack, then signals the CLI."""
+    """Starts ``pulumi up``, waits until it has published a first pack, then signals the CLI (SIGINT, as Ctrl-C
+    does), or kills it with everything it started (SIGKILL to the process group, as a dying CI runner does)."""
     running_up = deployment.stack.start({"op": "up", "options": {}})
     cli = running_up.cli_pid()
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not (deployment.stack.state_file.exists() and packs_in_state(deployment)):
         time.sleep(0.05)
     assert packs_in_state(deployment), "no pack was published before the deadline"
-    os.kill(cli, signal_number)
+    if signal_number == signal.SIGKILL:
+        running_up.kill_all()
+    else:
+        os.kill(cli, signal_number)
     interrupted = running_up.wait()
     assert not interrupted.ok
     return None

@@ -26,8 +26,8 @@ import bcrypt
 import pytest
 import requests
 
-from components import oci_proxy
-from components.registry import DRAIN_ENV
+from components.instance import proxy as oci_proxy
+from components.instance.container import DRAIN_ENV
 from tests import docker_support
 from tests.docker_support import LABEL, DockerError, DockerJanitor, docker, upload_files
 from tests.tls_support import Authority, LeafCertificate

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
-from components.palette import API_KEY_CONFIG, PROJECT, PackRegistryProvider
-from components.palette_client import HttpPolicy
-from components.palette_shapes import LEGACY, OCI, RegistryShape
+from components.palette import API_KEY_CONFIG, PackRegistryProvider
+from components.palette.client import HttpPolicy
+from components.palette.shapes import LEGACY, OCI, RegistryShape
+from components.project import PROJECT
 from tests.certs import make_ca
 from tests.palette_fake import FakePalette
 

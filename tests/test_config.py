@@ -419,8 +419,8 @@ def test_a_secret_key_set_without_secret_is_refused_without_echoing_it(key: str)
 
 
 def test_declared_secret_keys_are_exactly_the_keys_the_program_keeps_secret() -> None:
-    from components._project import declared_config
     from components.config import SECRET_KEYS
+    from components.project import declared_config
 
     declared = declared_config()
     said_secret = {key for key, spec in declared.items() if "--secret" in spec.get("description", "")}
@@ -470,7 +470,7 @@ NASTY = [
 
 
 def _declared_keys() -> list[str]:
-    from components._project import declared_config
+    from components.project import declared_config
 
     return list(declared_config())
 

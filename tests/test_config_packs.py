@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from components._project import declared_config
-from components.config.packs import parse_packs
 from components.config.source import ConfigError, Raw
+from components.packs.directory import parse_packs
+from components.project import declared_config
 
 SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"
 KEY = "palette-pack-registry:packs"

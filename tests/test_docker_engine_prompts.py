@@ -23,7 +23,7 @@ import time
 
 from cryptography.hazmat.primitives import serialization
 
-from components import docker_engine
+from components.instance import docker_engine
 from tests.fake_engine import serve_tls_engine
 from tests.tls_support import Authority
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from components.oci_client import OciClient, OciError, OciTarget
-from components.pack_archive import pack_content
 from components.packs import PackProvider
+from components.packs.archive import pack_content
+from components.packs.oci_client import OciClient, OciError, OciTarget
 from tests.oci_scripted import Scripted, scripted_registry
 
 SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"

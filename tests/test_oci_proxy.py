@@ -13,8 +13,8 @@ import re
 
 import pytest
 
-from components import oci_proxy
-from components.oci_proxy import ProxyConfigArgs, nginx_quote, proxy_config
+from components.instance import proxy as oci_proxy
+from components.instance.proxy import ProxyConfigArgs, nginx_quote, proxy_config
 
 
 def unquote(token: str) -> str:

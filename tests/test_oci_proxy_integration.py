@@ -26,8 +26,8 @@ import oras.client
 import pytest
 import requests
 
-from components import oci_proxy
-from components.oci_proxy import ProxyConfigArgs, proxy_config
+from components.instance import proxy as oci_proxy
+from components.instance.proxy import ProxyConfigArgs, proxy_config
 from tests import docker_support, oci_support
 from tests.docker_support import DockerJanitor, docker
 from tests.oci_support import OciPair, basic, htpasswd, start_oci_pair, wait_until_ready

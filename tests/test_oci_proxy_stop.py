@@ -14,8 +14,8 @@ held it: deleting either from components/registry.py ``Registry._proxy`` left th
 
 from __future__ import annotations
 
-from components import docker_engine
-from components.registry import STOP_GRACE_SECONDS
+from components.instance import docker_engine
+from components.instance.container import STOP_GRACE_SECONDS
 from tests.harness import run_program
 
 OCI = {"registryKind": "oci"}

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from components import oci_proxy
 from components.config import ConfigError
+from components.instance import proxy as oci_proxy
 from tests.test_config import EXISTING, GOOD, parse
 
 

@@ -29,11 +29,11 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from components._project import declared_config
-from components.config.packs import parse_packs
 from components.config.source import Raw
-from components.pack_archive import pack_content
 from components.packs import PackProvider
+from components.packs.archive import pack_content
+from components.packs.directory import parse_packs
+from components.project import declared_config
 from tests import docker_support
 from tests.grpc_support import provider_host, struct
 from tests.harness import MockState, run_program

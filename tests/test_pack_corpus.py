@@ -10,10 +10,10 @@ import struct
 import zlib
 from pathlib import Path
 
-from components._project import declared_config
-from components.config.packs import parse_packs
 from components.config.source import Raw
-from components.pack_archive import pack_content
+from components.packs.archive import pack_content
+from components.packs.directory import parse_packs
+from components.project import declared_config
 from tests.pack_corpus import values_line_counts, write_corpus
 
 

@@ -15,7 +15,7 @@ schema GetSchema returns (and the snapshot, tests/snapshots/package_schema.json)
 from __future__ import annotations
 
 from components.config import SECRET_KEYS
-from components.package import TYPE_TOKEN
+from components.pack_registry.package import TYPE_TOKEN
 from tests.package_support import schema
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from components.pack_registry import PUBLISHED, _digest_of
+from components.pack_registry.component import PUBLISHED, _digest_of
 from components.packs import PackProvider
 from components.palette import PackRegistryProvider
 from components.readiness import ReadinessGateProvider

@@ -30,11 +30,11 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
-from components._project import declared_config
-from components.config.packs import parse_packs
 from components.config.source import Raw
-from components.pack_archive import pack_content
 from components.packs import PackProvider
+from components.packs.archive import pack_content
+from components.packs.directory import parse_packs
+from components.project import declared_config
 from tests import docker_support
 from tests.grpc_support import DynamicHost, plain, provider_host
 from tests.pack_push_support import SERVER_NAME, OciRegistry, layer_file, layer_members, start_oci_registry

@@ -14,7 +14,7 @@ from pulumi.output import Unknown
 
 from components import palette as palette_module
 from components.palette import INPUTS, OUTPUTS, PackRegistryProvider
-from components.palette_client import (
+from components.palette.client import (
     DEFAULT_API_URL,
     MASKED,
     OWNER_ANNOTATION,

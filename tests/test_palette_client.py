@@ -11,7 +11,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from urllib3.util import Retry
 
-from components.palette_client import (
+from components.palette.client import (
     DEFAULT_API_URL,
     MASKED,
     OWNER_ANNOTATION,
@@ -29,7 +29,7 @@ from components.palette_client import (
     owner_of,
     sync_state,
 )
-from components.palette_shapes import LEGACY, OCI
+from components.palette.shapes import LEGACY, OCI
 from tests.api_keys import INSIDE, SURROUNDING
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_POLICY, ca_pem, new_password

@@ -7,7 +7,7 @@ import asyncio
 import pulumi
 import pytest
 
-from components.storage import S3Storage, s3_env, s3_files, storage_hint
+from components.instance.storage import S3Storage, s3_env, s3_files, storage_hint
 
 SECRET_KEY = "storage-secret-key-0123456789"
 

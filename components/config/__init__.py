@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components._project import PROJECT_FILE, declared_config
 from components.config.container import (
     DEFAULT_IMAGE,
     MIN_MEMORY_LIMIT_MB,
@@ -44,10 +43,8 @@ from components.config.docker_hosts import (
 from components.config.existing import ExistingRegistry, existing_registry
 from components.config.kind import DEFAULT_PROXY_IMAGE, KindSettings, check_kind_fits, parse_kind
 from components.config.network import parse_network
-from components.config.packs import PackSource, parse_packs
 from components.config.palette import PaletteSettings, palette_settings
 from components.config.source import (
-    PALETTE_API_KEY_ENV,
     PROJECT,
     SECRET_KEYS,
     ConfigError,
@@ -58,15 +55,16 @@ from components.config.source import (
 from components.config.storage import storage_settings
 from components.config.tls import KEY_ALGORITHMS, TLS_MIN_VERSIONS, check_provided_certificate, parse_tls
 from components.config.users import parse_users
+from components.instance.storage import StorageSettings
 from components.kinds import EXISTING, LEGACY, OCI
-from components.storage import StorageSettings
+from components.packs.directory import PackSource, parse_packs
+from components.project import PROJECT_FILE, declared_config
 
 __all__ = [
     "DEFAULT_IMAGE",
     "DEFAULT_PROXY_IMAGE",
     "KEY_ALGORITHMS",
     "MIN_MEMORY_LIMIT_MB",
-    "PALETTE_API_KEY_ENV",
     "PROJECT",
     "SECRET_KEYS",
     "TLS_MIN_VERSIONS",
@@ -142,7 +140,7 @@ class RegistrySettings:
     """What `pulumi up` warns about the packs (a missing logo.png)."""
     delete_unreachable: bool = False
     """A delete that cannot reach the registry or Palette releases the pack or registration from the state
-    (with a warning) instead of failing (``deleteUnreachable``; ``components.unreachable``)."""
+    (with a warning) instead of failing (``deleteUnreachable``; ``components.dynamic.unreachable``)."""
 
     @property
     def https(self) -> bool:

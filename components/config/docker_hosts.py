@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw, base_url
 from components.config.tls import refuse_private_key
+from components.instance.storage import StorageSettings
 from components.kinds import LEGACY, RegistryKind
-from components.storage import StorageSettings
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class DockerHostSettings:
     """PEM client key for a tcp:// daemon (a secret Output, or None)."""
     reveal_key: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
     """The client key in plain text, read from config on demand: only for asking the engine what it keeps
-    before deploying (components/docker_engine.py); resources receive ``key_material``."""
+    before deploying (components/instance/docker_engine.py); resources receive ``key_material``."""
 
 
 @dataclass(frozen=True)

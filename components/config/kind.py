@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from components.config.container import IMAGE_PATH_COMPONENT, image_reference
 from components.config.source import ConfigError, Raw
+from components.instance.proxy import DEFAULT_PROXY_IMAGE
 from components.kinds import KINDS, LEGACY, PACK_ARCHIVE, RegistryKind
-from components.oci_proxy import DEFAULT_PROXY_IMAGE
 
 _REPOSITORY_PATH = re.compile(rf"^{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*$")
 

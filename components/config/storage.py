@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw, base_url
-from components.storage import STORAGE_KINDS, S3Storage, StorageSettings
+from components.instance.storage import STORAGE_KINDS, S3Storage, StorageSettings
 
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from components import oci_proxy, registry
+from components.instance import container as registry
+from components.instance import proxy as oci_proxy
 from tests.cli.conftest import StackFactory
 from tests.cli.deployment import (
     CONTAINER,

@@ -20,7 +20,7 @@ from cryptography.x509.verification import PolicyBuilder, Store
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import provider_pb2
 
-from components.certificates import CA_USES, SERVER_USES
+from components.credentials.certificates import CA_USES, SERVER_USES
 from tests.cli.plugins.environment import PLUGINS, ROOT
 from tests.cli.standin_client import Engine, running
 from tests.grpc_support import struct

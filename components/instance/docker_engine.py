@@ -82,7 +82,7 @@ def declared_log_opts(facts: EngineFacts | None, log_opts: Mapping[str, str]) ->
 
 
 def engine_facts(docker_host: Any, container_name: str) -> EngineFacts | None:
-    """Asks the engine of ``docker_host`` (a components.registry.DockerHost) before anything is declared, so a
+    """Asks the engine of ``docker_host`` (a components.instance.container.DockerHost) before anything is declared, so a
     refusal is one line naming the key. None, with a warning, when the engine does not answer."""
     key = docker_host.key_material
     if key is not None and not isinstance(key, str):

@@ -1,7 +1,7 @@
 """The registration's inputs: their defaults, their checks (every failure at once, unknown values allowed
 during a preview) and how two values of one input compare.
 
-``registry_kind`` picks the API shape (``palette_shapes``); which inputs Palette holds, and so which
+``registry_kind`` picks the API shape (``shapes``); which inputs Palette holds, and so which
 changes are a PUT, is the shape's to say. A state written before kinds existed has no ``registry_kind``,
 ``base_content_path`` or ``sync_trigger``, and one written before ``delete_unreachable`` existed has none of
 it: the defaults (``legacy``, none, ``""``, false) make it compare equal to inputs that leave them out."""
@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from pulumi.dynamic import CheckFailure
 
-from .dynamic_values import is_unknown, with_defaults
-from .palette_client import DEFAULT_API_URL, MASKED
-from .palette_shapes import KINDS, LEGACY, OCI, RegistryShape, shape_for
+from components.dynamic.values import is_unknown, with_defaults
+from components.palette.access import DEFAULT_API_URL
+from components.palette.client import MASKED
+from components.palette.shapes import KINDS, LEGACY, OCI, RegistryShape, shape_for
 
 __all__ = [
     "BEHAVIOUR",

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from pulumi.dynamic import CheckFailure
 
 from components.config.container import IMAGE_PATH_COMPONENT, TAG
-from components.dynamic_values import is_unknown, with_defaults
-from components.oci_client import pack_manifest
+from components.dynamic.values import is_unknown, with_defaults
+from components.packs.oci_client import pack_manifest
 
 __all__ = [
     "DEFAULTS",

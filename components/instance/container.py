@@ -10,8 +10,9 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
-from components import docker_engine, oci_proxy
 from components.config import TLS_MIN_VERSIONS
+from components.instance import docker_engine
+from components.instance import proxy as oci_proxy
 from components.kinds import LEGACY, RegistryKind
 
 __all__ = [
@@ -52,7 +53,7 @@ class DockerHost:
     cert_material: str | None = None
     key_material: pulumi.Input[str] | None = None
     reveal_key: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
-    """The client key in plain text on demand, only to ask the engine what it keeps (docker_engine.py)."""
+    """The client key in plain text on demand, only to ask the engine what it keeps (instance/docker_engine.py)."""
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ class Registry(pulumi.ComponentResource):
             log_opts=docker_engine.declared_log_opts(
                 engine, {"max-size": args.log_max_size, "max-file": str(args.log_max_files)}
             ),
-            # What the host keeps of the limit (components/docker_engine.py): swap is part of it, or -1
+            # What the host keeps of the limit (components/instance/docker_engine.py): swap is part of it, or -1
             # where the host has no swap accounting; a host without the memory cgroup is refused.
             memory=memory,
             memory_swap=memory_swap,
@@ -283,7 +284,7 @@ class Registry(pulumi.ComponentResource):
         published: docker.ContainerPortArgs,
     ) -> docker.Container:
         """The nginx proxy, owner of the instance's network namespace and of its published port: it terminates
-        TLS, checks the bcrypt htpasswd and lets only the admin user write (components.oci_proxy has the rules).
+        TLS, checks the bcrypt htpasswd and lets only the admin user write (components.instance.proxy has the rules).
         The registry joins its namespace."""
         if not args.proxy_image:
             raise ValueError(f"registry kind '{args.kind.name}' needs a proxy_image")

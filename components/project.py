@@ -1,4 +1,5 @@
-"""The project file's declared config (defaults and secrecy), the single source of truth for defaults."""
+"""The project: its name, and the config its file declares (defaults and secrecy), the single source of truth for
+defaults."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+PROJECT = "palette-pack-registry"
+"""The project's name (Pulumi.yaml ``name``): the first part of every config key and type token."""
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 

@@ -1,7 +1,7 @@
 """What the registry exposes: the stack outputs of the program, which the package component also returns.
 
 One place for their names and values, so the program (``__main__.py``) and the package component
-(``components/package.py``) cannot drift apart. The keys are the export names (camelCase).
+(``pack_registry/package.py``) cannot drift apart. The keys are the export names (camelCase).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pulumi
 from components.config import RegistrySettings
 from components.config.network import is_loopback
 from components.kinds import LEGACY
-from components.pack_registry import PackRegistry
+from components.pack_registry.component import PackRegistry
 
 __all__ = ["DEPLOYED_OUTPUTS", "OCI_OUTPUTS", "PALETTE_OUTPUTS", "SECRET_OUTPUTS", "registry_outputs"]
 

@@ -35,9 +35,9 @@ import requests
 import requests.adapters
 import urllib3
 
-from components.palette_errors import redact
-from components.unreachable import unreachable_reason, unreachable_status
-from components.verified_tls import VerifyingAdapter, trust_context
+from components.dynamic.http import VerifyingAdapter, trust_context
+from components.dynamic.unreachable import unreachable_reason, unreachable_status
+from components.palette.errors import redact
 
 __all__ = [
     "CONFIG_MEDIA_TYPE",
@@ -92,7 +92,7 @@ class OciError(Exception):
         self.status = status
         self.unreachable = unreachable
         """Why the registry could not be reached (``"connection refused"``, ``"502 Bad Gateway"``), or None
-        when it answered (``components.unreachable``)."""
+        when it answered (``components.dynamic.unreachable``)."""
 
 
 @dataclass(frozen=True)

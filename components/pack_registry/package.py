@@ -30,10 +30,10 @@ from pulumi.errors import RunError
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.runtime.sync_await import _sync_await
 
-from components import pack_registry
 from components.config import PROJECT, SECRET_KEYS, ConfigError, RegistrySettings, parse_settings
-from components.exports import registry_outputs
-from components.package_args import PackRegistryArgs
+from components.pack_registry import component as pack_registry
+from components.pack_registry.outputs import registry_outputs
+from components.pack_registry.package_args import PackRegistryArgs
 
 __all__ = [
     "PACKAGE",

@@ -3,10 +3,10 @@
 Either kind of registration (``registry_kind``: a legacy pack registry, or an OCI registry holding
 packs) goes through the one lifecycle below; what differs between them (paths, bodies, finding by name,
 where a read body keeps the sync status, which inputs Palette holds) is the kind's
-``palette_shapes.RegistryShape``, handed to the client.
+``shapes.RegistryShape``, handed to the client.
 
 ``PaletteRegistration`` is the resource a program declares; ``PackRegistryProvider`` does the work
-through ``palette_client``. Pulumi pickles the provider (with dill) into the state and runs it later in
+through ``client``. Pulumi pickles the provider (with dill) into the state and runs it later in
 its own process, so it lives here, in an importable module, and pickles by reference: it has no
 ``__init__`` and keeps nothing on ``self``. Each method builds its HTTP client when it runs.
 
@@ -26,7 +26,7 @@ it carries another resource's token: another resource adopted it by name since (
 without an alias: the engine creates the new URN and deletes the old one afterwards). A registration
 without a token (Palette dropped the annotation) is deleted as before.
 
-A Palette that cannot be reached (``components.unreachable``: no connection, a timeout, 502/503/504 after the
+A Palette that cannot be reached (``components.dynamic.unreachable``: no connection, a timeout, 502/503/504 after the
 client's retries) leaves a refresh with the last-known state and one warning; it fails a delete with one line
 naming the opt-in, or, with ``delete_unreachable`` (or the environment variable), the delete releases the
 registration from the state with a warning that it may remain in Palette.
@@ -62,10 +62,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import palette_client
-from .config import PALETTE_API_KEY_ENV, PROJECT
-from .palette_client import (
-    DEFAULT_API_URL,
+from components.dynamic.unreachable import keep_on_refresh, release_or_fail
+from components.palette import client as palette_client
+from components.palette.access import API_KEY_CONFIG, API_KEY_ENV, DEFAULT_API_URL, normalise_api_key
+from components.palette.client import (
     HttpPolicy,
     PackRegistrySpec,
     PaletteAuthError,
@@ -75,10 +75,9 @@ from .palette_client import (
     PaletteError,
     PaletteNotFound,
     PaletteUnavailable,
-    normalise_api_key,
     owner_of,
 )
-from .palette_inputs import (
+from components.palette.inputs import (
     BEHAVIOUR,
     INPUTS,
     REPLACE_ON,
@@ -88,8 +87,7 @@ from .palette_inputs import (
     known_shape,
     pem,
 )
-from .palette_shapes import LEGACY, shape_for
-from .unreachable import keep_on_refresh, release_or_fail
+from components.palette.shapes import LEGACY, shape_for
 
 __all__ = [
     "API_KEY_CONFIG",
@@ -101,9 +99,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-API_KEY_CONFIG = f"{PROJECT}:paletteApiKey"
-API_KEY_ENV = PALETTE_API_KEY_ENV
 
 OUTPUTS = ("uid", "sync_status", "owner")
 
@@ -130,6 +125,10 @@ _CONFIGURED: dict[str, str] = {}
 
 class PackRegistryProvider(ResourceProvider):
     """Create, adopt, update, read and delete one Palette pack registration."""
+
+    # Pickled by reference into the state as ``components.palette.{class name}`` (tests/test_state_unpickles.py):
+    # the path stays, so existing stacks unpickle it and a new pickle is byte for byte the one they hold.
+    __module__ = "components.palette"
 
     def configure(self, req: ConfigureRequest) -> None:
         key = req.config.get(API_KEY_CONFIG)

@@ -1,7 +1,7 @@
 """One custom pack published to an OCI registry, as a Pulumi dynamic resource.
 
-``Pack`` is what a program declares for each checked pack directory (``config.packs``); ``PackProvider``
-builds the layer (``pack_archive``) and talks to the registry (``oci_client``); ``pack_inputs`` holds the
+``Pack`` is what a program declares for each checked pack directory (``directory``); ``PackProvider``
+builds the layer (``archive``) and talks to the registry (``oci_client``); ``inputs`` holds the
 inputs' checks and what a change to each means. Pulumi pickles the provider
 with dill into the state and runs it in its own process: it has no ``__init__`` and keeps nothing on
 ``self``; every method builds its client when it runs.
@@ -17,7 +17,7 @@ preview), then push ``<repository>/<name>:<version>``.
   deleted first: the URL may be another address of the same registry, and the old resource's delete would
   then remove the manifest just pushed.
 - ``delete``: deletes the manifest the tag points at (404: already gone). A registry that cannot be reached
-  (``components.unreachable``) fails it with one line naming the opt-in, or, with ``delete_unreachable`` (or
+  (``components.dynamic.unreachable``) fails it with one line naming the opt-in, or, with ``delete_unreachable`` (or
   the environment variable), releases the pack from the state with a warning that its tag may remain.
 - ``read`` (refresh): a manifest deleted out of band makes the resource gone; one overwritten out of band
   shows its live digest in ``manifest_digest``, which ``diff`` then sees as a change to push again. A
@@ -49,10 +49,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components.dynamic_values import is_unknown, with_defaults
-from components.oci_client import OciClient, OciError, OciTarget
-from components.pack_archive import Archive, build_archive
-from components.pack_inputs import (
+from components.dynamic.unreachable import keep_on_refresh, recently_unreachable, release_or_fail
+from components.dynamic.values import is_unknown, with_defaults
+from components.packs.archive import Archive, build_archive
+from components.packs.inputs import (
     DEFAULTS,
     INPUTS,
     OUTPUTS,
@@ -63,7 +63,7 @@ from components.pack_inputs import (
     inputs_with_defaults,
     pushed_manifest_digest,
 )
-from components.unreachable import keep_on_refresh, recently_unreachable, release_or_fail
+from components.packs.oci_client import OciClient, OciError, OciTarget
 
 __all__ = ["INPUTS", "OUTPUTS", "Pack", "PackProvider"]
 
@@ -144,6 +144,10 @@ def _push(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 class PackProvider(ResourceProvider):
     """Push, read and delete one pack's manifest in an OCI registry."""
+
+    # Pickled by reference into the state as ``components.packs.{class name}`` (tests/test_state_unpickles.py):
+    # the path stays, so existing stacks unpickle it and a new pickle is byte for byte the one they hold.
+    __module__ = "components.packs"
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = with_defaults(news, DEFAULTS)
@@ -258,7 +262,7 @@ class Pack(Resource, module="packs", name="Pack"):
     name: pulumi.Output[str]
     version: pulumi.Output[str]
     content_digest: pulumi.Output[str]
-    """sha256 of the uncompressed tar of the pack (``pack_archive.pack_content``)."""
+    """sha256 of the uncompressed tar of the pack (``archive.pack_content``)."""
     files: pulumi.Output[dict[str, str]]
     """Path inside the pack -> sha256 of the file: what the preview shows changing."""
     registry_url: pulumi.Output[str]

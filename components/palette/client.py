@@ -2,7 +2,7 @@
 
 It knows the calls in ``shared/palette/CONTRACT.md`` and nothing about Pulumi, so it can be used and
 tested on its own. The calls are the same for both kinds of registration (a legacy pack registry, an
-OCI registry); their paths and bodies come from the kind's ``palette_shapes.RegistryShape``.
+OCI registry); their paths and bodies come from the kind's ``shapes.RegistryShape``.
 
 Each public method is one operation with its own ``requests.Session`` (opened and
 closed in a ``with`` block), a timeout on every request and retries through
@@ -45,7 +45,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util import Retry
 
-from .palette_errors import (
+from components.dynamic.unreachable import unreachable_reason, unreachable_status
+from components.palette.access import DEFAULT_API_URL, normalise_api_key
+from components.palette.errors import (
     ERRORS_BY_STATUS,
     PaletteAuthError,
     PaletteBadRequest,
@@ -57,8 +59,7 @@ from .palette_errors import (
     PaletteUnavailable,
     redact,
 )
-from .palette_shapes import LEGACY, OWNER_ANNOTATION, PackRegistrySpec, RegistryShape, owner_of
-from .unreachable import unreachable_reason, unreachable_status
+from components.palette.shapes import LEGACY, OWNER_ANNOTATION, PackRegistrySpec, RegistryShape, owner_of
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -83,7 +84,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_URL = "https://api.spectrocloud.com"
 PAGE_LIMIT = 50  # the API's default and maximum page size
 MAX_PAGES = 1000  # a guard against a server that never ends the listing
 # What Palette sends back in place of a secret on every read.
@@ -206,7 +206,7 @@ def sync_state(status: str | None) -> str:
 @dataclass(frozen=True)
 class PaletteClient:
     """Registry calls against one Palette, for one registration (both named in every error), in the API
-    shape of its kind (``palette_shapes``: the legacy pack-registry API unless told otherwise)."""
+    shape of its kind (``shapes``: the legacy pack-registry API unless told otherwise)."""
 
     api_url: str
     api_key: str = field(repr=False)
@@ -554,11 +554,6 @@ class PaletteClient:
     def _redact(self, text: str, secrets: tuple[str, ...]) -> str:
         # Palette's mask is no secret: a message may say a value was masked.
         return redact(text, tuple(s for s in (self.api_key, *self.secrets, *secrets) if s != MASKED))
-
-
-def normalise_api_key(key: str) -> str:
-    """The key as it is sent: surrounding whitespace (a trailing newline from a file) removed."""
-    return key.strip()
 
 
 def _sendable(key: str) -> bool:

@@ -3,7 +3,7 @@
 Everything that differs between the kinds is here, one ``RegistryShape`` per kind: the paths, the spec
 body, how a registration is found by its name, where a read body keeps the sync status, which inputs
 Palette holds, and how a read body maps back to them. The lifecycle (validate, create or adopt, the
-owner token, retries, sync, drift, delete) is written once, in ``palette_client`` and ``palette``.
+owner token, retries, sync, drift, delete) is written once, in ``client`` and ``provider``.
 
 - legacy (``shared/palette/pack-registry-openapi.json``): ``/v1/registries/pack``, found by paging
   through the full list; the sync status under ``status.packSyncStatus``.

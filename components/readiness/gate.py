@@ -22,7 +22,7 @@ or new credentials re-run the gate. On timeout the gate fails with what went wro
 a TLS name mismatch or unknown authority (with the fix), 401 for which user (never the password), or the
 unexpected status.
 
-The polling and the diagnosis live in ``readiness_probe``; this module is the Pulumi resource around them.
+The polling and the diagnosis live in ``readiness/probe.py``; this module is the Pulumi resource around them.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi.dynamic
 
-from components.dynamic_values import is_unknown, with_defaults
-from components.readiness_probe import (
+from components.dynamic.values import is_unknown, with_defaults
+from components.readiness.probe import (
     DEFAULT_INTERVAL_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
     ProbeSettings,
@@ -170,6 +170,10 @@ def _check_failures(news: Mapping[str, Any]) -> list[pulumi.dynamic.CheckFailure
 
 class ReadinessGateProvider(pulumi.dynamic.ResourceProvider):
     """Waits for the registry on create and on every update; nothing to delete."""
+
+    # Pickled by reference into the state as ``components.readiness.{class name}`` (tests/test_state_unpickles.py):
+    # the path stays, so existing stacks unpickle it and a new pickle is byte for byte the one they hold.
+    __module__ = "components.readiness"
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
         inputs = with_defaults(news, _defaults())

@@ -28,16 +28,16 @@ import hashlib
 import pulumi
 import pulumi_random as random
 
-from components.certificates import Certificates, CertificatesArgs
 from components.config import PROJECT, DockerHostSettings, InstanceSettings, RegistrySettings
-from components.credentials import Credentials, CredentialsArgs
+from components.credentials.certificates import Certificates, CertificatesArgs
+from components.credentials.passwords import Credentials, CredentialsArgs
+from components.instance.container import REGISTRY_TYPE, DockerHost, Registry, RegistryArgs
+from components.instance.storage import s3_env, s3_files, storage_hint
 from components.kinds import LEGACY
-from components.pack_archive import pack_content
 from components.packs import Pack
+from components.packs.archive import pack_content
 from components.palette import PaletteRegistration
 from components.readiness import ReadinessGate
-from components.registry import REGISTRY_TYPE, DockerHost, Registry, RegistryArgs
-from components.storage import s3_env, s3_files, storage_hint
 
 __all__ = ["PackRegistry"]
 

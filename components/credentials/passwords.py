@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_random as random
 
-from components.bcrypt_hash import BcryptHash
+from components.credentials.bcrypt_hash import BcryptHash
 
 __all__ = ["PASSWORD_SPECIALS", "Credentials", "CredentialsArgs"]
 

@@ -51,7 +51,7 @@ class PaletteError(Exception):
         self.ref = ref
         self.unreachable = unreachable
         """Why Palette could not be reached (``"connection refused"``, ``"502 Bad Gateway"``), or None when
-        it answered (``components.unreachable``)."""
+        it answered (``components.dynamic.unreachable``)."""
 
 
 class PaletteAuthError(PaletteError):

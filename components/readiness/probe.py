@@ -25,8 +25,8 @@ import requests
 import requests.adapters
 import urllib3
 
-from components.unreachable import exception_chain
-from components.verified_tls import VerifyingAdapter, trust_context
+from components.dynamic.http import VerifyingAdapter, trust_context
+from components.dynamic.unreachable import exception_chain
 
 __all__ = [
     "DEFAULT_INTERVAL_SECONDS",

@@ -56,7 +56,7 @@ from components.config.storage import storage_settings
 from components.config.tls import KEY_ALGORITHMS, TLS_MIN_VERSIONS, check_provided_certificate, parse_tls
 from components.config.users import parse_users
 from components.instance.storage import StorageSettings
-from components.kinds import EXISTING, LEGACY, OCI
+from components.kinds import LEGACY
 from components.packs.directory import PackSource, parse_packs
 from components.project import PROJECT_FILE, declared_config
 
@@ -201,14 +201,14 @@ def parse_settings(
     check_secrets_are_encrypted(reveal, is_secret)
 
     kind = parse_kind(raw)
-    existing = existing_registry(raw, reveal, secret, kind.kind.name)
-    if existing is not None:
+    existing = existing_registry(raw, reveal, secret, kind.kind)
+    if existing is not None and kind.kind.existing is not None:
         # Nothing is deployed: the endpoint is where clients find the registry.
         raw = raw.with_values(existing.endpoint_values(raw, reveal))
-        kind = dataclasses.replace(kind, kind=EXISTING)
+        kind = dataclasses.replace(kind, kind=kind.kind.existing)
     network = parse_network(raw)
     tls = parse_tls(raw, reveal, secret, network)
-    container = parse_container(raw, reveal, secret, kind.kind if kind.kind.deploys else OCI)
+    container = parse_container(raw, reveal, secret, kind.kind)
     users = parse_users(raw, reveal, secret)
     docker = docker_settings(raw, get, secret)
     readiness = readiness_settings(raw, network.tls_mode, network.primary_host, network.port, kind.kind)
@@ -226,7 +226,7 @@ def parse_settings(
         endpoint_key="ociEndpoint" if existing else "hosts",
     )
     check_kind_fits(kind, https=network.tls_mode != "http", palette_enabled=palette.enabled, realm=users.auth_realm)
-    packs, pack_warnings = parse_packs(raw, project_dir, kind.kind.name)
+    packs, pack_warnings = parse_packs(raw, project_dir, kind.kind)
     if packs and network.tls_mode == "http":
         raise ConfigError(
             "packs",

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw
-from components.kinds import LEGACY, RegistryKind
+from components.kinds import KINDS, LEGACY, RegistryKind
 
 DEFAULT_IMAGE = LEGACY.default_image
 
@@ -114,23 +114,14 @@ def image_reference(image: str, *, key: str = "image", example: str = DEFAULT_IM
     return image
 
 
-_DISTRIBUTION_REPOSITORIES = frozenset(
-    {"registry", "library/registry", "docker.io/library/registry", "index.docker.io/library/registry"}
-)
-"""The official CNCF distribution image, however Docker Hub's name is spelled."""
-
-
 def _refuse_other_kinds_image(image: str, kind: RegistryKind) -> None:
     """An image pinned for one kind would run under the other's data path, env and gate after a switch of
     registryKind, and fail its readiness gate with no word on why."""
     repository = image.split("@", 1)[0]
     if repository.rfind(":") > repository.rfind("/"):  # a tag, not a registry's port
         repository = repository[: repository.rfind(":")]
-    if kind.proxied and repository.rsplit("/", 1)[-1] == "spectro-registry":
-        other = "legacy"
-    elif kind is LEGACY and repository in _DISTRIBUTION_REPOSITORIES:
-        other = "oci"
-    else:
+    other = next((each.name for each in KINDS.values() if each.name != kind.name and each.runs_image(repository)), None)
+    if other is None:
         return
     raise ConfigError(
         "image",

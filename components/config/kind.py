@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from components.config.container import IMAGE_PATH_COMPONENT, image_reference
 from components.config.source import ConfigError, Raw
 from components.instance.proxy import DEFAULT_PROXY_IMAGE
-from components.kinds import KINDS, LEGACY, PACK_ARCHIVE, RegistryKind
+from components.kinds import KINDS, PACK_ARCHIVE, RegistryKind
 
 _REPOSITORY_PATH = re.compile(rf"^{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*$")
 
@@ -53,18 +53,10 @@ def parse_kind(raw: Raw) -> KindSettings:
 
 
 def check_kind_fits(kind: KindSettings, *, https: bool, palette_enabled: bool, realm: str) -> None:
-    """What the OCI kind needs from the other settings."""
-    if kind.kind.proxied and realm == "off":
-        # nginx's auth_basic takes the realm "off" as "no authentication" (ngx_http_auth_basic_module).
-        raise ConfigError(
-            "authRealm", "'off' would turn the proxy's basic auth off", "Use another realm, e.g. Spectro Pack Registry."
-        )
-    if kind.kind.proxied and not https and palette_enabled:
-        raise ConfigError(
-            "tlsMode",
-            "is http, but Palette registers OCI registries at an https:// endpoint only",
-            "Use tlsMode self-signed or provided with registryKind oci, or set paletteRegistration to false.",
-        )
+    """What the kind needs from the other settings."""
+    refusal = kind.kind.misfit(https=https, palette_enabled=palette_enabled, realm=realm)
+    if refusal is not None:
+        raise ConfigError(*refusal)
 
 
-__all__ = ["DEFAULT_PROXY_IMAGE", "LEGACY", "KindSettings", "check_kind_fits", "parse_kind"]
+__all__ = ["DEFAULT_PROXY_IMAGE", "KindSettings", "check_kind_fits", "parse_kind"]

@@ -1,4 +1,5 @@
-"""The registry server: Docker provider, pinned image, data volume and the container."""
+"""One instance of the registry on one Docker host: Docker provider, pinned image, data volume, the registry
+container, and the container the kind puts in front of it (``RegistryKind.server``)."""
 
 from __future__ import annotations
 
@@ -10,33 +11,15 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
-from components.config import TLS_MIN_VERSIONS
 from components.instance import docker_engine
-from components.instance import proxy as oci_proxy
-from components.kinds import LEGACY, RegistryKind
+from components.kinds import DRAIN_TIMEOUT_SECONDS, LEGACY, ContainerFile, FrontContainer, RegistryKind, ServerInputs
 
-__all__ = [
-    "AUTH_FILE",
-    "CERT_FILE",
-    "CONTAINER_PORT",
-    "DATA_PATH",
-    "KEY_FILE",
-    "DockerHost",
-    "Registry",
-    "RegistryArgs",
-]
+__all__ = ["INSTANCE_TYPE", "STOP_GRACE_SECONDS", "DockerHost", "Instance", "InstanceArgs"]
 
-REGISTRY_TYPE = "palette-pack-registry:registry:Registry"
-CONTAINER_PORT = 5000
-AUTH_FILE = "/auth/htpasswd-basic"
-CERT_FILE = "/certs/tls.crt"
-KEY_FILE = "/certs/tls.key"
-DATA_PATH = LEGACY.data_path
+INSTANCE_TYPE = "palette-pack-registry:registry:Registry"
 LOG_DRIVER = "json-file"
 # Uploaded files are read-only inside the container (a bind mount would not travel to a remote host).
 READ_ONLY_MODE = "0444"
-DRAIN_TIMEOUT_SECONDS = 10
-"""How long the server finishes in-flight requests after SIGTERM (distribution's http.draintimeout)."""
 STOP_GRACE_SECONDS = DRAIN_TIMEOUT_SECONDS + 5
 """destroy_grace_seconds: the provider stops the container with this timeout before removing it; without it
 the stop timeout is 0, a SIGKILL (resource_docker_container_funcs.go resourceDockerContainerDelete)."""
@@ -57,8 +40,8 @@ class DockerHost:
 
 
 @dataclass(frozen=True)
-class RegistryArgs:
-    """What the registry component needs."""
+class InstanceArgs:
+    """What one instance needs."""
 
     image: str
     """Registry image reference with a pinned tag."""
@@ -101,21 +84,24 @@ class RegistryArgs:
     after: Sequence[pulumi.Resource] = ()
     """What the container waits for: the previous instance's readiness gate, for a rolling replacement."""
     kind: RegistryKind = LEGACY
-    """Which server runs; a proxied kind gets an nginx container in front (see components.kinds)."""
+    """Which server runs, and what stands in front of it (see components.kinds)."""
     proxy_image: str | None = None
-    """nginx image of the proxy (proxied kinds only)."""
+    """The image of the kind's front container, where it has one (the OCI kind's nginx proxy)."""
     admin_user: str = "admin"
-    """The only user the proxy lets write (proxied kinds only)."""
+    """The only user allowed to write, where the kind's front container decides that."""
 
 
-class Registry(pulumi.ComponentResource):
-    """The pack registry container, configured like the documented install."""
+class Instance(pulumi.ComponentResource):
+    """The pack registry on one Docker host (type ``palette-pack-registry:registry:Registry``), configured like the
+    documented install."""
 
     container: docker.Container
-    """The running registry container (for a proxied kind: in the proxy's network namespace)."""
-    proxy: docker.Container | None
-    """The nginx proxy in front of the registry, owner of the namespace and the published port (proxied kinds
-    only)."""
+    """The running registry container (with a front container: in its network namespace)."""
+    front: docker.Container | None
+    """The container the kind puts in front of the registry, owner of the namespace and the published port (the
+    OCI kind's nginx proxy), or None."""
+    serving: dict[str, docker.Container]
+    """The containers that serve the instance, the registry's first: ``container``, then the front's by its role."""
     image_id: pulumi.Output[str]
     """Id (sha256) of the pulled image the container runs."""
     data_volume: str | None
@@ -123,8 +109,8 @@ class Registry(pulumi.ComponentResource):
     http_secret: pulumi.Output[str]
     """REGISTRY_HTTP_SECRET of this instance (secret)."""
 
-    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(REGISTRY_TYPE, name, None, opts)
+    def __init__(self, name: str, args: InstanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(INSTANCE_TYPE, name, None, opts)
         registry_auth = None
         if args.pull_username and args.pull_password is not None:
             registry_auth = [
@@ -172,64 +158,32 @@ class Registry(pulumi.ComponentResource):
         else:
             self.http_secret = pulumi.Output.secret(args.http_secret)
 
-        https = args.certificate is not None
-        proxied = args.kind.proxied
-        secret_env = self.http_secret.apply(lambda value: f"REGISTRY_HTTP_SECRET={value}")
-        envs: list[pulumi.Input[str]]
-        uploads: list[docker.ContainerUploadArgs] = []
-        if proxied:
-            # Behind the proxy: plain HTTP on the loopback of the network namespace the two containers share,
-            # which only the proxy reaches; the proxy terminates TLS and checks the passwords.
-            storage = set(args.storage_env)
-            envs = [
-                f"REGISTRY_LOG_LEVEL={args.log_level}",
-                DRAIN_ENV,
-                secret_env,
-                *(env for env in oci_proxy.registry_env() if env not in storage),
-            ]
-            if not args.storage_env:
-                # The official image's config caches blob descriptors in memory: with one data location shared
-                # by several hosts, an instance would go on serving a blob another instance deleted.
-                envs.append(NO_BLOB_CACHE_ENV)
-        else:
-            envs = [
-                f"REGISTRY_LOG_LEVEL={args.log_level}",
-                # REGISTRY_AUTH=htpasswd resets the whole auth section: REALM and PATH must always come with it.
-                "REGISTRY_AUTH=htpasswd",
-                f"REGISTRY_AUTH_HTPASSWD_REALM={args.auth_realm}",
-                f"REGISTRY_AUTH_HTPASSWD_PATH={AUTH_FILE}",
-                DRAIN_ENV,
-                secret_env,
-            ]
-            uploads.append(
-                docker.ContainerUploadArgs(file=AUTH_FILE, content=args.htpasswd, permissions=READ_ONLY_MODE)
+        server = args.kind.server(
+            ServerInputs(
+                log_level=args.log_level,
+                auth_realm=args.auth_realm,
+                admin_user=args.admin_user,
+                htpasswd=args.htpasswd,
+                certificate=args.certificate,
+                private_key=args.private_key,
+                tls_min_version=args.tls_min_version,
+                http_secret_env=self.http_secret.apply(lambda value: f"REGISTRY_HTTP_SECRET={value}"),
+                storage_env=args.storage_env,
+                proxy_image=args.proxy_image,
             )
-        if https and not proxied:
-            envs += [
-                f"REGISTRY_HTTP_TLS_CERTIFICATE={CERT_FILE}",
-                f"REGISTRY_HTTP_TLS_KEY={KEY_FILE}",
-                f"REGISTRY_HTTP_TLS_MINIMUMTLS={TLS_MIN_VERSIONS[args.tls_min_version]}",
-            ]
-            uploads += [
-                docker.ContainerUploadArgs(file=CERT_FILE, content=args.certificate, permissions=READ_ONLY_MODE),
-                docker.ContainerUploadArgs(
-                    file=KEY_FILE, content=pulumi.Output.secret(args.private_key), permissions=READ_ONLY_MODE
-                ),
-            ]
-        envs += list(args.storage_env)
-        uploads += [
+        )
+        envs = [*server.env, *args.storage_env]
+        uploads = _uploads(server.files) + [
             docker.ContainerUploadArgs(file=path, content=pulumi.Output.secret(content), permissions=READ_ONLY_MODE)
             for path, content in sorted(args.storage_files.items())
         ]
-
         published = docker.ContainerPortArgs(
-            # A proxied kind publishes the proxy's port; the registry listens on the namespace's loopback.
-            internal=oci_proxy.PROXY_PORT if proxied else CONTAINER_PORT,
+            internal=server.port,
             external=args.port,
             ip=args.bind_address,
             protocol="tcp",
         )
-        self.proxy = self._proxy(name, args, provider, engine, published) if proxied else None
+        self.front = self._front(name, args, server.front, provider, engine, published) if server.front else None
         self.container = docker.Container(
             f"{name}-container",
             name=args.container_name,
@@ -237,11 +191,11 @@ class Registry(pulumi.ComponentResource):
             image=image.image_id,
             restart="always",
             must_run=True,
-            # A proxied kind's registry lives in the proxy's network namespace, joined by the id Docker reports
-            # back (container:<id>): a new proxy means a new registry container, which the engine deletes
-            # first. Joined that way, a restarted registry rejoins the proxy's live namespace.
-            network_mode=self.proxy.id.apply(lambda proxy_id: f"container:{proxy_id}") if self.proxy else "bridge",
-            ports=None if self.proxy else [published],
+            # With a front container the registry lives in its network namespace, joined by the id Docker reports
+            # back (container:<id>): a new front means a new registry container, which the engine deletes
+            # first. Joined that way, a restarted registry rejoins the front's live namespace.
+            network_mode=self.front.id.apply(lambda front_id: f"container:{front_id}") if self.front else "bridge",
+            ports=None if self.front else [published],
             envs=envs,
             uploads=uploads,
             volumes=volumes or None,
@@ -267,62 +221,39 @@ class Registry(pulumi.ComponentResource):
                 # Docker takes a memory of 0 in an in-place update as "unchanged", so lifting a limit would
                 # never reach the container (resourceDockerContainerUpdate): a new limit means a new container.
                 replace_on_changes=["memory"],
-                depends_on=[*args.after, *([self.proxy] if self.proxy else [])] or None,
+                depends_on=[*args.after, *([self.front] if self.front else [])] or None,
             ),
         )
+        self.serving = {"container": self.container}
+        if self.front is not None and server.front is not None:
+            self.serving[server.front.role] = self.front
         outputs: dict[str, pulumi.Input[str]] = {"containerId": self.container.id, "imageId": self.image_id}
-        if self.proxy is not None:
-            outputs["proxyContainerId"] = self.proxy.id
+        outputs.update({f"{role}ContainerId": c.id for role, c in self.serving.items() if c is not self.container})
         self.register_outputs(outputs)
 
-    def _proxy(
+    def _front(
         self,
         name: str,
-        args: RegistryArgs,
+        args: InstanceArgs,
+        front: FrontContainer,
         provider: docker.Provider,
         engine: docker_engine.EngineFacts | None,
         published: docker.ContainerPortArgs,
     ) -> docker.Container:
-        """The nginx proxy, owner of the instance's network namespace and of its published port: it terminates
-        TLS, checks the bcrypt htpasswd and lets only the admin user write (components.instance.proxy has the rules).
-        The registry joins its namespace."""
-        if not args.proxy_image:
-            raise ValueError(f"registry kind '{args.kind.name}' needs a proxy_image")
+        """The container in front of the registry, owner of the instance's network namespace and of its published
+        port (the OCI kind's nginx proxy: it terminates TLS, checks the bcrypt htpasswd and lets only the admin user
+        write, components.instance.proxy). The registry joins its namespace."""
         on_host = pulumi.ResourceOptions(parent=self, provider=provider)
-        image = docker.RemoteImage(f"{name}-proxy-image", name=args.proxy_image, keep_locally=True, opts=on_host)
-        https = args.certificate is not None
-        config = oci_proxy.proxy_config(
-            oci_proxy.ProxyConfigArgs(
-                admin_user=args.admin_user,
-                realm=args.auth_realm,
-                https=https,
-                tls_min_version=args.tls_min_version,
-            )
-        )
-        uploads = [
-            docker.ContainerUploadArgs(file=oci_proxy.CONFIG_FILE, content=config, permissions=READ_ONLY_MODE),
-            docker.ContainerUploadArgs(
-                file=oci_proxy.HTPASSWD_FILE, content=pulumi.Output.secret(args.htpasswd), permissions=READ_ONLY_MODE
-            ),
-        ]
-        if https:
-            uploads += [
-                docker.ContainerUploadArgs(
-                    file=oci_proxy.CERT_FILE, content=args.certificate, permissions=READ_ONLY_MODE
-                ),
-                docker.ContainerUploadArgs(
-                    file=oci_proxy.KEY_FILE, content=pulumi.Output.secret(args.private_key), permissions=READ_ONLY_MODE
-                ),
-            ]
+        image = docker.RemoteImage(f"{name}-{front.role}-image", name=front.image, keep_locally=True, opts=on_host)
         return docker.Container(
-            f"{name}-proxy-container",
-            name=f"{args.container_name}-proxy",
+            f"{name}-{front.role}-container",
+            name=f"{args.container_name}-{front.role}",
             image=image.image_id,
             restart="always",
             must_run=True,
             network_mode="bridge",
             ports=[published],
-            uploads=uploads,
+            uploads=_uploads(front.files),
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())] or None,
             log_driver=LOG_DRIVER,
             # The same daemon as the registry's: the log options it adds to every container are its too.
@@ -342,11 +273,16 @@ class Registry(pulumi.ComponentResource):
         )
 
 
-NO_BLOB_CACHE_ENV = "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=none"
-"""Distribution caches nothing for a cache type it does not know (registry/handlers/app.go, with a warning)."""
+def _uploads(files: list[ContainerFile]) -> list[docker.ContainerUploadArgs]:
+    return [
+        docker.ContainerUploadArgs(
+            file=file.path,
+            content=pulumi.Output.secret(file.content) if file.secret else file.content,
+            permissions=READ_ONLY_MODE,
+        )
+        for file in files
+    ]
 
-DRAIN_ENV = f"REGISTRY_HTTP_DRAINTIMEOUT={DRAIN_TIMEOUT_SECONDS}s"
-"""Distribution (the legacy server too) finishes in-flight requests for this long after SIGTERM."""
 
 DOCKER_HUB_PULL_KEY = "registry-1.docker.io"
 

@@ -73,7 +73,7 @@ ADMIN_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 """Methods that change the registry: the admin user only (so is any other method nginx accepts)."""
 
 TLS_PROTOCOLS = {"1.2": "TLSv1.2 TLSv1.3", "1.3": "TLSv1.3"}
-"""tlsMinVersion -> nginx ``ssl_protocols`` (the same keys as components.config.TLS_MIN_VERSIONS)."""
+"""tlsMinVersion -> nginx ``ssl_protocols`` (the values of components.config.TLS_MIN_VERSIONS)."""
 
 PROXY_READ_TIMEOUT_SECONDS = 900
 """Long reads and writes to the registry (distribution's nginx recipe: 900)."""

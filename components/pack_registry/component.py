@@ -31,9 +31,8 @@ import pulumi_random as random
 from components.config import PROJECT, DockerHostSettings, InstanceSettings, RegistrySettings
 from components.credentials.certificates import Certificates, CertificatesArgs
 from components.credentials.passwords import Credentials, CredentialsArgs
-from components.instance.container import REGISTRY_TYPE, DockerHost, Registry, RegistryArgs
+from components.instance.container import INSTANCE_TYPE, DockerHost, Instance, InstanceArgs
 from components.instance.storage import s3_env, s3_files, storage_hint
-from components.kinds import LEGACY
 from components.packs import Pack
 from components.packs.archive import pack_content
 from components.palette import PaletteRegistration
@@ -75,7 +74,7 @@ class PackRegistry(pulumi.ComponentResource):
     """When the served certificate expires, RFC 3339 (None in http mode)."""
     ca_expires_at: pulumi.Output[str] | None
     """When the CA (or the provided chain's last certificate) expires, RFC 3339 (None in http mode)."""
-    instances: list[Registry]
+    instances: list[Instance]
     """One per Docker host, in the order of ``settings.instances``."""
     gates: list[ReadinessGate]
     """One per instance (empty when the readiness check is off)."""
@@ -107,6 +106,8 @@ class PackRegistry(pulumi.ComponentResource):
         self.instances = []
         self.gates = []
         self.instance_endpoints = []
+        # The one place the lifecycle asks which kind it serves: a registry the user runs has nothing to deploy
+        # (its kind, components.kinds.EXISTING, deploys nothing); every other difference is read from the kind.
         if settings.existing is not None:
             self._use_existing(settings)
         else:
@@ -176,7 +177,7 @@ class PackRegistry(pulumi.ComponentResource):
         previous: pulumi.Resource | None = None
         for instance in settings.instances:
             suffix = f"-{instance.key}" if instance.key else ""
-            registry = Registry(
+            registry = Instance(
                 f"registry{suffix}",
                 self._registry_args(settings, instance.docker, previous),
                 opts=pulumi.ResourceOptions(parent=self, aliases=_single_host_aliases("registry", instance)),
@@ -233,7 +234,7 @@ class PackRegistry(pulumi.ComponentResource):
     def _ready(self) -> list[pulumi.Resource]:
         """What proves every instance ready: the gates, or the containers when the readiness check is off."""
         return list(self.gates) or [
-            container for r in self.instances for container in (r.container, r.proxy) if container is not None
+            container for instance in self.instances for container in instance.serving.values()
         ]
 
     def _packs(self, settings: RegistrySettings) -> list[Pack]:
@@ -273,7 +274,7 @@ class PackRegistry(pulumi.ComponentResource):
     def _http_secret(self, name: str, settings: RegistrySettings) -> pulumi.Output[str]:
         """One REGISTRY_HTTP_SECRET for every instance (an upload may start on one and finish on another).
         The single-host program generated it as a child of its ``registry`` component."""
-        single_host_registry = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{REGISTRY_TYPE}::registry"
+        single_host_registry = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{INSTANCE_TYPE}::registry"
         secret = random.RandomPassword(
             "registry-http-secret",
             length=48,
@@ -285,9 +286,9 @@ class PackRegistry(pulumi.ComponentResource):
 
     def _registry_args(
         self, settings: RegistrySettings, docker: DockerHostSettings, previous: pulumi.Resource | None
-    ) -> RegistryArgs:
+    ) -> InstanceArgs:
         s3 = settings.storage.s3
-        return RegistryArgs(
+        return InstanceArgs(
             image=settings.image,
             container_name=settings.container_name,
             port=settings.port,
@@ -319,21 +320,17 @@ class PackRegistry(pulumi.ComponentResource):
             # The rolling chain: this container is only (re)placed once the previous instance is ready again.
             after=[previous] if previous is not None else (),
             kind=settings.kind.kind,
-            proxy_image=settings.kind.proxy_image if settings.kind.kind.proxied else None,
+            proxy_image=settings.kind.proxy_image,
             admin_user=settings.admin_user,
         )
 
     def _gate(
-        self, name: str, settings: RegistrySettings, registry: Registry, instance: InstanceSettings
+        self, name: str, settings: RegistrySettings, registry: Instance, instance: InstanceSettings
     ) -> ReadinessGate:
         read_only_user = settings.read_only_users[0]
         s3 = settings.storage.s3
         kind = settings.kind.kind
-        triggers: dict[str, pulumi.Input[str]] = {"container": registry.container.id}
-        serving: list[pulumi.Resource] = [registry.container]
-        if registry.proxy is not None:
-            triggers["proxy"] = registry.proxy.id
-            serving.append(registry.proxy)
+        triggers: dict[str, pulumi.Input[str]] = {role: container.id for role, container in registry.serving.items()}
         return ReadinessGate(
             name,
             url=instance.readiness_url,
@@ -346,26 +343,22 @@ class PackRegistry(pulumi.ComponentResource):
             timeout_seconds=settings.readiness.timeout_seconds,
             triggers=triggers,
             storage_hint=storage_hint(s3, PROJECT) if s3 else None,
-            require_challenge=kind.proxied,
+            require_challenge=kind.require_challenge,
             write_probe_path=kind.write_probe_path(settings.kind.base_content_path),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=serving,
+                depends_on=list(registry.serving.values()),
                 aliases=_single_host_aliases("readiness", instance),
             ),
         )
 
     def _palette(self, settings: RegistrySettings, moved: pulumi.ResourceOptions) -> PaletteRegistration:
-        kind = settings.kind.kind
-        oci: dict[str, pulumi.Input[str]] = {}
-        if kind is not LEGACY:
-            # Only an OCI registration carries the kind: a legacy one keeps exactly the inputs it had.
-            oci = {"registry_kind": kind.palette_kind, "base_content_path": settings.kind.base_content_path}
+        optional: dict[str, pulumi.Input[str]] = settings.kind.kind.registration_inputs(settings.kind.base_content_path)
         if self.packs:
             # Palette syncs once after any pack was pushed again, added or removed: the trigger is what the
             # registry holds, known only once every Pack is done (and so the registration waits for them).
             published = [getattr(pack, output) for pack in self.packs for output in PUBLISHED]
-            oci["sync_trigger"] = pulumi.Output.all(*published).apply(_digest_of)
+            optional["sync_trigger"] = pulumi.Output.all(*published).apply(_digest_of)
         return PaletteRegistration(
             "palette",
             api_url=settings.palette.api_url,
@@ -382,7 +375,7 @@ class PackRegistry(pulumi.ComponentResource):
             wait_for_sync=settings.palette.wait_for_sync,
             sync_timeout_seconds=settings.palette.sync_timeout_seconds,
             delete_unreachable=settings.delete_unreachable,
-            **oci,
+            **optional,
             # Registered once, at the shared endpoint, after every instance is ready.
             opts=pulumi.ResourceOptions.merge(moved, pulumi.ResourceOptions(depends_on=self._ready())),
         )

@@ -12,7 +12,6 @@ import pulumi
 
 from components.config import RegistrySettings
 from components.config.network import is_loopback
-from components.kinds import LEGACY
 from components.pack_registry.component import PackRegistry
 
 __all__ = ["DEPLOYED_OUTPUTS", "OCI_OUTPUTS", "PALETTE_OUTPUTS", "SECRET_OUTPUTS", "registry_outputs"]
@@ -54,18 +53,16 @@ def registry_outputs(registry: PackRegistry, settings: RegistrySettings) -> dict
         instanceContainerNames=registry.container_names,
         registryKind=kind.name,
     )
-    if kind is LEGACY:
-        outputs["loginCommand"] = f"spectro registry login {settings.host_port}" + (
-            "" if settings.https else " --insecure"
+    outputs.update(
+        kind.client_outputs(
+            host_port=settings.host_port,
+            https=settings.https,
+            push_user=registry.push_user,
+            private_ca=registry.ca_certificate is not None,
+            loopback=is_loopback(settings.primary_host),
+            pack_repository=f"{settings.host_port}/{settings.kind.pack_repository_path}",
         )
-    else:
-        pack_repository = f"{settings.host_port}/{settings.kind.pack_repository_path}"
-        # ORAS reads its TLS flags per command (login stores only the credential), and talks plain HTTP to
-        # localhost unless told otherwise (oras cmd/oras/internal/option/remote.go): every command says it.
-        flags = _oras_flags(settings, registry.ca_certificate is not None)
-        outputs["packRepository"] = pack_repository
-        outputs["pushCommand"] = f"oras push {flags}{pack_repository}/<name>:<version> <name>-<version>.tar.gz"
-        outputs["loginCommand"] = f"oras login -u {registry.push_user} {flags}{settings.host_port}"
+    )
     catalog_user = settings.read_only_users[0] if registry.credentials is not None else registry.pull_user
     outputs["curlCommand"] = (
         "curl --cacert ca.crt " if registry.ca_certificate is not None else "curl "
@@ -76,12 +73,3 @@ def registry_outputs(registry: PackRegistry, settings: RegistrySettings) -> dict
         outputs["paletteSyncStatus"] = registry.registration.sync_status
     return outputs
 
-
-def _oras_flags(settings: RegistrySettings, private_ca: bool) -> str:
-    """The TLS flags an ``oras`` command needs for this registry (each followed by a space)."""
-    if not settings.https:
-        return "--plain-http "
-    flags = "--ca-file ca.crt " if private_ca else ""
-    if is_loopback(settings.primary_host):
-        flags += "--plain-http=false "
-    return flags

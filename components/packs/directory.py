@@ -25,6 +25,7 @@ import yaml
 from components.config import values_yaml
 from components.config.container import IMAGE_PATH_COMPONENT, TAG
 from components.config.source import ConfigError, Raw
+from components.kinds import RegistryKind
 
 __all__ = ["LAYERS", "PackSource", "parse_packs"]
 
@@ -241,20 +242,16 @@ def _pack(entry: str, project_dir: Path | None) -> tuple[PackSource, list[str]]:
     return source, warnings
 
 
-def parse_packs(raw: Raw, project_dir: Path | None, registry_kind: str) -> tuple[tuple[PackSource, ...], list[str]]:
+def parse_packs(raw: Raw, project_dir: Path | None, kind: RegistryKind) -> tuple[tuple[PackSource, ...], list[str]]:
     """The packs the stack publishes (``packs``: directories relative to ``project_dir`` or absolute; only
     absolute ones without a ``project_dir``), and what to warn about. Raises ``ConfigError`` at the first
     refusal."""
     entries = raw.strings(KEY)
     if not entries:
         return (), []
-    if registry_kind == "legacy":
-        raise ConfigError(
-            KEY,
-            "lists packs but registryKind is legacy: the legacy server's pack API belongs to the closed Spectro CLI",
-            "Set registryKind to oci (`pulumi config set registryKind oci`), or push the packs by hand with "
-            "`spectro pack push`.",
-        )
+    refusal = kind.packs_refusal()
+    if refusal is not None:
+        raise ConfigError(*refusal)
     sources: list[PackSource] = []
     warnings: list[str] = []
     seen: dict[tuple[str, str], str] = {}

@@ -59,14 +59,13 @@ from components.palette.errors import (
     PaletteUnavailable,
     redact,
 )
-from components.palette.shapes import LEGACY, OWNER_ANNOTATION, PackRegistrySpec, RegistryShape, owner_of
+from components.palette.shapes import OWNER_ANNOTATION, PACK_REGISTRY_API, RegistrationSpec, RegistryShape, owner_of
 
 __all__ = [
     "DEFAULT_API_URL",
     "MASKED",
     "OWNER_ANNOTATION",
     "HttpPolicy",
-    "PackRegistrySpec",
     "PaletteAuthError",
     "PaletteBadRequest",
     "PaletteClient",
@@ -76,6 +75,7 @@ __all__ = [
     "PaletteNotFound",
     "PaletteSyncError",
     "PaletteUnavailable",
+    "RegistrationSpec",
     "RegistryShape",
     "normalise_api_key",
     "owner_of",
@@ -215,7 +215,7 @@ class PaletteClient:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """The registration's own secrets (its registry password), redacted like the key from every message:
     Palette's replies (a failed sync's message) may quote them."""
-    shape: RegistryShape = LEGACY
+    shape: RegistryShape = PACK_REGISTRY_API
     """Which API the registration lives in: its paths and bodies."""
 
     def __post_init__(self) -> None:
@@ -252,7 +252,7 @@ class PaletteClient:
 
     # -- writes
 
-    def validate(self, registry: PackRegistrySpec) -> None:
+    def validate(self, registry: RegistrationSpec) -> None:
         """Ask Palette to check the registry (endpoint, credentials, TLS). Raises when it refuses."""
         with self._session(retry_post=True) as session:
             self._call(
@@ -264,7 +264,7 @@ class PaletteClient:
                 secrets=(registry.password,),
             )
 
-    def create(self, registry: PackRegistrySpec, *, skip_pack_sync: bool) -> str:
+    def create(self, registry: RegistrationSpec, *, skip_pack_sync: bool) -> str:
         """Register ``registry`` and return its uid; ``PaletteConflict`` when the name is taken.
 
         urllib3 does not repeat this POST. On a retryable failure (429, 5xx, dropped connection,
@@ -303,7 +303,7 @@ class PaletteClient:
                 log.info("pack registry '%s': create failed (%s), trying again", registry.name, failure)
                 retry.sleep(raw)
 
-    def update(self, uid: str, registry: PackRegistrySpec) -> None:
+    def update(self, uid: str, registry: RegistrationSpec) -> None:
         """Replace the registration with ``registry`` (a full PUT, real password included)."""
         with self._session(retry_post=False) as session:
             try:

@@ -20,13 +20,12 @@ from pulumi.dynamic import CheckFailure
 from components.dynamic.values import is_unknown, with_defaults
 from components.palette.access import DEFAULT_API_URL
 from components.palette.client import MASKED
-from components.palette.shapes import KINDS, LEGACY, OCI, RegistryShape, shape_for
+from components.palette.shapes import FIXED, PACK_REGISTRY_API, SHAPES, RegistryShape, shape_for
 
 __all__ = [
     "BEHAVIOUR",
     "DEFAULTS",
     "INPUTS",
-    "OCI_DEFAULT_BASE_CONTENT_PATH",
     "REPLACE_ON",
     "check_inputs",
     "differs",
@@ -66,12 +65,10 @@ DEFAULTS: dict[str, Any] = {
     "wait_for_sync": False,
     "sync_timeout_seconds": 600,
     "allow_http": False,
-    "registry_kind": LEGACY.kind,
+    "registry_kind": PACK_REGISTRY_API.kind,
     "sync_trigger": "",
     "delete_unreachable": False,
 }
-
-OCI_DEFAULT_BASE_CONTENT_PATH = "packs"
 
 # The OCI distribution spec's repository-name grammar (distribution ``reference/regexp.go``): lower-case
 # alphanumeric components joined by ``.``, ``_``, ``__`` or dashes, separated by single ``/``.
@@ -115,8 +112,8 @@ _FLAGS = (
 
 def known_shape(props: Mapping[str, Any]) -> RegistryShape | None:
     """The shape ``props`` ask for, or None while ``registry_kind`` is unknown (a preview) or invalid."""
-    kind = props.get("registry_kind", LEGACY.kind)
-    if is_unknown(kind) or kind not in KINDS:
+    kind = props.get("registry_kind", PACK_REGISTRY_API.kind)
+    if is_unknown(kind) or kind not in SHAPES:
         return None
     return shape_for(kind)
 
@@ -124,9 +121,9 @@ def known_shape(props: Mapping[str, Any]) -> RegistryShape | None:
 def inputs_with_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
     """``props`` with absent keys defaulted; the wire drops None keys and sends ints as floats."""
     out = with_defaults(props, DEFAULTS)
-    if known_shape(out) is OCI:
-        out.setdefault("base_content_path", OCI_DEFAULT_BASE_CONTENT_PATH)
-        for key, value in OCI.fixed.items():
+    shape = known_shape(out)
+    if shape is not None:
+        for key, value in {**shape.defaults, **shape.fixed}.items():
             out.setdefault(key, value)
     endpoint = out.get("endpoint")
     if "tls_enabled" not in out and isinstance(endpoint, str):
@@ -201,7 +198,7 @@ def _url(value: str, *, allow_http: bool, allow_path: bool, what: str) -> tuple[
 def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
     """The inputs with defaults filled in and values normalised, and every failure found."""
     # What a kind fixes (an OCI registry's providerType) is the provider's to fill in, never an input's.
-    inputs = inputs_with_defaults({key: value for key, value in news.items() if key not in OCI.fixed})
+    inputs = inputs_with_defaults({key: value for key, value in news.items() if key not in FIXED})
     failures: list[CheckFailure] = []
 
     def fail(prop: str, reason: str) -> None:
@@ -317,16 +314,17 @@ def _check_kind(
     if not known("registry_kind"):
         return
     kind = inputs["registry_kind"]
-    if kind not in KINDS:
-        fail("registry_kind", f"must be one of {', '.join(KINDS)} (got {kind!r})")
+    if kind not in SHAPES:
+        fail("registry_kind", f"must be one of {', '.join(SHAPES)} (got {kind!r})")
         return
-    if shape_for(kind) is not OCI:
+    shape = shape_for(kind)
+    if "base_content_path" not in shape.holds:
         if news.get("base_content_path") is not None:
             fail("base_content_path", "is only used with registry_kind oci; leave it unset")
         return
-    if flags["allow_http"] is True:
+    if not shape.allows_http and flags["allow_http"] is True:
         fail("allow_http", "must be false with registry_kind oci: Palette registers an OCI registry over https:// only")
-    if flags["private"] is False:
+    if "private" not in shape.holds and flags["private"] is False:
         fail(
             "private",
             "is a legacy pack registry setting: Palette's OCI registry spec has no such field; "

@@ -67,7 +67,6 @@ from components.palette import client as palette_client
 from components.palette.access import API_KEY_CONFIG, API_KEY_ENV, DEFAULT_API_URL, normalise_api_key
 from components.palette.client import (
     HttpPolicy,
-    PackRegistrySpec,
     PaletteAuthError,
     PaletteBadRequest,
     PaletteClient,
@@ -75,6 +74,7 @@ from components.palette.client import (
     PaletteError,
     PaletteNotFound,
     PaletteUnavailable,
+    RegistrationSpec,
     owner_of,
 )
 from components.palette.inputs import (
@@ -87,7 +87,7 @@ from components.palette.inputs import (
     known_shape,
     pem,
 )
-from components.palette.shapes import LEGACY, shape_for
+from components.palette.shapes import shape_for
 
 __all__ = [
     "API_KEY_CONFIG",
@@ -153,7 +153,7 @@ class PackRegistryProvider(ResourceProvider):
         old, new = inputs_with_defaults(olds), inputs_with_defaults(news)
         replaces = [key for key in REPLACE_ON if differs(key, old, new)]
         # Another kind is a replacement: what the new kind holds is compared only to say "changed".
-        shape = known_shape(new) or known_shape(old) or LEGACY
+        shape = known_shape(new) or known_shape(old) or shape_for(None)
         updates = [key for key in (*shape.holds, *BEHAVIOUR) if differs(key, old, new)]
         return DiffResult(
             changes=bool(replaces or updates),
@@ -353,8 +353,8 @@ def _client(props: Mapping[str, Any], *more: Mapping[str, Any]) -> PaletteClient
     )
 
 
-def _registry(inputs: Mapping[str, Any], *, owner: str = "") -> PackRegistrySpec:
-    return PackRegistrySpec(
+def _registry(inputs: Mapping[str, Any], *, owner: str = "") -> RegistrationSpec:
+    return RegistrationSpec(
         name=inputs["name"],
         endpoint=inputs["endpoint"],
         username=inputs["username"],
@@ -368,7 +368,7 @@ def _registry(inputs: Mapping[str, Any], *, owner: str = "") -> PackRegistrySpec
     )
 
 
-def _create_or_adopt(client: PaletteClient, registry: PackRegistrySpec, *, sync: bool) -> tuple[str, bool]:
+def _create_or_adopt(client: PaletteClient, registry: RegistrationSpec, *, sync: bool) -> tuple[str, bool]:
     """The registration's uid, and whether this call created it (rather than adopting one by that name)."""
     existing = client.find_by_name(registry.name)
     if existing is None:

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "KINDS",
-    "LEGACY",
-    "OCI",
+    "FIXED",
     "OCI_PROVIDER_TYPE",
+    "OCI_REGISTRY_API",
     "OWNER_ANNOTATION",
+    "PACK_REGISTRY_API",
     "SHAPES",
-    "PackRegistrySpec",
+    "RegistrationSpec",
     "RegistryShape",
     "owner_of",
     "shape_for",
@@ -43,7 +43,7 @@ _OCI_DEFAULT_PROVIDER_TYPE = "helm"
 
 
 @dataclass(frozen=True)
-class PackRegistrySpec:
+class RegistrationSpec:
     """What a registration holds in Palette, in Python terms (either kind)."""
 
     name: str
@@ -82,8 +82,8 @@ class PackRegistrySpec:
         return metadata
 
 
-def _legacy_spec(registry: PackRegistrySpec) -> dict[str, Any]:
-    """``v1PackRegistrySpec``."""
+def _legacy_spec(registry: RegistrationSpec) -> dict[str, Any]:
+    """``v1RegistrationSpec``."""
     return {
         "name": registry.name,
         "endpoint": registry.endpoint,
@@ -92,7 +92,7 @@ def _legacy_spec(registry: PackRegistrySpec) -> dict[str, Any]:
     }
 
 
-def _oci_spec(registry: PackRegistrySpec) -> dict[str, Any]:
+def _oci_spec(registry: RegistrationSpec) -> dict[str, Any]:
     """``v1BasicOciRegistrySpec`` for a pack registry (Spectro's Terraform provider ``toRegistryBasic``:
     TLS always enabled, sync supported, no Spectro manifests)."""
     return {
@@ -165,13 +165,17 @@ class RegistryShape:
     """Under ``status`` in a read body: where the sync status is."""
     holds: tuple[str, ...]
     """The inputs Palette holds for this kind: a change is validated, PUT and synced."""
-    build_spec: Callable[[PackRegistrySpec], dict[str, Any]]
+    build_spec: Callable[[RegistrationSpec], dict[str, Any]]
     read_fields: Callable[[Mapping[str, Any]], dict[str, Any]]
     """A read body's ``spec`` as the inputs it holds (the password excepted: it is masked)."""
     refuses: Callable[[Mapping[str, Any]], str | None] = _any_item
     """Why a listed registration of the name cannot be adopted, or None."""
     fixed: Mapping[str, Any] = field(default_factory=dict)
     """Derived inputs whose value the kind fixes (filled in by the provider, compared for drift)."""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    """Inputs only this kind takes, and their values when absent."""
+    allows_http: bool = True
+    """Whether Palette registers an ``http://`` endpoint of this kind (with ``allow_http``)."""
 
     def item(self, uid: str) -> str:
         return self.item_path.format(uid=uid)
@@ -182,11 +186,11 @@ class RegistryShape:
     def sync_status(self, uid: str) -> str:
         return self.item(uid) + "/sync/status"
 
-    def spec(self, registry: PackRegistrySpec) -> dict[str, Any]:
+    def spec(self, registry: RegistrationSpec) -> dict[str, Any]:
         """The bare spec: the validate call's body."""
         return self.build_spec(registry)
 
-    def body(self, registry: PackRegistrySpec, uid: str | None = None) -> dict[str, Any]:
+    def body(self, registry: RegistrationSpec, uid: str | None = None) -> dict[str, Any]:
         """The full registration (create and update bodies); ``uid`` only for an update."""
         return {"metadata": registry.metadata(uid), "spec": self.build_spec(registry)}
 
@@ -198,7 +202,7 @@ class RegistryShape:
 
 _COMMON_HOLDS = ("endpoint", "username", "password", "ca_certificate", "insecure_skip_verify")
 
-LEGACY = RegistryShape(
+PACK_REGISTRY_API = RegistryShape(
     kind="legacy",
     collection="/v1/registries/pack",
     validate="/v1/registries/pack/validate",
@@ -213,7 +217,7 @@ LEGACY = RegistryShape(
     read_fields=_legacy_fields,
 )
 
-OCI = RegistryShape(
+OCI_REGISTRY_API = RegistryShape(
     kind="oci",
     collection="/v1/registries/oci/basic",
     validate="/v1/registries/oci/basic/validate",
@@ -228,15 +232,20 @@ OCI = RegistryShape(
     read_fields=_oci_fields,
     refuses=_basic_oci_only,
     fixed={"provider_type": OCI_PROVIDER_TYPE},
+    defaults={"base_content_path": "packs"},
+    allows_http=False,
 )
 
-SHAPES: dict[str, RegistryShape] = {shape.kind: shape for shape in (LEGACY, OCI)}
-KINDS = tuple(SHAPES)
+SHAPES: dict[str, RegistryShape] = {shape.kind: shape for shape in (PACK_REGISTRY_API, OCI_REGISTRY_API)}
+"""The shapes by the ``registry_kind`` input's value (the registry kinds reach theirs as ``RegistryKind.palette``)."""
+
+FIXED = frozenset(key for shape in SHAPES.values() for key in shape.fixed)
+"""Inputs the provider fills in for a kind and never takes from the program."""
 
 
 def shape_for(kind: Any) -> RegistryShape:
-    """The shape of ``registry_kind`` (absent, as in a state from before kinds: legacy)."""
-    return SHAPES.get(str(kind or LEGACY.kind), LEGACY)
+    """The shape of ``registry_kind`` (absent, as in a state from before kinds: the pack-registry API)."""
+    return SHAPES.get(str(kind or PACK_REGISTRY_API.kind), PACK_REGISTRY_API)
 
 
 def owner_of(registration: Mapping[str, Any]) -> str:

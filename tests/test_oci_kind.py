@@ -51,7 +51,7 @@ def _env(record: Any) -> list[str]:
 )
 def test_unset_image_and_readiness_paths_follow_the_kind(overrides, image, health, catalog) -> None:
     parsed = settings(overrides)
-    assert parsed.image == (image or overrides["image"])
+    assert parsed.container.image == (image or overrides["image"])
     assert parsed.readiness.health_path == health
     assert parsed.readiness.catalog_path == catalog
 

@@ -15,6 +15,7 @@ import pytest
 
 from components.instance import proxy as oci_proxy
 from components.instance.proxy import ProxyConfigArgs, nginx_quote, proxy_config
+from components.project import declared_config
 
 
 def unquote(token: str) -> str:
@@ -256,7 +257,7 @@ def test_registry_env_listens_on_loopback_without_auth_of_its_own_and_deletes() 
 
 
 def test_proxy_image_is_a_pinned_debian_tag() -> None:
-    name, _, tag = oci_proxy.DEFAULT_PROXY_IMAGE.partition(":")
+    name, _, tag = str(declared_config()["proxyImage"]["default"]).partition(":")
     assert name == "nginx"
     assert re.fullmatch(r"\d+\.\d+\.\d+(-bookworm)?", tag), tag
     assert "alpine" not in tag

@@ -219,6 +219,11 @@ class Container:
     pull_password: Any
     """A secret Output, or None."""
 
+    @property
+    def is_bind_mount(self) -> bool:
+        """Whether the data lives in a host path (else a named Docker volume)."""
+        return self.data_volume.startswith("/")
+
 
 def parse_container(
     raw: Raw, reveal: Callable[[str], str | None], secret: Callable[[str], Any], kind: RegistryKind = LEGACY

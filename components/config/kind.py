@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from components.config.container import IMAGE_PATH_COMPONENT, image_reference
 from components.config.source import ConfigError, Raw
-from components.instance.proxy import DEFAULT_PROXY_IMAGE
 from components.kinds import KINDS, PACK_ARCHIVE, RegistryKind
 
 _REPOSITORY_PATH = re.compile(rf"^{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*$")
@@ -45,9 +44,11 @@ def parse_kind(raw: Raw) -> KindSettings:
             "or '/', no leading or trailing '/', no '..')",
             "Use e.g. packs or spectro/packs.",
         )
-    proxy_image = image_reference(
-        raw.text("proxyImage").strip() or DEFAULT_PROXY_IMAGE, key="proxyImage", example=DEFAULT_PROXY_IMAGE
-    )
+    # Pulumi.yaml pins the official nginx image on a Debian tag on purpose: nginx checks htpasswd entries with the
+    # C library's crypt(), and only glibc's libcrypt (libxcrypt) knows bcrypt; the alpine tags use musl, whose
+    # crypt() has no bcrypt, so every login would fail.
+    default = str(raw.default("proxyImage"))
+    proxy_image = image_reference(raw.text("proxyImage").strip() or default, key="proxyImage", example=default)
     kind = KINDS[name]
     return KindSettings(kind=kind, base_content_path=base, proxy_image=proxy_image)
 
@@ -59,4 +60,4 @@ def check_kind_fits(kind: KindSettings, *, https: bool, palette_enabled: bool, r
         raise ConfigError(*refusal)
 
 
-__all__ = ["DEFAULT_PROXY_IMAGE", "KindSettings", "check_kind_fits", "parse_kind"]
+__all__ = ["KindSettings", "check_kind_fits", "parse_kind"]

@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_tls as tls
 from cryptography import x509
 
 from components.config import KEY_ALGORITHMS
+from components.config.network import Network
+from components.config.tls import Tls
 
-__all__ = ["CA_USES", "SERVER_USES", "Certificates", "CertificatesArgs", "rfc3339"]
+__all__ = ["CA_USES", "SERVER_USES", "Certificates", "rfc3339"]
 
 CA_USES = ["cert_signing", "crl_signing", "digital_signature"]
 SERVER_USES = ["digital_signature", "key_encipherment", "server_auth"]
-
-
-@dataclass(frozen=True)
-class CertificatesArgs:
-    """What the certificates component needs."""
-
-    tls_mode: str
-    """self-signed or provided (http mode builds no certificates)."""
-    hosts: tuple[str, ...]
-    """DNS SANs; the first is also the Common Name."""
-    ip_addresses: tuple[str, ...]
-    """IP SANs."""
-    ca_common_name: str
-    """Subject CN of the generated CA."""
-    key_algorithm: str = "ECDSA-P256"
-    """One of components.config.KEY_ALGORITHMS."""
-    ca_validity_hours: int = 87600
-    cert_validity_hours: int = 8760
-    cert_early_renewal_hours: int = 720
-    provided_certificate: str | None = None
-    """PEM chain, server certificate first (provided mode)."""
-    provided_private_key: pulumi.Input[str] | None = None
-    """PEM key of the server certificate (provided mode)."""
 
 
 class Certificates(pulumi.ComponentResource):
@@ -55,19 +33,29 @@ class Certificates(pulumi.ComponentResource):
     """When the generated CA expires; for a provided chain, the first of its other certificates to expire
     (the leaf itself when the chain holds only the leaf). RFC 3339 in UTC."""
 
-    def __init__(self, name: str, args: CertificatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        network: Network,
+        tls: Tls,
+        *,
+        ca_common_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """``network``: the TLS mode and the names the certificate covers; ``tls``: the provided chain and key, or
+        how to generate them; ``ca_common_name``: the subject CN of a generated CA."""
         super().__init__("palette-pack-registry:registry:Certificates", name, None, opts)
-        if args.tls_mode == "provided":
-            if args.provided_certificate is None or args.provided_private_key is None:
+        if network.tls_mode == "provided":
+            if tls.provided_certificate is None or tls.provided_private_key is None:
                 raise ValueError("provided TLS mode needs a certificate and a private key")
-            self.certificate = pulumi.Output.from_input(args.provided_certificate)
-            self.private_key = pulumi.Output.secret(args.provided_private_key)
-            self.ca_certificate = pulumi.Output.from_input(args.provided_certificate)
-            self._provided_expiry(args.provided_certificate, args.cert_early_renewal_hours)
-        elif args.tls_mode == "self-signed":
-            self._self_signed(name, args)
+            self.certificate = pulumi.Output.from_input(tls.provided_certificate)
+            self.private_key = pulumi.Output.secret(tls.provided_private_key)
+            self.ca_certificate = pulumi.Output.from_input(tls.provided_certificate)
+            self._provided_expiry(tls.provided_certificate, tls.cert_early_renewal_hours)
+        elif network.tls_mode == "self-signed":
+            self._self_signed(name, network, tls, ca_common_name)
         else:
-            raise ValueError(f"no certificates in TLS mode {args.tls_mode!r}")
+            raise ValueError(f"no certificates in TLS mode {network.tls_mode!r}")
         self.register_outputs(
             {
                 "certificate": self.certificate,
@@ -99,9 +87,9 @@ class Certificates(pulumi.ComponentResource):
                 "updated)."
             )
 
-    def _self_signed(self, name: str, args: CertificatesArgs) -> None:
+    def _self_signed(self, name: str, network: Network, tls_settings: Tls, ca_common_name: str) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        algorithm, curve, bits = KEY_ALGORITHMS[args.key_algorithm]
+        algorithm, curve, bits = KEY_ALGORITHMS[tls_settings.key_algorithm]
 
         def key(role: str) -> tls.PrivateKey:
             return tls.PrivateKey(
@@ -114,21 +102,21 @@ class Certificates(pulumi.ComponentResource):
             private_key_pem=ca_key.private_key_pem,
             is_ca_certificate=True,
             set_subject_key_id=True,
-            subject=tls.SelfSignedCertSubjectArgs(common_name=args.ca_common_name),
-            validity_period_hours=args.ca_validity_hours,
-            early_renewal_hours=args.cert_early_renewal_hours,
+            subject=tls.SelfSignedCertSubjectArgs(common_name=ca_common_name),
+            validity_period_hours=tls_settings.ca_validity_hours,
+            early_renewal_hours=tls_settings.cert_early_renewal_hours,
             allowed_uses=CA_USES,
             opts=child,
         )
         server_key = key("server")
-        common_name = args.hosts[0] if args.hosts else args.ip_addresses[0]
+        common_name = network.primary_host
         request = tls.CertRequest(
             f"{name}-server-request",
             private_key_pem=server_key.private_key_pem,
             subject=tls.CertRequestSubjectArgs(common_name=common_name),
             # Go clients (Palette, the Spectro CLI) ignore the Common Name: every name goes into the SANs.
-            dns_names=list(args.hosts),
-            ip_addresses=list(args.ip_addresses),
+            dns_names=list(network.hosts),
+            ip_addresses=list(network.ip_addresses),
             opts=child,
         )
         server = tls.LocallySignedCert(
@@ -139,8 +127,8 @@ class Certificates(pulumi.ComponentResource):
             # The CA has a subject key id, so the provider sets the Authority Key Identifier that
             # Python 3.13+ clients require (hashicorp/terraform-provider-tls#212).
             set_subject_key_id=True,
-            validity_period_hours=args.cert_validity_hours,
-            early_renewal_hours=args.cert_early_renewal_hours,
+            validity_period_hours=tls_settings.cert_validity_hours,
+            early_renewal_hours=tls_settings.cert_early_renewal_hours,
             allowed_uses=SERVER_USES,
             opts=child,
         )

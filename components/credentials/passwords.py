@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_random as random
 
+from components.config.users import Users
 from components.credentials.bcrypt_hash import BcryptHash
 
-__all__ = ["PASSWORD_SPECIALS", "Credentials", "CredentialsArgs"]
+__all__ = ["PASSWORD_SPECIALS", "Credentials"]
 
 # Only URL-unreserved punctuation: nothing that breaks a URL, a shell word or a basic-auth header.
 PASSWORD_SPECIALS = "-_"  # noqa: S105 - an alphabet, not a password
-
-
-@dataclass(frozen=True)
-class CredentialsArgs:
-    """What the credentials component needs."""
-
-    admin_user: str
-    """The admin (push) user's name."""
-    read_only_users: tuple[str, ...]
-    """Read-only (pull) users' names."""
-    password_length: int
-    """Length of each generated password (at most 72: bcrypt's limit)."""
-    rotation_keeper: str
-    """Changing it generates new passwords (and so a new htpasswd file)."""
-    admin_password: pulumi.Input[str] | None = None
-    """A user-supplied admin password, instead of a generated one."""
-    read_only_passwords: pulumi.Input[list[str]] | None = None
-    """User-supplied read-only passwords, in the order of ``read_only_users``."""
 
 
 class Credentials(pulumi.ComponentResource):
@@ -43,7 +24,8 @@ class Credentials(pulumi.ComponentResource):
     htpasswd: pulumi.Output[str]
     """Content of ``/auth/htpasswd-basic`` (secret)."""
 
-    def __init__(self, name: str, args: CredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: Users, opts: pulumi.ResourceOptions | None = None) -> None:
+        """``args``: the users (``config.users``): their names, supplied passwords, how to generate the others."""
         super().__init__("palette-pack-registry:registry:Credentials", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.users = [args.admin_user, *args.read_only_users]

@@ -3,18 +3,22 @@ container, and the container the kind puts in front of it (``RegistryKind.server
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
+from components.config import DockerHostSettings, KindSettings
+from components.config.container import Container
+from components.config.network import Network
+from components.config.users import Users
 from components.instance import docker_engine
-from components.kinds import DRAIN_TIMEOUT_SECONDS, LEGACY, ContainerFile, FrontContainer, RegistryKind, ServerInputs
+from components.instance.storage import StorageSettings, s3_env, s3_files
+from components.kinds import DRAIN_TIMEOUT_SECONDS, ContainerFile, FrontContainer, ServedTls, ServerInputs
 
-__all__ = ["INSTANCE_TYPE", "STOP_GRACE_SECONDS", "DockerHost", "Instance", "InstanceArgs"]
+__all__ = ["INSTANCE_TYPE", "STOP_GRACE_SECONDS", "Instance", "InstanceArgs"]
 
 INSTANCE_TYPE = "palette-pack-registry:registry:Registry"
 LOG_DRIVER = "json-file"
@@ -26,69 +30,31 @@ the stop timeout is 0, a SIGKILL (resource_docker_container_funcs.go resourceDoc
 
 
 @dataclass(frozen=True)
-class DockerHost:
-    """How Pulumi reaches the Docker engine that runs the registry."""
-
-    host: str
-    """unix://, tcp:// or ssh:// URL."""
-    ssh_opts: tuple[str, ...] = ()
-    ca_material: str | None = None
-    cert_material: str | None = None
-    key_material: pulumi.Input[str] | None = None
-    reveal_key: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
-    """The client key in plain text on demand, only to ask the engine what it keeps (instance/docker_engine.py)."""
-
-
-@dataclass(frozen=True)
 class InstanceArgs:
-    """What one instance needs."""
+    """What one instance needs: the config groups it reads, and what the other components made for it."""
 
-    image: str
-    """Registry image reference with a pinned tag."""
-    container_name: str
-    port: int
-    """Host port mapped to container port 5000."""
-    bind_address: str
-    """Host address the port is published on."""
-    data_volume: str | None
-    """Named volume, or an absolute host path, mounted at /data; None when storage is not the filesystem."""
-    log_level: str
-    auth_realm: str
+    container: Container
+    """The image, the container's name, where its data lives, its logs and limits, the image pull credentials."""
+    network: Network
+    """The port published and the address it is published on."""
+    users: Users
+    """The basic-auth realm, and the admin user (the only one allowed to write, where the kind's front decides)."""
+    kind: KindSettings
+    """Which server runs and what stands in front of it (see components.kinds)."""
+    storage: StorageSettings
+    """The container's filesystem, or the bucket shared by every instance."""
+    docker_host: DockerHostSettings
+    """The Docker engine the instance runs on."""
     htpasswd: pulumi.Input[str]
     """Content of the htpasswd file (secret)."""
-    docker_host: DockerHost
-    certificate: pulumi.Input[str] | None = None
-    """PEM chain; None serves plain HTTP."""
-    private_key: pulumi.Input[str] | None = None
-    pull_username: str | None = None
-    pull_password: pulumi.Input[str] | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    log_max_size: str = "10m"
-    """The json-file log is rotated at this size (Docker's max-size, e.g. 10m)."""
-    log_max_files: int = 3
-    """Rotated json-file logs kept (Docker's max-file)."""
-    memory_mb: int = 0
-    """Memory limit in MB, swap included; 0 for none."""
-    cpus: str | None = None
-    """CPU limit as the docker provider reads it back (components.config.provider_cpus); None for none."""
-    tls_min_version: str = "1.2"
-    """Oldest TLS version served: 1.2 or 1.3 (ignored without a certificate)."""
-    http_secret: pulumi.Input[str] | None = None
-    """REGISTRY_HTTP_SECRET, the same on every instance (secret); None generates one for this registry alone."""
-    rotation_keeper: str = "1"
-    """With no ``http_secret``: changing it rotates the generated one."""
-    storage_env: Sequence[pulumi.Input[str]] = ()
-    """REGISTRY_STORAGE_* env for storage other than /data."""
-    storage_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Files the storage needs in the container (path -> content, uploaded read-only and kept secret)."""
+    tls: ServedTls | None
+    """The certificate chain and key served; None serves plain HTTP."""
+    tls_min_version: str
+    """Oldest TLS version served: 1.2 or 1.3 (ignored without ``tls``)."""
+    http_secret: pulumi.Input[str]
+    """REGISTRY_HTTP_SECRET, the same on every instance (secret): an upload may start on one and end on another."""
     after: Sequence[pulumi.Resource] = ()
     """What the container waits for: the previous instance's readiness gate, for a rolling replacement."""
-    kind: RegistryKind = LEGACY
-    """Which server runs, and what stands in front of it (see components.kinds)."""
-    proxy_image: str | None = None
-    """The image of the kind's front container, where it has one (the OCI kind's nginx proxy)."""
-    admin_user: str = "admin"
-    """The only user allowed to write, where the kind's front container decides that."""
 
 
 class Instance(pulumi.ComponentResource):
@@ -106,18 +72,17 @@ class Instance(pulumi.ComponentResource):
     """Id (sha256) of the pulled image the container runs."""
     data_volume: str | None
     """Where pack data lives (None: not on this host's filesystem)."""
-    http_secret: pulumi.Output[str]
-    """REGISTRY_HTTP_SECRET of this instance (secret)."""
 
     def __init__(self, name: str, args: InstanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(INSTANCE_TYPE, name, None, opts)
+        container = args.container
         registry_auth = None
-        if args.pull_username and args.pull_password is not None:
+        if container.pull_username and container.pull_password is not None:
             registry_auth = [
                 docker.ProviderRegistryAuthArgs(
-                    address=_registry_of(args.image),
-                    username=args.pull_username,
-                    password=pulumi.Output.secret(args.pull_password),
+                    address=_registry_of(container.image),
+                    username=container.pull_username,
+                    password=pulumi.Output.secret(container.pull_password),
                 )
             ]
         provider = docker.Provider(
@@ -126,67 +91,60 @@ class Instance(pulumi.ComponentResource):
             registry_auth=registry_auth,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        engine = docker_engine.engine_facts(args.docker_host, args.container_name)
-        memory, memory_swap = docker_engine.declared_memory(engine, args.memory_mb, args.docker_host.host)
+        engine = docker_engine.engine_facts(args.docker_host, container.container_name)
+        memory, memory_swap = docker_engine.declared_memory(engine, container.limits.memory_mb, args.docker_host.host)
         on_host = pulumi.ResourceOptions(parent=self, provider=provider)
 
-        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
+        image = docker.RemoteImage(f"{name}-image", name=container.image, keep_locally=True, opts=on_host)
         self.image_id = image.image_id
 
-        self.data_volume = args.data_volume
+        s3 = args.storage.s3
+        # With S3 the data is in the bucket, not on this host's filesystem.
+        self.data_volume = None if s3 else container.data_volume
+        data_path = args.kind.kind.data_path
         volumes: list[docker.ContainerVolumeArgs] = []
-        if args.data_volume is not None and args.data_volume.startswith("/"):
-            volumes.append(docker.ContainerVolumeArgs(container_path=args.kind.data_path, host_path=args.data_volume))
-        elif args.data_volume is not None:
+        if self.data_volume is not None and container.is_bind_mount:
+            volumes.append(docker.ContainerVolumeArgs(container_path=data_path, host_path=self.data_volume))
+        elif self.data_volume is not None:
             volume = docker.Volume(
                 f"{name}-data",
-                name=args.data_volume,
+                name=self.data_volume,
                 # Pack data outlives `pulumi destroy`: the volume is left on the host, not deleted.
                 opts=pulumi.ResourceOptions.merge(on_host, volume_options()),
             )
-            volumes.append(docker.ContainerVolumeArgs(container_path=args.kind.data_path, volume_name=volume.name))
+            volumes.append(docker.ContainerVolumeArgs(container_path=data_path, volume_name=volume.name))
 
-        if args.http_secret is None:
-            generated = random.RandomPassword(
-                f"{name}-http-secret",
-                length=48,
-                special=False,
-                keepers={"rotation": args.rotation_keeper},
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.http_secret = pulumi.Output.secret(generated.result)
-        else:
-            self.http_secret = pulumi.Output.secret(args.http_secret)
-
-        server = args.kind.server(
+        storage_env = s3_env(s3) if s3 else []
+        server = args.kind.kind.server(
             ServerInputs(
-                log_level=args.log_level,
-                auth_realm=args.auth_realm,
-                admin_user=args.admin_user,
+                log_level=container.log_level,
+                auth_realm=args.users.auth_realm,
+                admin_user=args.users.admin_user,
                 htpasswd=args.htpasswd,
-                certificate=args.certificate,
-                private_key=args.private_key,
+                tls=args.tls,
                 tls_min_version=args.tls_min_version,
-                http_secret_env=self.http_secret.apply(lambda value: f"REGISTRY_HTTP_SECRET={value}"),
-                storage_env=args.storage_env,
-                proxy_image=args.proxy_image,
+                http_secret_env=pulumi.Output.secret(args.http_secret).apply(
+                    lambda value: f"REGISTRY_HTTP_SECRET={value}"
+                ),
+                storage_env=storage_env,
+                proxy_image=args.kind.proxy_image,
             )
         )
-        envs = [*server.env, *args.storage_env]
+        envs = [*server.env, *storage_env]
         uploads = _uploads(server.files) + [
             docker.ContainerUploadArgs(file=path, content=pulumi.Output.secret(content), permissions=READ_ONLY_MODE)
-            for path, content in sorted(args.storage_files.items())
+            for path, content in sorted((s3_files(s3) if s3 else {}).items())
         ]
         published = docker.ContainerPortArgs(
             internal=server.port,
-            external=args.port,
-            ip=args.bind_address,
+            external=args.network.port,
+            ip=args.network.bind_address,
             protocol="tcp",
         )
         self.front = self._front(name, args, server.front, provider, engine, published) if server.front else None
         self.container = docker.Container(
             f"{name}-container",
-            name=args.container_name,
+            name=container.container_name,
             # The image id, not its name: that is what Docker reports back, so a re-run sees no change.
             image=image.image_id,
             restart="always",
@@ -199,18 +157,15 @@ class Instance(pulumi.ComponentResource):
             envs=envs,
             uploads=uploads,
             volumes=volumes or None,
-            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())] or None,
             # Written the way the provider reads them back (resource_docker_container_funcs.go), so a
             # second `pulumi up` sees no change: the driver by name, the options as strings.
             log_driver=LOG_DRIVER,
-            log_opts=docker_engine.declared_log_opts(
-                engine, {"max-size": args.log_max_size, "max-file": str(args.log_max_files)}
-            ),
+            log_opts=_log_opts(engine, container),
             # What the host keeps of the limit (components/instance/docker_engine.py): swap is part of it, or -1
             # where the host has no swap accounting; a host without the memory cgroup is refused.
             memory=memory,
             memory_swap=memory_swap,
-            cpus=args.cpus,
+            cpus=container.limits.cpus,
             # SIGTERM, then up to this long for the drain before SIGKILL (not stored in Docker: no replacement).
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             opts=pulumi.ResourceOptions(
@@ -247,19 +202,16 @@ class Instance(pulumi.ComponentResource):
         image = docker.RemoteImage(f"{name}-{front.role}-image", name=front.image, keep_locally=True, opts=on_host)
         return docker.Container(
             f"{name}-{front.role}-container",
-            name=f"{args.container_name}-{front.role}",
+            name=f"{args.container.container_name}-{front.role}",
             image=image.image_id,
             restart="always",
             must_run=True,
             network_mode="bridge",
             ports=[published],
             uploads=_uploads(front.files),
-            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())] or None,
             log_driver=LOG_DRIVER,
             # The same daemon as the registry's: the log options it adds to every container are its too.
-            log_opts=docker_engine.declared_log_opts(
-                engine, {"max-size": args.log_max_size, "max-file": str(args.log_max_files)}
-            ),
+            log_opts=_log_opts(engine, args.container),
             # The image's STOPSIGNAL (SIGQUIT: nginx finishes the requests in flight), then up to this long.
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             opts=pulumi.ResourceOptions(
@@ -271,6 +223,13 @@ class Instance(pulumi.ComponentResource):
                 depends_on=list(args.after) or None,
             ),
         )
+
+
+def _log_opts(engine: docker_engine.EngineFacts | None, container: Container) -> dict[str, str]:
+    """The json-file options declared for a container: the program's, and those the engine adds (docker_engine)."""
+    limits = container.limits
+    options = {"max-size": limits.log_max_size, "max-file": str(limits.log_max_files)}
+    return docker_engine.declared_log_opts(engine, options)
 
 
 def _uploads(files: list[ContainerFile]) -> list[docker.ContainerUploadArgs]:
@@ -287,7 +246,7 @@ def _uploads(files: list[ContainerFile]) -> list[docker.ContainerUploadArgs]:
 DOCKER_HUB_PULL_KEY = "registry-1.docker.io"
 
 
-def provider_pins(host: DockerHost) -> dict[str, Any]:
+def provider_pins(host: DockerHostSettings) -> dict[str, Any]:
     """Every provider attribute the provider would otherwise fill from the environment (its provider.go
     DefaultFuncs: DOCKER_CONTEXT, DOCKER_CERT_PATH, DOCKER_CA/CERT/KEY_MATERIAL, DOCKER_SSH_OPTS; DOCKER_HOST
     is the program's host), set explicitly: an explicit value, empty included, is what the provider reads."""

@@ -20,7 +20,6 @@ __all__ = [
     "ADMIN_WRITE_METHODS",
     "CERT_FILE",
     "CONFIG_FILE",
-    "DEFAULT_PROXY_IMAGE",
     "DENIED_BODY",
     "HTPASSWD_FILE",
     "KEY_FILE",
@@ -36,11 +35,6 @@ __all__ = [
     "proxy_config",
     "registry_env",
 ]
-
-DEFAULT_PROXY_IMAGE = "nginx:1.27.3-bookworm"
-"""The official nginx image, pinned. A Debian-based tag on purpose: nginx checks htpasswd entries with the
-C library's crypt(), and only glibc's libcrypt (libxcrypt) knows bcrypt; the alpine tags use musl, whose
-crypt() has no bcrypt, so every login would fail."""
 
 CONFIG_FILE = "/etc/nginx/conf.d/default.conf"
 """Where the server configuration goes: it replaces the official image's default port-80 server (its

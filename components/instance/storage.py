@@ -26,7 +26,6 @@ from typing import Any
 import pulumi
 
 __all__ = [
-    "DEFAULT_S3_REGION",
     "STORAGE_KINDS",
     "S3Storage",
     "StorageSettings",
@@ -36,7 +35,6 @@ __all__ = [
 ]
 
 STORAGE_KINDS = ("filesystem", "s3")
-DEFAULT_S3_REGION = "us-east-1"
 # How often the server checks its storage driver, and after how many failures it answers 503.
 HEALTH_INTERVAL = "10s"
 HEALTH_THRESHOLD = 1

@@ -30,6 +30,7 @@ from components.kinds.kind import (
     FrontContainer,
     Refusal,
     RegistryKind,
+    ServedTls,
     ServerInputs,
     ServerSetup,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "FrontContainer",
     "Refusal",
     "RegistryKind",
+    "ServedTls",
     "ServerInputs",
     "ServerSetup",
 ]

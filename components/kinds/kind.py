@@ -20,6 +20,7 @@ __all__ = [
     "FrontContainer",
     "Refusal",
     "RegistryKind",
+    "ServedTls",
     "ServerInputs",
     "ServerSetup",
 ]
@@ -65,6 +66,16 @@ class FrontContainer:
 
 
 @dataclass(frozen=True)
+class ServedTls:
+    """The certificate chain and key a registry serves (none: plain HTTP)."""
+
+    certificate: pulumi.Input[str]
+    """PEM chain, server certificate first."""
+    private_key: pulumi.Input[str]
+    """PEM key of the server certificate (secret)."""
+
+
+@dataclass(frozen=True)
 class ServerInputs:
     """What the registry server of one instance is set up from (the same on every instance)."""
 
@@ -74,10 +85,10 @@ class ServerInputs:
     """The user who may push (adminUser)."""
     htpasswd: pulumi.Input[str]
     """Content of the bcrypt htpasswd file (secret)."""
-    certificate: pulumi.Input[str] | None
-    """PEM chain served; None serves plain HTTP."""
-    private_key: pulumi.Input[str] | None
+    tls: ServedTls | None
+    """What is served over TLS; None serves plain HTTP."""
     tls_min_version: str
+    """Oldest TLS version served (with ``tls``)."""
     http_secret_env: pulumi.Input[str]
     """``REGISTRY_HTTP_SECRET=...`` (secret)."""
     storage_env: Sequence[pulumi.Input[str]] = ()

@@ -44,15 +44,15 @@ class LegacyKind(RegistryKind):
             inputs.http_secret_env,
         ]
         files = [ContainerFile(AUTH_FILE, inputs.htpasswd)]
-        if inputs.certificate is not None:
+        if inputs.tls is not None:
             env += [
                 f"REGISTRY_HTTP_TLS_CERTIFICATE={CERT_FILE}",
                 f"REGISTRY_HTTP_TLS_KEY={KEY_FILE}",
                 f"REGISTRY_HTTP_TLS_MINIMUMTLS={MINIMUM_TLS[inputs.tls_min_version]}",
             ]
             files += [
-                ContainerFile(CERT_FILE, inputs.certificate),
-                ContainerFile(KEY_FILE, inputs.private_key, secret=True),
+                ContainerFile(CERT_FILE, inputs.tls.certificate),
+                ContainerFile(KEY_FILE, inputs.tls.private_key, secret=True),
             ]
         return ServerSetup(env=env, files=files, port=CONTAINER_PORT)
 

@@ -107,7 +107,7 @@ class OciKind(OciRegistry):
             # The official image's config caches blob descriptors in memory: with one data location shared by
             # several hosts, an instance would go on serving a blob another instance deleted.
             env.append(NO_BLOB_CACHE_ENV)
-        https = inputs.certificate is not None
+        https = inputs.tls is not None
         config = proxy.proxy_config(
             proxy.ProxyConfigArgs(
                 admin_user=inputs.admin_user,
@@ -120,10 +120,10 @@ class OciKind(OciRegistry):
             ContainerFile(proxy.CONFIG_FILE, config),
             ContainerFile(proxy.HTPASSWD_FILE, inputs.htpasswd, secret=True),
         ]
-        if https:
+        if inputs.tls is not None:
             files += [
-                ContainerFile(proxy.CERT_FILE, inputs.certificate),
-                ContainerFile(proxy.KEY_FILE, inputs.private_key, secret=True),
+                ContainerFile(proxy.CERT_FILE, inputs.tls.certificate),
+                ContainerFile(proxy.KEY_FILE, inputs.tls.private_key, secret=True),
             ]
         front = FrontContainer(role="proxy", image=inputs.proxy_image, files=files, port=proxy.PROXY_PORT)
         # The proxy publishes its port; the registry listens on the namespace's loopback.

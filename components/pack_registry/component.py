@@ -29,10 +29,11 @@ import pulumi
 import pulumi_random as random
 
 from components.config import PROJECT, DockerHostSettings, InstanceSettings, RegistrySettings
-from components.credentials.certificates import Certificates, CertificatesArgs
-from components.credentials.passwords import Credentials, CredentialsArgs
-from components.instance.container import INSTANCE_TYPE, DockerHost, Instance, InstanceArgs
-from components.instance.storage import s3_env, s3_files, storage_hint
+from components.credentials.certificates import Certificates
+from components.credentials.passwords import Credentials
+from components.instance.container import INSTANCE_TYPE, Instance, InstanceArgs
+from components.instance.storage import storage_hint
+from components.kinds import ServedTls
 from components.packs import Pack
 from components.packs.archive import pack_content
 from components.palette import PaletteRegistration
@@ -102,7 +103,7 @@ class PackRegistry(pulumi.ComponentResource):
             raise ValueError("settings.instances is empty: build the settings with components.config.parse_settings")
         super().__init__(f"{PROJECT}:registry:PackRegistry", name, None, opts)
         moved = pulumi.ResourceOptions(parent=self, aliases=_moved_from_stack())
-        self.endpoint = settings.endpoint
+        self.endpoint = settings.network.endpoint
         self.instances = []
         self.gates = []
         self.instance_endpoints = []
@@ -130,39 +131,20 @@ class PackRegistry(pulumi.ComponentResource):
 
     def _deploy(self, name: str, settings: RegistrySettings, moved: pulumi.ResourceOptions) -> None:
         """Credentials, certificates and one instance per Docker host, each gated, in a rolling chain."""
-        self.credentials = Credentials(
-            "credentials",
-            CredentialsArgs(
-                admin_user=settings.admin_user,
-                read_only_users=settings.read_only_users,
-                password_length=settings.password_length,
-                rotation_keeper=settings.rotation_keeper,
-                admin_password=settings.admin_password,
-                read_only_passwords=settings.read_only_passwords,
-            ),
-            opts=moved,
-        )
+        self.credentials = Credentials("credentials", settings.users, opts=moved)
+        https = settings.network.https
         self.certificates = (
             Certificates(
                 "tls",
-                CertificatesArgs(
-                    tls_mode=settings.tls_mode,
-                    hosts=settings.hosts,
-                    ip_addresses=settings.ip_addresses,
-                    ca_common_name=f"{settings.container_name} {pulumi.get_stack()} CA",
-                    key_algorithm=settings.key_algorithm,
-                    ca_validity_hours=settings.ca_validity_hours,
-                    cert_validity_hours=settings.cert_validity_hours,
-                    cert_early_renewal_hours=settings.cert_early_renewal_hours,
-                    provided_certificate=settings.provided_certificate,
-                    provided_private_key=settings.provided_private_key,
-                ),
+                settings.network,
+                settings.tls,
+                ca_common_name=f"{settings.container.container_name} {pulumi.get_stack()} CA",
                 opts=moved,
             )
-            if settings.https
+            if https
             else None
         )
-        if not settings.https:
+        if not https:
             pulumi.log.warn(
                 "tlsMode is 'http': credentials travel in clear text; Palette and `spectro registry login` "
                 "need insecure mode (--insecure) to use this registry."
@@ -172,14 +154,14 @@ class PackRegistry(pulumi.ComponentResource):
         self.ca_expires_at = self.certificates.ca_expires_at if self.certificates else None
 
         s3 = settings.storage.s3
-        self.data_location = s3.location if s3 else settings.data_volume
+        self.data_location = s3.location if s3 else settings.container.data_volume
         self.http_secret = self._http_secret(name, settings)
         previous: pulumi.Resource | None = None
         for instance in settings.instances:
             suffix = f"-{instance.key}" if instance.key else ""
             registry = Instance(
                 f"registry{suffix}",
-                self._registry_args(settings, instance.docker, previous),
+                self._instance_args(settings, instance.docker, previous),
                 opts=pulumi.ResourceOptions(parent=self, aliases=_single_host_aliases("registry", instance)),
             )
             self.instances.append(registry)
@@ -193,8 +175,8 @@ class PackRegistry(pulumi.ComponentResource):
 
         self.pull_user = settings.palette.user
         self.pull_password = self.credentials.passwords[self.pull_user]
-        self.push_user = settings.admin_user
-        self.push_password = self.credentials.passwords[settings.admin_user]
+        self.push_user = settings.users.admin_user
+        self.push_password = self.credentials.passwords[self.push_user]
 
     def _use_existing(self, settings: RegistrySettings) -> None:
         """A registry the user runs: nothing deployed, its endpoint gated once (TLS, the pull user lists)."""
@@ -245,7 +227,7 @@ class PackRegistry(pulumi.ComponentResource):
         pushes every pack again."""
         for warning in settings.pack_warnings:
             pulumi.log.warn(warning)
-        server_name = settings.existing.host if settings.existing else settings.primary_host
+        server_name = settings.existing.host if settings.existing else settings.network.primary_host
         packs = []
         for source in settings.packs:
             content = pack_content(source.directory)
@@ -279,62 +261,45 @@ class PackRegistry(pulumi.ComponentResource):
             "registry-http-secret",
             length=48,
             special=False,
-            keepers={"rotation": settings.rotation_keeper},
+            keepers={"rotation": settings.users.rotation_keeper},
             opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=single_host_registry)]),
         )
         return pulumi.Output.secret(secret.result)
 
-    def _registry_args(
+    def _instance_args(
         self, settings: RegistrySettings, docker: DockerHostSettings, previous: pulumi.Resource | None
     ) -> InstanceArgs:
-        s3 = settings.storage.s3
+        assert self.credentials is not None
         return InstanceArgs(
-            image=settings.image,
-            container_name=settings.container_name,
-            port=settings.port,
-            bind_address=settings.bind_address,
-            data_volume=None if s3 else settings.data_volume,
-            log_level=settings.log_level,
-            auth_realm=settings.auth_realm,
+            container=settings.container,
+            network=settings.network,
+            users=settings.users,
+            kind=settings.kind,
+            storage=settings.storage,
+            docker_host=docker,
             htpasswd=self.credentials.htpasswd,
-            docker_host=DockerHost(
-                host=docker.host,
-                ssh_opts=docker.ssh_opts,
-                ca_material=docker.ca_material,
-                cert_material=docker.cert_material,
-                key_material=docker.key_material,
-                reveal_key=docker.reveal_key,
+            tls=(
+                ServedTls(certificate=self.certificates.certificate, private_key=self.certificates.private_key)
+                if self.certificates
+                else None
             ),
-            certificate=self.certificates.certificate if self.certificates else None,
-            private_key=self.certificates.private_key if self.certificates else None,
-            pull_username=settings.pull_username,
-            pull_password=settings.pull_password,
-            log_max_size=settings.limits.log_max_size,
-            log_max_files=settings.limits.log_max_files,
-            memory_mb=settings.limits.memory_mb,
-            cpus=settings.limits.cpus,
-            tls_min_version=settings.tls_min_version,
+            tls_min_version=settings.tls.min_version,
             http_secret=self.http_secret,
-            storage_env=s3_env(s3) if s3 else (),
-            storage_files=s3_files(s3) if s3 else {},
             # The rolling chain: this container is only (re)placed once the previous instance is ready again.
             after=[previous] if previous is not None else (),
-            kind=settings.kind.kind,
-            proxy_image=settings.kind.proxy_image,
-            admin_user=settings.admin_user,
         )
 
     def _gate(
         self, name: str, settings: RegistrySettings, registry: Instance, instance: InstanceSettings
     ) -> ReadinessGate:
-        read_only_user = settings.read_only_users[0]
+        read_only_user = settings.users.read_only_users[0]
         s3 = settings.storage.s3
         kind = settings.kind.kind
         triggers: dict[str, pulumi.Input[str]] = {role: container.id for role, container in registry.serving.items()}
         return ReadinessGate(
             name,
             url=instance.readiness_url,
-            server_name=settings.primary_host,
+            server_name=settings.network.primary_host,
             ca_certificate=self.ca_certificate,
             health_path=settings.readiness.health_path,
             catalog_path=settings.readiness.catalog_path,
@@ -363,13 +328,13 @@ class PackRegistry(pulumi.ComponentResource):
             "palette",
             api_url=settings.palette.api_url,
             name=settings.palette.name,
-            endpoint=settings.endpoint,
+            endpoint=settings.network.endpoint,
             username=self.pull_user,
             password=self.pull_password,
             ca_certificate=self.ca_certificate,
-            tls_enabled=settings.https,
+            tls_enabled=settings.network.https,
             insecure_skip_verify=settings.palette.insecure_skip_verify,
-            allow_http=not settings.https,
+            allow_http=not settings.network.https,
             validate=settings.palette.validate,
             sync=settings.palette.sync,
             wait_for_sync=settings.palette.wait_for_sync,

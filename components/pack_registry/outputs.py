@@ -32,8 +32,9 @@ SECRET_OUTPUTS = ("adminPassword", "readOnlyPasswords")
 def registry_outputs(registry: PackRegistry, settings: RegistrySettings) -> dict[str, Any]:
     """Export name -> value (a plain value or an Output), in the order the README's outputs table lists them."""
     kind = settings.kind.kind
+    network = settings.network
     outputs: dict[str, Any] = {
-        "endpoint": settings.endpoint,
+        "endpoint": network.endpoint,
         "caCertificate": registry.ca_certificate,
         "certificateExpiresAt": registry.certificate_expires_at,
         "caExpiresAt": registry.ca_expires_at,
@@ -42,10 +43,10 @@ def registry_outputs(registry: PackRegistry, settings: RegistrySettings) -> dict
     if registry.credentials is not None:
         passwords = registry.credentials.passwords
         outputs.update(
-            adminPassword=passwords[settings.admin_user],
-            readOnlyUsers=list(settings.read_only_users),
-            readOnlyPasswords=pulumi.Output.secret([passwords[u] for u in settings.read_only_users]),
-            containerName=settings.container_name,
+            adminPassword=passwords[settings.users.admin_user],
+            readOnlyUsers=list(settings.users.read_only_users),
+            readOnlyPasswords=pulumi.Output.secret([passwords[u] for u in settings.users.read_only_users]),
+            containerName=settings.container.container_name,
         )
     outputs.update(
         dataVolume=registry.data_location,
@@ -55,18 +56,18 @@ def registry_outputs(registry: PackRegistry, settings: RegistrySettings) -> dict
     )
     outputs.update(
         kind.client_outputs(
-            host_port=settings.host_port,
-            https=settings.https,
+            host_port=network.host_port,
+            https=network.https,
             push_user=registry.push_user,
             private_ca=registry.ca_certificate is not None,
-            loopback=is_loopback(settings.primary_host),
-            pack_repository=f"{settings.host_port}/{settings.kind.pack_repository_path}",
+            loopback=is_loopback(network.primary_host),
+            pack_repository=f"{network.host_port}/{settings.kind.pack_repository_path}",
         )
     )
-    catalog_user = settings.read_only_users[0] if registry.credentials is not None else registry.pull_user
+    catalog_user = settings.users.read_only_users[0] if registry.credentials is not None else registry.pull_user
     outputs["curlCommand"] = (
         "curl --cacert ca.crt " if registry.ca_certificate is not None else "curl "
-    ) + f"-u {catalog_user} {settings.endpoint}{settings.readiness.catalog_path}"
+    ) + f"-u {catalog_user} {network.endpoint}{settings.readiness.catalog_path}"
     if registry.registration is not None:
         outputs["paletteRegistrationUid"] = registry.registration.uid
         outputs["paletteRegistrationName"] = registry.registration.name

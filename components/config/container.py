@@ -10,6 +10,7 @@ from typing import Any
 
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw
 from components.kinds import KINDS, LEGACY, RegistryKind
+from components.oci_reference import IMAGE_DIGEST_SIZES, IMAGE_NAME_MAX, IMAGE_REFERENCE
 
 DEFAULT_IMAGE = LEGACY.default_image
 
@@ -39,27 +40,6 @@ _SYSTEM_DIRECTORIES = frozenset(
     "/var/lib /var/lib/docker".split()
 )
 
-# A tag in Docker's image reference grammar (distribution/reference regexp.go ``tag``).
-TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-
-# Docker's image reference grammar (distribution/reference regexp.go), spelled with ASCII classes.
-IMAGE_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-
-_IMAGE_DOMAIN = (
-    r"(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
-    r"|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
-)
-
-_IMAGE_REF = re.compile(
-    rf"^(?P<name>(?:{_IMAGE_DOMAIN}/)?{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*)"
-    rf"(?::(?P<tag>{TAG}))?"
-    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
-)
-
-_IMAGE_NAME_MAX = 255
-
-# What go-digest (behind distribution/reference Parse) validates a digest against.
-_DIGEST_SIZES = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 
 @dataclass(frozen=True)
@@ -78,22 +58,22 @@ class ContainerLimits:
 
 def image_reference(image: str, *, key: str = "image", example: str = DEFAULT_IMAGE) -> str:
     """The image reference, if Docker would take it and it pins a version (``key`` names it in errors)."""
-    match = _IMAGE_REF.match(image)
+    match = IMAGE_REFERENCE.match(image)
     if not match:
         lowered = image.rsplit("@", 1)[0].rsplit(":", 1)[0]
-        if lowered != lowered.lower() and _IMAGE_REF.match(image.replace(lowered, lowered.lower())):
+        if lowered != lowered.lower() and IMAGE_REFERENCE.match(image.replace(lowered, lowered.lower())):
             problem = f"'{image}' has upper case in its repository path (Docker only takes lower case there)"
         else:
             problem = f"'{image}' is not an image reference Docker accepts"
         raise ConfigError(key, problem, f"Use e.g. {example}.")
-    if len(match["name"]) > _IMAGE_NAME_MAX:
+    if len(match["name"]) > IMAGE_NAME_MAX:
         raise ConfigError(
-            key, f"its repository name is longer than {_IMAGE_NAME_MAX} characters", "Use a shorter name."
+            key, f"its repository name is longer than {IMAGE_NAME_MAX} characters", "Use a shorter name."
         )
     digest = match["digest"]
     if digest is not None:
         algorithm, _, hex_digits = digest.partition(":")
-        size = _DIGEST_SIZES.get(algorithm)
+        size = IMAGE_DIGEST_SIZES.get(algorithm)
         if size is None or len(hex_digits) != size or hex_digits != hex_digits.lower():
             raise ConfigError(
                 key,

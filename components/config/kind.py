@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from components.config.container import IMAGE_PATH_COMPONENT, image_reference
+from components.config.container import image_reference
 from components.config.source import ConfigError, Raw
 from components.kinds import KINDS, PACK_ARCHIVE, RegistryKind
-
-_REPOSITORY_PATH = re.compile(rf"^{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*$")
+from components.oci_reference import is_repository_path
 
 
 @dataclass(frozen=True)
@@ -37,7 +35,7 @@ def parse_kind(raw: Raw) -> KindSettings:
             "Use legacy (Spectro's pack registry server) or oci (an OCI registry, as Spectro recommends).",
         )
     base = raw.text("baseContentPath").strip()
-    if not _REPOSITORY_PATH.match(base) or len(base) > 200:
+    if not is_repository_path(base) or len(base) > 200:
         raise ConfigError(
             "baseContentPath",
             f"'{base}' is not an OCI repository path (lower-case letters and digits, separated by '.', '_', '-' "

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Archive", "PackContent", "build_archive", "pack_content"]
+__all__ = ["Archive", "PackContent", "build_archive", "pack_content", "walk"]
 
 COMPRESS_LEVEL = 6
 
@@ -65,9 +65,10 @@ class Archive:
         return len(self.data)
 
 
-def _entries(directory: str, prefix: str = "") -> Iterator[tuple[str, str, os.stat_result]]:
+def walk(directory: str, prefix: str = "") -> Iterator[tuple[str, str, os.stat_result]]:
     """``(path, relative path, lstat)`` of everything under ``directory``, sorted by name within each
-    directory, parents first (the order ``tar --sort=name`` gives)."""
+    directory, parents first (the order ``tar --sort=name`` gives). The one walk of a pack directory: the
+    archive is built from it, and the pack's checks (``directory.py``) refuse what it would carry unfaithfully."""
     with os.scandir(directory) as scanned:
         children = sorted(scanned, key=lambda child: child.name.encode("utf-8", "surrogateescape"))
     for child in children:
@@ -75,7 +76,7 @@ def _entries(directory: str, prefix: str = "") -> Iterator[tuple[str, str, os.st
         relative = f"{prefix}{child.name}"
         yield child.path, relative, status
         if stat.S_ISDIR(status.st_mode):
-            yield from _entries(child.path, f"{relative}/")
+            yield from walk(child.path, f"{relative}/")
 
 
 def _tarfile_header(name: str, kind: bytes, mode: int, size: int, linkname: str) -> bytes:
@@ -145,7 +146,7 @@ def _tar_chunks(directory: Path, files: dict[str, str]) -> Iterator[bytes]:
     header = _header(top, tarfile.DIRTYPE, _EXECUTABLE_MODE)
     written += len(header)
     yield header
-    for path, relative, status in _entries(str(directory)):
+    for path, relative, status in walk(str(directory)):
         name = f"{top}/{relative}"
         mode = status.st_mode
         if stat.S_ISLNK(mode):

@@ -4,7 +4,7 @@ A pack is a directory holding ``pack.json`` (``name``, ``displayName``, ``versio
 for an addon; ``cloudTypes``; ``kubeManifests``), ``values.yaml`` (may be empty), ``logo.png`` and
 ``manifests/`` or ``charts/`` (shared/registry/FACTS.md "Packs in an OCI registry"). Palette reads it at
 ``<baseContentPath>/spectro-packs/archive/<name>:<version>``, so ``name`` must be a repository path
-component and ``version`` a tag (distribution/reference ``regexp.go``, restated in ``container``).
+component and ``version`` a tag (``components/oci_reference.py``).
 
 Every refusal is one line naming ``packs``, the pack's directory and the file; a missing ``logo.png`` is
 only a warning (Palette shows no logo).
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,19 +22,16 @@ from typing import Any
 import yaml
 
 from components.config import values_yaml
-from components.config.container import IMAGE_PATH_COMPONENT, TAG
 from components.config.source import ConfigError, Raw
 from components.kinds import RegistryKind
+from components.oci_reference import is_path_component, is_tag
+from components.packs.archive import walk
 
 __all__ = ["LAYERS", "PackSource", "parse_packs"]
 
 KEY = "packs"
 
 LAYERS = ("kernel", "os", "k8s", "cni", "csi", "addon")
-
-_NAME = re.compile(rf"^{IMAGE_PATH_COMPONENT}$")
-
-_VERSION = re.compile(rf"^{TAG}$")
 
 _REQUIRED = ("name", "displayName", "version", "layer")
 
@@ -98,14 +94,14 @@ def _pack_json(entry: str, directory: Path) -> dict[str, Any]:
         isinstance(cloud_types, list) and all(isinstance(item, str) for item in cloud_types)
     ):
         raise _refuse(entry, "pack.json", "has cloudTypes that is not a list of strings", 'Use e.g. ["all"].')
-    if not _NAME.fullmatch(data["name"]):
+    if not is_path_component(data["name"]):
         raise _refuse(
             entry,
             "pack.json",
             f"has name '{data['name']}', which cannot be a repository path component",
             "Use lower-case letters and digits, separated by single '.', '_', '__' or '-'.",
         )
-    if not _VERSION.fullmatch(data["version"]):
+    if not is_tag(data["version"]):
         raise _refuse(
             entry,
             "pack.json",
@@ -171,26 +167,23 @@ def _plain_file(directory: Path, item: str, plain_dirs: set[str]) -> bool:
 
 def _check_tree(entry: str, directory: Path) -> None:
     """Refuse what the archive cannot carry faithfully: a symlink leaving the pack, a device or a pipe."""
-    # Plain strings rather than Paths: thousands of entries per run, and only a symlink needs resolving.
-    prefix = os.path.join(directory, "")
-    for root, dirs, files in os.walk(directory):
-        for name in [*dirs, *files]:
-            path = os.path.join(root, name)
-            relative = path[len(prefix) :]
-            try:
-                relative.encode("utf-8")
-            except UnicodeEncodeError:
-                raise _refuse(
-                    entry,
-                    relative.encode("utf-8", "backslashreplace").decode(),
-                    "has a name that is not UTF-8 (a tar of it would not unpack alike everywhere)",
-                    "Rename it.",
-                ) from None
-            mode = os.lstat(path).st_mode
-            if stat.S_ISLNK(mode):
-                _check_link(entry, directory, Path(path), relative)
-            elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                raise _refuse(entry, relative, "is neither a file, a directory nor a symlink", "Remove it.")
+    # The archive's own walk (plain strings rather than Paths: thousands of entries per run, and only a symlink
+    # needs resolving), so what is checked is exactly what is archived.
+    for path, relative, status in walk(str(directory)):
+        try:
+            relative.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _refuse(
+                entry,
+                relative.encode("utf-8", "backslashreplace").decode(),
+                "has a name that is not UTF-8 (a tar of it would not unpack alike everywhere)",
+                "Rename it.",
+            ) from None
+        mode = status.st_mode
+        if stat.S_ISLNK(mode):
+            _check_link(entry, directory, Path(path), relative)
+        elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise _refuse(entry, relative, "is neither a file, a directory nor a symlink", "Remove it.")
 
 
 def _check_link(entry: str, directory: Path, path: Path, relative: str) -> None:

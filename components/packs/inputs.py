@@ -4,15 +4,14 @@ preview), what a change to each means, and the digest of the manifest a state sa
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from pulumi.dynamic import CheckFailure
 
-from components.config.container import IMAGE_PATH_COMPONENT, TAG
 from components.dynamic.values import is_unknown, with_defaults
+from components.oci_reference import is_path_component, is_repository_path, is_sha256_digest, is_tag
 from components.packs.oci_client import pack_manifest
 
 __all__ = [
@@ -69,11 +68,6 @@ DEFAULTS: dict[str, Any] = {
     "delete_unreachable": False,
 }
 
-_NAME = re.compile(rf"^{IMAGE_PATH_COMPONENT}$")
-_VERSION = re.compile(rf"^{TAG}$")
-_REPOSITORY = re.compile(rf"^{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*$")
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-
 
 def inputs_with_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
     return with_defaults({k: props.get(k) for k in INPUTS}, DEFAULTS)
@@ -97,14 +91,14 @@ def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
     for key in ("pack_dir", "username", "password"):
         text(key)
     name, version, repository = text("name"), text("version"), text("repository")
-    if name is not None and not _NAME.fullmatch(name):
+    if name is not None and not is_path_component(name):
         failures.append(CheckFailure("name", f"'{name}' cannot be a repository path component"))
-    if version is not None and not _VERSION.fullmatch(version):
+    if version is not None and not is_tag(version):
         failures.append(CheckFailure("version", f"'{version}' is not a valid tag"))
-    if repository is not None and not _REPOSITORY.fullmatch(repository):
+    if repository is not None and not is_repository_path(repository):
         failures.append(CheckFailure("repository", f"'{repository}' is not a repository path"))
     digest = text("content_digest")
-    if digest is not None and not _DIGEST.fullmatch(digest):
+    if digest is not None and not is_sha256_digest(digest):
         failures.append(CheckFailure("content_digest", f"'{digest}' is not sha256:<64 hex digits>"))
     url = text("registry_url")
     if url is not None:

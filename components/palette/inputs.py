@@ -9,7 +9,6 @@ it: the defaults (``legacy``, none, ``""``, false) make it compare equal to inpu
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +17,7 @@ from cryptography import x509
 from pulumi.dynamic import CheckFailure
 
 from components.dynamic.values import is_unknown, with_defaults
+from components.oci_reference import is_repository_path
 from components.palette.access import DEFAULT_API_URL
 from components.palette.client import MASKED
 from components.palette.shapes import FIXED, PACK_REGISTRY_API, SHAPES, RegistryShape, shape_for
@@ -69,11 +69,6 @@ DEFAULTS: dict[str, Any] = {
     "sync_trigger": "",
     "delete_unreachable": False,
 }
-
-# The OCI distribution spec's repository-name grammar (distribution ``reference/regexp.go``): lower-case
-# alphanumeric components joined by ``.``, ``_``, ``__`` or dashes, separated by single ``/``.
-_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REPOSITORY_PATH = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
 
 MAX_SYNC_TIMEOUT = 24 * 3600
 
@@ -331,7 +326,7 @@ def _check_kind(
             "leave it unset with registry_kind oci",
         )
     path = text("base_content_path")
-    if path is not None and not _REPOSITORY_PATH.fullmatch(path):
+    if path is not None and not is_repository_path(path):
         fail(
             "base_content_path",
             "must be an OCI repository path: lower-case letters and digits, joined by '.', '_', '__' or '-', "

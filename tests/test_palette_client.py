@@ -11,25 +11,19 @@ from urllib.parse import quote, quote_plus
 import pytest
 from urllib3.util import Retry
 
-from components.palette.client import (
-    DEFAULT_API_URL,
-    MASKED,
-    OWNER_ANNOTATION,
-    HttpPolicy,
+from components.palette.access import DEFAULT_API_URL
+from components.palette.client import MASKED, HttpPolicy, PaletteClient, sync_state
+from components.palette.errors import (
     PaletteAuthError,
     PaletteBadRequest,
-    PaletteClient,
     PaletteConflict,
     PaletteError,
     PaletteForbiddenError,
     PaletteNotFound,
     PaletteSyncError,
     PaletteUnavailable,
-    RegistrationSpec,
-    owner_of,
-    sync_state,
 )
-from components.palette.shapes import OCI_REGISTRY_API, PACK_REGISTRY_API
+from components.palette.shapes import OCI_REGISTRY_API, OWNER_ANNOTATION, PACK_REGISTRY_API, RegistrationSpec, owner_of
 from tests.api_keys import INSIDE, SURROUNDING
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_POLICY, ca_pem, new_password

@@ -41,7 +41,6 @@ _SYSTEM_DIRECTORIES = frozenset(
 )
 
 
-
 @dataclass(frozen=True)
 class ContainerLimits:
     """What bounds the container over months of running: its log files, memory and CPU."""
@@ -67,9 +66,7 @@ def image_reference(image: str, *, key: str = "image", example: str = DEFAULT_IM
             problem = f"'{image}' is not an image reference Docker accepts"
         raise ConfigError(key, problem, f"Use e.g. {example}.")
     if len(match["name"]) > IMAGE_NAME_MAX:
-        raise ConfigError(
-            key, f"its repository name is longer than {IMAGE_NAME_MAX} characters", "Use a shorter name."
-        )
+        raise ConfigError(key, f"its repository name is longer than {IMAGE_NAME_MAX} characters", "Use a shorter name.")
     digest = match["digest"]
     if digest is not None:
         algorithm, _, hex_digits = digest.partition(":")

@@ -13,7 +13,7 @@ import bcrypt
 import pulumi
 import pulumi.dynamic
 
-from components.dynamic.values import is_unknown
+from components.dynamic.values import InputCheck, is_unknown
 
 __all__ = ["BcryptHash", "BcryptHashProvider"]
 
@@ -28,15 +28,11 @@ class BcryptHashProvider(pulumi.dynamic.ResourceProvider):
     __module__ = "components.bcrypt_hash"
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
-        password = news.get("password")
-        failures = []
-        if is_unknown(password):
-            return pulumi.dynamic.CheckResult(news, [])
-        if not isinstance(password, str) or not password:
-            failures.append(pulumi.dynamic.CheckFailure("password", "a non-empty password is required"))
-        elif len(password.encode()) > 72:
-            failures.append(pulumi.dynamic.CheckFailure("password", "bcrypt only uses the first 72 bytes"))
-        return pulumi.dynamic.CheckResult(news, failures)
+        check = InputCheck(news)
+        password = check.text("password")
+        if password is not None and len(password.encode()) > 72:
+            check.fail("password", "bcrypt only uses the first 72 bytes")
+        return pulumi.dynamic.CheckResult(news, check.failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
         password = news.get("password")

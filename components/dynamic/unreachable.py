@@ -2,9 +2,9 @@
 
 "Cannot be reached" is a failure to get an answer from the endpoint itself: the connection refused, reset or
 closed without an answer, a timeout, a host name that does not resolve, no route, or 502/503/504 from the
-proxy or load balancer in front (nginx answers 502 once the registry behind it is gone). A definite answer (a
-404, a refused key, a certificate for another name, a 500 from the server itself) is not: it is handled as
-before.
+proxy or load balancer in front (nginx answers 502 once the registry behind it is gone); ``dynamic/http.py``
+``unreachable_reason`` and ``unreachable_status`` tell it apart. A definite answer (a 404, a refused key, a
+certificate for another name, a 500 from the server itself) is not: it is handled as before.
 
 - ``read`` (a refresh) keeps the last-known state of what it cannot reach and says so once per endpoint
   (``keep_on_refresh``). The engine runs one provider process for the whole CLI operation, so the set of
@@ -20,39 +20,24 @@ reason phrase, never from what the server or the exception said, so they hold no
 
 from __future__ import annotations
 
-import errno
-import http.client
 import logging
 import os
-import socket
-import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from http import HTTPStatus
+from collections.abc import Callable, Mapping
 from typing import Any
-
-import requests
-import urllib3.exceptions
 
 __all__ = [
     "DELETE_UNREACHABLE_ENV",
     "DELETE_UNREACHABLE_KEY",
-    "UNREACHABLE_STATUSES",
     "delete_opted_in",
-    "exception_chain",
     "keep_on_refresh",
     "recently_unreachable",
     "release_or_fail",
-    "unreachable_reason",
-    "unreachable_status",
 ]
 
 log = logging.getLogger(__name__)
-
-UNREACHABLE_STATUSES = frozenset({502, 503, 504})
-"""What a proxy or load balancer answers when what is behind it is gone, down or not answering."""
 
 DELETE_UNREACHABLE_KEY = "deleteUnreachable"
 """The config key that opts in, recorded on each resource as its ``delete_unreachable`` input."""
@@ -72,72 +57,6 @@ registry would otherwise wait out every read's timeouts and retries (minutes eac
 engine issues them within seconds, so one verdict covers the run, while an endpoint that comes back (the
 container re-created by the same ``pulumi up --refresh``) is asked again a minute later."""
 _DOWN: dict[str, tuple[float, str]] = {}
-
-
-def exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it wraps (requests -> urllib3 -> ssl/socket)."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        pending.extend([current.__cause__, current.__context__])
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            pending.append(reason)
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-
-
-def _errno_in(chain: list[BaseException], *codes: int) -> bool:
-    return any(getattr(error, "errno", None) in codes for error in chain)
-
-
-def unreachable_reason(exc: BaseException) -> str | None:
-    """A few words saying why the endpoint could not be reached, or None when ``exc`` is no such failure
-    (a TLS certificate refused, a request that was never sent)."""
-    chain = list(exception_chain(exc))
-
-    def has(*types: type[BaseException]) -> bool:
-        return any(isinstance(error, types) for error in chain)
-
-    if has(ssl.SSLCertVerificationError):
-        return None
-    if has(ConnectionRefusedError) or _errno_in(chain, errno.ECONNREFUSED):
-        return "connection refused"
-    if has(requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError) or _errno_in(
-        chain, errno.ETIMEDOUT
-    ):
-        return "timed out"
-    # Reset, or closed cleanly: which one the last retry meets is chance (docker-proxy with nothing behind it
-    # gives either), so both read the same.
-    if has(
-        ConnectionResetError,
-        ConnectionAbortedError,
-        BrokenPipeError,
-        http.client.RemoteDisconnected,
-        ssl.SSLEOFError,
-        ssl.SSLZeroReturnError,
-    ) or _errno_in(chain, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
-        return "connection reset or closed without an answer"
-    if has(ssl.SSLError):
-        return None
-    if has(socket.gaierror):
-        return "host name not resolved"
-    if _errno_in(chain, errno.EHOSTUNREACH, errno.ENETUNREACH):
-        return "no route to host"
-    if has(requests.exceptions.ConnectionError, urllib3.exceptions.NewConnectionError):
-        return "connection failed"
-    return None
-
-
-def unreachable_status(status: int | None) -> str | None:
-    """``"502 Bad Gateway"`` and the like for a status that says the endpoint is not reachable, else None."""
-    if status not in UNREACHABLE_STATUSES:
-        return None
-    return f"{status} {HTTPStatus(status).phrase}"
 
 
 def delete_opted_in(props: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> bool:

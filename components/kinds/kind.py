@@ -1,6 +1,5 @@
 """What a registry kind is: the interface every kind implements, and the facts the servers share."""
 
-
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -164,4 +163,3 @@ class RegistryKind:
     ) -> dict[str, str]:
         """The client commands the stack exports (export name -> value), in the order the outputs table lists them."""
         return {}
-

@@ -215,9 +215,7 @@ class PackRegistry(pulumi.ComponentResource):
 
     def _ready(self) -> list[pulumi.Resource]:
         """What proves every instance ready: the gates, or the containers when the readiness check is off."""
-        return list(self.gates) or [
-            container for instance in self.instances for container in instance.serving.values()
-        ]
+        return list(self.gates) or [container for instance in self.instances for container in instance.serving.values()]
 
     def _packs(self, settings: RegistrySettings) -> list[Pack]:
         """One Pack per pack directory, pushed as the push user through the address this machine reaches the

@@ -73,4 +73,3 @@ def registry_outputs(registry: PackRegistry, settings: RegistrySettings) -> dict
         outputs["paletteRegistrationName"] = registry.registration.name
         outputs["paletteSyncStatus"] = registry.registration.sync_status
     return outputs
-

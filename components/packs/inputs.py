@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pulumi.dynamic import CheckFailure
 
-from components.dynamic.values import is_unknown, with_defaults
+from components.dynamic.values import InputCheck, with_defaults
 from components.oci_reference import is_path_component, is_repository_path, is_sha256_digest, is_tag
 from components.packs.oci_client import pack_manifest
 
@@ -74,52 +74,36 @@ def inputs_with_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
-    failures: list[CheckFailure] = []
-
-    def known(key: str) -> bool:
-        return not is_unknown(news.get(key))
-
-    def text(key: str) -> str | None:
-        value = news.get(key)
-        if not known(key):
-            return None
-        if not isinstance(value, str) or not value:
-            failures.append(CheckFailure(key, f"a non-empty {key} is required"))
-            return None
-        return value
-
+    check = InputCheck(news)
     for key in ("pack_dir", "username", "password"):
-        text(key)
-    name, version, repository = text("name"), text("version"), text("repository")
+        check.text(key)
+    name, version, repository = check.text("name"), check.text("version"), check.text("repository")
     if name is not None and not is_path_component(name):
-        failures.append(CheckFailure("name", f"'{name}' cannot be a repository path component"))
+        check.fail("name", f"'{name}' cannot be a repository path component")
     if version is not None and not is_tag(version):
-        failures.append(CheckFailure("version", f"'{version}' is not a valid tag"))
+        check.fail("version", f"'{version}' is not a valid tag")
     if repository is not None and not is_repository_path(repository):
-        failures.append(CheckFailure("repository", f"'{repository}' is not a repository path"))
-    digest = text("content_digest")
+        check.fail("repository", f"'{repository}' is not a repository path")
+    digest = check.text("content_digest")
     if digest is not None and not is_sha256_digest(digest):
-        failures.append(CheckFailure("content_digest", f"'{digest}' is not sha256:<64 hex digits>"))
-    url = text("registry_url")
+        check.fail("content_digest", f"'{digest}' is not sha256:<64 hex digits>")
+    url = check.text("registry_url")
     if url is not None:
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.username:
-            failures.append(CheckFailure("registry_url", f"'{url}' is not an https:// base URL"))
-    ca = news.get("ca_certificate")
-    if known("ca_certificate") and ca is not None and not (isinstance(ca, str) and "-----BEGIN CERTIFICATE-----" in ca):
-        failures.append(CheckFailure("ca_certificate", "a PEM certificate (-----BEGIN CERTIFICATE-----) is required"))
-    if known("delete_unreachable") and not isinstance(news.get("delete_unreachable", False), bool):
-        failures.append(CheckFailure("delete_unreachable", "must be true or false"))
+            check.fail("registry_url", f"'{url}' is not an https:// base URL")
+    check.pem_certificate("ca_certificate")
+    check.flag("delete_unreachable")
     files = news.get("files")
     if (
-        known("files")
+        check.known("files")
         and files is not None
         and not (
             isinstance(files, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
         )
     ):
-        failures.append(CheckFailure("files", "must map paths to sha256 digests"))
-    return failures
+        check.fail("files", "must map paths to sha256 digests")
+    return check.failures
 
 
 def pushed_manifest_digest(olds: Mapping[str, Any]) -> str | None:

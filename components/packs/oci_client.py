@@ -33,11 +33,15 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 import requests.adapters
-import urllib3
 
-from components.dynamic.http import VerifyingAdapter, trust_context
-from components.dynamic.unreachable import unreachable_reason, unreachable_status
-from components.palette.errors import redact
+from components.dynamic.http import (
+    VerifyingAdapter,
+    redact,
+    retry,
+    trust_context,
+    unreachable_reason,
+    unreachable_status,
+)
 
 __all__ = [
     "CONFIG_MEDIA_TYPE",
@@ -61,17 +65,8 @@ EMPTY_CONFIG = b"{}"
 TIMEOUT = (5.0, 120.0)
 """(connect, read) seconds for every call; the read budget covers a large blob's PUT being committed."""
 
-_RETRY = urllib3.util.Retry(
-    total=4,
-    backoff_factor=0.2,
-    status_forcelist=(429, 500, 502, 503, 504),
-    # GET/HEAD/PUT/DELETE are idempotent here; a POST that failed only opens an upload nobody uses.
-    allowed_methods=frozenset({"GET", "HEAD", "PUT", "DELETE", "POST"}),
-    raise_on_status=False,
-    respect_retry_after_header=True,
-    # urllib3 would otherwise honour a Retry-After of up to 6 hours; the Palette client cuts it likewise.
-    retry_after_max=60,
-)
+# GET/HEAD/PUT/DELETE are idempotent here; a POST that failed only opens an upload nobody uses.
+_RETRY = retry(4, methods=("GET", "HEAD", "PUT", "DELETE", "POST"), backoff_factor=0.2)
 
 
 class OciError(Exception):

@@ -45,42 +45,27 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util import Retry
 
-from components.dynamic.unreachable import unreachable_reason, unreachable_status
-from components.palette.access import DEFAULT_API_URL, normalise_api_key
+from components.dynamic.http import (
+    RETRY_AFTER_MAX_SECONDS,
+    RETRY_STATUSES,
+    redact,
+    retry,
+    unreachable_reason,
+    unreachable_status,
+)
+from components.palette.access import normalise_api_key
 from components.palette.errors import (
     ERRORS_BY_STATUS,
     PaletteAuthError,
-    PaletteBadRequest,
     PaletteConflict,
     PaletteError,
-    PaletteForbiddenError,
     PaletteNotFound,
     PaletteSyncError,
     PaletteUnavailable,
-    redact,
 )
-from components.palette.shapes import OWNER_ANNOTATION, PACK_REGISTRY_API, RegistrationSpec, RegistryShape, owner_of
+from components.palette.shapes import PACK_REGISTRY_API, RegistrationSpec, RegistryShape
 
-__all__ = [
-    "DEFAULT_API_URL",
-    "MASKED",
-    "OWNER_ANNOTATION",
-    "HttpPolicy",
-    "PaletteAuthError",
-    "PaletteBadRequest",
-    "PaletteClient",
-    "PaletteConflict",
-    "PaletteError",
-    "PaletteForbiddenError",
-    "PaletteNotFound",
-    "PaletteSyncError",
-    "PaletteUnavailable",
-    "RegistrationSpec",
-    "RegistryShape",
-    "normalise_api_key",
-    "owner_of",
-    "sync_state",
-]
+__all__ = ["MASKED", "HttpPolicy", "PaletteClient", "sync_state"]
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +73,6 @@ PAGE_LIMIT = 50  # the API's default and maximum page size
 MAX_PAGES = 1000  # a guard against a server that never ends the listing
 # What Palette sends back in place of a secret on every read.
 MASKED = "********"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_SERVER_MESSAGE = 300
 
 # Sync status strings, by outcome (CONTRACT.md "Sync"); compared case-insensitively.
@@ -134,7 +118,7 @@ class HttpPolicy:
     """No single backoff sleep is longer than this."""
     backoff_jitter: float = 0.5
     """Up to this many random seconds are added to each backoff, so clients do not retry in step."""
-    retry_after_max: int = 60
+    retry_after_max: int = RETRY_AFTER_MAX_SECONDS
     """A longer ``Retry-After`` is cut to this (urllib3 would otherwise wait up to 6 hours)."""
     connect_timeout: float = 10.0
     """Seconds to open a connection."""
@@ -164,22 +148,18 @@ class HttpPolicy:
         methods = {"GET", "HEAD", "PUT", "DELETE"}
         if retry_post:
             methods.add("POST")
-        return Retry(
-            total=self.retries,
+        return retry(
+            self.retries,
+            methods=methods,
+            backoff_factor=self.backoff_factor,
+            retry_after_max=self.retry_after_max,
             connect=self.retries,
             read=self.retries,
             status=self.retries,
             other=0,
             redirect=0,
-            allowed_methods=frozenset(methods),
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=self.backoff_factor,
             backoff_max=self.backoff_max,
             backoff_jitter=self.backoff_jitter,
-            retry_after_max=self.retry_after_max,
-            respect_retry_after_header=True,
-            # Hand back the last response once retries run out, so the error can quote Palette.
-            raise_on_status=False,
         )
 
     @property

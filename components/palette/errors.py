@@ -1,14 +1,11 @@
-"""What a failed Palette call raises, and how every message is kept free of secrets.
+"""What a failed Palette call raises.
 
-The exceptions name the registration, the Palette, the verb and path and the HTTP status; ``redact``
-removes every form of a secret (as is, stripped, escaped by ``repr``/JSON, URL-encoded) from any text
-before it reaches a message or a log line.
+The exceptions name the registration, the Palette, the verb and path and the HTTP status, never a secret: the
+client redacts every form of one from any text before it reaches a message or a log line (``dynamic/http.py``
+``redact``).
 """
 
 from __future__ import annotations
-
-import json
-from urllib.parse import quote, quote_plus
 
 __all__ = [
     "ERRORS_BY_STATUS",
@@ -20,7 +17,6 @@ __all__ = [
     "PaletteNotFound",
     "PaletteSyncError",
     "PaletteUnavailable",
-    "redact",
 ]
 
 
@@ -90,21 +86,3 @@ ERRORS_BY_STATUS: dict[int, type[PaletteError]] = {
     409: PaletteConflict,
     422: PaletteBadRequest,
 }
-
-
-def _forms(secret: str) -> set[str]:
-    """Every way a message can spell ``secret``: as is, stripped, escaped by ``repr``/JSON, URL-encoded."""
-    forms = {secret, secret.strip(), repr(secret)[1:-1], json.dumps(secret)[1:-1]}
-    forms |= {quote(secret), quote(secret, safe=""), quote_plus(secret)}
-    return {form for form in forms if form}
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every form of every secret replaced by a marker (longest form first)."""
-    forms: set[str] = set()
-    for secret in secrets:
-        if secret:
-            forms |= _forms(secret)
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, _REDACTED)
-    return text

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from pulumi.dynamic import CheckFailure
 
-from components.dynamic.values import is_unknown, with_defaults
+from components.dynamic.values import InputCheck, is_unknown, with_defaults
 from components.oci_reference import is_repository_path
 from components.palette.access import DEFAULT_API_URL
 from components.palette.client import MASKED
@@ -194,13 +194,15 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFai
     """The inputs with defaults filled in and values normalised, and every failure found."""
     # What a kind fixes (an OCI registry's providerType) is the provider's to fill in, never an input's.
     inputs = inputs_with_defaults({key: value for key, value in news.items() if key not in FIXED})
-    failures: list[CheckFailure] = []
+    check = InputCheck(inputs)
 
     def fail(prop: str, reason: str) -> None:
-        failures.append(CheckFailure(prop, f"{prop} {reason}"))
+        # The registration's failures start with the input's name.
+        check.fail(prop, f"{prop} {reason}")
 
     def known(prop: str) -> bool:
-        return prop in inputs and not is_unknown(inputs[prop])
+        # Present, and known: the registration's optional inputs have no value to check when absent.
+        return prop in inputs and check.known(prop)
 
     def text(prop: str, *, required: bool = True) -> str | None:
         if not known(prop):
@@ -293,7 +295,7 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFai
         if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= MAX_SYNC_TIMEOUT:
             fail("sync_timeout_seconds", f"must be a whole number of seconds from 1 to {MAX_SYNC_TIMEOUT}")
 
-    return inputs, failures
+    return inputs, check.failures
 
 
 def _check_kind(

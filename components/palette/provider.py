@@ -65,17 +65,14 @@ from pulumi.dynamic import (
 from components.dynamic.unreachable import keep_on_refresh, release_or_fail
 from components.palette import client as palette_client
 from components.palette.access import API_KEY_CONFIG, API_KEY_ENV, DEFAULT_API_URL, normalise_api_key
-from components.palette.client import (
-    HttpPolicy,
+from components.palette.client import HttpPolicy, PaletteClient
+from components.palette.errors import (
     PaletteAuthError,
     PaletteBadRequest,
-    PaletteClient,
     PaletteConflict,
     PaletteError,
     PaletteNotFound,
     PaletteUnavailable,
-    RegistrationSpec,
-    owner_of,
 )
 from components.palette.inputs import (
     BEHAVIOUR,
@@ -87,7 +84,7 @@ from components.palette.inputs import (
     known_shape,
     pem,
 )
-from components.palette.shapes import shape_for
+from components.palette.shapes import RegistrationSpec, owner_of, shape_for
 
 __all__ = [
     "API_KEY_CONFIG",

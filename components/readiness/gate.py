@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi.dynamic
 
-from components.dynamic.values import is_unknown, with_defaults
+from components.dynamic.values import InputCheck, is_unknown, with_defaults
 from components.readiness.probe import (
     DEFAULT_INTERVAL_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
@@ -117,13 +117,8 @@ def _outputs(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_failures(news: Mapping[str, Any]) -> list[pulumi.dynamic.CheckFailure]:
-    failures: list[pulumi.dynamic.CheckFailure] = []
-
-    def fail(key: str, reason: str) -> None:
-        failures.append(pulumi.dynamic.CheckFailure(key, reason))
-
-    def known(key: str) -> bool:
-        return not is_unknown(news.get(key))
+    check = InputCheck(news)
+    fail, known = check.fail, check.known
 
     url = news.get("url")
     scheme = None
@@ -142,30 +137,21 @@ def _check_failures(news: Mapping[str, Any]) -> list[pulumi.dynamic.CheckFailure
         if known(key) and not (isinstance(value, str) and value.startswith("/")):
             fail(key, f"'{value}' is not an absolute URL path: start it with '/'")
     for key in ("username", "password"):
-        if known(key) and not (isinstance(news.get(key), str) and news.get(key)):
-            fail(key, f"a non-empty {key} is required")
+        check.text(key)
     for key in ("timeout_seconds", "interval_seconds"):
         value = news.get(key)
         if known(key) and not (isinstance(value, int | float) and not isinstance(value, bool) and value > 0):
             fail(key, f"{value!r} is not a positive number of seconds")
-    ca = news.get("ca_certificate")
-    if known("ca_certificate") and ca is not None:
-        if not (isinstance(ca, str) and "-----BEGIN CERTIFICATE-----" in ca):
-            fail("ca_certificate", "a PEM certificate (-----BEGIN CERTIFICATE-----) is required")
-        elif scheme == "http":
-            fail(
-                "ca_certificate",
-                "a plain-HTTP url takes no CA certificate: use an https:// url or drop the CA",
-            )
+    if check.pem_certificate("ca_certificate") is not None and scheme == "http":
+        fail("ca_certificate", "a plain-HTTP url takes no CA certificate: use an https:// url or drop the CA")
     server_name = news.get("server_name")
     if known("server_name") and server_name is not None and not (isinstance(server_name, str) and server_name):
         fail("server_name", "must be a non-empty host name or IP address")
-    if known("require_challenge") and not isinstance(news.get("require_challenge", False), bool):
-        fail("require_challenge", "must be true or false")
+    check.flag("require_challenge")
     triggers = news.get("triggers")
     if known("triggers") and triggers is not None and not isinstance(triggers, dict):
         fail("triggers", "must be a map of strings")
-    return failures
+    return check.failures
 
 
 class ReadinessGateProvider(pulumi.dynamic.ResourceProvider):

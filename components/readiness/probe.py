@@ -25,8 +25,7 @@ import requests
 import requests.adapters
 import urllib3
 
-from components.dynamic.http import VerifyingAdapter, trust_context
-from components.dynamic.unreachable import exception_chain
+from components.dynamic.http import VerifyingAdapter, exception_chain, trust_context
 
 __all__ = [
     "DEFAULT_INTERVAL_SECONDS",

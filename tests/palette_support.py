@@ -13,7 +13,7 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
 from components.palette import API_KEY_CONFIG, PackRegistryProvider
-from components.palette.client import HttpPolicy
+from components.palette.policy import HttpPolicy
 from components.palette.shapes import OCI_REGISTRY_API, PACK_REGISTRY_API, RegistryShape
 from components.project import PROJECT
 from tests.certs import make_ca

@@ -12,7 +12,7 @@ import pytest
 from urllib3.util import Retry
 
 from components.palette.access import DEFAULT_API_URL
-from components.palette.client import MASKED, HttpPolicy, PaletteClient, sync_state
+from components.palette.client import MASKED, PaletteClient, sync_state
 from components.palette.errors import (
     PaletteAuthError,
     PaletteBadRequest,
@@ -23,6 +23,7 @@ from components.palette.errors import (
     PaletteSyncError,
     PaletteUnavailable,
 )
+from components.palette.policy import HttpPolicy
 from components.palette.shapes import OCI_REGISTRY_API, OWNER_ANNOTATION, PACK_REGISTRY_API, RegistrationSpec, owner_of
 from tests.api_keys import INSIDE, SURROUNDING
 from tests.palette_fake import FakePalette

@@ -1,18 +1,12 @@
-"""The registration of the pack registry in Palette: the dynamic provider and resource (``provider``), the HTTP
-client (``client``), its errors (``errors``), the registration's inputs (``inputs``), the two API shapes
-(``shapes``) and where Palette and its API key are found (``access``).
+"""The registration of the pack registry in Palette: the dynamic resource (``registration``) and its provider
+(``provider``), the HTTP client (``client``, ``policy``), its errors (``errors``), the registration's inputs
+(``inputs``), the two API shapes (``shapes``) and where Palette and its API key are found (``access``).
 
 The state names the provider ``components.palette.PackRegistryProvider`` (pickled by reference): it is
 exported here under that name.
 """
 
-from components.palette.provider import (
-    API_KEY_CONFIG,
-    API_KEY_ENV,
-    INPUTS,
-    OUTPUTS,
-    PackRegistryProvider,
-    PaletteRegistration,
-)
+from components.palette.provider import API_KEY_CONFIG, API_KEY_ENV, INPUTS, OUTPUTS, PackRegistryProvider
+from components.palette.registration import PaletteRegistration
 
 __all__ = ["API_KEY_CONFIG", "API_KEY_ENV", "INPUTS", "OUTPUTS", "PackRegistryProvider", "PaletteRegistration"]

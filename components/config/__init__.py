@@ -46,10 +46,9 @@ from components.config.source import (
     check_secrets_are_encrypted,
     unless_empty,
 )
-from components.config.storage import storage_settings
+from components.config.storage import StorageSettings, storage_settings
 from components.config.tls import KEY_ALGORITHMS, Tls, parse_tls
 from components.config.users import Users, parse_users
-from components.instance.storage import StorageSettings
 from components.packs.directory import PackSource, parse_packs
 from components.project import PROJECT_FILE, declared_config
 

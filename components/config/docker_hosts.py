@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from components.config.network import Network
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw, base_url
+from components.config.storage import StorageSettings
 from components.config.tls import refuse_private_key
-from components.instance.storage import StorageSettings
 from components.kinds import LEGACY, RegistryKind
 
 

@@ -13,9 +13,10 @@ import pulumi_docker as docker
 from components.config import DockerHostSettings, KindSettings
 from components.config.container import Container
 from components.config.network import Network
+from components.config.storage import StorageSettings
 from components.config.users import Users
 from components.instance import docker_engine
-from components.instance.storage import StorageSettings, s3_env, s3_files
+from components.instance.storage import s3_env, s3_files
 from components.kinds import DRAIN_TIMEOUT_SECONDS, ContainerFile, FrontContainer, ServedTls, ServerInputs
 
 __all__ = ["INSTANCE_TYPE", "STOP_GRACE_SECONDS", "Instance", "InstanceArgs"]

@@ -20,59 +20,16 @@ shared/registry/FACTS.md ("S3 storage"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import pulumi
 
-__all__ = [
-    "STORAGE_KINDS",
-    "S3Storage",
-    "StorageSettings",
-    "s3_env",
-    "s3_files",
-    "storage_hint",
-]
+from components.config.storage import S3Storage
 
-STORAGE_KINDS = ("filesystem", "s3")
+__all__ = ["s3_env", "s3_files", "storage_hint"]
+
 # How often the server checks its storage driver, and after how many failures it answers 503.
 HEALTH_INTERVAL = "10s"
 HEALTH_THRESHOLD = 1
 CREDENTIALS_FILE = "/auth/aws-credentials"
-
-
-@dataclass(frozen=True)
-class S3Storage:
-    """One S3 (or S3-compatible) bucket shared by every instance."""
-
-    bucket: str
-    region: str
-    root_directory: str
-    """Prefix inside the bucket ("/" for the whole bucket)."""
-    endpoint: str | None = None
-    """URL of an S3-compatible store (MinIO, Ceph RGW); None for AWS."""
-    access_key: Any = None
-    """Access key id (a secret Output), or None to use the Docker host's own AWS credentials."""
-    secret_key: Any = None
-    """Secret access key (a secret Output), or None with ``access_key``."""
-
-    @property
-    def location(self) -> str:
-        """s3://bucket/prefix, for outputs and messages."""
-        return f"s3://{self.bucket}/{self.root_directory.strip('/')}".rstrip("/")
-
-
-@dataclass(frozen=True)
-class StorageSettings:
-    """The ``storage`` choice: today's filesystem, or S3 shared by every instance."""
-
-    kind: str = "filesystem"
-    s3: S3Storage | None = None
-
-    @property
-    def shared(self) -> bool:
-        """True when every instance sees the same data whatever host it runs on."""
-        return self.kind == "s3"
 
 
 def s3_env(s3: S3Storage) -> list[pulumi.Input[str]]:

@@ -363,7 +363,7 @@ def run_program(
 ) -> ProgramRun:
     """Evaluate __main__.py for ``stack`` with its committed config, overridden by ``config``.
 
-    ``engine`` stands in for ``components.docker_engine.ask_engine`` (what each Docker engine answers before
+    ``engine`` stands in for ``components.instance.docker_engine.ask_engine`` (what each Docker engine answers before
     deploying); by default every engine keeps memory and swap limits and adds no log options. Pass
     ``docker_engine.ask_engine`` itself to ask the real engines the config names.
 

@@ -522,7 +522,7 @@ def test_any_value_of_any_key_is_accepted_or_refused_in_one_line(key: str) -> No
     ],
 )
 def test_a_palette_url_the_registration_would_refuse_is_refused_before_any_resource(url: str) -> None:
-    """The Palette provider's check (components/palette.py ``_url``) refuses credentials, a query, a
+    """The Palette provider's check (components/palette/inputs.py ``_url``) refuses credentials, a query, a
     fragment and an invalid port in ``api_url``, but only when the engine checks that resource, after the
     image, volume and container exist, and it names ``api_url``. The config must refuse them first."""
     with pytest.raises(ConfigError) as caught:
@@ -551,7 +551,7 @@ def test_a_palette_url_with_a_password_is_refused_without_echoing_it() -> None:
     ids=["credentials", "port", "query", "http-for-https", "https-for-http"],
 )
 def test_a_readiness_url_the_gate_cannot_use_is_refused_before_any_resource(overrides: dict[str, Any]) -> None:
-    """The gate (components/readiness.py) appends the health path to ``readinessUrl`` and fails only after the
+    """The gate (components/readiness/gate.py) appends the health path to ``readinessUrl`` and fails only after the
     container was created; a URL it can never use must stop `pulumi up` first."""
     with pytest.raises(ConfigError) as caught:
         parse(overrides)

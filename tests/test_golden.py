@@ -84,7 +84,7 @@ def test_upgrading_a_released_stack_updates_and_replaces_nothing(today: tuple[st
 
 PROVIDER = "pulumi:providers:docker"
 PINNED = {"caMaterial", "certMaterial", "certPath", "context", "keyMaterial", "sshOpts"}
-"""The docker provider's environment-filled attributes the program now sets explicitly (components/registry.py
+"""The docker provider's environment-filled attributes the program now sets explicitly (components/instance/container.py
 ``provider_pins``): empty where the stack has nothing."""
 
 

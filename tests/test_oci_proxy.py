@@ -1,4 +1,4 @@
-"""The nginx proxy's server configuration text (components/oci_proxy.py), read back as nginx reads it.
+"""The nginx proxy's server configuration text (components/instance/proxy.py), read back as nginx reads it.
 
 ``unquote`` follows nginx's ``ngx_conf_read_token`` (src/core/ngx_conf_file.c): inside a token ``\\"``,
 ``\\'`` and ``\\\\`` lose their backslash, ``\\t``, ``\\r``, ``\\n`` become control characters, any other

@@ -1,6 +1,6 @@
 """Review test: the package's schema marks the secret arguments secret, so callers' SDKs keep them secret.
 
-The component makes a secret argument secret once it runs (components/package.py ``_settings``), but the
+The component makes a secret argument secret once it runs (components/pack_registry/package.py ``_settings``), but the
 value has already travelled: the caller's SDK registers the component with its inputs (Construct carries them),
 and the engine records them in the caller's state as the component's inputs. Pulumi's code generators wrap an
 input only when the schema says ``secret: true``: pkg/codegen/nodejs/gen.go ``genResource``,

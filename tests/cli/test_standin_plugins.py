@@ -109,7 +109,8 @@ class Made(NamedTuple):
 
 
 def _chain(engine: Engine) -> dict[str, Made]:
-    """A CA (ECDSA P256) and a server certificate (RSA) for three names, as components/certificates.py asks."""
+    """A CA (ECDSA P256) and a server certificate (RSA) for three names, as
+    components/credentials/certificates.py asks."""
     made: dict[str, Made] = {}
 
     def make(token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from components.instance import proxy as oci_proxy
-from components.kinds import DRAIN_ENV
+from components.kinds.kind import DRAIN_ENV
 from tests import docker_support
 from tests.docker_support import LABEL, DockerError, DockerJanitor, docker, upload_files
 from tests.tls_support import Authority, LeafCertificate

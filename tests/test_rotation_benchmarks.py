@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from components.kinds import DRAIN_ENV
+from components.kinds.kind import DRAIN_ENV
 from components.readiness import ReadinessGateProvider
 from tests import docker_support
 from tests.docker_support import DockerJanitor, RunningContainer, replace_stop, start_container

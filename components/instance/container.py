@@ -17,7 +17,7 @@ from components.config.storage import StorageSettings
 from components.config.users import Users
 from components.instance import docker_engine
 from components.instance.storage import s3_env, s3_files
-from components.kinds import DRAIN_TIMEOUT_SECONDS, ContainerFile, FrontContainer, ServedTls, ServerInputs
+from components.kinds.kind import DRAIN_TIMEOUT_SECONDS, ContainerFile, FrontContainer, ServedTls, ServerInputs
 
 __all__ = ["INSTANCE_TYPE", "STOP_GRACE_SECONDS", "Instance", "InstanceArgs"]
 

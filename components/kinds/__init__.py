@@ -22,37 +22,11 @@ A kind answers with plain values (env strings, files, refusals as ``Refusal``); 
 resources and config errors, so this package imports neither ``config/`` nor the Docker provider.
 """
 
-from components.kinds.kind import (
-    DRAIN_ENV,
-    DRAIN_TIMEOUT_SECONDS,
-    PACK_ARCHIVE,
-    ContainerFile,
-    FrontContainer,
-    Refusal,
-    RegistryKind,
-    ServedTls,
-    ServerInputs,
-    ServerSetup,
-)
+from components.kinds.kind import PACK_ARCHIVE, RegistryKind
 from components.kinds.legacy import LEGACY
 from components.kinds.oci import EXISTING, OCI
 
-__all__ = [
-    "DRAIN_ENV",
-    "DRAIN_TIMEOUT_SECONDS",
-    "EXISTING",
-    "KINDS",
-    "LEGACY",
-    "OCI",
-    "PACK_ARCHIVE",
-    "ContainerFile",
-    "FrontContainer",
-    "Refusal",
-    "RegistryKind",
-    "ServedTls",
-    "ServerInputs",
-    "ServerSetup",
-]
+__all__ = ["EXISTING", "KINDS", "LEGACY", "OCI", "PACK_ARCHIVE", "RegistryKind"]
 
 KINDS = {kind.name: kind for kind in (LEGACY, OCI)}
 """The ``registryKind`` values, each with its kind."""

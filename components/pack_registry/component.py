@@ -33,7 +33,7 @@ from components.credentials.certificates import Certificates
 from components.credentials.passwords import Credentials
 from components.instance.container import INSTANCE_TYPE, Instance, InstanceArgs
 from components.instance.storage import storage_hint
-from components.kinds import ServedTls
+from components.kinds.kind import ServedTls
 from components.packs import Pack
 from components.packs.archive import pack_content
 from components.palette import PaletteRegistration

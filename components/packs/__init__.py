@@ -5,6 +5,6 @@ The state names the provider ``components.packs.PackProvider`` (pickled by refer
 that name.
 """
 
-from components.packs.provider import INPUTS, OUTPUTS, Pack, PackProvider
+from components.packs.provider import Pack, PackProvider
 
-__all__ = ["INPUTS", "OUTPUTS", "Pack", "PackProvider"]
+__all__ = ["Pack", "PackProvider"]

@@ -54,7 +54,6 @@ from components.dynamic.values import is_unknown, with_defaults
 from components.packs.archive import Archive, build_archive
 from components.packs.inputs import (
     DEFAULTS,
-    INPUTS,
     OUTPUTS,
     PUSH_ON,
     RECORD_ON,
@@ -65,7 +64,7 @@ from components.packs.inputs import (
 )
 from components.packs.oci_client import OciClient, OciError, OciTarget
 
-__all__ = ["INPUTS", "OUTPUTS", "Pack", "PackProvider"]
+__all__ = ["Pack", "PackProvider"]
 
 log = logging.getLogger(__name__)
 

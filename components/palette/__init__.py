@@ -6,7 +6,9 @@ The state names the provider ``components.palette.PackRegistryProvider`` (pickle
 exported here under that name.
 """
 
-from components.palette.provider import API_KEY_CONFIG, API_KEY_ENV, INPUTS, OUTPUTS, PackRegistryProvider
+from components.palette.access import API_KEY_CONFIG
+from components.palette.inputs import INPUTS
+from components.palette.provider import OUTPUTS, PackRegistryProvider
 from components.palette.registration import PaletteRegistration
 
-__all__ = ["API_KEY_CONFIG", "API_KEY_ENV", "INPUTS", "OUTPUTS", "PackRegistryProvider", "PaletteRegistration"]
+__all__ = ["API_KEY_CONFIG", "INPUTS", "OUTPUTS", "PackRegistryProvider", "PaletteRegistration"]

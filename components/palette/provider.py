@@ -85,7 +85,7 @@ from components.palette.inputs import (
 from components.palette.policy import HttpPolicy
 from components.palette.shapes import RegistrationSpec, owner_of, shape_for
 
-__all__ = ["API_KEY_CONFIG", "API_KEY_ENV", "INPUTS", "OUTPUTS", "PackRegistryProvider"]
+__all__ = ["OUTPUTS", "PackRegistryProvider"]
 
 log = logging.getLogger(__name__)
 

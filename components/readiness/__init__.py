@@ -4,24 +4,6 @@ The state names the provider ``components.readiness.ReadinessGateProvider`` (pic
 here under that name.
 """
 
-from components.readiness.gate import (
-    DEFAULT_CATALOG_PATH,
-    DEFAULT_HEALTH_PATH,
-    DEFAULT_INTERVAL_SECONDS,
-    DEFAULT_TIMEOUT_SECONDS,
-    INPUT_KEYS,
-    ReadinessGate,
-    ReadinessGateProvider,
-    RegistryNotReady,
-)
+from components.readiness.gate import ReadinessGate, ReadinessGateProvider, RegistryNotReady
 
-__all__ = [
-    "DEFAULT_CATALOG_PATH",
-    "DEFAULT_HEALTH_PATH",
-    "DEFAULT_INTERVAL_SECONDS",
-    "DEFAULT_TIMEOUT_SECONDS",
-    "INPUT_KEYS",
-    "ReadinessGate",
-    "ReadinessGateProvider",
-    "RegistryNotReady",
-]
+__all__ = ["ReadinessGate", "ReadinessGateProvider", "RegistryNotReady"]

@@ -204,7 +204,8 @@ class Puller:
     kept: list[Published]
     pulls: list[tuple[float, float]] = field(default_factory=list)
     """(start, end) of every pack pulled whole and equal."""
-    failures: list[str] = field(default_factory=list)
+    failures: list[tuple[float, str]] = field(default_factory=list)
+    """(when, what) of every pull that failed."""
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -214,12 +215,15 @@ class Puller:
                 try:
                     manifest, layer = pull(self.reader, self.repository, pack.name)
                 except (AssertionError, OSError) as error:
-                    self.failures.append(f"{pack.name}: {error!r}")
+                    self.failures.append((started, f"{pack.name}: {error!r}"))
                     continue
                 if (manifest, layer) != (pack.manifest, pack.layer):
-                    self.failures.append(f"{pack.name}: pulled other bytes")
+                    self.failures.append((started, f"{pack.name}: pulled other bytes"))
                     continue
                 self.pulls.append((started, time.monotonic()))
+
+    def pulled_since(self, moment: float) -> bool:
+        return any(start >= moment for start, _ in self.pulls)
 
 
 @contextmanager
@@ -295,9 +299,17 @@ def test_deleted_packs_and_their_space_come_back_through_maintenance_mode_while_
     assert deleted_layers <= after_deletes.blobs, "a delete freed a layer before any garbage collection"
     assert after_deletes.total > after_failed_push.total - sum(pack.outs["layer_size"] for pack in deleted)
 
-    # Maintenance mode: pulls answer, pushes are refused with the reason, by the program before any request.
-    instance = replace_registry(instance, maintenance_run, janitor, oci_standin_image, volume)
-    ready(instance)
+    # Maintenance mode. While the registry container is replaced, the proxy stays and answers 502 for a moment.
+    with pulling(reader, repository, kept) as switching:
+        instance = replace_registry(instance, maintenance_run, janitor, oci_standin_image, volume)
+        ready(instance)
+        answering = time.monotonic()
+        while not switching.pulled_since(answering):
+            time.sleep(0.05)
+    assert all("502" in failure for _, failure in switching.failures), switching.failures
+    gap = (switching.failures[-1][0] - switching.failures[0][0]) if switching.failures else 0.0
+
+    # Pulls answer; pushes are refused with the reason, by the program before any request.
     for pack in kept:
         assert pull(reader, repository, pack.name) == (pack.manifest, pack.layer)
     refused = provider.check({}, pack_inputs(maintenance_run, failed_push[0]["name"], instance.url))
@@ -324,7 +336,8 @@ def test_deleted_packs_and_their_space_come_back_through_maintenance_mode_while_
         collected = docker("exec", instance.registry.id, *command[5:], timeout=600)
         collect_ended = time.monotonic()
     assert not puller.failures, puller.failures
-    assert any(start < collect_ended and end > collect_started for start, end in puller.pulls), "no pull during gc"
+    during_collection = sum(1 for start, end in puller.pulls if start < collect_ended and end > collect_started)
+    assert during_collection > 0, "no pull overlapped the garbage collection"
     after_collection = Usage.of(instance.registry.id)
     assert not deleted_layers & after_collection.blobs, collected[-2000:]
     assert {pack.outs["layer_digest"] for pack in kept} <= after_collection.blobs
@@ -349,6 +362,7 @@ def test_deleted_packs_and_their_space_come_back_through_maintenance_mode_while_
         f"\ndisk space, {VOLUME_MIB} MiB tmpfs, packs of {PAYLOAD_MIB} MiB: {len(published)} pushed, the next failed; "
         f"bytes stored after the failed push {after_failed_push.total} ({after_failed_push.uploads} in unfinished "
         f"uploads), after deleting {len(deleted)} packs {after_deletes.total}, after garbage collection "
-        f"{after_collection.total}; {len(puller.pulls)} packs pulled whole while collecting "
-        f"({collect_ended - collect_started:.2f} s)"
+        f"{after_collection.total}; {during_collection} pulls overlapped the collection "
+        f"({collect_ended - collect_started:.2f} s), none failed; switching the registry container: "
+        f"{len(switching.failures)} pulls answered 502 over {gap:.2f} s"
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ import pytest
 from components.instance.proxy import READ_ONLY_BODY
 from components.kinds.oci import CONFIG_FILE, UPLOAD_PURGE_INTERVAL
 from components.packs import PackProvider
-from components.packs.archive import pack_content
 from components.packs.oci_client import OciClient, OciError, OciTarget
 from components.project import declared_config
 from tests.harness import MockState, ProgramRun, run_program
@@ -121,26 +119,39 @@ def test_with_several_hosts_the_command_runs_once_on_the_first() -> None:
         assert any(str(entry).startswith(READ_ONLY + "=") for entry in registry.inputs["envs"])
 
 
-def test_the_program_marks_every_pack_read_only_in_maintenance_mode_only() -> None:
-    config = {**OCI, "packs": ["tests/packs/hello-universe"]}
-    assert run_program(config, stack="dev").one(PACK).inputs.get("read_only") is None
-    assert run_program({**config, "maintenanceReadOnly": True}, stack="dev").one(PACK).inputs["read_only"] is True
+def declared_pack(run: ProgramRun) -> dict[str, Any]:
+    """The inputs the program declares for the sample pack, reached at a loopback port nothing listens on (a
+    request would fail with a connection error)."""
+    inputs = {k: v for k, v in run.one(PACK).inputs.items() if v is not None and k != "__provider"}
+    return {**inputs, "registry_url": "https://127.0.0.1:1"}
 
 
-def pack_props(pack: Path, registry_url: str, **more: Any) -> dict[str, Any]:
-    content = pack_content(pack)
-    return {
-        "pack_dir": str(pack),
-        "name": "hello-universe",
-        "version": "1.0.0",
-        "content_digest": content.content_digest,
-        "files": content.files,
-        "registry_url": registry_url,
-        "repository": "packs/spectro-packs/archive",
-        "username": "admin",
-        "password": "Adm1n-pw",
-        **more,
-    }
+@pytest.fixture(scope="module")
+def pack_runs() -> tuple[ProgramRun, ProgramRun]:
+    """Two `pulumi up`s of one stack with the sample pack: as deployed, then in maintenance mode."""
+    state, config = MockState(), {**OCI, "packs": [str(SAMPLE)]}
+    return (
+        run_program(config, stack="dev", state=state),
+        run_program({**config, "maintenanceReadOnly": True}, stack="dev", state=state),
+    )
+
+
+@pytest.fixture(scope="module")
+def published(pack_runs: tuple[ProgramRun, ProgramRun]) -> dict[str, Any]:
+    return declared_pack(pack_runs[0])
+
+
+@pytest.fixture(scope="module")
+def read_only(pack_runs: tuple[ProgramRun, ProgramRun]) -> dict[str, Any]:
+    return declared_pack(pack_runs[1])
+
+
+def test_the_program_marks_every_pack_read_only_in_maintenance_mode_only(
+    published: dict[str, Any], read_only: dict[str, Any]
+) -> None:
+    assert "read_only" not in published
+    assert read_only["read_only"] is True
+    assert {k: v for k, v in read_only.items() if k != "read_only"} == published
 
 
 REFUSAL = (
@@ -150,14 +161,13 @@ REFUSAL = (
 )
 
 
-def test_a_pack_to_publish_fails_its_check_while_read_only_and_an_unchanged_one_does_not(tmp_path: Path) -> None:
+def test_a_pack_to_publish_fails_its_check_while_read_only_and_an_unchanged_one_does_not(
+    published: dict[str, Any], read_only: dict[str, Any]
+) -> None:
     """``check`` runs in the preview `pulumi up` starts with: a failure there stops the update before any step
     (pulumi/pulumi pkg/resource/deploy/step_generator.go ``issueCheckFailures``; with no property the engine
     prints "<type> resource '<name>' has a problem: <reason>", one line)."""
-    pack = shutil.copytree(SAMPLE, tmp_path / "hello-universe")
     provider = PackProvider()
-    published = pack_props(pack, "https://127.0.0.1:1")
-    read_only = {**published, "read_only": True}
 
     created = provider.check({}, read_only)
     assert [(f.property, f.reason) for f in created.failures] == [("", REFUSAL)]
@@ -165,7 +175,7 @@ def test_a_pack_to_publish_fails_its_check_while_read_only_and_an_unchanged_one_
     changed = {**read_only, "content_digest": "sha256:" + "1" * 64}
     assert [f.reason for f in provider.check(published, changed).failures] == [REFUSAL]
     moved = {**read_only, "version": "1.0.1"}
-    assert len(provider.check(published, moved).failures) == 1
+    assert [f.reason for f in provider.check(published, moved).failures] == [REFUSAL.replace(":1.0.0", ":1.0.1")]
     # Switching the mode alone is no change: nothing is pushed or recorded on the way in or out.
     outputs = {**published, "reference": "r", "manifest_digest": None, "layer_digest": None, "layer_size": None}
     assert provider.diff("r", outputs, read_only).changes is False
@@ -173,12 +183,9 @@ def test_a_pack_to_publish_fails_its_check_while_read_only_and_an_unchanged_one_
     assert provider.check({}, published).failures == []
 
 
-def test_a_push_found_only_at_create_or_update_is_refused_before_any_request(tmp_path: Path) -> None:
-    """Port 1 on loopback refuses connections: a request would fail with a connection error, not the refusal."""
-    pack = shutil.copytree(SAMPLE, tmp_path / "hello-universe")
-    props = pack_props(pack, "https://127.0.0.1:1", read_only=True)
+def test_a_push_found_only_at_create_or_update_is_refused_before_any_request(read_only: dict[str, Any]) -> None:
     with pytest.raises(RuntimeError) as raised:
-        PackProvider().create(props)
+        PackProvider().create(read_only)
     assert str(raised.value) == REFUSAL
 
 

@@ -188,8 +188,8 @@ class OciKind(OciRegistry):
         return None
 
     def garbage_collect_command(self) -> str | None:
-        # --delete-untagged: a pack's manifest that lost its tag (a version pulumi up replaced or removed) is
-        # collected with its layer; Palette reads packs by tag only.
+        # --delete-untagged: a manifest no tag points at any more (a version pushed again with other files, by hand
+        # or by another tool) is collected with its layer too; Palette reads packs by tag only.
         return f"registry garbage-collect --delete-untagged {CONFIG_FILE}"
 
     def misfit(self, *, https: bool, palette_enabled: bool, realm: str) -> Refusal | None:

@@ -80,7 +80,7 @@ def test_the_official_images_ipv6_entrypoint_script_leaves_the_proxy_config_alon
     ],
 )
 def test_an_image_pinned_for_the_other_kind_is_refused_naming_image(kind: str, image: str) -> None:
-    """FACTS.md asks for a pinned ``image``, and the README's "Switching kinds" says a switch replaces the
+    """FACTS.md asks for a pinned ``image``, and docs/oci.md "Switching kinds" says a switch replaces the
     containers with "another image". But ``image`` keeps its value across ``registryKind``: a stack that
     pinned spectro-registry and sets ``registryKind: oci`` runs spectro-registry behind nginx, with the OCI
     data path, env and gate (and the reverse runs distribution as the legacy server). Nothing says why the

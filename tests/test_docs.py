@@ -1,4 +1,4 @@
-"""The repository's documents hold together: nothing cites a file outside the repository."""
+"""The repository's documents hold together: every relative link leads somewhere, nothing cites outside it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 # Folders and notes that exist on the machines the project was written on, never in a clone. This file names
 # them, so it is the one file the check leaves out.
@@ -71,3 +73,79 @@ def test_the_citation_check_finds_what_it_looks_for() -> None:
         assert outside_citations(readme, line, {"README.md"}), line
     assert outside_citations(readme, "docs/palette-api.md and tests/work/x.py, $HOME/root/y", {"README.md"}) == []
     assert outside_citations(readme, "see STYLE.md", {"STYLE.md"}) == []
+
+
+def links(text: str) -> list[str]:
+    """The targets of the Markdown links in ``text``, outside fenced code blocks and inline code."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+    prose = re.sub(r"`[^`\n]*`", "", prose)
+    return LINK.findall(prose)
+
+
+def anchors(text: str) -> set[str]:
+    """The anchors GitHub gives the headings of ``text``: lower case, punctuation dropped, spaces as hyphens, and
+    ``-1``, ``-2`` ... after a repeated one (github/cmark-gfm's ``anchor`` rules, as github.com renders them)."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+    found: set[str] = set()
+    for heading in re.findall(r"^#{1,6} (.+?)\s*$", prose, flags=re.MULTILINE):
+        anchor = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        unique, count = anchor, 0
+        while unique in found:
+            count += 1
+            unique = f"{anchor}-{count}"
+        found.add(unique)
+    return found
+
+
+def broken_links(page: Path, root: Path = ROOT) -> list[str]:
+    """Each relative link of ``page`` whose file is missing or outside ``root``, or whose anchor is not a heading
+    of its target."""
+    broken = []
+    for target in links(page.read_text()):
+        if re.match(r"^[a-z]+:", target):
+            continue  # https:, mailto: ... are not checked here
+        path, _, anchor = target.partition("#")
+        resolved = (page.parent / path).resolve() if path else page
+        if not resolved.is_relative_to(root):
+            broken.append(f"{target}: outside the repository")
+        elif not resolved.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and (resolved.suffix != ".md" or anchor not in anchors(resolved.read_text())):
+            broken.append(f"{target}: no heading with that anchor")
+    return broken
+
+
+def test_every_relative_link_in_the_readme_and_docs_leads_to_a_file_and_heading() -> None:
+    assert len(PAGES) >= 10, PAGES
+    broken = {str(page.relative_to(ROOT)): broken_links(page) for page in PAGES}
+    assert {page: found for page, found in broken.items() if found} == {}
+    assert sum(len(links(page.read_text())) for page in PAGES) >= 50
+
+
+def test_the_readme_leads_to_every_docs_page() -> None:
+    linked = {(ROOT / target.partition("#")[0]).resolve() for target in links((ROOT / "README.md").read_text())}
+    assert [page.name for page in PAGES[1:] if page not in linked] == []
+
+
+def test_the_link_check_finds_a_missing_file_a_missing_heading_and_a_way_out(tmp_path: Path) -> None:
+    root = tmp_path / "repository"
+    (root / "docs").mkdir(parents=True)
+    for name in ("README.md", "Pulumi.yaml", "docs/configuration.md"):
+        (root / name).write_text((ROOT / name).read_text())
+    page = root / "docs" / "page.md"
+    text = (
+        "# A page\n\n## What one `pulumi up` does\n\n## Repeated\n\n## Repeated\n\n"
+        "[ok](#what-one-pulumi-up-does) [ok](#repeated-1) [ok](configuration.md#every-key) [ok](../README.md)\n"
+        "[web](https://example.com/x#y) `[in code](nowhere.md)`\n```\n[in a block](nowhere.md)\n```\n"
+        "[a](nowhere.md) [b](configuration.md#no-such-key) [c](#repeated-2) [d](../../outside.md)\n"
+        "[e](../Pulumi.yaml#x)\n"
+    )
+    (tmp_path / "outside.md").write_text("# Outside\n")
+    page.write_text(text)
+    assert broken_links(page, root) == [
+        "nowhere.md: no such file",
+        "configuration.md#no-such-key: no heading with that anchor",
+        "#repeated-2: no heading with that anchor",
+        "../../outside.md: outside the repository",
+        "../Pulumi.yaml#x: no heading with that anchor",
+    ]

@@ -76,9 +76,9 @@ def test_outputs_table_matches_the_exports_of_both_kinds() -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    quick_start = README.split("## Quick start\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```bash\n(.*?)```", quick_start, re.S)
-    test_command = blocks[1].strip()
+    run_the_tests = README.split("## Run the tests\n", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```bash\n(.*?)```", run_the_tests, re.S)
+    test_command = block.strip()
     ci_lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
     assert ci_lines[-1].strip() == test_command
 

@@ -1,12 +1,12 @@
 """Review test: a relative ``packs`` entry passed to the package component from another Pulumi program.
 
-The component resolves ``packs`` against ``PROJECT_FILE.parent`` (components/config/__init__.py
-``parse_settings``: ``project_dir or PROJECT_FILE.parent``), which in the package is the package's own checkout
-(where `pulumi package add` put this repository), not the calling program's directory. README ("Pack directories
-by absolute path") tells users to pass absolute paths, but nothing enforces it: a relative entry that happens to
-exist in the package's checkout (here the repository's own sample, ``tests/packs/hello-universe``) is published
-into the user's registry without a word, and one that does not exist is refused with the program's fix ("List
-pack directories relative to the project"), which points at the wrong project.
+The component resolves ``packs`` against ``PROJECT_FILE.parent`` (components/config/__init__.py ``parse_settings``:
+``project_dir or PROJECT_FILE.parent``), which in the package is the package's own checkout (where `pulumi package
+add` put this repository), not the calling program's directory. docs/package.md ("Pack directories by absolute
+path") tells users to pass absolute paths, but nothing enforces it: a relative entry that happens to exist in the
+package's checkout (here the repository's own sample, ``tests/packs/hello-universe``) is published into the user's
+registry without a word, and one that does not exist is refused with the program's fix ("List pack directories
+relative to the project"), which points at the wrong project.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ input only when the schema says ``secret: true``: pkg/codegen/nodejs/gen.go ``ge
 ``if prop.Secret { arg = "args?.x ? pulumi.secret(args.x) : undefined" }`` (the same for the other languages).
 The schema the host infers has no ``secret`` (the pinned SDK's analyzer cannot express it), so a TypeScript or
 YAML program that passes ``ociPushPassword``, ``palettePassword``, ``dockerKey``... as a plain string (as the
-README's examples pass ``port`` or ``hosts``) keeps it in plain text in its own state. The fix belongs in the
+docs/package.md's examples pass ``port`` or ``hosts``) keeps it in plain text in its own state. The fix belongs in the
 schema GetSchema returns (and the snapshot, tests/snapshots/package_schema.json): every config key of
 ``SECRET_KEYS`` as a ``secret`` input (the outputs are secret by their values at run time, which is enough).
 """

@@ -3,8 +3,8 @@
 import pulumi
 
 from components.config import load_settings
-from components.exports import registry_outputs
 from components.pack_registry import PackRegistry
+from components.pack_registry.outputs import registry_outputs
 
 settings = load_settings()
 registry = PackRegistry("pack-registry", settings)

@@ -1,5 +1,5 @@
-"""Entry point of the component package: serves components.package.PackRegistry with the SDK's component provider
-host, which infers the schema from it and prints the port it listens on, as the engine expects.
+"""Entry point of the component package: serves components.pack_registry.package.PackRegistry with the SDK's
+component provider host, which infers the schema from it and prints the port it listens on, as the engine expects.
 
 The Python language host runs this directory as ``python <plugin dir> <engine address> [flags]``
 (pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go ``RunPlugin``). The plugin lives in its own directory
@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT))
 
 from pulumi.provider import main  # noqa: E402 - after the path
 
-from components.package import package_provider  # noqa: E402 - after the path
+from components.pack_registry.package import package_provider  # noqa: E402 - after the path
 
 if __name__ == "__main__":
     version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     # What component_provider_host does (host.py: main(ComponentProvider(...), sys.argv[1:])), with the
-    # schema's secret arguments marked (components/package.py package_provider).
+    # schema's secret arguments marked (components/pack_registry/package.py package_provider).
     main(package_provider(version), sys.argv[1:])

@@ -1,4 +1,4 @@
-"""Write components/package_args.py, the package component's arguments, from Pulumi.yaml's `config:` block.
+"""Write components/pack_registry/package_args.py, the package component's arguments, from Pulumi.yaml's `config:`.
 
 The SDK's component provider host infers the package schema from a TypedDict at run time
 (``inspect.get_annotations``) and reads each field's description from the class's *source* with ``ast``
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = ROOT / "components" / "package_args.py"
+TARGET = ROOT / "components" / "pack_registry" / "package_args.py"
 
 _TYPES = {"string": "str", "integer": "int", "boolean": "bool"}
 _SECRET_SENTENCE = re.compile(r"Secret: set it with --secret[^()]*\(a plain value is refused\)\.")
@@ -84,8 +84,8 @@ def render(declared: dict[str, Any], secret_keys: tuple[str, ...]) -> str:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from components._project import declared_config
     from components.config.source import SECRET_KEYS
+    from components.project import declared_config
 
     TARGET.write_text(render(declared_config(), SECRET_KEYS), encoding="utf-8")
     print(f"wrote {TARGET.relative_to(ROOT)}")

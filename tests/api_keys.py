@@ -1,6 +1,6 @@
 """Palette API keys as people paste them: the one table every layer that reads a key is tested with.
 
-The client (components/palette_client.py) owns the rule: surrounding whitespace is stripped (a key read
+The client (components/palette/access.py) owns the rule: surrounding whitespace is stripped (a key read
 from a file or a CI variable often ends in a newline), and a key with a control or non-ASCII character
 inside is refused as malformed before any request, without being shown. The config reader
 (components/config/palette.py) refuses the same keys before any resource is created. The provider and the

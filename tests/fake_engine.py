@@ -1,6 +1,6 @@
 """A simulated Docker engine API on a unix socket: fixed ``/info`` and ``/containers/<name>/json`` answers,
 for hosts the tests cannot make (no memory cgroup, no swap accounting). Only the two GETs the program asks
-(components/docker_engine.py); every request path is recorded."""
+(components/instance/docker_engine.py); every request path is recorded."""
 
 from __future__ import annotations
 

@@ -31,8 +31,8 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.sync_await import _sync_await
 
-from components import docker_engine
-from components.docker_engine import EngineFacts
+from components.instance import docker_engine
+from components.instance.docker_engine import EngineFacts
 from tests.provider_material import (  # noqa: F401 - tests import the type tokens from here
     CERT_REQUEST,
     CONTAINER,
@@ -121,7 +121,7 @@ def _dynamic_outputs(inputs: dict[str, Any]) -> dict[str, Any]:
     import dill
     from pulumi.dynamic.dynamic import PROVIDER_KEY
 
-    from components.bcrypt_hash import BcryptHashProvider
+    from components.credentials.bcrypt_hash import BcryptHashProvider
 
     provider = dill.loads(base64.b64decode(inputs[PROVIDER_KEY]))
     props = {k: v for k, v in inputs.items() if k != PROVIDER_KEY}
@@ -363,7 +363,7 @@ def run_program(
 ) -> ProgramRun:
     """Evaluate __main__.py for ``stack`` with its committed config, overridden by ``config``.
 
-    ``engine`` stands in for ``components.docker_engine.ask_engine`` (what each Docker engine answers before
+    ``engine`` stands in for ``components.instance.docker_engine.ask_engine`` (what each Docker engine answers before
     deploying); by default every engine keeps memory and swap limits and adds no log options. Pass
     ``docker_engine.ask_engine`` itself to ask the real engines the config names.
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from components.oci_client import MANIFEST_MEDIA_TYPE
+from components.packs.oci_client import MANIFEST_MEDIA_TYPE
 from tests.tls_support import Authority
 
 STORAGE = "storage.invalid"

@@ -1,6 +1,6 @@
 """An OCI instance on the real engine: the registry stand-in and the nginx proxy stand-in in one netns.
 
-The layout is the program's (components/registry.py): the proxy container owns the network namespace and
+The layout is the program's (components/instance/container.py): the proxy container owns the network namespace and
 publishes its port (on 127.0.0.1 only, a port the engine picks); the registry container joins it
 (``--network container:<proxy id>``) and listens on 127.0.0.1:5000, where only nginx reaches it. Files go
 in the way the docker provider uploads them (``docker cp`` before start), with the text ``proxy_config``
@@ -26,8 +26,8 @@ import bcrypt
 import pytest
 import requests
 
-from components import oci_proxy
-from components.registry import DRAIN_ENV
+from components.instance import proxy as oci_proxy
+from components.kinds.kind import DRAIN_ENV
 from tests import docker_support
 from tests.docker_support import LABEL, DockerError, DockerJanitor, docker, upload_files
 from tests.tls_support import Authority, LeafCertificate
@@ -162,7 +162,7 @@ def start_oci_pair(
     ``registry_auth`` True adds an htpasswd check by the registry itself behind nginx's (the program leaves
     it out): for the benchmark that shows what that second bcrypt check would cost.
     """
-    # The proxy owns the namespace and publishes the port; the registry joins it (components/registry.py).
+    # The proxy owns the namespace and publishes the port; the registry joins it (components/instance/container.py).
     proxy = _create(
         janitor,
         [

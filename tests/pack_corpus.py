@@ -5,7 +5,7 @@ median 160, largest 5,697) is the shape: about 50 files a pack, half of them man
 (``manifests/*.yaml``, listed in ``kubeManifests``) and half Helm chart packs (``charts/<chart>/`` with
 ``Chart.yaml``, ``values.yaml``, ``templates/``, sometimes a subchart whose paths pass tar's 100-byte name
 field), a ``values.yaml`` whose line counts follow a log-normal spread (median ~160, a few of several
-thousand), a small valid ``logo.png`` and a ``pack.json`` that ``components.config.packs`` accepts.
+thousand), a small valid ``logo.png`` and a ``pack.json`` that ``components.packs.directory`` accepts.
 
 The line counts are quantiles, not draws, so every corpus of the same size has the same totals; ``seed``
 shuffles which pack gets which size and varies names, versions and content. The same arguments always
@@ -225,7 +225,7 @@ def _chart_pack(rng: random.Random, pack: Path, name: str, version: str, files: 
 def write_corpus(root: Path, packs: int = 220, seed: int = 0) -> list[Path]:
     """Write ``packs`` pack directories under ``root`` (created if missing) and return them, in order.
 
-    Each is named ``<name>-<version>``; about 50 files each; every one passes ``components.config.packs``'s
+    Each is named ``<name>-<version>``; about 50 files each; every one passes ``components.packs.directory``'s
     checks (names and versions unique). The same ``packs`` and ``seed`` write the same bytes.
     """
     rng = random.Random(seed)

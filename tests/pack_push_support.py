@@ -3,7 +3,7 @@
 The registry is the stand-in image (CNCF distribution 2.8, deletes enabled) started directly with TLS (a test
 CA, SANs ``registry.test`` and 127.0.0.1) and bcrypt htpasswd auth, published on 127.0.0.1. ``OciReader``
 reads it back with plain ``requests`` against ``/v2/``, trusting the CA from a file (it shares nothing with
-``components.oci_client``: not its session, TLS adapter, manifest builder or digests).
+``components.packs.oci_client``: not its session, TLS adapter, manifest builder or digests).
 """
 
 from __future__ import annotations

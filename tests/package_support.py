@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.provider.experimental.component import ComponentProvider
 
-from components.package import TYPE_TOKEN, package_provider
+from components.pack_registry.package import TYPE_TOKEN, package_provider
 from tests.harness import ROOT, MockState, ProgramRun, load_yaml, run_program, stack_config
 
 SNAPSHOT = ROOT / "tests" / "snapshots" / "package_schema.json"

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
-from components.palette import API_KEY_CONFIG, PROJECT, PackRegistryProvider
-from components.palette_client import HttpPolicy
-from components.palette_shapes import LEGACY, OCI, RegistryShape
+from components.palette import API_KEY_CONFIG, PackRegistryProvider
+from components.palette.policy import HttpPolicy
+from components.palette.shapes import OCI_REGISTRY_API, PACK_REGISTRY_API, RegistryShape
+from components.project import PROJECT
 from tests.certs import make_ca
 from tests.palette_fake import FakePalette
 
@@ -120,7 +121,7 @@ class Kind:
 KINDS = {
     "legacy": Kind(
         name="legacy",
-        shape=LEGACY,
+        shape=PACK_REGISTRY_API,
         inputs={},
         create="/v1/registries/pack",
         validate="/v1/registries/pack/validate",
@@ -135,7 +136,7 @@ KINDS = {
     ),
     "oci": Kind(
         name="oci",
-        shape=OCI,
+        shape=OCI_REGISTRY_API,
         inputs={"registry_kind": "oci", "base_content_path": "packs"},
         create="/v1/registries/oci/basic",
         validate="/v1/registries/oci/basic/validate",

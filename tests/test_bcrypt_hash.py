@@ -10,7 +10,7 @@ import dill
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 
-from components.bcrypt_hash import BcryptHashProvider
+from components.credentials.bcrypt_hash import BcryptHashProvider
 
 PASSWORD = "Supplied-password-0123456789"
 

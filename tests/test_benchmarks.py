@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from components.readiness import DEFAULT_INTERVAL_SECONDS, ReadinessGateProvider
+from components.readiness.gate import DEFAULT_INTERVAL_SECONDS, ReadinessGateProvider
 from tests import docker_support
 from tests.docker_support import DockerJanitor, RunningContainer, remove_container, start_container, start_created
 from tests.harness import ProgramRun, run_program

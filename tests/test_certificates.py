@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from components.certificates import CA_USES, SERVER_USES
+from components.credentials.certificates import CA_USES, SERVER_USES
 from tests.certs import make_ca, make_leaf
 from tests.harness import (
     CERT_REQUEST,

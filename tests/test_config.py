@@ -240,25 +240,25 @@ def test_bad_value_names_the_key(overrides: dict[str, Any], key: str, words: str
 
 def test_defaults_come_from_pulumi_yaml() -> None:
     settings = parse({})
-    assert settings.image == DEFAULT_IMAGE
-    assert settings.tls_mode == "self-signed"
-    assert settings.port == 443
-    assert settings.endpoint == "https://registry.example.com"
-    assert settings.admin_user == "admin"
-    assert settings.read_only_users == ("spectro",)
-    assert settings.password_length == 32
-    assert settings.log_level == "info"
+    assert settings.container.image == DEFAULT_IMAGE
+    assert settings.network.tls_mode == "self-signed"
+    assert settings.network.port == 443
+    assert settings.network.endpoint == "https://registry.example.com"
+    assert settings.users.admin_user == "admin"
+    assert settings.users.read_only_users == ("spectro",)
+    assert settings.users.password_length == 32
+    assert settings.container.log_level == "info"
     assert settings.docker.host == "unix:///var/run/docker.sock"
     assert settings.readiness.health_path == "/health"
     assert settings.readiness.catalog_path == "/v1/_catalog"
     assert settings.readiness.url == "https://registry.example.com:443"
     assert not settings.palette.enabled
     assert "off" in settings.palette.reason
-    assert settings.limits.log_max_size == "10m"
-    assert settings.limits.log_max_files == 3
-    assert settings.limits.memory_mb == 0
-    assert settings.limits.cpus is None
-    assert settings.tls_min_version == "1.2"
+    assert settings.container.limits.log_max_size == "10m"
+    assert settings.container.limits.log_max_files == 3
+    assert settings.container.limits.memory_mb == 0
+    assert settings.container.limits.cpus is None
+    assert settings.tls.min_version == "1.2"
     assert settings.delete_unreachable is False
 
 
@@ -290,7 +290,8 @@ def test_cpus_are_written_the_way_the_provider_reads_them_back(nano_cpus: int, e
     ("value", "declared"), [("1", "1.0"), ("1.5", "1.5"), ("0.25", "0.25"), ("16", "16.0"), ("10", "10.")]
 )
 def test_container_limits_are_declared_in_the_providers_form(value: str, declared: str) -> None:
-    limits = parse({"cpus": value, "memoryLimitMb": MIN_MEMORY_LIMIT_MB, "logMaxSize": "1G", "logMaxFiles": 5}).limits
+    settings = parse({"cpus": value, "memoryLimitMb": MIN_MEMORY_LIMIT_MB, "logMaxSize": "1G", "logMaxFiles": 5})
+    limits = settings.container.limits
     assert limits.cpus == declared
     assert limits.memory_mb == MIN_MEMORY_LIMIT_MB
     assert limits.log_max_size == "1g"
@@ -298,26 +299,26 @@ def test_container_limits_are_declared_in_the_providers_form(value: str, declare
 
 
 def test_tls_floor_can_be_raised_to_1_3() -> None:
-    assert parse({"tlsMinVersion": "1.3"}).tls_min_version == "1.3"
+    assert parse({"tlsMinVersion": "1.3"}).tls.min_version == "1.3"
 
 
 def test_http_mode_defaults_to_port_80_with_opt_in() -> None:
     settings = parse({"tlsMode": "http", "allowInsecureHttp": True})
-    assert settings.port == 80
-    assert settings.endpoint == "http://registry.example.com"
-    assert not settings.https
+    assert settings.network.port == 80
+    assert settings.network.endpoint == "http://registry.example.com"
+    assert not settings.network.https
 
 
 def test_endpoint_keeps_a_non_default_port_and_brackets_ipv6() -> None:
-    assert parse({"port": 5443}).endpoint == "https://registry.example.com:5443"
-    assert parse({"hosts": [], "ipAddresses": ["fd00::5"]}).endpoint == "https://[fd00::5]"
+    assert parse({"port": 5443}).network.endpoint == "https://registry.example.com:5443"
+    assert parse({"hosts": [], "ipAddresses": ["fd00::5"]}).network.endpoint == "https://[fd00::5]"
 
 
 @pytest.mark.parametrize("pair", [GOOD, WILDCARD], ids=["exact", "wildcard"])
 def test_provided_certificate_that_covers_every_name_is_accepted(pair) -> None:
     settings = parse(provided(pair))
-    assert settings.tls_mode == "provided"
-    assert settings.provided_certificate.startswith("-----BEGIN CERTIFICATE-----")
+    assert settings.network.tls_mode == "provided"
+    assert settings.tls.provided_certificate.startswith("-----BEGIN CERTIFICATE-----")
 
 
 def test_palette_turns_on_with_an_api_key_from_the_environment() -> None:
@@ -372,7 +373,7 @@ def test_a_malformed_palette_key_is_refused_before_any_resource(inner: str, sour
     ],
 )
 def test_pinned_image_references_docker_accepts_pass(image: str) -> None:
-    assert parse({"image": image}).image == image
+    assert parse({"image": image}).container.image == image
 
 
 def test_config_error_is_a_run_error_so_the_cli_prints_one_line() -> None:
@@ -419,8 +420,8 @@ def test_a_secret_key_set_without_secret_is_refused_without_echoing_it(key: str)
 
 
 def test_declared_secret_keys_are_exactly_the_keys_the_program_keeps_secret() -> None:
-    from components._project import declared_config
     from components.config import SECRET_KEYS
+    from components.project import declared_config
 
     declared = declared_config()
     said_secret = {key for key, spec in declared.items() if "--secret" in spec.get("description", "")}
@@ -470,7 +471,7 @@ NASTY = [
 
 
 def _declared_keys() -> list[str]:
-    from components._project import declared_config
+    from components.project import declared_config
 
     return list(declared_config())
 
@@ -521,7 +522,7 @@ def test_any_value_of_any_key_is_accepted_or_refused_in_one_line(key: str) -> No
     ],
 )
 def test_a_palette_url_the_registration_would_refuse_is_refused_before_any_resource(url: str) -> None:
-    """The Palette provider's check (components/palette.py ``_url``) refuses credentials, a query, a
+    """The Palette provider's check (components/palette/inputs.py ``_url``) refuses credentials, a query, a
     fragment and an invalid port in ``api_url``, but only when the engine checks that resource, after the
     image, volume and container exist, and it names ``api_url``. The config must refuse them first."""
     with pytest.raises(ConfigError) as caught:
@@ -550,7 +551,7 @@ def test_a_palette_url_with_a_password_is_refused_without_echoing_it() -> None:
     ids=["credentials", "port", "query", "http-for-https", "https-for-http"],
 )
 def test_a_readiness_url_the_gate_cannot_use_is_refused_before_any_resource(overrides: dict[str, Any]) -> None:
-    """The gate (components/readiness.py) appends the health path to ``readinessUrl`` and fails only after the
+    """The gate (components/readiness/gate.py) appends the health path to ``readinessUrl`` and fails only after the
     container was created; a URL it can never use must stop `pulumi up` first."""
     with pytest.raises(ConfigError) as caught:
         parse(overrides)
@@ -688,7 +689,7 @@ def test_existing_registry_refusals(case: str, overrides: dict[str, Any], key: s
 def test_an_existing_registry_is_reached_at_its_endpoint_with_the_oci_paths() -> None:
     settings = parse({**EXISTING, "ociEndpoint": "https://Harbor.example.com:443/"})
     assert settings.existing is not None and not settings.kind.kind.deploys
-    assert settings.endpoint == "https://harbor.example.com" == settings.existing.endpoint
+    assert settings.network.endpoint == "https://harbor.example.com" == settings.existing.endpoint
     assert (settings.readiness.url, settings.readiness.health_path) == ("https://harbor.example.com:443", "/v2/")
     assert settings.palette.user == "reader"
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from components._project import declared_config
-from components.config.packs import parse_packs
 from components.config.source import ConfigError, Raw
+from components.kinds import KINDS, LEGACY, OCI
+from components.packs.directory import parse_packs
+from components.project import declared_config
 
 SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"
 KEY = "palette-pack-registry:packs"
@@ -189,7 +190,7 @@ def test_a_bad_pack_is_refused_naming_packs_the_directory_and_the_file(
     change(copy_sample(tmp_path))
 
     with pytest.raises(ConfigError) as raised:
-        parse_packs(raw_for(["packs/hello"]), tmp_path, "oci")
+        parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
 
     message = str(raised.value)
     assert "\n" not in message
@@ -202,7 +203,7 @@ def test_a_bad_pack_is_refused_naming_packs_the_directory_and_the_file(
 def test_the_sample_pack_is_accepted(tmp_path: Path) -> None:
     pack = copy_sample(tmp_path)
 
-    sources, warnings = parse_packs(raw_for(["packs/hello"]), tmp_path, "oci")
+    sources, warnings = parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
 
     (source,) = sources
     assert source.directory == pack.resolve()
@@ -221,7 +222,7 @@ def test_an_absolute_directory_empty_values_charts_and_an_inner_symlink_are_acce
     os.symlink("../values.yaml", pack / "charts" / "values-link.yaml")
     edit_pack_json(pack, kubeManifests=None, layer="cni", addonType=None)
 
-    (source,), _ = parse_packs(raw_for([str(pack)]), tmp_path / "project", "oci")
+    (source,), _ = parse_packs(raw_for([str(pack)]), tmp_path / "project", OCI)
 
     assert source.directory == pack.resolve()
     assert source.layer == "cni"
@@ -242,7 +243,7 @@ def test_kube_manifests_reached_through_dots_or_an_inner_symlink_are_accepted(tm
     ]
     edit_pack_json(pack, kubeManifests=listed)
 
-    (source,), _ = parse_packs(raw_for(["packs/hello"]), tmp_path, "oci")
+    (source,), _ = parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
 
     assert source.name == "hello-universe"
 
@@ -250,7 +251,7 @@ def test_kube_manifests_reached_through_dots_or_an_inner_symlink_are_accepted(tm
 def test_a_missing_logo_is_a_warning(tmp_path: Path) -> None:
     (copy_sample(tmp_path) / "logo.png").unlink()
 
-    sources, warnings = parse_packs(raw_for(["packs/hello"]), tmp_path, "oci")
+    sources, warnings = parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
 
     assert len(sources) == 1
     assert warnings == [
@@ -260,7 +261,7 @@ def test_a_missing_logo_is_a_warning(tmp_path: Path) -> None:
 
 def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"pack directory 'packs/none': .*packs/none is not a directory"):
-        parse_packs(raw_for(["packs/none"]), tmp_path, "oci")
+        parse_packs(raw_for(["packs/none"]), tmp_path, OCI)
 
 
 def test_two_packs_with_the_same_name_and_version_are_refused(tmp_path: Path) -> None:
@@ -268,7 +269,7 @@ def test_two_packs_with_the_same_name_and_version_are_refused(tmp_path: Path) ->
     copy_sample(tmp_path, "packs/b")
 
     with pytest.raises(ConfigError) as raised:
-        parse_packs(raw_for(["packs/a", "packs/b"]), tmp_path, "oci")
+        parse_packs(raw_for(["packs/a", "packs/b"]), tmp_path, OCI)
 
     assert str(raised.value).startswith(f"config key '{KEY}': pack directory 'packs/b': pack.json ")
     assert "as pack directory 'packs/a' does" in str(raised.value)
@@ -278,7 +279,7 @@ def test_the_same_name_with_another_version_is_accepted(tmp_path: Path) -> None:
     copy_sample(tmp_path, "packs/a")
     edit_pack_json(copy_sample(tmp_path, "packs/b"), version="1.1.0")
 
-    sources, _ = parse_packs(raw_for(["packs/a", "packs/b"]), tmp_path, "oci")
+    sources, _ = parse_packs(raw_for(["packs/a", "packs/b"]), tmp_path, OCI)
 
     assert [s.version for s in sources] == ["1.0.0", "1.1.0"]
 
@@ -287,7 +288,7 @@ def test_packs_with_the_legacy_registry_are_refused_with_the_way_out(tmp_path: P
     copy_sample(tmp_path)
 
     with pytest.raises(ConfigError) as raised:
-        parse_packs(raw_for(["packs/hello"]), tmp_path, "legacy")
+        parse_packs(raw_for(["packs/hello"]), tmp_path, LEGACY)
 
     message = str(raised.value)
     assert message.startswith(f"config key '{KEY}': ")
@@ -296,13 +297,13 @@ def test_packs_with_the_legacy_registry_are_refused_with_the_way_out(tmp_path: P
 
 @pytest.mark.parametrize("kind", ["legacy", "oci"])
 def test_no_packs_is_nothing_to_publish(tmp_path: Path, kind: str) -> None:
-    assert parse_packs(raw_for(None), tmp_path, kind) == ((), [])
-    assert parse_packs(raw_for([]), tmp_path, kind) == ((), [])
+    assert parse_packs(raw_for(None), tmp_path, KINDS[kind]) == ((), [])
+    assert parse_packs(raw_for([]), tmp_path, KINDS[kind]) == ((), [])
 
 
 def test_an_empty_entry_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"'palette-pack-registry:packs': has an empty entry"):
-        parse_packs(raw_for([""]), tmp_path, "oci")
+        parse_packs(raw_for([""]), tmp_path, OCI)
 
 
 def test_packs_is_declared_in_the_project_file() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from components.credentials import PASSWORD_SPECIALS
+from components.credentials.passwords import PASSWORD_SPECIALS
 from tests.harness import BCRYPT_HASH, PASSWORD, MockState, ProgramRun, replaces, run_program
 
 AUTH_FILE = "/auth/htpasswd-basic"

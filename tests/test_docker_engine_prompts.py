@@ -1,6 +1,6 @@
 """Review test: asking a tcp+TLS engine never stops `pulumi preview`/`up` at a terminal prompt.
 
-components/docker_engine.py loads the stack's client certificate and key with ``SSLContext.load_cert_chain``
+components/instance/docker_engine.py loads the stack's client certificate and key with ``SSLContext.load_cert_chain``
 and no ``password``. For an encrypted key (``-----BEGIN ENCRYPTED PRIVATE KEY-----``, which the config accepts
 as dockerKey), Python's documentation of load_cert_chain says: "If the password argument is not specified and a
 password is required, OpenSSL's built-in password prompting mechanism will be used to interactively prompt the
@@ -23,7 +23,7 @@ import time
 
 from cryptography.hazmat.primitives import serialization
 
-from components import docker_engine
+from components.instance import docker_engine
 from tests.fake_engine import serve_tls_engine
 from tests.tls_support import Authority
 

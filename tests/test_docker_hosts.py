@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from components import docker_engine
 from components.config import ConfigError
+from components.instance import docker_engine
 from tests.docker_readback import volume_drift
 from tests.fake_engine import serve_engine, serve_tls_engine
 from tests.harness import ProgramRun, run_program

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from components import docker_engine as engine_api
-from components.docker_engine import EngineFacts
+from components.instance import docker_engine as engine_api
+from components.instance.docker_engine import EngineFacts
 from tests import docker_support
 from tests.docker_readback import container_drift, volume_drift
 from tests.docker_support import LABEL, DockerJanitor, docker, inspect_container, remove_container, start_container

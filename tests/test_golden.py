@@ -84,7 +84,7 @@ def test_upgrading_a_released_stack_updates_and_replaces_nothing(today: tuple[st
 
 PROVIDER = "pulumi:providers:docker"
 PINNED = {"caMaterial", "certMaterial", "certPath", "context", "keyMaterial", "sshOpts"}
-"""The docker provider's environment-filled attributes the program now sets explicitly (components/registry.py
+"""The docker provider's environment-filled attributes the program now sets explicitly (components/instance/container.py
 ``provider_pins``): empty where the stack has nothing."""
 
 
@@ -158,7 +158,7 @@ def test_upgrading_the_single_host_dev_stack_keeps_every_urn_and_input(dev_run: 
 
 def test_the_upgrade_check_fails_without_the_aliases(monkeypatch: pytest.MonkeyPatch) -> None:
     """The upgrade check above can fail: with the aliases dropped, every moved resource is orphaned."""
-    from components import pack_registry
+    from components.pack_registry import component as pack_registry
 
     monkeypatch.setattr(pack_registry, "_moved_from_stack", lambda: [])
     monkeypatch.setattr(pack_registry, "_single_host_aliases", lambda _name, _instance: [])

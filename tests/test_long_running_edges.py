@@ -42,7 +42,7 @@ def test_the_cpus_value_a_refusal_suggests_is_itself_accepted(value: str) -> Non
     found = re.search(r"such as (\d+(?:\.\d+)?)", str(error.value))
     assert found, str(error.value)
     suggested = found.group(1)
-    limits = parse({"cpus": suggested}).limits
+    limits = parse({"cpus": suggested}).container.limits
     assert limits.cpus is not None, f"{value}: the suggested {suggested} sets no limit"
 
 

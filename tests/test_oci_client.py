@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from components.oci_client import OciClient, OciError, OciTarget, pack_manifest
+from components.packs.oci_client import OciClient, OciError, OciTarget, pack_manifest
 from tests.oci_scripted import Scripted, scripted_registry
 from tests.tls_support import Authority
 

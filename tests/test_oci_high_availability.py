@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from components import oci_proxy
+from components.instance import proxy as oci_proxy
 from components.readiness import ReadinessGateProvider
 from tests import docker_support, oci_support, s3_support
 from tests.docker_support import DockerJanitor, RunningContainer, container_spec_with, remove_container, start_container

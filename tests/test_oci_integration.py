@@ -214,8 +214,8 @@ def test_the_programs_pack_is_pushed_through_the_proxy_and_pulled_by_the_read_on
     """The program's Pack for the sample pack, created by its own provider through the declared proxy (as the
     admin, TLS verified for the endpoint's name); the read-only user then reads the manifest, and the same
     push with the read-only user's password is refused by the proxy."""
-    from components.oci_client import OciError
     from components.packs import PackProvider
+    from components.packs.oci_client import OciError
 
     run = run_program({**CONFIG, "packs": ["tests/packs/hello-universe"]}, stack="dev", use_stack_file=False)
     deployed = deploy(run, janitor, (oci_standin_image, proxy_standin_image), janitor.name("oci-it-packs"))

@@ -51,7 +51,7 @@ def _env(record: Any) -> list[str]:
 )
 def test_unset_image_and_readiness_paths_follow_the_kind(overrides, image, health, catalog) -> None:
     parsed = settings(overrides)
-    assert parsed.image == (image or overrides["image"])
+    assert parsed.container.image == (image or overrides["image"])
     assert parsed.readiness.health_path == health
     assert parsed.readiness.catalog_path == catalog
 
@@ -59,7 +59,7 @@ def test_unset_image_and_readiness_paths_follow_the_kind(overrides, image, healt
 def test_the_default_kind_is_legacy_and_its_facts_are_todays() -> None:
     parsed = settings({})
     assert parsed.kind.kind is LEGACY
-    assert (LEGACY.data_path, LEGACY.proxied, LEGACY.write_probe_path("packs")) == ("/data", False, None)
+    assert (LEGACY.data_path, LEGACY.require_challenge, LEGACY.write_probe_path("packs")) == ("/data", False, None)
     assert parsed.kind.base_content_path == "packs"
     assert OCI.write_probe_path("a/b") == "/v2/a/b/spectro-packs/archive/readiness-probe/blobs/uploads/"
 

@@ -1,4 +1,4 @@
-"""The nginx proxy's server configuration text (components/oci_proxy.py), read back as nginx reads it.
+"""The nginx proxy's server configuration text (components/instance/proxy.py), read back as nginx reads it.
 
 ``unquote`` follows nginx's ``ngx_conf_read_token`` (src/core/ngx_conf_file.c): inside a token ``\\"``,
 ``\\'`` and ``\\\\`` lose their backslash, ``\\t``, ``\\r``, ``\\n`` become control characters, any other
@@ -13,8 +13,9 @@ import re
 
 import pytest
 
-from components import oci_proxy
-from components.oci_proxy import ProxyConfigArgs, nginx_quote, proxy_config
+from components.instance import proxy as oci_proxy
+from components.instance.proxy import ProxyConfigArgs, nginx_quote, proxy_config
+from components.project import declared_config
 
 
 def unquote(token: str) -> str:
@@ -256,7 +257,7 @@ def test_registry_env_listens_on_loopback_without_auth_of_its_own_and_deletes() 
 
 
 def test_proxy_image_is_a_pinned_debian_tag() -> None:
-    name, _, tag = oci_proxy.DEFAULT_PROXY_IMAGE.partition(":")
+    name, _, tag = str(declared_config()["proxyImage"]["default"]).partition(":")
     assert name == "nginx"
     assert re.fullmatch(r"\d+\.\d+\.\d+(-bookworm)?", tag), tag
     assert "alpine" not in tag

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import requests
 
-from components.oci_proxy import ProxyConfigArgs, proxy_config
-from components.readiness import DEFAULT_INTERVAL_SECONDS
+from components.instance.proxy import ProxyConfigArgs, proxy_config
+from components.readiness.gate import DEFAULT_INTERVAL_SECONDS
 from tests import docker_support, oci_support
 from tests.docker_support import DockerJanitor, docker, upload_files
 from tests.oci_support import OciPair, basic, htpasswd, start_oci_pair, start_pair, wait_until_ready

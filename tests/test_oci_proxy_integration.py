@@ -26,8 +26,8 @@ import oras.client
 import pytest
 import requests
 
-from components import oci_proxy
-from components.oci_proxy import ProxyConfigArgs, proxy_config
+from components.instance import proxy as oci_proxy
+from components.instance.proxy import ProxyConfigArgs, proxy_config
 from tests import docker_support, oci_support
 from tests.docker_support import DockerJanitor, docker
 from tests.oci_support import OciPair, basic, htpasswd, start_oci_pair, wait_until_ready
@@ -367,7 +367,7 @@ def test_data_lives_in_the_volume_and_survives_replacing_both_containers(
 
 
 def test_proxy_stops_gracefully_finishing_a_download_in_flight(instance: Instance, janitor: DockerJanitor) -> None:
-    """SIGQUIT (the image's STOPSIGNAL, components.oci_proxy.STOP_SIGNAL) is nginx's graceful shutdown: a
+    """SIGQUIT (the image's STOPSIGNAL, components.instance.proxy.STOP_SIGNAL) is nginx's graceful shutdown: a
     blob being read when ``docker stop`` arrives is still delivered whole, and nginx exits 0. The proxy owns
     the namespace and the published port, which Docker tears down once nginx exits: nginx's lingering close
     keeps it until the client has the last bytes. Then both start again, the proxy first."""

@@ -1,7 +1,7 @@
 """Review test: the OCI proxy container gets the registry's stop grace and the daemon's log options.
 
 The merge of issue 15 says "the proxy container gets the same daemon log options and stop grace", but no test
-held it: deleting either from components/registry.py ``Registry._proxy`` left the whole suite green.
+held it: deleting either from components/instance/container.py ``Instance._front`` left the whole suite green.
 - Without ``destroy_grace_seconds`` the provider stops the proxy with a timeout of 0, a SIGKILL that cuts every
   push in flight through nginx before the registry behind it even starts its drain
   (kreuzwerker/terraform-provider-docker v4.5.0 resource_docker_container_funcs.go resourceDockerContainerDelete).
@@ -14,8 +14,8 @@ held it: deleting either from components/registry.py ``Registry._proxy`` left th
 
 from __future__ import annotations
 
-from components import docker_engine
-from components.registry import STOP_GRACE_SECONDS
+from components.instance import docker_engine
+from components.instance.container import STOP_GRACE_SECONDS
 from tests.harness import run_program
 
 OCI = {"registryKind": "oci"}

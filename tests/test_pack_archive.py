@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.pack_archive import _short_headers_agree, build_archive, pack_content
+from components.packs.archive import _short_headers_agree, build_archive, pack_content
 from tests.pack_corpus import write_corpus
 
 SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"

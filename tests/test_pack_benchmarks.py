@@ -29,11 +29,12 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from components._project import declared_config
-from components.config.packs import parse_packs
 from components.config.source import Raw
-from components.pack_archive import pack_content
+from components.kinds import OCI
 from components.packs import PackProvider
+from components.packs.archive import pack_content
+from components.packs.directory import parse_packs
+from components.project import declared_config
 from tests import docker_support
 from tests.grpc_support import provider_host, struct
 from tests.harness import MockState, run_program
@@ -138,7 +139,7 @@ def test_a_run_with_20_unchanged_packs_of_1_mib(
 
     def one_run() -> None:
         started = time.monotonic()
-        sources, _ = parse_packs(raw, stack, "oci")
+        sources, _ = parse_packs(raw, stack, OCI)
         news = [props_for(source.directory, registry, "bench-nochange") for source in sources]
         program_timings.append(time.monotonic() - started)
         for props, old in zip(news, states, strict=True):
@@ -178,7 +179,7 @@ def test_evaluating_the_program_with_220_unchanged_packs(benchmark: Any, pack_co
 
     def the_packs_share() -> None:
         started, started_cpu = time.perf_counter(), time.process_time()
-        sources, _ = parse_packs(raw, None, "oci")
+        sources, _ = parse_packs(raw, None, OCI)
         for source in sources:
             pack_content(source.directory)
         packs_wall.append(time.perf_counter() - started)

@@ -10,10 +10,11 @@ import struct
 import zlib
 from pathlib import Path
 
-from components._project import declared_config
-from components.config.packs import parse_packs
 from components.config.source import Raw
-from components.pack_archive import pack_content
+from components.kinds import OCI
+from components.packs.archive import pack_content
+from components.packs.directory import parse_packs
+from components.project import declared_config
 from tests.pack_corpus import values_line_counts, write_corpus
 
 
@@ -35,7 +36,7 @@ def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def test_every_generated_pack_passes_the_programs_pack_checks(pack_corpus: list[Path]) -> None:
-    sources, warnings = parse_packs(raw_for(pack_corpus), None, "oci")
+    sources, warnings = parse_packs(raw_for(pack_corpus), None, OCI)
 
     assert [source.directory for source in sources] == pack_corpus
     assert warnings == []

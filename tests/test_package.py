@@ -19,11 +19,11 @@ import json
 import os
 from typing import Any
 
-from components._project import declared_config
 from components.config import SECRET_KEYS
-from components.exports import PALETTE_OUTPUTS, SECRET_OUTPUTS
-from components.package import TYPE_TOKEN
-from components.package_args import PackRegistryArgs
+from components.pack_registry.outputs import PALETTE_OUTPUTS, SECRET_OUTPUTS
+from components.pack_registry.package import TYPE_TOKEN
+from components.pack_registry.package_args import PackRegistryArgs
+from components.project import declared_config
 from scripts.generate_package_args import SECRET_NOTE, TARGET, render
 from tests.harness import ROOT, ProgramRun, run_program
 from tests.package_support import SNAPSHOT, declared, schema

@@ -20,7 +20,7 @@ import pytest
 from pulumi.provider.server import ComponentInitError
 
 from components.config import PROJECT, SECRET_KEYS, ConfigError
-from components.package import TYPE_TOKEN
+from components.pack_registry.package import TYPE_TOKEN
 from tests.harness import MockState, ProgramRun, run_program
 from tests.package_support import as_argument, declared, package_state, package_urn, run_package, stack_arguments
 from tests.test_config import BAD, BASE, _raw, parse
@@ -204,7 +204,7 @@ def _refusal_with(arguments: Any) -> Exception:
     """Arguments built inside the run (Outputs need its event loop)."""
     from pulumi.provider.experimental.component import ComponentProvider
 
-    from components.package import PACKAGE, PackRegistry
+    from components.pack_registry.package import PACKAGE, PackRegistry
 
     def main() -> None:
         ComponentProvider([PackRegistry], PACKAGE).construct("pack-registry", TYPE_TOKEN, arguments(), None)

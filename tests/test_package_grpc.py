@@ -35,7 +35,7 @@ from pulumi.runtime.proto import (
 )
 
 from components.config import PROJECT, ConfigError
-from components.package import TYPE_TOKEN
+from components.pack_registry.package import TYPE_TOKEN
 from tests.grpc_support import plain, struct
 from tests.harness import ROOT, MockState, RealisticMocks, RecordingMonitor, run_program
 from tests.package_support import SNAPSHOT, package_state, stack_arguments

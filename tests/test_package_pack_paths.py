@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from pulumi.provider.server import ComponentInitError
 
-from components.package import TYPE_TOKEN
+from components.pack_registry.package import TYPE_TOKEN
 from tests.package_support import run_package, stack_arguments
 
 

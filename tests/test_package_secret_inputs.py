@@ -1,6 +1,6 @@
 """Review test: the package's schema marks the secret arguments secret, so callers' SDKs keep them secret.
 
-The component makes a secret argument secret once it runs (components/package.py ``_settings``), but the
+The component makes a secret argument secret once it runs (components/pack_registry/package.py ``_settings``), but the
 value has already travelled: the caller's SDK registers the component with its inputs (Construct carries them),
 and the engine records them in the caller's state as the component's inputs. Pulumi's code generators wrap an
 input only when the schema says ``secret: true``: pkg/codegen/nodejs/gen.go ``genResource``,
@@ -15,7 +15,7 @@ schema GetSchema returns (and the snapshot, tests/snapshots/package_schema.json)
 from __future__ import annotations
 
 from components.config import SECRET_KEYS
-from components.package import TYPE_TOKEN
+from components.pack_registry.package import TYPE_TOKEN
 from tests.package_support import schema
 
 

@@ -12,8 +12,8 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 
-from components.oci_client import pack_manifest
 from components.packs import PackProvider
+from components.packs.oci_client import pack_manifest
 
 DIGEST = "sha256:" + "a" * 64
 LAYER = "sha256:" + "b" * 64

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from components import oci_client
-from components.packs import PackProvider
+from components.packs import PackProvider, oci_client
 from tests.oci_scripted import Scripted
 from tests.test_packs_unreachable import NAME, pack_props
 from tests.tls_support import Authority

@@ -6,7 +6,7 @@ The engine runs each changed step once what it declared it waits for is done (te
 ``execute``) and hands a resource the outputs of those it depends on. The mocks cannot know what the
 real providers return, so the one input built from other resources' outputs, the registration's
 ``sync_trigger``, is built again here from the real Packs' outputs, the way the program builds it
-(``components.pack_registry._digest_of`` of every pack's ``PUBLISHED`` outputs).
+(``components.pack_registry.component._digest_of`` of every pack's ``PUBLISHED`` outputs).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from components.pack_registry import PUBLISHED, _digest_of
+from components.pack_registry.component import PUBLISHED, _digest_of
 from components.packs import PackProvider
 from components.palette import PackRegistryProvider
 from components.readiness import ReadinessGateProvider

@@ -30,11 +30,12 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
-from components._project import declared_config
-from components.config.packs import parse_packs
 from components.config.source import Raw
-from components.pack_archive import pack_content
+from components.kinds import OCI
 from components.packs import PackProvider
+from components.packs.archive import pack_content
+from components.packs.directory import parse_packs
+from components.project import declared_config
 from tests import docker_support
 from tests.grpc_support import DynamicHost, plain, provider_host
 from tests.pack_push_support import SERVER_NAME, OciRegistry, layer_file, layer_members, start_oci_registry
@@ -88,7 +89,7 @@ def copy_pack(tmp_path: Path, name: str = "hello-universe") -> Path:
 def program_props(pack: Path, registry: OciRegistry, base: str, **overrides: Any) -> dict[str, Any]:
     """What the program computes for one pack on every run: the checked source, its content and files."""
     raw = Raw(lambda key: json.dumps([str(pack)]) if key == "packs" else None, declared_config())
-    (source,), _ = parse_packs(raw, pack.parent, "oci")
+    (source,), _ = parse_packs(raw, pack.parent, OCI)
     content = pack_content(source.directory)
     props = {
         "pack_dir": str(source.directory),

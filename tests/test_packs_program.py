@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.pack_archive import pack_content
+from components.packs.archive import pack_content
 from tests.harness import run_program
 
 PROGRAM = Path(__file__).resolve().parent / "programs" / "one_pack.py"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from components.pack_inputs import check_inputs
+from components.packs.inputs import check_inputs
 from tests.harness import MockState, run_program
 
 SAMPLE = Path(__file__).resolve().parent / "packs" / "hello-universe"

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from components.pack_archive import pack_content
 from components.packs import PackProvider
+from components.packs.archive import pack_content
 from tests import docker_support
 from tests.harness import MockState, ProgramRun, run_program
 from tests.pack_push_support import SERVER_NAME, OciRegistry, start_oci_registry

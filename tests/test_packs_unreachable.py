@@ -20,10 +20,10 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2
 
-from components.oci_client import OciError
-from components.pack_archive import pack_content
+from components.dynamic.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
 from components.packs import PackProvider
-from components.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
+from components.packs.archive import pack_content
+from components.packs.oci_client import OciError
 from tests.grpc_support import DynamicHost, plain, provider_host, struct
 from tests.oci_scripted import Scripted, scripted_registry
 from tests.tls_support import Authority, free_port, raw_listener
@@ -189,7 +189,7 @@ def test_a_delete_that_cannot_reach_the_registry_fails_in_one_line_naming_the_op
     url = outputs["registry_url"]
     reference = f"{url.removeprefix('https://')}/{REPOSITORY}/hello-universe:1.0.0"
     assert the_error(caught) == (
-        f"components.oci_client.OciError: pack {reference} cannot be deleted: the registry at {url} "
+        f"components.packs.oci_client.OciError: pack {reference} cannot be deleted: the registry at {url} "
         f"could not be reached ({said}). To release it from the state and leave its tag in the data volume "
         f"{STORE}, run again with {DELETE_UNREACHABLE_ENV}=true (or, for what the stack "
         f"still declares, set the config key {DELETE_UNREACHABLE_KEY} to true: `pulumi config set "
@@ -306,7 +306,7 @@ def test_a_port_that_accepts_but_never_answers_is_unreachable(
 ) -> None:
     """docker-proxy accepts and closes while nothing listens in the container; a hung server holds the
     connection in silence: a refresh keeps the pack either way, a delete names what happened."""
-    from components import oci_client
+    from components.packs import oci_client
 
     monkeypatch.setattr(oci_client, "TIMEOUT", (0.5, 0.5))
     with raw_listener(hold=hold) as url:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from components.pack_archive import pack_content
+from components.packs.archive import pack_content
 from tests.harness import PALETTE, READINESS, ProgramRun, run_program
 from tests.test_oci_kind import EXISTING_CONFIG, EXISTING_SECRETS
 

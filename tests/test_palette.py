@@ -14,16 +14,16 @@ from pulumi.output import Unknown
 
 from components import palette as palette_module
 from components.palette import INPUTS, OUTPUTS, PackRegistryProvider
-from components.palette_client import (
-    DEFAULT_API_URL,
-    MASKED,
-    OWNER_ANNOTATION,
+from components.palette.access import DEFAULT_API_URL
+from components.palette.client import MASKED
+from components.palette.errors import (
     PaletteAuthError,
     PaletteBadRequest,
     PaletteNotFound,
     PaletteSyncError,
     PaletteUnavailable,
 )
+from components.palette.shapes import OWNER_ANNOTATION
 from tests import palette_support
 from tests.palette_fake import FakePalette
 from tests.palette_support import (

@@ -11,25 +11,20 @@ from urllib.parse import quote, quote_plus
 import pytest
 from urllib3.util import Retry
 
-from components.palette_client import (
-    DEFAULT_API_URL,
-    MASKED,
-    OWNER_ANNOTATION,
-    HttpPolicy,
-    PackRegistrySpec,
+from components.palette.access import DEFAULT_API_URL
+from components.palette.client import MASKED, PaletteClient, sync_state
+from components.palette.errors import (
     PaletteAuthError,
     PaletteBadRequest,
-    PaletteClient,
     PaletteConflict,
     PaletteError,
     PaletteForbiddenError,
     PaletteNotFound,
     PaletteSyncError,
     PaletteUnavailable,
-    owner_of,
-    sync_state,
 )
-from components.palette_shapes import LEGACY, OCI
+from components.palette.policy import HttpPolicy
+from components.palette.shapes import OCI_REGISTRY_API, OWNER_ANNOTATION, PACK_REGISTRY_API, RegistrationSpec, owner_of
 from tests.api_keys import INSIDE, SURROUNDING
 from tests.palette_fake import FakePalette
 from tests.palette_support import FAST_POLICY, ca_pem, new_password
@@ -49,8 +44,8 @@ def client(palette: FakePalette) -> PaletteClient:
 
 
 @pytest.fixture
-def registry() -> PackRegistrySpec:
-    return PackRegistrySpec(
+def registry() -> RegistrationSpec:
+    return RegistrationSpec(
         name=NAME,
         endpoint="https://registry.example.com:5000",
         username="palette",
@@ -138,7 +133,7 @@ def test_validate_posts_the_bare_spec(client, palette, registry):
     client.validate(registry)
 
     (call,) = palette.calls("POST", "/validate$")
-    assert call.body == LEGACY.spec(registry)
+    assert call.body == PACK_REGISTRY_API.spec(registry)
     assert "metadata" not in call.body
 
 
@@ -162,7 +157,7 @@ def test_update_puts_the_full_registry_with_the_real_password(client, palette, r
     client.update(uid, rotated)
 
     (call,) = palette.calls("PUT")
-    assert call.body == LEGACY.body(rotated, uid)
+    assert call.body == PACK_REGISTRY_API.body(rotated, uid)
     assert call.body["metadata"] == {"name": NAME, "uid": uid}
     (stored,) = palette.named(NAME)
     assert stored["spec"]["auth"]["password"] == rotated.password
@@ -177,7 +172,7 @@ def test_reads_are_masked(client, palette, registry):
 
 
 def test_without_a_certificate_none_is_sent():
-    spec = LEGACY.spec(PackRegistrySpec(NAME, "https://r.example.com", "u", "p", insecure_skip_verify=True))
+    spec = PACK_REGISTRY_API.spec(RegistrationSpec(NAME, "https://r.example.com", "u", "p", insecure_skip_verify=True))
     assert spec["auth"]["tls"] == {"enabled": True, "insecureSkipVerify": True}
 
 
@@ -496,7 +491,7 @@ def test_no_key_fails_before_any_request(palette):
 def test_the_key_is_not_in_the_client_repr(palette):
     client = PaletteClient(palette.url, palette.api_key, registration=NAME)
     assert palette.api_key not in repr(client)
-    assert "secret-pw" not in repr(PackRegistrySpec(NAME, "https://r", "u", "secret-pw"))
+    assert "secret-pw" not in repr(RegistrationSpec(NAME, "https://r", "u", "secret-pw"))
 
 
 # -------------------------------------------------------------------------------------------- sync
@@ -598,11 +593,11 @@ def test_policy_from_env():
 
 @pytest.fixture
 def oci_client(palette: FakePalette) -> PaletteClient:
-    return PaletteClient(palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY, shape=OCI)
+    return PaletteClient(palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY, shape=OCI_REGISTRY_API)
 
 
 @pytest.fixture
-def oci_registry(registry: PackRegistrySpec) -> PackRegistrySpec:
+def oci_registry(registry: RegistrationSpec) -> RegistrationSpec:
     return replace(registry, base_content_path="packs")
 
 
@@ -631,11 +626,11 @@ def test_oci_create_after_two_503s_registers_exactly_once(oci_client, palette, o
 
 
 def test_oci_404_is_trusted_only_after_the_summary_confirms_the_key(palette, oci_registry):
-    client = PaletteClient(palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY, shape=OCI)
+    client = PaletteClient(palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY, shape=OCI_REGISTRY_API)
     uid = client.create(oci_registry, skip_pack_sync=True)
     palette.rejected_key_status = 404
     wrong_key = "revoked-" + palette.api_key
-    wrong = PaletteClient(palette.url, wrong_key, registration=NAME, policy=FAST_POLICY, shape=OCI)
+    wrong = PaletteClient(palette.url, wrong_key, registration=NAME, policy=FAST_POLICY, shape=OCI_REGISTRY_API)
     palette.reset_calls()
 
     with pytest.raises(PaletteAuthError) as caught:

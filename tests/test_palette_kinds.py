@@ -16,7 +16,9 @@ import textwrap
 import pytest
 from pulumi.output import Unknown
 
-from components.palette_client import MASKED, OWNER_ANNOTATION, PaletteConflict
+from components.palette.client import MASKED
+from components.palette.errors import PaletteConflict
+from components.palette.shapes import OWNER_ANNOTATION
 from tests import palette_support
 from tests.palette_support import FAST_HTTP_ENV, KINDS, ROOT, SERIALIZED, ca_pem, checked, declared, new_password
 

@@ -27,7 +27,7 @@ import textwrap
 import pytest
 from pulumi.dynamic import DiffResult
 
-from components.palette_errors import PaletteAuthError
+from components.palette.errors import PaletteAuthError
 from tests import palette_support
 from tests.harness import PALETTE, run_program
 from tests.palette_fake import FakePalette

@@ -21,8 +21,8 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
+from components.dynamic.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
 from components.palette import API_KEY_CONFIG, PackRegistryProvider
-from components.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
 from tests import palette_support
 from tests.grpc_support import DynamicHost, plain, provider_host, struct
 from tests.palette_fake import FakePalette
@@ -152,7 +152,7 @@ def test_a_delete_that_cannot_reach_palette_fails_in_one_line_after_the_retries(
         host.delete(created.id, created.properties)
 
     assert the_error(caught) == (
-        f"components.palette_errors.PaletteUnavailable: pack registry '{NAME}' (uid {created.id}) cannot be "
+        f"components.palette.errors.PaletteUnavailable: pack registry '{NAME}' (uid {created.id}) cannot be "
         f"deleted: Palette at {url} could not be reached ({said}). To release it from the state and leave the "
         f"registration in Palette at {url}, run again with {DELETE_UNREACHABLE_ENV}=true (or, for what the stack "
         f"still declares, set the config key {DELETE_UNREACHABLE_KEY} to true: `pulumi config set "

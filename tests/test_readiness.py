@@ -28,7 +28,7 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from components.readiness import (
+from components.readiness.gate import (
     DEFAULT_CATALOG_PATH,
     DEFAULT_HEALTH_PATH,
     INPUT_KEYS,

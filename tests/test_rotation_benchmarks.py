@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from components.kinds.kind import DRAIN_ENV
 from components.readiness import ReadinessGateProvider
-from components.registry import DRAIN_ENV
 from tests import docker_support
 from tests.docker_support import DockerJanitor, RunningContainer, replace_stop, start_container
 from tests.harness import MockState, ProgramRun, run_program

@@ -7,7 +7,8 @@ import asyncio
 import pulumi
 import pytest
 
-from components.storage import S3Storage, s3_env, s3_files, storage_hint
+from components.config.storage import S3Storage
+from components.instance.storage import s3_env, s3_files, storage_hint
 
 SECRET_KEY = "storage-secret-key-0123456789"
 

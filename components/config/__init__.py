@@ -20,18 +20,11 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components._project import PROJECT_FILE, declared_config
-from components.config.container import (
-    DEFAULT_IMAGE,
-    MIN_MEMORY_LIMIT_MB,
-    ContainerLimits,
-    parse_container,
-    provider_cpus,
-)
+from components.config.container import DEFAULT_IMAGE, MIN_MEMORY_LIMIT_MB, Container, parse_container, provider_cpus
 from components.config.docker_hosts import (
     DockerHostSettings,
     InstanceSettings,
@@ -42,12 +35,10 @@ from components.config.docker_hosts import (
     readiness_settings,
 )
 from components.config.existing import ExistingRegistry, existing_registry
-from components.config.kind import DEFAULT_PROXY_IMAGE, KindSettings, check_kind_fits, parse_kind
-from components.config.network import parse_network
-from components.config.packs import PackSource, parse_packs
+from components.config.kind import KindSettings, check_kind_fits, parse_kind
+from components.config.network import Network, parse_network
 from components.config.palette import PaletteSettings, palette_settings
 from components.config.source import (
-    PALETTE_API_KEY_ENV,
     PROJECT,
     SECRET_KEYS,
     ConfigError,
@@ -55,31 +46,23 @@ from components.config.source import (
     check_secrets_are_encrypted,
     unless_empty,
 )
-from components.config.storage import storage_settings
-from components.config.tls import KEY_ALGORITHMS, TLS_MIN_VERSIONS, check_provided_certificate, parse_tls
-from components.config.users import parse_users
-from components.kinds import EXISTING, LEGACY, OCI
-from components.storage import StorageSettings
+from components.config.storage import StorageSettings, storage_settings
+from components.config.tls import KEY_ALGORITHMS, Tls, parse_tls
+from components.config.users import Users, parse_users
+from components.packs.directory import PackSource, parse_packs
+from components.project import PROJECT_FILE, declared_config
 
 __all__ = [
     "DEFAULT_IMAGE",
-    "DEFAULT_PROXY_IMAGE",
     "KEY_ALGORITHMS",
     "MIN_MEMORY_LIMIT_MB",
-    "PALETTE_API_KEY_ENV",
     "PROJECT",
     "SECRET_KEYS",
-    "TLS_MIN_VERSIONS",
     "ConfigError",
-    "ContainerLimits",
     "DockerHostSettings",
-    "ExistingRegistry",
     "InstanceSettings",
     "KindSettings",
-    "PaletteSettings",
-    "ReadinessSettings",
     "RegistrySettings",
-    "check_provided_certificate",
     "load_settings",
     "parse_settings",
     "provider_cpus",
@@ -88,92 +71,36 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RegistrySettings:
-    """Everything the program needs, validated. Secrets stay ``pulumi.Output`` values."""
+    """Everything the program needs, validated, in the groups the config is parsed into: each component takes the
+    groups it needs. Secrets stay ``pulumi.Output`` values."""
 
-    hosts: tuple[str, ...]
-    """DNS names clients use; the first is the endpoint's host."""
-    ip_addresses: tuple[str, ...]
-    """IP addresses clients use (IP SANs)."""
-    port: int
-    """Host port published for the registry (container port 5000)."""
-    bind_address: str
-    """Host address the port is published on."""
-    tls_mode: str
-    """self-signed | provided | http."""
-    provided_certificate: str | None
-    provided_private_key: Any
-    image: str
-    container_name: str
-    data_volume: str
-    """A named Docker volume, or an absolute host path."""
-    log_level: str
-    limits: ContainerLimits
-    tls_min_version: str
-    """1.2 or 1.3 (the server's REGISTRY_HTTP_TLS_MINIMUMTLS is tls<version>)."""
-    auth_realm: str
-    admin_user: str
-    read_only_users: tuple[str, ...]
-    password_length: int
-    rotation_keeper: str
-    admin_password: Any
-    """User-supplied admin password (secret Output) or None to generate one."""
-    read_only_passwords: Any
-    """User-supplied read-only passwords (secret Output of a list) or None to generate them."""
-    ca_validity_hours: int
-    cert_validity_hours: int
-    cert_early_renewal_hours: int
-    key_algorithm: str
+    network: Network
+    """Where clients find the registry: names, port, bind address, and the TLS mode (``Network.https``)."""
+    tls: Tls
+    """The TLS material: a provided chain and key, or how to generate them; the TLS floor."""
+    container: Container
+    """The container every host runs: image, name, data location, logs and limits."""
+    users: Users
+    """Who may log in, with which passwords, and the basic-auth realm."""
     docker: DockerHostSettings
-    pull_username: str | None
-    pull_password: Any
+    """How Pulumi reaches the Docker engine of ``dockerHost``."""
     readiness: ReadinessSettings
     palette: PaletteSettings
-    storage: StorageSettings = field(default_factory=StorageSettings)
-    """Filesystem (today's volume or host path) or one S3 bucket shared by every instance."""
-    instances: tuple[InstanceSettings, ...] = ()
+    storage: StorageSettings
+    """Filesystem (a volume or host path) or one S3 bucket shared by every instance."""
+    instances: tuple[InstanceSettings, ...]
     """One per Docker host, the first one on `dockerHost` (or the first of `dockerHosts`)."""
-    kind: KindSettings = field(default_factory=lambda: KindSettings(LEGACY, "packs", DEFAULT_PROXY_IMAGE))
+    kind: KindSettings
     """The registry kind (legacy or oci) and the OCI settings."""
-    existing: ExistingRegistry | None = None
+    existing: ExistingRegistry | None
     """The OCI registry ``ociEndpoint`` names (nothing is deployed), or None."""
-    packs: tuple[PackSource, ...] = ()
+    packs: tuple[PackSource, ...]
     """The pack directories the stack publishes, checked."""
-    pack_warnings: tuple[str, ...] = ()
+    pack_warnings: tuple[str, ...]
     """What `pulumi up` warns about the packs (a missing logo.png)."""
-    delete_unreachable: bool = False
+    delete_unreachable: bool
     """A delete that cannot reach the registry or Palette releases the pack or registration from the state
-    (with a warning) instead of failing (``deleteUnreachable``; ``components.unreachable``)."""
-
-    @property
-    def https(self) -> bool:
-        return self.tls_mode != "http"
-
-    @property
-    def scheme(self) -> str:
-        return "https" if self.https else "http"
-
-    @property
-    def primary_host(self) -> str:
-        return self.hosts[0] if self.hosts else self.ip_addresses[0]
-
-    @property
-    def endpoint(self) -> str:
-        """The URL clients use: the default port for the scheme is left out."""
-        default_port = 443 if self.https else 80
-        host = self.primary_host
-        if ":" in host:  # an IPv6 address
-            host = f"[{host}]"
-        suffix = "" if self.port == default_port else f":{self.port}"
-        return f"{self.scheme}://{host}{suffix}"
-
-    @property
-    def host_port(self) -> str:
-        """host[:port] as the Spectro CLI and its certs.d directory name it."""
-        return self.endpoint.split("://", 1)[1]
-
-    @property
-    def is_bind_mount(self) -> bool:
-        return self.data_volume.startswith("/")
+    (with a warning) instead of failing (``deleteUnreachable``; ``components.dynamic.unreachable``)."""
 
 
 def parse_settings(
@@ -203,19 +130,19 @@ def parse_settings(
     check_secrets_are_encrypted(reveal, is_secret)
 
     kind = parse_kind(raw)
-    existing = existing_registry(raw, reveal, secret, kind.kind.name)
-    if existing is not None:
+    existing = existing_registry(raw, reveal, secret, kind.kind)
+    if existing is not None and kind.kind.existing is not None:
         # Nothing is deployed: the endpoint is where clients find the registry.
         raw = raw.with_values(existing.endpoint_values(raw, reveal))
-        kind = dataclasses.replace(kind, kind=EXISTING)
+        kind = dataclasses.replace(kind, kind=kind.kind.existing)
     network = parse_network(raw)
     tls = parse_tls(raw, reveal, secret, network)
-    container = parse_container(raw, reveal, secret, kind.kind if kind.kind.deploys else OCI)
+    container = parse_container(raw, reveal, secret, kind.kind)
     users = parse_users(raw, reveal, secret)
     docker = docker_settings(raw, get, secret)
-    readiness = readiness_settings(raw, network.tls_mode, network.primary_host, network.port, kind.kind)
+    readiness = readiness_settings(raw, network, kind.kind)
     storage = storage_settings(raw, secret, reveal)
-    instances = instance_settings(raw, docker, readiness, network.tls_mode, network.port, network.bind_address)
+    instances = instance_settings(raw, docker, readiness, network)
     check_shared_data(storage, instances, container.data_volume)
     palette = palette_settings(
         raw,
@@ -227,9 +154,9 @@ def parse_settings(
         network.primary_host,
         endpoint_key="ociEndpoint" if existing else "hosts",
     )
-    check_kind_fits(kind, https=network.tls_mode != "http", palette_enabled=palette.enabled, realm=users.auth_realm)
-    packs, pack_warnings = parse_packs(raw, project_dir, kind.kind.name)
-    if packs and network.tls_mode == "http":
+    check_kind_fits(kind, https=network.https, palette_enabled=palette.enabled, realm=users.auth_realm)
+    packs, pack_warnings = parse_packs(raw, project_dir, kind.kind)
+    if packs and not network.https:
         raise ConfigError(
             "packs",
             "lists packs but tlsMode is http: they are pushed with the admin password, which would cross the "
@@ -237,33 +164,11 @@ def parse_settings(
             "Use tlsMode self-signed or provided to publish packs.",
         )
     return RegistrySettings(
-        hosts=network.hosts,
-        ip_addresses=network.ip_addresses,
-        port=network.port,
-        bind_address=network.bind_address,
-        tls_mode=network.tls_mode,
-        provided_certificate=tls.provided_certificate,
-        provided_private_key=tls.provided_private_key,
-        image=container.image,
-        container_name=container.container_name,
-        data_volume=container.data_volume,
-        log_level=container.log_level,
-        limits=container.limits,
-        tls_min_version=tls.min_version,
-        auth_realm=users.auth_realm,
-        admin_user=users.admin_user,
-        read_only_users=users.read_only_users,
-        password_length=users.password_length,
-        rotation_keeper=users.rotation_keeper,
-        admin_password=users.admin_password,
-        read_only_passwords=users.read_only_passwords,
-        ca_validity_hours=tls.ca_validity_hours,
-        cert_validity_hours=tls.cert_validity_hours,
-        cert_early_renewal_hours=tls.cert_early_renewal_hours,
-        key_algorithm=tls.key_algorithm,
+        network=network,
+        tls=tls,
+        container=container,
+        users=users,
         docker=docker,
-        pull_username=container.pull_username,
-        pull_password=container.pull_password,
         readiness=readiness,
         palette=palette,
         storage=storage,

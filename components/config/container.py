@@ -9,7 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw
-from components.kinds import LEGACY, RegistryKind
+from components.kinds import KINDS, LEGACY, RegistryKind
+from components.oci_reference import IMAGE_DIGEST_SIZES, IMAGE_NAME_MAX, IMAGE_REFERENCE
 
 DEFAULT_IMAGE = LEGACY.default_image
 
@@ -39,28 +40,6 @@ _SYSTEM_DIRECTORIES = frozenset(
     "/var/lib /var/lib/docker".split()
 )
 
-# A tag in Docker's image reference grammar (distribution/reference regexp.go ``tag``).
-TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-
-# Docker's image reference grammar (distribution/reference regexp.go), spelled with ASCII classes.
-IMAGE_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-
-_IMAGE_DOMAIN = (
-    r"(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
-    r"|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
-)
-
-_IMAGE_REF = re.compile(
-    rf"^(?P<name>(?:{_IMAGE_DOMAIN}/)?{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*)"
-    rf"(?::(?P<tag>{TAG}))?"
-    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
-)
-
-_IMAGE_NAME_MAX = 255
-
-# What go-digest (behind distribution/reference Parse) validates a digest against.
-_DIGEST_SIZES = {"sha256": 64, "sha384": 96, "sha512": 128}
-
 
 @dataclass(frozen=True)
 class ContainerLimits:
@@ -78,22 +57,20 @@ class ContainerLimits:
 
 def image_reference(image: str, *, key: str = "image", example: str = DEFAULT_IMAGE) -> str:
     """The image reference, if Docker would take it and it pins a version (``key`` names it in errors)."""
-    match = _IMAGE_REF.match(image)
+    match = IMAGE_REFERENCE.match(image)
     if not match:
         lowered = image.rsplit("@", 1)[0].rsplit(":", 1)[0]
-        if lowered != lowered.lower() and _IMAGE_REF.match(image.replace(lowered, lowered.lower())):
+        if lowered != lowered.lower() and IMAGE_REFERENCE.match(image.replace(lowered, lowered.lower())):
             problem = f"'{image}' has upper case in its repository path (Docker only takes lower case there)"
         else:
             problem = f"'{image}' is not an image reference Docker accepts"
         raise ConfigError(key, problem, f"Use e.g. {example}.")
-    if len(match["name"]) > _IMAGE_NAME_MAX:
-        raise ConfigError(
-            key, f"its repository name is longer than {_IMAGE_NAME_MAX} characters", "Use a shorter name."
-        )
+    if len(match["name"]) > IMAGE_NAME_MAX:
+        raise ConfigError(key, f"its repository name is longer than {IMAGE_NAME_MAX} characters", "Use a shorter name.")
     digest = match["digest"]
     if digest is not None:
         algorithm, _, hex_digits = digest.partition(":")
-        size = _DIGEST_SIZES.get(algorithm)
+        size = IMAGE_DIGEST_SIZES.get(algorithm)
         if size is None or len(hex_digits) != size or hex_digits != hex_digits.lower():
             raise ConfigError(
                 key,
@@ -114,23 +91,14 @@ def image_reference(image: str, *, key: str = "image", example: str = DEFAULT_IM
     return image
 
 
-_DISTRIBUTION_REPOSITORIES = frozenset(
-    {"registry", "library/registry", "docker.io/library/registry", "index.docker.io/library/registry"}
-)
-"""The official CNCF distribution image, however Docker Hub's name is spelled."""
-
-
 def _refuse_other_kinds_image(image: str, kind: RegistryKind) -> None:
     """An image pinned for one kind would run under the other's data path, env and gate after a switch of
     registryKind, and fail its readiness gate with no word on why."""
     repository = image.split("@", 1)[0]
     if repository.rfind(":") > repository.rfind("/"):  # a tag, not a registry's port
         repository = repository[: repository.rfind(":")]
-    if kind.proxied and repository.rsplit("/", 1)[-1] == "spectro-registry":
-        other = "legacy"
-    elif kind is LEGACY and repository in _DISTRIBUTION_REPOSITORIES:
-        other = "oci"
-    else:
+    other = next((each.name for each in KINDS.values() if each.name != kind.name and each.runs_image(repository)), None)
+    if other is None:
         return
     raise ConfigError(
         "image",
@@ -227,6 +195,11 @@ class Container:
     pull_username: str | None
     pull_password: Any
     """A secret Output, or None."""
+
+    @property
+    def is_bind_mount(self) -> bool:
+        """Whether the data lives in a host path (else a named Docker volume)."""
+        return self.data_volume.startswith("/")
 
 
 def parse_container(

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from components.config.network import Network
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw, base_url
+from components.config.storage import StorageSettings
 from components.config.tls import refuse_private_key
 from components.kinds import LEGACY, RegistryKind
-from components.storage import StorageSettings
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class DockerHostSettings:
     """PEM client key for a tcp:// daemon (a secret Output, or None)."""
     reveal_key: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
     """The client key in plain text, read from config on demand: only for asking the engine what it keeps
-    before deploying (components/docker_engine.py); resources receive ``key_material``."""
+    before deploying (components/instance/docker_engine.py); resources receive ``key_material``."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def docker_settings(raw: Raw, get: Callable[[str], str | None], secret: Callable
     )
 
 
-def readiness_settings(raw: Raw, tls_mode: str, host: str, port: int, kind: RegistryKind = LEGACY) -> ReadinessSettings:
+def readiness_settings(raw: Raw, network: Network, kind: RegistryKind = LEGACY) -> ReadinessSettings:
     timeout = raw.integer("readinessTimeoutSeconds")
     if not 1 <= timeout <= 3600:
         raise ConfigError("readinessTimeoutSeconds", f"{timeout} is out of range", "Use 1-3600 seconds.")
@@ -156,15 +157,10 @@ def readiness_settings(raw: Raw, tls_mode: str, host: str, port: int, kind: Regi
             raise ConfigError(key, f"'{path}' is not an absolute URL path", "Start it with '/', e.g. /health.")
         paths[key] = path
     url = raw.text("readinessUrl").strip().rstrip("/")
-    scheme = "http" if tls_mode == "http" else "https"
     if not url:
-        url = f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
-    elif base_url("readinessUrl", url, allow_path=False).scheme != scheme:
-        raise ConfigError(
-            "readinessUrl",
-            f"'{url}' does not use {scheme}://, which the registry serves in tlsMode {tls_mode}",
-            f"Use {scheme}://address:port.",
-        )
+        url = network.url_at(network.primary_host)
+    else:
+        _check_scheme("readinessUrl", url, network)
     return ReadinessSettings(
         enabled=raw.boolean("readinessCheck"),
         url=url,
@@ -191,8 +187,18 @@ def _address_of(url: str, bind_address: str) -> str:
     return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
 
 
+def _check_scheme(key: str, url: str, network: Network) -> None:
+    scheme = network.scheme
+    if base_url(key, url, allow_path=False).scheme != scheme:
+        raise ConfigError(
+            key,
+            f"'{url}' does not use {scheme}://, which the registry serves in tlsMode {network.tls_mode}",
+            f"Use {scheme}://address:port.",
+        )
+
+
 def instance_settings(
-    raw: Raw, docker: DockerHostSettings, readiness: ReadinessSettings, tls_mode: str, port: int, bind_address: str
+    raw: Raw, docker: DockerHostSettings, readiness: ReadinessSettings, network: Network
 ) -> tuple[InstanceSettings, ...]:
     listed = tuple(host.rstrip("/") if not host.startswith("unix://") else host for host in raw.strings("dockerHosts"))
     urls = raw.strings("readinessUrls")
@@ -201,14 +207,8 @@ def instance_settings(
         raise ConfigError(
             "readinessUrls", "is set together with readinessUrl", "Use readinessUrls (one per instance) only."
         )
-    scheme = "http" if tls_mode == "http" else "https"
     for url in urls:
-        if base_url("readinessUrls", url, allow_path=False).scheme != scheme:
-            raise ConfigError(
-                "readinessUrls",
-                f"'{url}' does not use {scheme}://, which the registry serves in tlsMode {tls_mode}",
-                f"Use {scheme}://address:port.",
-            )
+        _check_scheme("readinessUrls", url, network)
     if not listed:
         if len(urls) > 1:
             raise ConfigError(
@@ -237,6 +237,7 @@ def instance_settings(
             f"'{explicit}' is set but is not one of dockerHosts",
             "List it in dockerHosts (its instance keeps the single-host resources), or unset dockerHost.",
         )
+    bind_address = network.bind_address
     if len(listed) > 1:
         address = ipaddress.ip_address(bind_address)
         if not (address.is_unspecified or address.is_loopback):
@@ -268,7 +269,6 @@ def instance_settings(
         )
     keys: dict[str, str] = {}
     instances = []
-    scheme = "http" if tls_mode == "http" else "https"
     for index, host in enumerate(listed):
         key = _host_slug(host)
         if key in keys:
@@ -283,8 +283,7 @@ def instance_settings(
         elif len(listed) == 1:
             url = single_url or readiness.url
         else:
-            address = _address_of(host, bind_address)
-            url = f"{scheme}://{f'[{address}]' if ':' in address else address}:{port}"
+            url = network.url_at(_address_of(host, bind_address))
         instance_docker = DockerHostSettings(
             host=host,
             ssh_opts=docker.ssh_opts,

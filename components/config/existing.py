@@ -13,6 +13,7 @@ from cryptography import x509
 from components.config.network import dns_name_problem, ip_problem, is_ip
 from components.config.source import ConfigError, Raw, base_url
 from components.config.tls import refuse_private_key
+from components.kinds import RegistryKind
 
 _DEPLOY_KEYS = (
     "hosts",
@@ -97,7 +98,7 @@ _FIX_ENDPOINT = "Set ociEndpoint to the registry's https:// base URL, e.g. https
 
 
 def existing_registry(
-    raw: Raw, reveal: Callable[[str], str | None], secret: Callable[[str], Any], kind_name: str
+    raw: Raw, reveal: Callable[[str], str | None], secret: Callable[[str], Any], kind: RegistryKind
 ) -> ExistingRegistry | None:
     """The existing registry ``ociEndpoint`` names, or None when the program deploys its own."""
     url = raw.text("ociEndpoint").strip().rstrip("/")
@@ -111,10 +112,10 @@ def existing_registry(
                 "Set ociEndpoint to the registry it belongs to, or unset it.",
             )
         return None
-    if kind_name != "oci":
+    if kind.existing is None:
         raise ConfigError(
             "ociEndpoint",
-            f"names an OCI registry but registryKind is {kind_name}",
+            f"names an OCI registry but registryKind is {kind.name}",
             "Set registryKind to oci (Palette registers an existing registry as an OCI pack registry).",
         )
     parts = base_url("ociEndpoint", url, allow_path=False, example="https://harbor.example.com")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from components.config.container import IMAGE_PATH_COMPONENT, image_reference
+from components.config.container import image_reference
 from components.config.source import ConfigError, Raw
-from components.kinds import KINDS, LEGACY, PACK_ARCHIVE, RegistryKind
-from components.oci_proxy import DEFAULT_PROXY_IMAGE
-
-_REPOSITORY_PATH = re.compile(rf"^{IMAGE_PATH_COMPONENT}(?:/{IMAGE_PATH_COMPONENT})*$")
+from components.kinds import KINDS, PACK_ARCHIVE, RegistryKind
+from components.oci_reference import is_repository_path
 
 
 @dataclass(frozen=True)
@@ -38,33 +35,27 @@ def parse_kind(raw: Raw) -> KindSettings:
             "Use legacy (Spectro's pack registry server) or oci (an OCI registry, as Spectro recommends).",
         )
     base = raw.text("baseContentPath").strip()
-    if not _REPOSITORY_PATH.match(base) or len(base) > 200:
+    if not is_repository_path(base) or len(base) > 200:
         raise ConfigError(
             "baseContentPath",
             f"'{base}' is not an OCI repository path (lower-case letters and digits, separated by '.', '_', '-' "
             "or '/', no leading or trailing '/', no '..')",
             "Use e.g. packs or spectro/packs.",
         )
-    proxy_image = image_reference(
-        raw.text("proxyImage").strip() or DEFAULT_PROXY_IMAGE, key="proxyImage", example=DEFAULT_PROXY_IMAGE
-    )
+    # Pulumi.yaml pins the official nginx image on a Debian tag on purpose: nginx checks htpasswd entries with the
+    # C library's crypt(), and only glibc's libcrypt (libxcrypt) knows bcrypt; the alpine tags use musl, whose
+    # crypt() has no bcrypt, so every login would fail.
+    default = str(raw.default("proxyImage"))
+    proxy_image = image_reference(raw.text("proxyImage").strip() or default, key="proxyImage", example=default)
     kind = KINDS[name]
     return KindSettings(kind=kind, base_content_path=base, proxy_image=proxy_image)
 
 
 def check_kind_fits(kind: KindSettings, *, https: bool, palette_enabled: bool, realm: str) -> None:
-    """What the OCI kind needs from the other settings."""
-    if kind.kind.proxied and realm == "off":
-        # nginx's auth_basic takes the realm "off" as "no authentication" (ngx_http_auth_basic_module).
-        raise ConfigError(
-            "authRealm", "'off' would turn the proxy's basic auth off", "Use another realm, e.g. Spectro Pack Registry."
-        )
-    if kind.kind.proxied and not https and palette_enabled:
-        raise ConfigError(
-            "tlsMode",
-            "is http, but Palette registers OCI registries at an https:// endpoint only",
-            "Use tlsMode self-signed or provided with registryKind oci, or set paletteRegistration to false.",
-        )
+    """What the kind needs from the other settings."""
+    refusal = kind.kind.misfit(https=https, palette_enabled=palette_enabled, realm=realm)
+    if refusal is not None:
+        raise ConfigError(*refusal)
 
 
-__all__ = ["DEFAULT_PROXY_IMAGE", "LEGACY", "KindSettings", "check_kind_fits", "parse_kind"]
+__all__ = ["KindSettings", "check_kind_fits", "parse_kind"]

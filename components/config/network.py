@@ -91,8 +91,37 @@ class Network:
     """Host address the port is published on."""
 
     @property
+    def https(self) -> bool:
+        """Whether the registry serves TLS: the TLS mode, worked out here once (``tlsMode`` http or not)."""
+        return self.tls_mode != "http"
+
+    @property
+    def scheme(self) -> str:
+        """The scheme of every URL the registry is reached at (the endpoint, each instance's readiness URL)."""
+        return "https" if self.https else "http"
+
+    @property
     def primary_host(self) -> str:
         return self.hosts[0] if self.hosts else self.ip_addresses[0]
+
+    @property
+    def endpoint(self) -> str:
+        """The URL clients use: the default port for the scheme is left out."""
+        default_port = 443 if self.https else 80
+        host = self.primary_host
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        suffix = "" if self.port == default_port else f":{self.port}"
+        return f"{self.scheme}://{host}{suffix}"
+
+    def url_at(self, address: str) -> str:
+        """The base URL of the registry at ``address`` (a host name or IP) and the published port."""
+        return f"{self.scheme}://{f'[{address}]' if ':' in address else address}:{self.port}"
+
+    @property
+    def host_port(self) -> str:
+        """host[:port] as the Spectro CLI and its certs.d directory name it."""
+        return self.endpoint.split("://", 1)[1]
 
 
 def parse_network(raw: Raw) -> Network:

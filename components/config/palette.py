@@ -7,7 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from components.config.network import is_loopback
-from components.config.source import DEFAULT_PALETTE_API_URL, PALETTE_API_KEY_ENV, ConfigError, Raw, base_url
+from components.config.source import ConfigError, Raw, base_url
+from components.palette.access import API_KEY_ENV as PALETTE_API_KEY_ENV
+from components.palette.access import DEFAULT_API_URL as DEFAULT_PALETTE_API_URL
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,8 @@ from urllib.parse import SplitResult, urlsplit
 
 from pulumi.errors import RunError
 
-from components.palette_client import DEFAULT_API_URL as DEFAULT_PALETTE_API_URL
-
-PROJECT = "palette-pack-registry"
-
-PALETTE_API_KEY_ENV = "PALETTE_API_KEY"
+from components.palette.access import DEFAULT_API_URL as DEFAULT_PALETTE_API_URL
+from components.project import PROJECT
 
 SECRET_KEYS = (
     "tlsPrivateKey",

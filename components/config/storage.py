@@ -4,10 +4,49 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from components.config.source import ABSOLUTE_PATH, ConfigError, Raw, base_url
-from components.storage import STORAGE_KINDS, S3Storage, StorageSettings
+
+STORAGE_KINDS = ("filesystem", "s3")
+
+
+@dataclass(frozen=True)
+class S3Storage:
+    """One S3 (or S3-compatible) bucket shared by every instance."""
+
+    bucket: str
+    region: str
+    root_directory: str
+    """Prefix inside the bucket ("/" for the whole bucket)."""
+    endpoint: str | None = None
+    """URL of an S3-compatible store (MinIO, Ceph RGW); None for AWS."""
+    access_key: Any = None
+    """Access key id (a secret Output), or None to use the Docker host's own AWS credentials."""
+    secret_key: Any = None
+    """Secret access key (a secret Output), or None with ``access_key``."""
+
+    @property
+    def location(self) -> str:
+        """s3://bucket/prefix, for outputs and messages."""
+        return f"s3://{self.bucket}/{self.root_directory.strip('/')}".rstrip("/")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """The ``storage`` choice: today's filesystem, or S3 shared by every instance."""
+
+    kind: str
+    """filesystem or s3."""
+    s3: S3Storage | None = None
+    """The bucket (storage s3)."""
+
+    @property
+    def shared(self) -> bool:
+        """True when every instance sees the same data whatever host it runs on."""
+        return self.kind == "s3"
+
 
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -34,7 +73,7 @@ def storage_settings(raw: Raw, secret: Callable[[str], Any], reveal: Callable[[s
                 f"is 'filesystem' but {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set",
                 "Set storage to s3 to use the bucket, or unset the s3* keys.",
             )
-        return StorageSettings()
+        return StorageSettings(kind="filesystem")
     if not bucket:
         raise ConfigError(
             "s3Bucket",

@@ -24,8 +24,9 @@ KEY_ALGORITHMS = {
     "RSA-4096": ("RSA", None, 4096),
 }
 
-TLS_MIN_VERSIONS = {"1.2": "tls1.2", "1.3": "tls1.3"}
-"""tlsMinVersion -> REGISTRY_HTTP_TLS_MINIMUMTLS (distribution's registry/registry.go tlsVersions)."""
+TLS_MIN_VERSIONS = ("1.2", "1.3")
+"""The tlsMinVersion values, which every server can require (kinds/legacy.py ``MINIMUM_TLS``, instance/proxy.py
+``TLS_PROTOCOLS``)."""
 
 
 def refuse_private_key(key: str, pem: str) -> None:

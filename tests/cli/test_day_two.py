@@ -21,7 +21,7 @@ import signal
 import time
 from pathlib import Path
 
-from components.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
+from components.dynamic.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
 from tests.cli.conftest import StackFactory
 from tests.cli.deployment import (
     CONTAINER,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from components.oci_client import CONFIG_MEDIA_TYPE, EMPTY_CONFIG, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
-from components.pack_archive import build_archive
+from components.packs.archive import build_archive
+from components.packs.oci_client import CONFIG_MEDIA_TYPE, EMPTY_CONFIG, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
 from tests.cli.conftest import StackFactory
 from tests.cli.deployment import PACK, check_packs, quick_start, succeeded, unchanged
 from tests.docker_support import DockerJanitor

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from components import oci_proxy, registry
+from components.instance import proxy as oci_proxy
+from components.kinds import legacy
 from tests.cli.conftest import StackFactory
 from tests.cli.deployment import (
     CONTAINER,
@@ -49,7 +50,7 @@ def generated_secrets(deployment: Deployment, outputs: dict[str, Any]) -> dict[s
         [proxy] = [cid for container, cid in ids.items() if container != name]
         key = file_in_container(proxy, oci_proxy.KEY_FILE).decode()
     else:
-        key = file_in_container(ids[name], registry.KEY_FILE).decode()
+        key = file_in_container(ids[name], legacy.KEY_FILE).decode()
     found["tls key"] = json.dumps(key)[1:-1]
     # The key's base64 body, line by line, but for the lines that only carry the public key (the state holds
     # that in plain text, and in the same base64 alignment): no other line of it may appear anywhere.

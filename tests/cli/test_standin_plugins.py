@@ -20,7 +20,7 @@ from cryptography.x509.verification import PolicyBuilder, Store
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import provider_pb2
 
-from components.certificates import CA_USES, SERVER_USES
+from components.credentials.certificates import CA_USES, SERVER_USES
 from tests.cli.plugins.environment import PLUGINS, ROOT
 from tests.cli.standin_client import Engine, running
 from tests.grpc_support import struct
@@ -109,7 +109,8 @@ class Made(NamedTuple):
 
 
 def _chain(engine: Engine) -> dict[str, Made]:
-    """A CA (ECDSA P256) and a server certificate (RSA) for three names, as components/certificates.py asks."""
+    """A CA (ECDSA P256) and a server certificate (RSA) for three names, as
+    components/credentials/certificates.py asks."""
     made: dict[str, Made] = {}
 
     def make(token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pulumi
 
-from components.pack_archive import pack_content
 from components.packs import Pack
+from components.packs.archive import pack_content
 
 SAMPLE = Path(__file__).resolve().parent.parent / "packs" / "hello-universe"
 

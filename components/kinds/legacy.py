@@ -1,0 +1,84 @@
+"""The legacy kind: Spectro's spectro-registry server, which terminates TLS and checks the htpasswd file itself.
+
+Its env follows distribution's rule ``REGISTRY_<SECTION>_<KEY>`` (the server is built on distribution); it keeps
+packs under ``/data``, answers ``/health`` without auth and ``/v1/_catalog`` with it, and is registered in Palette
+through the pack-registry API. Its pack API belongs to the closed Spectro CLI, so the program publishes no packs
+to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components.kinds.kind import DRAIN_ENV, ContainerFile, Refusal, RegistryKind, ServerInputs, ServerSetup
+from components.palette.shapes import PACK_REGISTRY_API
+
+__all__ = ["AUTH_FILE", "CERT_FILE", "CONTAINER_PORT", "KEY_FILE", "LEGACY", "MINIMUM_TLS", "LegacyKind"]
+
+CONTAINER_PORT = 5000
+"""The port the server listens on inside its container."""
+AUTH_FILE = "/auth/htpasswd-basic"
+CERT_FILE = "/certs/tls.crt"
+KEY_FILE = "/certs/tls.key"
+
+MINIMUM_TLS = {"1.2": "tls1.2", "1.3": "tls1.3"}
+"""tlsMinVersion -> REGISTRY_HTTP_TLS_MINIMUMTLS (distribution's registry/registry.go tlsVersions)."""
+
+
+@dataclass(frozen=True)
+class LegacyKind(RegistryKind):
+    """The server answers clients itself: TLS, basic auth against the htpasswd file, every route."""
+
+    def runs_image(self, repository: str) -> bool:
+        return repository.rsplit("/", 1)[-1] == "spectro-registry"
+
+    def server(self, inputs: ServerInputs) -> ServerSetup:
+        env: list[Any] = [
+            f"REGISTRY_LOG_LEVEL={inputs.log_level}",
+            # REGISTRY_AUTH=htpasswd resets the whole auth section: REALM and PATH must always come with it.
+            "REGISTRY_AUTH=htpasswd",
+            f"REGISTRY_AUTH_HTPASSWD_REALM={inputs.auth_realm}",
+            f"REGISTRY_AUTH_HTPASSWD_PATH={AUTH_FILE}",
+            DRAIN_ENV,
+            inputs.http_secret_env,
+        ]
+        files = [ContainerFile(AUTH_FILE, inputs.htpasswd)]
+        if inputs.tls is not None:
+            env += [
+                f"REGISTRY_HTTP_TLS_CERTIFICATE={CERT_FILE}",
+                f"REGISTRY_HTTP_TLS_KEY={KEY_FILE}",
+                f"REGISTRY_HTTP_TLS_MINIMUMTLS={MINIMUM_TLS[inputs.tls_min_version]}",
+            ]
+            files += [
+                ContainerFile(CERT_FILE, inputs.tls.certificate),
+                ContainerFile(KEY_FILE, inputs.tls.private_key, secret=True),
+            ]
+        return ServerSetup(env=env, files=files, port=CONTAINER_PORT)
+
+    def packs_refusal(self) -> Refusal | None:
+        return Refusal(
+            "packs",
+            "lists packs but registryKind is legacy: the legacy server's pack API belongs to the closed Spectro CLI",
+            "Set registryKind to oci (`pulumi config set registryKind oci`), or push the packs by hand with "
+            "`spectro pack push`.",
+        )
+
+    def registration_inputs(self, base_content_path: str) -> dict[str, Any]:
+        # Only an OCI registration carries the kind: a legacy one keeps exactly the inputs it had.
+        return {}
+
+    def client_outputs(
+        self, *, host_port: str, https: bool, push_user: str, private_ca: bool, loopback: bool, pack_repository: str
+    ) -> dict[str, str]:
+        return {"loginCommand": f"spectro registry login {host_port}" + ("" if https else " --insecure")}
+
+
+LEGACY = LegacyKind(
+    name="legacy",
+    default_image="gcr.io/spectro-images-public/release/spectro-registry:2.6.0",
+    data_path="/data",
+    health_path="/health",
+    catalog_path="/v1/_catalog",
+    palette=PACK_REGISTRY_API,
+)

@@ -1,0 +1,264 @@
+"""Packs as code: the pack directories the stack publishes, checked before any resource exists.
+
+A pack is a directory holding ``pack.json`` (``name``, ``displayName``, ``version``, ``layer``; ``addonType``
+for an addon; ``cloudTypes``; ``kubeManifests``), ``values.yaml`` (may be empty), ``logo.png`` and
+``manifests/`` or ``charts/`` (docs/registry-servers.md "Packs in an OCI registry"). Palette reads it at
+``<baseContentPath>/spectro-packs/archive/<name>:<version>``, so ``name`` must be a repository path
+component and ``version`` a tag (``components/oci_reference.py``).
+
+Every refusal is one line naming ``packs``, the pack's directory and the file; a missing ``logo.png`` is
+only a warning (Palette shows no logo).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.config import values_yaml
+from components.config.source import ConfigError, Raw
+from components.kinds import RegistryKind
+from components.oci_reference import is_path_component, is_tag
+from components.packs.archive import walk
+
+__all__ = ["LAYERS", "PackSource", "parse_packs"]
+
+KEY = "packs"
+
+LAYERS = ("kernel", "os", "k8s", "cni", "csi", "addon")
+
+_REQUIRED = ("name", "displayName", "version", "layer")
+
+
+@dataclass(frozen=True)
+class PackSource:
+    """One pack directory, checked."""
+
+    directory: Path
+    """The pack directory, absolute and resolved."""
+    entry: str
+    """The directory as the stack's ``packs`` list spells it (for messages)."""
+    name: str
+    """``pack.json`` ``name``: the repository's last path component."""
+    version: str
+    """``pack.json`` ``version``: the tag."""
+    display_name: str
+    layer: str
+    """kernel | os | k8s | cni | csi | addon."""
+
+    @property
+    def archive_name(self) -> str:
+        """The layer's title, as ``tar -czf NAME-VERSION.tar.gz DIR`` names it."""
+        return f"{self.name}-{self.version}.tar.gz"
+
+
+def _refuse(entry: str, file: str, problem: str, fix: str) -> ConfigError:
+    return ConfigError(KEY, f"pack directory '{entry}': {file} {problem}", fix)
+
+
+def _pack_json(entry: str, directory: Path) -> dict[str, Any]:
+    path = directory / "pack.json"
+    if not path.is_file():
+        raise _refuse(
+            entry, "pack.json", "is missing", "Every pack needs a pack.json with name, displayName, version, layer."
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _refuse(entry, "pack.json", f"is not valid JSON ({exc})", "Fix the JSON syntax.") from None
+    if not isinstance(data, dict):
+        raise _refuse(entry, "pack.json", "is not a JSON object", 'Write it as {"name": ..., "version": ...}.')
+    for field in _REQUIRED:
+        value = data.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise _refuse(entry, "pack.json", f"has no '{field}'", f'Add "{field}" as a non-empty string.')
+    if data["layer"] not in LAYERS:
+        raise _refuse(
+            entry,
+            "pack.json",
+            f"has layer '{data['layer']}', which Palette does not know",
+            f"Use one of {' | '.join(LAYERS)}.",
+        )
+    if data["layer"] == "addon" and not (isinstance(data.get("addonType"), str) and data["addonType"].strip()):
+        raise _refuse(
+            entry, "pack.json", "is an addon pack without 'addonType'", 'Add "addonType", e.g. "app services".'
+        )
+    cloud_types = data.get("cloudTypes")
+    if cloud_types is not None and not (
+        isinstance(cloud_types, list) and all(isinstance(item, str) for item in cloud_types)
+    ):
+        raise _refuse(entry, "pack.json", "has cloudTypes that is not a list of strings", 'Use e.g. ["all"].')
+    if not is_path_component(data["name"]):
+        raise _refuse(
+            entry,
+            "pack.json",
+            f"has name '{data['name']}', which cannot be a repository path component",
+            "Use lower-case letters and digits, separated by single '.', '_', '__' or '-'.",
+        )
+    if not is_tag(data["version"]):
+        raise _refuse(
+            entry,
+            "pack.json",
+            f"has version '{data['version']}', which is not a valid tag",
+            "Use at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-' (e.g. 1.0.0).",
+        )
+    return data
+
+
+def _check_values(entry: str, directory: Path) -> None:
+    path = directory / "values.yaml"
+    if not path.is_file():
+        raise _refuse(entry, "values.yaml", "is missing", "Add one (it may be empty).")
+    try:
+        values = values_yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        detail = " ".join(str(exc).split())
+        raise _refuse(entry, "values.yaml", f"is not valid YAML ({detail})", "Fix the YAML syntax.") from None
+    if values is not None and not isinstance(values, dict):
+        raise _refuse(entry, "values.yaml", "is not a YAML mapping", "Write keys and values (or leave it empty).")
+
+
+def _check_content(entry: str, directory: Path, data: dict[str, Any]) -> None:
+    if not (directory / "manifests").is_dir() and not (directory / "charts").is_dir():
+        raise _refuse(entry, "manifests/ or charts/", "is missing", "Put the pack's manifests or Helm charts there.")
+    manifests = data.get("kubeManifests")
+    if manifests is None:
+        return
+    if not isinstance(manifests, list) or not all(isinstance(item, str) and item for item in manifests):
+        raise _refuse(
+            entry, "pack.json", "has kubeManifests that is not a list of paths", 'Use e.g. ["manifests/app.yaml"].'
+        )
+    plain_dirs: set[str] = set()
+    for item in manifests:
+        if _plain_file(directory, item, plain_dirs):
+            continue
+        target = (directory / item).resolve()
+        if not target.is_relative_to(directory) or not target.is_file():
+            raise _refuse(
+                entry, item, "(listed in pack.json kubeManifests) does not exist", "Add the file or fix the entry."
+            )
+
+
+def _plain_file(directory: Path, item: str, plain_dirs: set[str]) -> bool:
+    """Whether ``item`` reaches a regular file through directories only: no symlink, no '.' or '..', so it
+    resolves to itself inside ``directory`` (already resolved). The quick answer for the common case: a
+    pack lists dozens of manifests, and resolving each walks every component of its absolute path."""
+    parts = item.split("/")
+    if "\0" in item or any(part in ("", ".", "..") for part in parts):
+        return False
+    path = str(directory)
+    try:
+        for part in parts[:-1]:
+            path = os.path.join(path, part)
+            if path not in plain_dirs:
+                if not stat.S_ISDIR(os.lstat(path).st_mode):
+                    return False
+                plain_dirs.add(path)
+        return stat.S_ISREG(os.lstat(os.path.join(path, parts[-1])).st_mode)
+    except OSError:
+        return False
+
+
+def _check_tree(entry: str, directory: Path) -> None:
+    """Refuse what the archive cannot carry faithfully: a symlink leaving the pack, a device or a pipe."""
+    # The archive's own walk (plain strings rather than Paths: thousands of entries per run, and only a symlink
+    # needs resolving), so what is checked is exactly what is archived.
+    for path, relative, status in walk(str(directory)):
+        try:
+            relative.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _refuse(
+                entry,
+                relative.encode("utf-8", "backslashreplace").decode(),
+                "has a name that is not UTF-8 (a tar of it would not unpack alike everywhere)",
+                "Rename it.",
+            ) from None
+        mode = status.st_mode
+        if stat.S_ISLNK(mode):
+            _check_link(entry, directory, Path(path), relative)
+        elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise _refuse(entry, relative, "is neither a file, a directory nor a symlink", "Remove it.")
+
+
+def _check_link(entry: str, directory: Path, path: Path, relative: str) -> None:
+    target = os.readlink(path)
+    try:
+        resolved = path.resolve(strict=False)
+    except (RuntimeError, OSError):
+        raise _refuse(entry, relative, f"is a symlink to '{target}' that loops", "Remove it.") from None
+    if os.path.isabs(target) or not resolved.is_relative_to(directory):
+        raise _refuse(
+            entry,
+            relative,
+            f"is a symlink to '{target}', which leaves the pack directory",
+            "Copy the file into the pack, or link with a relative path inside it.",
+        )
+
+
+def _pack(entry: str, project_dir: Path | None) -> tuple[PackSource, list[str]]:
+    if not entry:
+        raise ConfigError(KEY, "has an empty entry", "Remove it, or name a pack directory.")
+    if project_dir is None and not Path(entry).is_absolute():
+        raise _refuse(
+            entry,
+            entry,
+            "is relative, and there is no project directory to read it from",
+            "Give the pack directory's absolute path.",
+        )
+    try:
+        directory = ((project_dir or Path("/")) / entry).resolve()
+    except (RuntimeError, OSError) as error:
+        raise _refuse(entry, entry, f"cannot be resolved ({type(error).__name__})", "Fix the path.") from None
+    if not directory.is_dir():
+        raise _refuse(entry, str(directory), "is not a directory", "List pack directories relative to the project.")
+    data = _pack_json(entry, directory)
+    _check_values(entry, directory)
+    _check_content(entry, directory, data)
+    _check_tree(entry, directory)
+    warnings = []
+    if not (directory / "logo.png").is_file():
+        warnings.append(f"packs: pack directory '{entry}': logo.png is missing: Palette shows the pack without a logo.")
+    source = PackSource(
+        directory=directory,
+        entry=entry,
+        name=data["name"],
+        version=data["version"],
+        display_name=data["displayName"],
+        layer=data["layer"],
+    )
+    return source, warnings
+
+
+def parse_packs(raw: Raw, project_dir: Path | None, kind: RegistryKind) -> tuple[tuple[PackSource, ...], list[str]]:
+    """The packs the stack publishes (``packs``: directories relative to ``project_dir`` or absolute; only
+    absolute ones without a ``project_dir``), and what to warn about. Raises ``ConfigError`` at the first
+    refusal."""
+    entries = raw.strings(KEY)
+    if not entries:
+        return (), []
+    refusal = kind.packs_refusal()
+    if refusal is not None:
+        raise ConfigError(*refusal)
+    sources: list[PackSource] = []
+    warnings: list[str] = []
+    seen: dict[tuple[str, str], str] = {}
+    for entry in entries:
+        source, pack_warnings = _pack(entry, project_dir)
+        other = seen.get((source.name, source.version))
+        if other is not None:
+            raise _refuse(
+                entry,
+                "pack.json",
+                f"has name '{source.name}' and version '{source.version}', as pack directory '{other}' does",
+                "Give each pack its own name or version: both would be pushed to the same tag.",
+            )
+        seen[(source.name, source.version)] = entry
+        sources.append(source)
+        warnings.extend(pack_warnings)
+    return tuple(sources), warnings

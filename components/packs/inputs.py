@@ -1,0 +1,116 @@
+"""The Pack's inputs: their defaults, their checks (every failure at once, unknown values allowed during a
+preview), what a change to each means, and the digest of the manifest a state says was pushed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from pulumi.dynamic import CheckFailure
+
+from components.dynamic.values import InputCheck, with_defaults
+from components.oci_reference import is_path_component, is_repository_path, is_sha256_digest, is_tag
+from components.packs.oci_client import pack_manifest
+
+__all__ = [
+    "DEFAULTS",
+    "INPUTS",
+    "OUTPUTS",
+    "PUSH_ON",
+    "RECORD_ON",
+    "REPLACE_ON",
+    "check_inputs",
+    "inputs_with_defaults",
+    "pushed_manifest_digest",
+]
+
+INPUTS = (
+    "pack_dir",
+    "name",
+    "version",
+    "content_digest",
+    "files",
+    "registry_url",
+    "server_name",
+    "ca_certificate",
+    "repository",
+    "username",
+    "password",
+    "store",
+    "delete_unreachable",
+)
+
+OUTPUTS = ("reference", "manifest_digest", "layer_digest", "layer_size", "push_id")
+
+REPLACE_ON = ("name", "version", "repository")
+
+# What the registry holds, or where: a change is a push of the same tag. A new registry_url is the same
+# registry at another address (a new port), or one that holds nothing yet; a new store (the registry's data
+# volume or bucket) is an empty one. Neither is a replacement: its delete of "the old one" would go to an
+# address that may be gone, or remove the push just made.
+PUSH_ON = ("content_digest", "registry_url", "store")
+
+# How the provider reaches the registry, and whether its delete may let go of a pack it cannot reach: a change
+# is recorded, nothing is pushed. A state from before ``delete_unreachable`` has none: the default (False)
+# makes it equal to inputs that leave it out, so an upgrade changes nothing.
+RECORD_ON = ("files", "server_name", "ca_certificate", "username", "password", "delete_unreachable")
+
+# ``pack_dir`` is not compared: another checkout of the same stack (a CI runner, a colleague's clone) holds
+# the same files under another path, and the content digest already says whether they differ.
+
+DEFAULTS: dict[str, Any] = {
+    "server_name": None,
+    "ca_certificate": None,
+    "files": {},
+    "store": "",
+    "delete_unreachable": False,
+}
+
+
+def inputs_with_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
+    return with_defaults({k: props.get(k) for k in INPUTS}, DEFAULTS)
+
+
+def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
+    check = InputCheck(news)
+    for key in ("pack_dir", "username", "password"):
+        check.text(key)
+    name, version, repository = check.text("name"), check.text("version"), check.text("repository")
+    if name is not None and not is_path_component(name):
+        check.fail("name", f"'{name}' cannot be a repository path component")
+    if version is not None and not is_tag(version):
+        check.fail("version", f"'{version}' is not a valid tag")
+    if repository is not None and not is_repository_path(repository):
+        check.fail("repository", f"'{repository}' is not a repository path")
+    digest = check.text("content_digest")
+    if digest is not None and not is_sha256_digest(digest):
+        check.fail("content_digest", f"'{digest}' is not sha256:<64 hex digits>")
+    url = check.text("registry_url")
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.username:
+            check.fail("registry_url", f"'{url}' is not an https:// base URL")
+    check.pem_certificate("ca_certificate")
+    check.flag("delete_unreachable")
+    files = news.get("files")
+    if (
+        check.known("files")
+        and files is not None
+        and not (
+            isinstance(files, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+        )
+    ):
+        check.fail("files", "must map paths to sha256 digests")
+    return check.failures
+
+
+def pushed_manifest_digest(olds: Mapping[str, Any]) -> str | None:
+    """The digest of the manifest this resource pushed (from its layer), or None for an incomplete state."""
+    if not olds.get("layer_digest") or olds.get("layer_size") is None:
+        return None
+    manifest = pack_manifest(
+        str(olds["layer_digest"]), int(olds["layer_size"]), f"{olds['name']}-{olds['version']}.tar.gz"
+    )
+    return f"sha256:{hashlib.sha256(manifest).hexdigest()}"

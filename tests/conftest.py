@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import ProgramRun, run_program
-from tests.pack_corpus import write_corpus
+from tests.support.harness import ProgramRun, run_program
+from tests.support.pack_corpus import write_corpus
+
+CLI_LAYER = Path(__file__).resolve().parent / "cli"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The real-CLI layer (tests/cli) runs first, the top layer before the ones below it; the rest keep their order."""
+    items.sort(key=lambda item: not item.path.is_relative_to(CLI_LAYER))
 
 
 @pytest.fixture(scope="session")
@@ -24,5 +31,5 @@ def http_run() -> ProgramRun:
 
 @pytest.fixture(scope="session")
 def pack_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """220 generated pack directories shaped like real ones (tests/pack_corpus.py), written once."""
+    """220 generated pack directories shaped like real ones (tests/support/pack_corpus.py), written once."""
     return write_corpus(tmp_path_factory.mktemp("pack-corpus"), packs=220, seed=0)

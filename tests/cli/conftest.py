@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests import docker_support
 from tests.cli.pulumi_cli import CliStack, CliUnavailable, cli_environment, cli_root, project_copy
-from tests.docker_support import DockerJanitor, docker_required
-from tests.palette_fake import FakePalette
+from tests.support import docker_support
+from tests.support.docker_support import DockerJanitor, docker_required
+from tests.support.palette_fake import FakePalette
 
 docker_engine = docker_support.docker_engine
 janitor = docker_support.janitor

@@ -16,7 +16,7 @@ from pulumi.runtime.proto import provider_pb2
 from tests.cli.plugins.docker_host import DockerHost
 from tests.cli.plugins.server import StandinProvider
 from tests.cli.standin_client import running
-from tests.docker_support import (
+from tests.support.docker_support import (
     LABEL,
     DockerJanitor,
     docker,
@@ -24,8 +24,8 @@ from tests.docker_support import (
     file_mode_in_container,
     inspect_container,
 )
-from tests.grpc_support import struct
-from tests.harness import CONTAINER, IMAGE, VOLUME
+from tests.support.grpc_support import struct
+from tests.support.harness import CONTAINER, IMAGE, VOLUME
 
 # The engine the docker CLI of these tests talks to.
 DOCKER_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"

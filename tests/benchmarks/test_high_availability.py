@@ -16,19 +16,12 @@ from typing import Any
 
 import pytest
 
-from tests.support import docker_support, s3_support
+from tests.support import docker_support
 from tests.support.docker_support import DockerJanitor, remove_container, start_container, start_created
 from tests.support.ha_support import Instance, evaluate, ha_config, start_instance
 from tests.support.harness import MockState, run_program
 from tests.support.s3_support import S3Server
 from tests.support.tls_support import free_port
-
-pytestmark = [pytest.mark.benchmark, pytest.mark.integration]
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
-s3_server = s3_support.s3_server
 
 ROUNDS = 3
 SANITY_SECONDS = 15.0

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from components.oci_proxy import ProxyConfigArgs, proxy_config
@@ -29,13 +28,6 @@ from tests.support import docker_support, oci_support
 from tests.support.docker_support import DockerJanitor, docker, upload_files
 from tests.support.oci_support import OciPair, basic, htpasswd, start_oci_pair, start_pair, wait_until_ready
 from tests.support.tls_support import Authority
-
-pytestmark = [pytest.mark.benchmark, pytest.mark.integration]
-
-docker_engine = docker_support.docker_engine
-janitor = docker_support.janitor
-oci_standin_image = oci_support.oci_standin_image
-proxy_standin_image = oci_support.proxy_standin_image
 
 USERS = {"admin": "bench-Admin-Password-01", "spectro": "bench-Reader-Password-2"}
 READER = ("spectro", USERS["spectro"])

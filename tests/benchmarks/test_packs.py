@@ -40,12 +40,6 @@ from tests.support.harness import MockState, run_program
 from tests.support.pack_push_support import SERVER_NAME, OciRegistry, start_oci_registry
 from tests.support.paths import ROOT, SAMPLE_PACK
 
-pytestmark = pytest.mark.benchmark
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
-
 TARGET_SECONDS = 0.5
 CORPUS_TARGET_SECONDS = 5.0
 PACK = "pulumi-python:dynamic/packs:Pack"
@@ -95,7 +89,6 @@ def props_for(pack: Path, registry: OciRegistry, base: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.integration
 def test_pushing_a_10_mib_pack(benchmark: Any, registry: OciRegistry, tmp_path: Path) -> None:
     pack = make_pack(tmp_path, "big-pack", 10 * 1024 * 1024)
     provider = PackProvider()
@@ -120,7 +113,6 @@ def host(tmp_path: Path) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
         yield stub
 
 
-@pytest.mark.integration
 def test_a_run_with_20_unchanged_packs_of_1_mib(
     benchmark: Any, registry: OciRegistry, host: provider_pb2_grpc.ResourceProviderStub, tmp_path: Path
 ) -> None:

@@ -15,8 +15,6 @@ from tests.support.paths import PROGRAMS
 EMPTY = PROGRAMS / "empty.py"
 REPLAY = PROGRAMS / "replay.py"
 
-pytestmark = pytest.mark.benchmark
-
 
 @pytest.fixture(scope="module")
 def warm_state() -> MockState:

@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 
 from components.readiness import DEFAULT_INTERVAL_SECONDS, ReadinessGateProvider
-from tests.support import docker_support
 from tests.support.docker_support import (
     DockerJanitor,
     RunningContainer,
@@ -33,12 +32,6 @@ from tests.support.docker_support import (
 )
 from tests.support.harness import ProgramRun, run_program
 from tests.support.tls_support import Authority, FakeRegistry, serve_registry
-
-pytestmark = pytest.mark.benchmark
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
 
 TARGET_SECONDS = 0.5
 SANITY_SECONDS = 5.0
@@ -127,7 +120,6 @@ def bench_run() -> ProgramRun:
     )
 
 
-@pytest.mark.integration
 def test_gate_from_container_start_to_ready(
     benchmark: Any, bench_run: ProgramRun, janitor: DockerJanitor, standin_image: str
 ) -> None:

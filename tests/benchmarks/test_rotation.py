@@ -14,8 +14,6 @@ import statistics
 import time
 from typing import Any
 
-import pytest
-
 from components.readiness import ReadinessGateProvider
 from components.registry import DRAIN_ENV
 from tests.integration.test_registry_container import BASE_CONFIG, CONTAINER, READINESS
@@ -23,12 +21,6 @@ from tests.support import docker_support
 from tests.support.docker_support import DockerJanitor, RunningContainer, replace_stop, start_container
 from tests.support.harness import MockState, ProgramRun, run_program
 from tests.support.tls_support import free_port
-
-pytestmark = pytest.mark.benchmark
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
 
 ROUNDS = 3
 GOAL_RATIO = 2.0

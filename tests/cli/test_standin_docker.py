@@ -96,7 +96,6 @@ def _volume_exists(name: str) -> bool:
     return name in docker("volume", "ls", "--quiet").split()
 
 
-@pytest.mark.integration
 def test_docker_volume_and_container_live_on_the_configured_host(
     tmp_path: Path, janitor: DockerJanitor, standin_image: str
 ) -> None:
@@ -159,7 +158,6 @@ def test_docker_volume_and_container_live_on_the_configured_host(
         assert engine.read(VOLUME, "data", volume_id, volume, {"name": volume_name}) == ""
 
 
-@pytest.mark.integration
 def test_docker_refuses_a_missing_image_and_a_container_that_does_not_stay_up(
     tmp_path: Path, janitor: DockerJanitor, standin_image: str
 ) -> None:

@@ -17,7 +17,6 @@ import pytest
 from components import docker_engine as engine_api
 from components.docker_engine import EngineFacts
 from tests.integration.test_registry_container import BASE_CONFIG, CONTAINER
-from tests.support import docker_support
 from tests.support.docker_readback import container_drift, volume_drift
 from tests.support.docker_support import (
     LABEL,
@@ -30,12 +29,6 @@ from tests.support.docker_support import (
 from tests.support.harness import MockState, ProgramRun, run_program
 from tests.support.second_engine import SecondEngine, second_engine
 from tests.support.tls_support import free_port
-
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
 
 VOLUME = "docker:index/volume:Volume"
 LIMITS = {"memoryLimitMb": 128, "cpus": "0.5"}

@@ -22,16 +22,9 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from tests.integration.test_registry_container import BASE_CONFIG, CONTAINER, Deployed, deploy
-from tests.support import docker_support
 from tests.support.docker_support import DockerJanitor, docker, remove_container, replace_stop
 from tests.support.harness import ProgramRun, run_program
 from tests.support.registry_client import RegistryClient
-
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
 
 MIB = 1024 * 1024
 BLOB = 20 * MIB

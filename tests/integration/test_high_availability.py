@@ -16,12 +16,11 @@ from typing import Any, TypeVar
 import pytest
 
 from components.readiness import ReadinessGateProvider, RegistryNotReady
-from tests.support import docker_support, s3_support
-from tests.support.docker_support import DockerJanitor, docker, remove_container
+from tests.support import docker_support
+from tests.support.docker_support import DockerJanitor, remove_container
 from tests.support.engine_model import execute
 from tests.support.ha_support import (
     CONTAINER,
-    DOCKER_HOSTS,
     READINESS,
     ROOT_DIRECTORY,
     Instance,
@@ -37,25 +36,6 @@ from tests.support.s3_support import SECRET_KEY, S3Server
 from tests.support.tls_support import free_port
 
 Result = TypeVar("Result")
-
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
-s3_server = s3_support.s3_server
-
-
-@pytest.fixture(scope="module")
-def both_hosts_reach_the_engine(docker_engine: None) -> None:
-    """The two Docker host URLs of the config are distinct and both reach this machine's engine."""
-    ids = {docker("-H", host, "info", "--format", "{{.ID}}").strip() for host in DOCKER_HOSTS}
-    assert len(ids) == 1, ids
-
-
-@pytest.fixture
-def bucket(s3_server: S3Server, janitor: DockerJanitor) -> str:
-    return s3_server.create_bucket(f"packs-{janitor.token}-{secrets.token_hex(3)}")
 
 
 def _blob_key(digest: str) -> str:

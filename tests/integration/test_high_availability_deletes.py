@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import secrets
 
-import pytest
-
-from tests.integration.test_high_availability import both_hosts_reach_the_engine, bucket  # noqa: F401 - fixtures
-from tests.support import docker_support, s3_support
 from tests.support.docker_support import DockerJanitor
 from tests.support.ha_support import evaluate, ha_config, start_instance
 from tests.support.s3_support import S3Server
 from tests.support.tls_support import free_port
 
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
-s3_server = s3_support.s3_server
-
 
 def test_a_blob_deleted_through_one_instance_is_gone_through_the_other(
     s3_server: S3Server,
-    bucket: str,  # noqa: F811 - the fixture
+    bucket: str,
     janitor: DockerJanitor,
     standin_image: str,
-    both_hosts_reach_the_engine: None,  # noqa: F811 - the fixture
+    both_hosts_reach_the_engine: None,
 ) -> None:
     """Each instance keeps its own in-memory blob descriptor cache (REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=
     inmemory): distribution answers a blob stat from the cache without asking the storage

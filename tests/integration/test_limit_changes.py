@@ -6,20 +6,11 @@ The declared ``replace_on_changes=["memory"]`` is asserted in tests/program/test
 
 from __future__ import annotations
 
-import pytest
-
 from components.config import MIN_MEMORY_LIMIT_MB
 from tests.integration.test_registry_container import BASE_CONFIG, CONTAINER, deploy
-from tests.support import docker_support
 from tests.support.docker_readback import container_state
 from tests.support.docker_support import DockerJanitor, docker, inspect_container, remove_container
 from tests.support.harness import MockState, run_program
-
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
 
 MIB = 1024 * 1024
 

@@ -14,12 +14,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
-
 from components import oci_proxy
 from components.readiness import ReadinessGateProvider
-from tests.integration.test_high_availability import both_hosts_reach_the_engine, bucket, rotate_with_one_answering
-from tests.support import docker_support, oci_support, s3_support
+from tests.integration.test_high_availability import rotate_with_one_answering
 from tests.support.docker_support import (
     DockerJanitor,
     RunningContainer,
@@ -32,15 +29,6 @@ from tests.support.ha_support import READINESS, Instance, evaluate, gate_of, gat
 from tests.support.harness import CONTAINER, MockState, ProgramRun, Recorded
 from tests.support.s3_support import S3Server
 from tests.support.tls_support import free_port
-
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-janitor = docker_support.janitor
-s3_server = s3_support.s3_server
-oci_standin_image = oci_support.oci_standin_image
-proxy_standin_image = oci_support.proxy_standin_image
-__all__ = ["both_hosts_reach_the_engine", "bucket"]
 
 
 def containers_of(run: ProgramRun, index: int) -> tuple[Recorded, Recorded]:

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from components.readiness import ReadinessGateProvider, RegistryNotReady
-from tests.support import docker_support, oci_support
 from tests.support.docker_support import (
     DockerJanitor,
     RunningContainer,
@@ -32,13 +31,6 @@ from tests.support.docker_support import (
 )
 from tests.support.harness import READINESS, ProgramRun, run_program
 from tests.support.registry_client import RegistryClient
-
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-janitor = docker_support.janitor
-oci_standin_image = oci_support.oci_standin_image
-proxy_standin_image = oci_support.proxy_standin_image
 
 HOST = "registry.test"
 CONFIG: dict[str, Any] = {

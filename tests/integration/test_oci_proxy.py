@@ -33,13 +33,6 @@ from tests.support.docker_support import DockerJanitor, docker
 from tests.support.oci_support import OciPair, basic, htpasswd, start_oci_pair, wait_until_ready
 from tests.support.tls_support import Authority
 
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-janitor = docker_support.janitor
-oci_standin_image = oci_support.oci_standin_image
-proxy_standin_image = oci_support.proxy_standin_image
-
 ADMIN = "admin"
 READER = "spectro"
 # A read-only user whose name differs from the admin's only in case: nginx's exact map keys compare

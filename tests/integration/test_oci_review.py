@@ -23,13 +23,6 @@ from tests.support import docker_support, oci_support
 from tests.support.docker_support import DockerJanitor, docker
 from tests.support.harness import ProgramRun
 
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-janitor = docker_support.janitor
-oci_standin_image = oci_support.oci_standin_image
-proxy_standin_image = oci_support.proxy_standin_image
-
 
 @pytest.fixture
 def instance(

@@ -22,16 +22,9 @@ import pytest
 
 from components.config import MIN_MEMORY_LIMIT_MB
 from tests.integration.test_registry_container import BASE_CONFIG, CONTAINER, HOSTS, READ_ONLY_USERS, Deployed, deploy
-from tests.support import docker_support
 from tests.support.docker_readback import container_drift, container_state
 from tests.support.docker_support import DockerJanitor, docker, inspect_container, remove_container
 from tests.support.harness import MockState, ProgramRun, run_program
-
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
 
 IMAGE = "docker:index/remoteImage:RemoteImage"
 LIMITS = {"memoryLimitMb": MIN_MEMORY_LIMIT_MB, "cpus": "0.5", "logMaxSize": "1k", "logMaxFiles": 2}

@@ -26,25 +26,15 @@ from tests.support.engine_model import execute
 from tests.support.harness import PALETTE, READINESS, MockState, ProgramRun, Recorded, run_program
 from tests.support.pack_push_support import SERVER_NAME, OciRegistry, start_oci_registry
 from tests.support.palette_fake import FakePalette
-from tests.support.palette_support import FAST_HTTP_ENV, configure
+from tests.support.palette_support import configure
 from tests.support.paths import SAMPLE_PACK
-
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
 
 PACK = "pulumi-python:dynamic/packs:Pack"
 SECRETS = {"ociPushPassword", "paletteApiKey"}
 REPOSITORY = "packs/spectro-packs/archive/hello-universe"
 
 
-@pytest.fixture(autouse=True)
-def fast_http(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in FAST_HTTP_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("PALETTE_API_KEY", raising=False)
+pytestmark = pytest.mark.usefixtures("fast_http")
 
 
 class Engine:

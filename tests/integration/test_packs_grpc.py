@@ -40,12 +40,6 @@ from tests.support.grpc_support import DynamicHost, plain, provider_host
 from tests.support.pack_push_support import SERVER_NAME, OciRegistry, layer_file, layer_members, start_oci_registry
 from tests.support.paths import ROOT, SAMPLE_PACK
 
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
-
 URN = "urn:pulumi:dev::palette-pack-registry::pulumi-python:dynamic/packs:Pack::hello-universe"
 PROVIDER = serialize_provider(PackProvider())
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -22,23 +22,12 @@ from tests.support import docker_support
 from tests.support.harness import MockState, ProgramRun, run_program
 from tests.support.pack_push_support import SERVER_NAME, OciRegistry, start_oci_registry
 from tests.support.palette_fake import FakePalette
-from tests.support.palette_support import FAST_HTTP_ENV
 from tests.support.paths import SAMPLE_PACK
-
-pytestmark = pytest.mark.integration
-
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
 
 ARCHIVE = "packs/spectro-packs/archive"
 
 
-@pytest.fixture(autouse=True)
-def fast_http(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in FAST_HTTP_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("PALETTE_API_KEY", raising=False)
+pytestmark = pytest.mark.usefixtures("fast_http")
 
 
 @pytest.fixture

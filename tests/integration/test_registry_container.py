@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from components.readiness import ReadinessGateProvider, RegistryNotReady
-from tests.support import docker_support
 from tests.support.docker_support import (
     DockerJanitor,
     RunningContainer,
@@ -35,13 +34,6 @@ from tests.support.docker_support import (
 from tests.support.harness import MockState, ProgramRun, run_program
 from tests.support.registry_client import RegistryClient, wait_until_answering
 from tests.support.tls_support import Authority, free_port
-
-pytestmark = pytest.mark.integration
-
-# Fixtures from the Docker support module (the names make pytest find them here).
-docker_engine = docker_support.docker_engine
-standin_image = docker_support.standin_image
-janitor = docker_support.janitor
 
 CONTAINER = "docker:index/container:Container"
 READINESS = "pulumi-python:dynamic/registry:ReadinessGate"

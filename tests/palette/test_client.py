@@ -38,12 +38,6 @@ NAME = "custom-packs"
 
 
 @pytest.fixture
-def palette():
-    with FakePalette() as fake:
-        yield fake
-
-
-@pytest.fixture
 def client(palette: FakePalette) -> PaletteClient:
     return PaletteClient(palette.url, palette.api_key, registration=NAME, policy=FAST_POLICY)
 

@@ -7,11 +7,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support import palette_support
 from tests.support.palette_fake import MASKED, FakePalette
 from tests.support.palette_support import ca_pem, new_password
-
-palette = palette_support.palette
 
 OCI = "/v1/registries/oci"
 

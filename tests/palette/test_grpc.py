@@ -24,7 +24,6 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from components.palette import API_KEY_CONFIG, PackRegistryProvider
-from tests.support import palette_support
 from tests.support.grpc_support import plain, struct
 from tests.support.harness import PROJECT, as_config_string, declared_defaults
 from tests.support.harness import stack_config as harness_stack_config
@@ -35,8 +34,6 @@ from tests.support.paths import ROOT
 NAME = "custom-packs"
 URN = "urn:pulumi:dev::palette-pack-registry::pulumi-python:dynamic/palette:PackRegistry::registration"
 PROVIDER = serialize_provider(PackRegistryProvider())
-
-kind = palette_support.kind
 
 
 @dataclass
@@ -77,12 +74,6 @@ class Host:
 
     def logs(self) -> str:
         return self.stderr.read_text()
-
-
-@pytest.fixture
-def palette() -> Iterator[FakePalette]:
-    with FakePalette() as fake:
-        yield fake
 
 
 def start_host(tmp_path: Path, **extra_env: str) -> Iterator[Host]:

@@ -17,9 +17,7 @@ import pytest
 from pulumi.output import Unknown
 
 from components.palette_client import MASKED, OWNER_ANNOTATION, PaletteConflict
-from tests.support import palette_support
 from tests.support.palette_support import (
-    FAST_HTTP_ENV,
     KINDS,
     SERIALIZED,
     ca_pem,
@@ -32,16 +30,8 @@ from tests.support.paths import ROOT
 NAME = "custom-packs"
 LEGACY, OCI = KINDS["legacy"], KINDS["oci"]
 
-palette = palette_support.palette
-provider = palette_support.provider
-kind = palette_support.kind
 
-
-@pytest.fixture(autouse=True)
-def fast_http(monkeypatch):
-    for key, value in FAST_HTTP_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("PALETTE_API_KEY", raising=False)
+pytestmark = pytest.mark.usefixtures("fast_http")
 
 
 def created(provider, palette, kind, **overrides) -> tuple[str, dict, dict]:

@@ -11,18 +11,15 @@ import sys
 import textwrap
 
 import dill
-import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from components.palette import PackRegistryProvider
-from tests.support import palette_support
 from tests.support.palette_fake import FakePalette
 from tests.support.palette_support import FAST_HTTP_ENV, KINDS, Kind, configure
 from tests.support.paths import ROOT
 
 NAME = "custom-packs"
 
-kind = palette_support.kind
 
 # Runs in a fresh interpreter: unpickle what the state holds, configure as the host does, then work.
 ROUND_TRIP = textwrap.dedent(
@@ -41,12 +38,6 @@ ROUND_TRIP = textwrap.dedent(
                       "state": vars(provider), "uid": result.id}))
     """
 )
-
-
-@pytest.fixture
-def palette():
-    with FakePalette() as fake:
-        yield fake
 
 
 def serialized_after_use(palette: FakePalette, monkeypatch, kind: Kind = KINDS["legacy"]) -> tuple[str, dict]:

@@ -24,10 +24,8 @@ from components.palette_client import (
     PaletteSyncError,
     PaletteUnavailable,
 )
-from tests.support import palette_support
 from tests.support.palette_fake import FakePalette
 from tests.support.palette_support import (
-    FAST_HTTP_ENV,
     KINDS,
     SERIALIZED,
     Kind,
@@ -43,17 +41,10 @@ from tests.support.paths import ROOT
 NAME = "custom-packs"
 
 
-palette = palette_support.palette
-provider = palette_support.provider
-kind = palette_support.kind
 LEGACY_KIND = KINDS["legacy"]
 
 
-@pytest.fixture(autouse=True)
-def fast_http(monkeypatch):
-    for key, value in FAST_HTTP_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("PALETTE_API_KEY", raising=False)
+pytestmark = pytest.mark.usefixtures("fast_http")
 
 
 def created(provider, palette, kind: Kind, **overrides) -> tuple[str, dict, dict]:

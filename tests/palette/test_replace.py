@@ -28,26 +28,16 @@ import pytest
 from pulumi.dynamic import DiffResult
 
 from components.palette_errors import PaletteAuthError
-from tests.support import palette_support
 from tests.support.harness import PALETTE, run_program
 from tests.support.palette_fake import FakePalette
-from tests.support.palette_support import FAST_HTTP_ENV, KINDS, SERIALIZED, checked, configure
+from tests.support.palette_support import KINDS, SERIALIZED, checked, configure
 from tests.support.paths import ROOT
 
 NAME = "custom-packs"
 API_KEY = "palette-api-key-0123456789abcdef"
 
 
-palette = palette_support.palette
-provider = palette_support.provider
-kind = palette_support.kind
-
-
-@pytest.fixture(autouse=True)
-def fast_http(monkeypatch):
-    for key, value in FAST_HTTP_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("PALETTE_API_KEY", raising=False)
+pytestmark = pytest.mark.usefixtures("fast_http")
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ from pulumi.runtime.proto import provider_pb2
 
 from components.palette import API_KEY_CONFIG, PackRegistryProvider
 from components.unreachable import DELETE_UNREACHABLE_ENV, DELETE_UNREACHABLE_KEY
-from tests.support import palette_support
 from tests.support.grpc_support import DynamicHost, plain, provider_host, struct
 from tests.support.palette_fake import FakePalette
 from tests.support.palette_support import FAST_HTTP_ENV, Kind
@@ -33,9 +32,6 @@ NAME = "custom-packs"
 URN = "urn:pulumi:dev::palette-pack-registry::pulumi-python:dynamic/palette:PackRegistry::palette"
 PROVIDER = serialize_provider(PackRegistryProvider())
 RETRIES = int(FAST_HTTP_ENV["PALETTE_HTTP_RETRIES"])
-
-kind = palette_support.kind
-palette = palette_support.palette
 
 
 @dataclass

@@ -24,7 +24,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -35,13 +35,14 @@ from tests.support.paths import ROOT
 
 __all__ = [
     "LABEL",
-    "ROOT",
     "STANDIN_IMAGE",
     "DockerJanitor",
     "RunningContainer",
+    "build_standin_image",
     "container_spec_with",
     "docker",
     "docker_available",
+    "docker_engine_decision",
     "file_in_container",
     "inspect_container",
     "replace_stop",
@@ -114,32 +115,23 @@ def docker_engine_decision(available: bool, env: Mapping[str, str]) -> tuple[str
     return "skip", reason
 
 
-@pytest.fixture(scope="session")
-def docker_engine() -> None:
-    """A Docker engine that answers. Missing: fails when REQUIRE_DOCKER or CI says so, else skips."""
-    action, message = docker_engine_decision(docker_available(), os.environ)
-    if action == "fail":
-        pytest.fail(message, pytrace=False)
-    if action == "skip":
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def standin_image(docker_engine: None) -> str:
-    """The stand-in registry image, built by scripts/build-standin-image.sh (a no-op when up to date)."""
+def build_standin_image(recipe: str, image: str) -> str:
+    """``image`` built by scripts/build-standin-image.sh ``recipe`` (a no-op when up to date); fails the test
+    with the script's output when the build fails."""
     result = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)],
+        ["bash", str(BUILD_SCRIPT), recipe],
         capture_output=True,
         timeout=600,
         check=False,
-        env={**os.environ, "STANDIN_IMAGE": STANDIN_IMAGE},
+        env={**os.environ, "STANDIN_IMAGE": image},
     )
     if result.returncode != 0:
         pytest.fail(
-            f"{BUILD_SCRIPT.name} failed ({result.returncode}):\n{result.stdout.decode()}{result.stderr.decode()}",
+            f"{BUILD_SCRIPT.name} {recipe} failed ({result.returncode}):\n"
+            f"{result.stdout.decode()}{result.stderr.decode()}",
             pytrace=False,
         )
-    return STANDIN_IMAGE
+    return image
 
 
 @dataclass
@@ -164,15 +156,6 @@ class DockerJanitor:
             docker("volume", "rm", "--force", volume, check=False)
         self.containers.clear()
         self.volumes.clear()
-
-
-@pytest.fixture(scope="session")
-def janitor(docker_engine: None) -> Iterator[DockerJanitor]:
-    keeper = DockerJanitor()
-    try:
-        yield keeper
-    finally:
-        keeper.cleanup()
 
 
 @dataclass

@@ -23,12 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcrypt
-import pytest
 import requests
 
 from components import oci_proxy
 from components.registry import DRAIN_ENV
-from tests.support import docker_support
 from tests.support.docker_support import LABEL, DockerError, DockerJanitor, docker, upload_files
 from tests.support.tls_support import Authority, LeafCertificate
 
@@ -40,8 +38,6 @@ __all__ = [
     "OciPair",
     "download_in_flight",
     "htpasswd",
-    "oci_standin_image",
-    "proxy_standin_image",
     "start_oci_pair",
     "wait_until_ready",
 ]
@@ -52,35 +48,6 @@ REGISTRY_HTPASSWD = "/auth/htpasswd"
 """Where the registry container reads the same htpasswd file (its own auth stays on)."""
 REGISTRY_DATA = "/var/lib/registry"
 """Where the official registry image keeps its data (a VOLUME)."""
-
-
-def _build(recipe: str, image: str) -> str:
-    script = docker_support.BUILD_SCRIPT
-    result = subprocess.run(
-        ["bash", str(script), recipe],
-        capture_output=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "STANDIN_IMAGE": image},
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"{script.name} {recipe} failed ({result.returncode}):\n{result.stdout.decode()}{result.stderr.decode()}",
-            pytrace=False,
-        )
-    return image
-
-
-@pytest.fixture(scope="session")
-def oci_standin_image(docker_engine: None) -> str:
-    """The official registry image's stand-in (scripts/build-standin-image.sh oci; a no-op when up to date)."""
-    return _build("oci", OCI_STANDIN_IMAGE)
-
-
-@pytest.fixture(scope="session")
-def proxy_standin_image(docker_engine: None) -> str:
-    """The official nginx image's stand-in (scripts/build-standin-image.sh proxy; a no-op when up to date)."""
-    return _build("proxy", PROXY_STANDIN_IMAGE)
 
 
 def htpasswd(users: dict[str, str]) -> str:
@@ -248,12 +215,6 @@ def wait_until_ready(
                 last = repr(error)
             time.sleep(interval)
     raise TimeoutError(f"{pair.url} not ready within {timeout}s ({last}):\n{pair.logs()}")
-
-
-@pytest.fixture
-def ca_file(tmp_path: Path) -> Iterator[Path]:
-    """A path for a CA bundle file (written by the test)."""
-    yield tmp_path / "ca.crt"
 
 
 def write_ca(authority: Authority, path: Path) -> str:

@@ -1,5 +1,5 @@
 """Shared pieces of the Palette tests: fast HTTP settings, a CA certificate, a registration's inputs, and
-the table of registration kinds the lifecycle tests run for (``kind`` fixture)."""
+the table of registration kinds the lifecycle tests run for (the ``kind`` fixture of tests/palette/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
 from components.palette import API_KEY_CONFIG, PROJECT, PackRegistryProvider
@@ -163,27 +162,3 @@ def checked(provider: PackRegistryProvider, props: dict[str, Any]) -> dict[str, 
     result = provider.check({}, {**props, "__provider": SERIALIZED})
     assert [(f.property, f.reason) for f in result.failures] == []
     return result.inputs
-
-
-# Fixtures (a test module takes them with ``palette = palette_support.palette``).
-
-
-@pytest.fixture
-def palette() -> Any:
-    with FakePalette() as fake:
-        yield fake
-
-
-@pytest.fixture(params=sorted(KINDS), ids=str)
-def kind(request: pytest.FixtureRequest) -> Kind:
-    """Each registration kind in turn: a test that takes it runs once per row of ``KINDS``."""
-    return KINDS[request.param]
-
-
-@pytest.fixture
-def provider(palette: FakePalette) -> Any:
-    """A provider configured with the fake Palette's key (and unconfigured afterwards)."""
-    provider = PackRegistryProvider()
-    configure(provider, palette.api_key)
-    yield provider
-    configure(provider, None)

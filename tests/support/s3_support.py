@@ -12,16 +12,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 
 from tests.support.tls_support import free_port
 
-__all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "S3Server", "s3_server"]
+__all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "S3Server", "running_s3_server"]
 
 ACCESS_KEY = "moto-access-key"
 SECRET_KEY = "moto-secret-key-0123456789abcdef"
@@ -71,11 +71,11 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path, time
     raise TimeoutError(f"moto's server did not listen on 127.0.0.1:{port} within {timeout}s")
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """moto's S3 server on a free 127.0.0.1 port for the whole session (its request log in a file)."""
+@contextmanager
+def running_s3_server(log_directory: Path) -> Iterator[S3Server]:
+    """moto's S3 server on a free 127.0.0.1 port (its request log in ``log_directory``), stopped on exit."""
     port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "server.log"
+    log = log_directory / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

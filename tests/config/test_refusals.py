@@ -698,3 +698,60 @@ def test_palette_may_use_the_push_user_only_when_named_and_is_warned() -> None:
     assert settings.existing is not None
     assert settings.existing.palette_user == "robot"
     assert any("push user 'robot'" in warning for warning in settings.existing.warnings)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("dockerHost", "ssh://ops@node-a"),
+        ("tlsCertificate", GOOD.certificate_pem),
+        ("adminPassword", "admin-password-0123456789"),
+        ("image", "registry:2.8.2"),
+        ("proxyImage", "nginx:1.27.4-bookworm"),
+        ("dataVolume", "/srv/packs"),
+        ("readinessUrls", ["https://127.0.0.1:8443"]),
+    ],
+)
+def test_an_existing_registry_refuses_every_key_that_describes_a_deployment(key: str, value: Any) -> None:
+    """With ociEndpoint nothing is deployed, and components/config/existing.py refuses hosts, ipAddresses,
+    port, tlsMode and dockerHosts ("describes a registry the program deploys"). Its siblings are taken
+    without a word and then ignored: ``dockerHost`` (``dockerHosts`` is refused), a provided certificate, an
+    admin password (a secret the user believes is in use: packs are pushed with ociPushPassword), an image,
+    a data location, per-host readiness URLs. The project's rule (STYLE.md, config): fail early with one
+    line naming the key."""
+    with pytest.raises(ConfigError) as caught:
+        parse({**EXISTING, key: value})
+    assert key in str(caught.value)
+
+
+def test_a_loopback_existing_endpoint_with_registration_on_names_the_key_that_can_fix_it() -> None:
+    """paletteRegistration true with a loopback ociEndpoint is refused, but the fix the message gives is to
+    list another name first in hosts (or ipAddresses), keys that ociEndpoint refuses. The only key that
+    can fix it there is ociEndpoint."""
+    with pytest.raises(ConfigError) as caught:
+        parse(
+            {**EXISTING, "ociEndpoint": "https://127.0.0.1:5000", "paletteRegistration": True},
+            env={"PALETTE_API_KEY": "palette-key-0123456789"},
+        )
+    message = str(caught.value)
+    assert "ociEndpoint" in message, message
+    assert "hosts" not in message, message
+
+
+@pytest.mark.parametrize(
+    ("kind", "image"),
+    [
+        ("oci", "gcr.io/spectro-images-public/release/spectro-registry:2.6.0"),
+        ("oci", "us-docker.pkg.dev/palette-images/palette/spectro-registry:4.8.4"),
+        ("legacy", "registry:2.8.3"),
+    ],
+)
+def test_an_image_pinned_for_the_other_kind_is_refused_naming_image(kind: str, image: str) -> None:
+    """FACTS.md asks for a pinned ``image``, and the README's "Switching kinds" says a switch replaces the
+    containers with "another image". But ``image`` keeps its value across ``registryKind``: a stack that
+    pinned spectro-registry and sets ``registryKind: oci`` runs spectro-registry behind nginx, with the OCI
+    data path, env and gate (and the reverse runs distribution as the legacy server). Nothing says why the
+    gate then fails. The image of the other kind must be refused, naming ``image``."""
+    with pytest.raises(ConfigError) as caught:
+        parse({"registryKind": kind, "image": image})
+    assert "'palette-pack-registry:image'" in str(caught.value)

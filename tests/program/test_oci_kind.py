@@ -7,12 +7,15 @@ receive), never on values the echoing mocks make up.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import pytest
 
+from components import docker_engine
 from components.config import parse_settings
 from components.kinds import LEGACY, OCI
+from components.registry import STOP_GRACE_SECONDS
 from tests.config.test_refusals import BASE, _raw
 from tests.support.harness import CONTAINER, IMAGE, PALETTE, READINESS, VOLUME, ProgramRun, run_program
 
@@ -235,3 +238,81 @@ def test_a_legacy_registration_is_declared_without_kind_inputs() -> None:
         {"hosts": ["registry.example.com"], "paletteApiKey": "k" * 24}, stack="dev", secrets_={"paletteApiKey"}
     )
     assert not {"registry_kind", "base_content_path"} & set(run.one(PALETTE).inputs)
+
+
+# --- the exported client commands, run as exported ---------------------------------------------------------------
+# ORAS takes its TLS settings from the flags of each command: ``--ca-file``, ``--insecure`` and ``--plain-http``
+# are options of every remote command, read into that command's own ``tls.Config``; ``oras login`` stores only
+# the credential (oras-project/oras cmd/oras/internal/option/remote.go, ``Remote.ApplyFlagsWithPrefix``,
+# ``tlsConfig``, ``authClient``).
+
+SELF_SIGNED: dict[str, Any] = {"registryKind": "oci"}
+PLAIN_HTTP: dict[str, Any] = {
+    "registryKind": "oci",
+    "tlsMode": "http",
+    "allowInsecureHttp": True,
+    "paletteRegistration": False,
+}
+PUBLIC_NAME: dict[str, Any] = {"registryKind": "oci", "hosts": ["registry.example.com"]}
+
+
+@pytest.mark.parametrize(
+    ("config", "flag"),
+    [(SELF_SIGNED, "--ca-file"), (PUBLIC_NAME, "--ca-file"), (PLAIN_HTTP, "--plain-http")],
+    ids=["self-signed", "self-signed-public-name", "http"],
+)
+def test_the_push_command_carries_the_tls_flag_the_login_command_needs(config: dict[str, Any], flag: str) -> None:
+    """``loginCommand`` says ``--ca-file ca.crt`` (a private CA) or ``--plain-http`` (tlsMode http), but
+    ``pushCommand`` says neither: ``oras push`` then verifies the registry against the system roots
+    ("x509: certificate signed by unknown authority") or speaks TLS to a plain-HTTP port. The login
+    does not carry the flag over (see above)."""
+    exports = run_program(config, stack="dev").exports
+    login = shlex.split(exports["loginCommand"])
+    push = shlex.split(exports["pushCommand"])
+    assert any(arg.startswith(flag) for arg in login), exports["loginCommand"]
+    assert any(arg.startswith(flag) for arg in push), exports["pushCommand"]
+
+
+def test_commands_for_a_localhost_endpoint_over_tls_do_not_fall_back_to_plain_http() -> None:
+    """ORAS talks plain HTTP to ``localhost`` unless ``--plain-http`` is given explicitly
+    (cmd/oras/internal/option/remote.go ``Remote.isPlainHttp``: "not specified, defaults to plain http for
+    localhost"). The dev stack's endpoint is ``localhost:5443`` over TLS: ``oras login`` and ``oras push``
+    as exported send plain HTTP to nginx's TLS port (400 "The plain HTTP request was sent to HTTPS port").
+    Over TLS to localhost the commands must say ``--plain-http=false``."""
+    exports = run_program(SELF_SIGNED, stack="dev").exports
+    assert exports["packRepository"].startswith("localhost:")
+    for command in ("loginCommand", "pushCommand"):
+        assert "--plain-http=false" in shlex.split(exports[command]), exports[command]
+
+
+# --- the proxy container's stop and logs -------------------------------------------------------------------------
+# - Without ``destroy_grace_seconds`` the provider stops the proxy with a timeout of 0, a SIGKILL that cuts every
+#   push in flight through nginx before the registry behind it even starts its drain
+#   (kreuzwerker/terraform-provider-docker v4.5.0 resource_docker_container_funcs.go resourceDockerContainerDelete).
+# - ``log_opts`` is ForceNew and read back in full (containerLogOptsForState): a daemon.json default such as
+#   ``compress`` left out of the proxy's declaration replaces the proxy on every run.
+# - ``stop_signal`` must stay undeclared: it is Optional+Computed (resource_docker_container.go), so the image's
+#   STOPSIGNAL (SIGQUIT in nginx's image: finish the requests in flight) is kept; a declared SIGTERM would be
+#   nginx's fast shutdown.
+
+
+def test_the_proxy_stops_gracefully_with_the_image_stop_signal() -> None:
+    run = run_program(OCI_CONFIG)
+    registry, proxy = run.named("registry-container"), run.named("registry-proxy-container")
+    assert proxy.inputs["destroyGraceSeconds"] == registry.inputs["destroyGraceSeconds"] == STOP_GRACE_SECONDS
+    assert "stopSignal" not in proxy.inputs
+
+
+def test_the_proxy_declares_the_log_options_the_daemon_adds() -> None:
+    added = {"compress": "true", "max-size": "1m"}
+
+    def engine(*_: object, **__: object) -> docker_engine.EngineFacts:
+        return docker_engine.EngineFacts(log_opts=added)
+
+    run = run_program(OCI_CONFIG, engine=engine)
+    registry, proxy = run.named("registry-container"), run.named("registry-proxy-container")
+    assert (
+        proxy.inputs["logOpts"]
+        == registry.inputs["logOpts"]
+        == {"compress": "true", "max-size": "10m", "max-file": "3"}
+    )

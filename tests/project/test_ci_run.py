@@ -1,4 +1,4 @@
-"""Review test: .ci/run must work on a FRESH Debian machine (COMMON.md: CI runs `bash .ci/run` on one).
+""".ci/run works on a fresh Debian machine: CI runs `bash .ci/run` on one.
 
 .ci/run creates the venv with ``python3 -m venv`` before anything else Python. On Debian, python3 is not
 part of a minimal system and the venv module's ``ensurepip`` is split into the ``python3-venv`` package

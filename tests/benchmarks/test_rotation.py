@@ -16,10 +16,10 @@ from typing import Any
 
 from components.readiness import ReadinessGateProvider
 from components.registry import DRAIN_ENV
-from tests.integration.test_registry_container import BASE_CONFIG, CONTAINER, READINESS
 from tests.support import docker_support
 from tests.support.docker_support import DockerJanitor, RunningContainer, replace_stop, start_container
-from tests.support.harness import MockState, ProgramRun, run_program
+from tests.support.harness import CONTAINER, READINESS, MockState, ProgramRun, run_program
+from tests.support.registry_container import BASE_CONFIG
 from tests.support.tls_support import free_port
 
 ROUNDS = 3

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.config.test_refusals import assert_refused, parse
+from tests.support.config_values import assert_refused, parse
 
 S3_SECRET = "s3-secret-key-value-0123456789"
 S3: dict[str, Any] = {"storage": "s3", "s3Bucket": "packs-bucket"}

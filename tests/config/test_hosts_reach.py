@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError
-from tests.config.test_refusals import parse
+from tests.support.config_values import parse
 
 S3: dict[str, Any] = {"storage": "s3", "s3Bucket": "packs-bucket"}
 

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from components.config import ConfigError
-from tests.config.test_refusals import parse
 from tests.support.certs import Pair, make_leaf
+from tests.support.config_values import parse
 from tests.support.harness import ProgramRun, run_program
 
 # --- cpus -------------------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 from typing import Any
 
 import pytest
@@ -11,8 +10,8 @@ import pytest
 from components.config import DEFAULT_IMAGE, MIN_MEMORY_LIMIT_MB, PROJECT, ConfigError, parse_settings, provider_cpus
 from tests.support.api_keys import INSIDE
 from tests.support.certs import make_ca, make_leaf
-
-BASE: dict[str, Any] = {"hosts": ["registry.example.com"], "ipAddresses": ["10.0.0.5"]}
+from tests.support.config_values import BASE, assert_refused, parse
+from tests.support.harness import as_config_string
 
 _CA, _CA_KEY, _CA_CERT = make_ca()
 GOOD = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], ["10.0.0.5"])
@@ -23,19 +22,6 @@ CN_ONLY = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], with_sans=False
 WILDCARD = make_leaf(_CA_KEY, _CA_CERT, ["*.example.com"], ["10.0.0.5"])
 EXPIRED = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], ["10.0.0.5"], shift=datetime.timedelta(days=-8))
 NOT_YET_VALID = make_leaf(_CA_KEY, _CA_CERT, ["registry.example.com"], ["10.0.0.5"], shift=datetime.timedelta(days=1))
-
-
-def _raw(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return json.dumps(value)
-    return str(value)
-
-
-def parse(overrides: dict[str, Any], env: dict[str, str] | None = None, stack: str = "dev"):
-    values = {k: _raw(v) for k, v in {**BASE, **overrides}.items() if v is not None}
-    return parse_settings(values.get, stack=stack, env=env or {})
 
 
 def provided(pair, **more: Any) -> dict[str, Any]:
@@ -215,24 +201,6 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
-def assert_refused(overrides: dict[str, Any], key: str, words: str) -> str:
-    """``overrides`` stop the program with one ConfigError naming ``key``, saying ``words``, echoing no
-    secret value; the message."""
-    from components.config import SECRET_KEYS
-
-    with pytest.raises(ConfigError) as caught:
-        parse(overrides)
-    message = str(caught.value)
-    assert caught.value.key == key
-    assert message.startswith(f"config key '{PROJECT}:{key}':")
-    assert words in message
-    for secret_key in SECRET_KEYS:
-        value = overrides.get(secret_key)
-        if isinstance(value, str) and len(value) > 8:
-            assert value not in message
-    return message
-
-
 @pytest.mark.parametrize(("overrides", "key", "words"), [row[1:] for row in BAD], ids=[row[0] for row in BAD])
 def test_bad_value_names_the_key(overrides: dict[str, Any], key: str, words: str) -> None:
     assert_refused(overrides, key, words)
@@ -403,8 +371,8 @@ def test_a_secret_key_set_without_secret_is_refused_without_echoing_it(key: str)
     from components.config import SECRET_KEYS
 
     assert key in SECRET_KEYS
-    values = {k: _raw(v) for k, v in BASE.items()}
-    values[key] = _raw(SECRET_VALUES[key])
+    values = {k: as_config_string(v) for k, v in BASE.items()}
+    values[key] = as_config_string(SECRET_VALUES[key])
     with pytest.raises(ConfigError) as caught:
         parse_settings(values.get, stack="dev", env={}, is_secret=lambda k: k != key)
     message = str(caught.value)
@@ -493,7 +461,7 @@ def test_any_value_of_any_key_is_accepted_or_refused_in_one_line(key: str) -> No
         "paletteRegistrationName": {"paletteApiKey": "k" * 20},
     }.get(key, {})
     for value in NASTY:
-        values = {k: _raw(v) for k, v in {**BASE, **context}.items()}
+        values = {k: as_config_string(v) for k, v in {**BASE, **context}.items()}
         values[key] = value
         try:
             parse_settings(values.get, stack="dev", env={})

@@ -16,7 +16,6 @@ import pytest
 
 from components import docker_engine as engine_api
 from components.docker_engine import EngineFacts
-from tests.integration.test_registry_container import BASE_CONFIG, CONTAINER
 from tests.support.docker_readback import container_drift, volume_drift
 from tests.support.docker_support import (
     LABEL,
@@ -26,7 +25,8 @@ from tests.support.docker_support import (
     remove_container,
     start_container,
 )
-from tests.support.harness import MockState, ProgramRun, run_program
+from tests.support.harness import CONTAINER, MockState, ProgramRun, run_program
+from tests.support.registry_container import BASE_CONFIG
 from tests.support.second_engine import SecondEngine, second_engine
 from tests.support.tls_support import free_port
 

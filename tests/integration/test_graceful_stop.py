@@ -21,10 +21,10 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.integration.test_registry_container import BASE_CONFIG, CONTAINER, Deployed, deploy
 from tests.support.docker_support import DockerJanitor, docker, remove_container, replace_stop
-from tests.support.harness import ProgramRun, run_program
+from tests.support.harness import CONTAINER, ProgramRun, run_program
 from tests.support.registry_client import RegistryClient
+from tests.support.registry_container import BASE_CONFIG, Deployed, deploy
 
 MIB = 1024 * 1024
 BLOB = 20 * MIB

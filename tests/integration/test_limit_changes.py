@@ -7,10 +7,10 @@ The declared ``replace_on_changes=["memory"]`` is asserted in tests/program/test
 from __future__ import annotations
 
 from components.config import MIN_MEMORY_LIMIT_MB
-from tests.integration.test_registry_container import BASE_CONFIG, CONTAINER, deploy
 from tests.support.docker_readback import container_state
 from tests.support.docker_support import DockerJanitor, docker, inspect_container, remove_container
-from tests.support.harness import MockState, run_program
+from tests.support.harness import CONTAINER, MockState, run_program
+from tests.support.registry_container import BASE_CONFIG, deploy
 
 MIB = 1024 * 1024
 

@@ -1,8 +1,8 @@
 """Running for months, on a real Docker engine: bounded logs, resource limits, the TLS floor and an upgrade.
 
 The program is evaluated under the realistic mocks and its recorded container is started from the stand-in
-image with the helpers of tests/integration/test_registry_container.py (``deploy``), which pass the declared log
-driver and options, memory, swap and CPU limits to ``docker create`` the way the docker provider does.
+image with tests/support/registry_container.py ``deploy``, which passes the declared log driver and options,
+memory, swap and CPU limits to ``docker create`` the way the docker provider does.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from components.config import MIN_MEMORY_LIMIT_MB
-from tests.integration.test_registry_container import BASE_CONFIG, CONTAINER, HOSTS, READ_ONLY_USERS, Deployed, deploy
 from tests.support.docker_readback import container_drift, container_state
 from tests.support.docker_support import DockerJanitor, docker, inspect_container, remove_container
-from tests.support.harness import MockState, ProgramRun, run_program
+from tests.support.harness import CONTAINER, MockState, ProgramRun, run_program
+from tests.support.registry_container import BASE_CONFIG, HOSTS, READ_ONLY_USERS, Deployed, deploy
 
 IMAGE = "docker:index/remoteImage:RemoteImage"
 LIMITS = {"memoryLimitMb": MIN_MEMORY_LIMIT_MB, "cpus": "0.5", "logMaxSize": "1k", "logMaxFiles": 2}

@@ -21,8 +21,9 @@ from pulumi.provider.server import ComponentInitError
 
 from components.config import PROJECT, SECRET_KEYS, ConfigError
 from components.package import TYPE_TOKEN
-from tests.config.test_refusals import BAD, BASE, _raw, parse
-from tests.support.harness import MockState, ProgramRun, run_program
+from tests.config.test_refusals import BAD
+from tests.support.config_values import BASE, parse
+from tests.support.harness import MockState, ProgramRun, as_config_string, run_program
 from tests.support.package_support import (
     as_argument,
     declared,
@@ -146,7 +147,7 @@ def _typed(overrides: dict[str, Any]) -> dict[str, Any] | None:
             return None
         elif (kind == "array") != isinstance(value, list):
             return None
-        arguments[key] = _raw(value) if kind == "string" else value
+        arguments[key] = as_config_string(value) if kind == "string" else value
     return arguments
 
 

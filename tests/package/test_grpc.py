@@ -36,8 +36,8 @@ from pulumi.runtime.proto import (
 
 from components.config import PROJECT, ConfigError
 from components.package import TYPE_TOKEN
-from tests.config.test_refusals import parse
 from tests.package.test_construct import PACKAGE_URN, STACK_URN, _same_as_program
+from tests.support.config_values import parse
 from tests.support.grpc_support import plain, struct
 from tests.support.harness import MockState, RealisticMocks, RecordingMonitor, run_program
 from tests.support.package_support import SNAPSHOT, package_state, stack_arguments

@@ -13,19 +13,13 @@ from typing import Any
 import pytest
 
 from components import docker_engine
-from components.config import parse_settings
 from components.kinds import LEGACY, OCI
 from components.registry import STOP_GRACE_SECONDS
-from tests.config.test_refusals import BASE, _raw
+from tests.support.config_values import parse
 from tests.support.harness import CONTAINER, IMAGE, PALETTE, READINESS, VOLUME, ProgramRun, run_program
 
 OCI_CONFIG: dict[str, Any] = {"registryKind": "oci"}
 PROBE = "/v2/packs/spectro-packs/archive/readiness-probe/blobs/uploads/"
-
-
-def settings(overrides: dict[str, Any]):
-    values = {k: _raw(v) for k, v in {**BASE, **overrides}.items()}
-    return parse_settings(values.get, stack="dev", env={})
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +47,14 @@ def _env(record: Any) -> list[str]:
     ],
 )
 def test_unset_image_and_readiness_paths_follow_the_kind(overrides, image, health, catalog) -> None:
-    parsed = settings(overrides)
+    parsed = parse(overrides)
     assert parsed.image == (image or overrides["image"])
     assert parsed.readiness.health_path == health
     assert parsed.readiness.catalog_path == catalog
 
 
 def test_the_default_kind_is_legacy_and_its_facts_are_todays() -> None:
-    parsed = settings({})
+    parsed = parse({})
     assert parsed.kind.kind is LEGACY
     assert (LEGACY.data_path, LEGACY.proxied, LEGACY.write_probe_path("packs")) == ("/data", False, None)
     assert parsed.kind.base_content_path == "packs"

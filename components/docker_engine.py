@@ -100,7 +100,7 @@ def engine_facts(docker_host: Any, container_name: str) -> EngineFacts | None:
     except EngineUnreachable as error:
         pulumi.log.warn(
             f"{error}: the container is declared as configured; if that host cannot keep a memory or swap "
-            "limit, or adds log options of its own, the next `pulumi up` shows it (README, Operating it)."
+            "limit, or adds log options of its own, the next `pulumi up` shows it (docs/operating.md)."
         )
         return None
 

@@ -5,7 +5,7 @@
 * single-host rotation gap: the old container removed -> the rotated one started and its gate passed
   (a single-host stack is out of service for this long on every replacement; several hosts are not).
 
-The numbers go into pytest-benchmark's extra_info, are printed, and are copied into the README.
+The numbers go into pytest-benchmark's extra_info, are printed, and are copied into docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
   directly (a second registry container on the same volume, serving TLS itself, as the legacy kind does).
   Goal: at most 1.2x.
 
-The numbers go into pytest-benchmark's extra_info and are printed; README's benchmark table has them.
+The numbers go into pytest-benchmark's extra_info and are printed; docs/benchmarks.md's table has them.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def test_blob_pull_through_nginx_against_distribution_directly(
         f"\nthrough nginx / direct (medians): {ratio:.2f}x as the program runs it, {double_ratio:.2f}x with the "
         f"registry's own auth added (goal at most {RATIO_GOAL}x)"
     )
-    # Sanity bounds, not the goal (which goes in the README): they catch a proxy that spools to disk or
+    # Sanity bounds, not the goal (which goes in docs/benchmarks.md): they catch a proxy that spools to disk or
     # stalls, not a busy machine.
     assert ratio < 3
     assert double_ratio < 5

@@ -80,7 +80,7 @@ def test_gate_latency_from_listen_to_ready(benchmark: Any) -> None:
     benchmark.extra_info["interval_s"] = DEFAULT_INTERVAL_SECONDS
     benchmark.extra_info["target_s"] = TARGET_SECONDS
     assert len(latencies) == 5
-    # A benchmark, not a timed test: the target goes in the README; this bound only catches a gate that
+    # A benchmark, not a timed test: the target goes in docs/benchmarks.md; this bound only catches a gate that
     # stopped polling (a loaded CI machine must not fail the run for a few hundred milliseconds).
     assert max(latencies) < SANITY_SECONDS
 

@@ -5,7 +5,7 @@ with ``destroy_grace_seconds`` as the timeout, then ContainerRemove) until the r
 gate passes. "before" is the container as the program declared it before the graceful stop (no
 REGISTRY_HTTP_DRAINTIMEOUT, no destroy_grace_seconds: stop timeout 0); "after" is today's declaration. An idle
 registry drains at once, so the goal is that "after" stays within 2x of "before". Rounds alternate so both
-see the same machine load. The medians go into pytest-benchmark's extra_info and the README.
+see the same machine load. The medians go into pytest-benchmark's extra_info and docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def pulumi_cli() -> Path:
-    """The real CLI's folder. Missing: fails when REQUIRE_DOCKER or CI says so (as .ci/run does), else skips."""
+    """The real CLI's folder. Missing: fails when REQUIRE_DOCKER or CI says so (as scripts/test.sh does), else skips."""
     try:
         return cli_root()
     except CliUnavailable as error:

@@ -4,7 +4,7 @@ same archives (config blob, layer blob, manifest: the three requests an OCI push
 ``http.client`` with nothing of the program's code).
 
 Goals (issue: a no-change ``up`` of 220 packs within 5 s; publishing no slower than a plain client) are reported
-in the README's benchmark table, not asserted here: speed goals live in benchmarks.
+in docs/benchmarks.md's table, not asserted here: speed goals live in benchmarks.
 """
 
 from __future__ import annotations

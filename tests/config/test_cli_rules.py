@@ -1,5 +1,5 @@
 """The Pulumi CLI's own config rules, applied to Pulumi.yaml, every Pulumi.<stack>.yaml and every
-``pulumi config set`` command the README and the program's error messages show.
+``pulumi config set`` command the README, docs/ and the program's error messages show.
 
 No Pulumi CLI can run here, so its rules are restated from its source (pulumi/pulumi) and applied:
 
@@ -290,10 +290,12 @@ def test_every_stack_file_passes_the_cli_validation(path: Path) -> None:
     assert stack_problems(declared(), stack, load_stack_config(path.read_text())) == []
 
 
-def test_every_config_set_command_in_the_readme_would_be_stored_and_accepted() -> None:
-    commands = set_commands((ROOT / "README.md").read_text())
+def test_every_config_set_command_in_the_readme_and_docs_would_be_stored_and_accepted() -> None:
+    readme = set_commands((ROOT / "README.md").read_text())
+    assert len([command for command in map(parse_set, readme) if command is not None]) >= 5, readme
+    commands = readme + [c for page in sorted((ROOT / "docs").glob("*.md")) for c in set_commands(page.read_text())]
     parsed = [command for command in map(parse_set, commands) if command is not None]
-    assert len(parsed) >= 5, commands
+    assert len(parsed) >= 30, commands
     problems = [problem for command in parsed for problem in set_problems(declared(), command)]
     assert problems == []
 

@@ -685,7 +685,7 @@ def test_an_existing_registry_refuses_every_key_that_describes_a_deployment(key:
     port, tlsMode and dockerHosts ("describes a registry the program deploys"). Its siblings are taken
     without a word and then ignored: ``dockerHost`` (``dockerHosts`` is refused), a provided certificate, an
     admin password (a secret the user believes is in use: packs are pushed with ociPushPassword), an image,
-    a data location, per-host readiness URLs. The project's rule (STYLE.md, config): fail early with one
+    a data location, per-host readiness URLs. The project's rule (docs/configuration.md): fail early with one
     line naming the key."""
     with pytest.raises(ConfigError) as caught:
         parse({**EXISTING, key: value})
@@ -715,8 +715,8 @@ def test_a_loopback_existing_endpoint_with_registration_on_names_the_key_that_ca
     ],
 )
 def test_an_image_pinned_for_the_other_kind_is_refused_naming_image(kind: str, image: str) -> None:
-    """FACTS.md asks for a pinned ``image``, and the README's "Switching kinds" says a switch replaces the
-    containers with "another image". But ``image`` keeps its value across ``registryKind``: a stack that
+    """The image must be pinned (docs/registry-servers.md), and docs/oci.md "Switching kinds" says a switch
+    replaces the containers with "another image". But ``image`` keeps its value across ``registryKind``: a stack that
     pinned spectro-registry and sets ``registryKind: oci`` runs spectro-registry behind nginx, with the OCI
     data path, env and gate (and the reverse runs distribution as the legacy server). Nothing says why the
     gate then fails. The image of the other kind must be refused, naming ``image``."""

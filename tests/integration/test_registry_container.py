@@ -2,7 +2,7 @@
 
 The program is evaluated under the realistic mocks (real passwords, bcrypt hashes, keys and certificates);
 its recorded container becomes a real container of the stand-in image (CNCF distribution, same REGISTRY_*
-env, htpasswd and TLS handling; see shared/registry/FACTS.md), published on 127.0.0.1. The stand-in
+env, htpasswd and TLS handling; see docs/registry-servers.md), published on 127.0.0.1. The stand-in
 answers /v2/ and /v2/_catalog where the pack registry answers /health and /v1/_catalog, so the
 readiness paths are configured accordingly.
 """
@@ -299,7 +299,7 @@ def test_rotated_htpasswd_uploaded_into_the_running_container(
     assert deployed.client(admin, old).get("/v2/_catalog").status == 200
     assert deployed.client(admin, new).get("/v2/_catalog").status == 401
 
-    # The server re-reads htpasswd when its mtime changes (FACTS.md); mtime has a one-second grain.
+    # The server re-reads htpasswd when its mtime changes (docs/registry-servers.md); mtime has a one-second grain.
     time.sleep(1.1)
     upload_files(deployed.container.id, [_upload(after, "/auth/htpasswd-basic")])
     assert _eventually(lambda: deployed.client(admin, new).get("/v2/_catalog").status == 200), deployed.container.logs()

@@ -228,8 +228,8 @@ def test_a_relative_pack_directory_from_another_program_is_refused_asking_for_an
     """A relative ``packs`` entry passed to the package component from another Pulumi program. The component
     resolves ``packs`` against ``PROJECT_FILE.parent`` (components/config/__init__.py ``parse_settings``:
     ``project_dir or PROJECT_FILE.parent``), which in the package is the package's own checkout (where `pulumi
-    package add` put this repository), not the calling program's directory. README ("Pack directories by absolute
-    path") tells users to pass absolute paths: a relative entry that happens to exist in the package's checkout
+    package add` put this repository), not the calling program's directory. docs/package.md ("Pack directories by
+    absolute path") tells users to pass absolute paths: a relative entry that happens to exist in the package's checkout
     (here the repository's own sample, ``tests/data/packs/hello-universe``) would be published into the user's
     registry without a word, and one that does not exist would be refused with the program's fix ("List pack
     directories relative to the project"), which points at the wrong project."""

@@ -214,7 +214,7 @@ def test_construct_over_grpc_refuses_a_bad_argument_with_the_configs_message(plu
 
 
 def test_the_dynamic_providers_load_elsewhere_only_with_the_repository_on_the_path(tmp_path: Path) -> None:
-    """What the README asks of a program in another language: the engine starts the Python dynamic provider host in
+    """What docs/package.md asks of a program in another language: the engine starts the Python dynamic provider host in
     that program's directory (pulumi/pulumi#5455; sdk/python/dist/pulumi-resource-pulumi-python runs
     ``python -m pulumi.dynamic`` from $PULUMI_RUNTIME_VIRTUALENV), which unpickles each provider
     (sdk/python/lib/pulumi/dynamic/__main__.py ``get_provider``); the pickles refer to this repository's modules."""

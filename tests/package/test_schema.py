@@ -160,7 +160,7 @@ def test_every_secret_config_key_is_a_secret_input_of_the_schema() -> None:
     ``if prop.Secret { arg = "args?.x ? pulumi.secret(args.x) : undefined" }`` (the same for the other
     languages). The schema the host infers has no ``secret`` (the pinned SDK's analyzer cannot express it), so a
     TypeScript or YAML program that passes ``ociPushPassword``, ``palettePassword``, ``dockerKey``... as a plain
-    string (as the README's examples pass ``port`` or ``hosts``) would keep it in plain text in its own state.
+    string (as docs/package.md's examples pass ``port`` or ``hosts``) would keep it in plain text in its own state.
     The schema GetSchema returns (and the snapshot, tests/data/snapshots/package_schema.json) marks every config
     key of ``SECRET_KEYS`` as a ``secret`` input (the outputs are secret by their values at run time, which is
     enough)."""

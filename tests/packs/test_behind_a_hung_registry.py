@@ -5,7 +5,7 @@ read timeout is what ends each request).
 A refresh reads every pack; the SDK's provider host serves them on 4 threads (pulumi/dynamic/__main__.py
 ``ThreadPoolExecutor(max_workers=4)``). Each read of a hung registry waits ``oci_client.TIMEOUT``'s read timeout
 (120 s) for each of its attempts (``_RETRY``: 1 + 4). Unless the reads after the first verdict take it as given
-(``unreachable.recently_unreachable``), the README's 220 packs cost 1100 x 120 s / 4 = 9 hours.
+(``unreachable.recently_unreachable``), the benchmarks' 220 packs cost 1100 x 120 s / 4 = 9 hours.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.support.oci_scripted import Scripted
 from tests.support.tls_support import Authority
 
 PACKS = 220
-"""The README's benchmark corpus."""
+"""The benchmark corpus (docs/benchmarks.md)."""
 WORKERS = 4
 """The SDK's provider host: one thread per concurrent gRPC call, four at most."""
 BUDGET_SECONDS = 600.0

@@ -1,5 +1,5 @@
 """The fake Palette's OCI-registry API, called with plain ``requests``: it must answer as
-``shared/palette/oci-registry-openapi.json`` and CONTRACT.md "OCI registries" say, or the provider tests
+docs/palette-api.md "OCI registries" says, or the provider tests
 prove nothing about the real one."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What differs between the two kinds of registration, and what moving between them does.
 
 The lifecycle both kinds share is tested once for each in test_provider.py (the ``kind`` table); here:
-the OCI registration's exact wire shape (CONTRACT.md "OCI registries", oci-registry-openapi.json), the
+the OCI registration's exact wire shape (docs/palette-api.md "OCI registries"), the
 checks that depend on the kind, drift on refresh field by field, a change of kind, ``sync_trigger``, and a
 state written before kinds existed.
 """
@@ -49,7 +49,7 @@ def failures(provider, props: dict) -> dict[str, str]:
 
 
 def oci_spec(password: str, **changes) -> dict:
-    """The v1BasicOciRegistrySpec CONTRACT.md "OCI registries" gives, written out."""
+    """The v1BasicOciRegistrySpec docs/palette-api.md "OCI registries" gives, written out."""
     spec = {
         "endpoint": "https://registry.example.com:5000",
         "providerType": "pack",

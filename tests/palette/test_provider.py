@@ -298,7 +298,7 @@ def test_a_sync_error_after_create_removes_the_new_registration(provider, palett
 
 def test_a_failed_sync_that_quotes_the_registry_password_does_not_show_it(provider, palette, kind, caplog, capfd):
     """Palette's sync status carries the message of whatever failed while it logged in to the registry
-    (CONTRACT.md "Sync": ``{isSyncSupported, status, message, ...}``), and that may quote the credentials
+    (docs/palette-api.md "Sync": ``{isSyncSupported, status, message, ...}``), and that may quote the credentials
     Palette holds. Redacting the registry password only from validate, create and update replies (the
     sync status, sync, get and list calls of the API key only) let it reach the error, the roll-back
     warning in the log, and the CLI: every call has to redact it."""
@@ -676,8 +676,8 @@ def test_read_with_a_rejected_key_does_not_report_it_gone(provider, palette, kin
 
 
 def test_a_404_for_a_rejected_key_does_not_drop_a_live_registration(provider, palette, kind):
-    """CONTRACT.md: an invalid key has been seen to answer 404 ResourceNotFound. A refresh with such a key
-    must not take that 404 for "gone": the key is checked with one cheap listing call first."""
+    """An invalid key has been seen to answer 404 ResourceNotFound (docs/palette-api.md "Errors"). A refresh with such
+    a key must not take that 404 for "gone": the key is checked with one cheap listing call first."""
     uid, outs, _ = created(provider, palette, kind)
     palette.rejected_key_status = 404
     wrong = "revoked-" + palette.api_key

@@ -192,7 +192,7 @@ def test_renaming_the_resource_without_an_alias_keeps_the_registration(provider,
     delete it") deletes it after every create and update has run. No resource option reorders these two:
     ``delete_before_replace`` only applies to a replacement of one URN. ``create`` adopts the registration
     by its name, so the old resource's delete removes the uid the new resource now holds in the state.
-    README's troubleshooting asks for an alias; a user who forgets it, or moves the resource under a
+    docs/troubleshooting.md asks for an alias; a user who forgets it, or moves the resource under a
     component, loses the registration silently and the next refresh drops it from the state.
 
     The new resource adopts the registration and writes its own owner token into it, so the delete of the

@@ -67,7 +67,7 @@ def test_htpasswd_entries_verify_with_bcrypt(dev_run: ProgramRun) -> None:
 def test_htpasswd_entries_verify_with_apache_htpasswd(dev_run: ProgramRun, tmp_path: Path) -> None:
     htpasswd = shutil.which("htpasswd")
     if htpasswd is None:
-        pytest.fail("Apache's htpasswd is missing: install Debian's apache2-utils (.ci/run does)")
+        pytest.fail("Apache's htpasswd is missing: install Debian's apache2-utils (scripts/test.sh does)")
     path = tmp_path / "htpasswd-basic"
     path.write_text(htpasswd_of(dev_run))
     for user, password in passwords_of(dev_run).items():

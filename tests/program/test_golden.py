@@ -40,7 +40,7 @@ def test_the_program_declares_what_the_golden_file_recorded(today: tuple[str, Pr
         f"today's program differs from tests/data/golden/{name}.json ({len(changes)} differences), "
         f"first: {changes[0]}\n"
         + "\n".join(changes[:20])
-        + f"\nIf the change is intended, refresh with {golden.UPDATE_VARIABLE}=1 (README.md, Testing)."
+        + f"\nIf the change is intended, refresh with {golden.UPDATE_VARIABLE}=1 (docs/testing.md, Golden files)."
     )
 
 

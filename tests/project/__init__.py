@@ -1,1 +1,2 @@
-"""The repository's own files: the README's tables and commands, .ci/run, and when a missing Docker engine fails."""
+"""The repository's own files: the README and docs pages, scripts/test.sh and .ci/run, and when a missing Docker
+engine fails."""

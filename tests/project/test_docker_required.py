@@ -38,10 +38,10 @@ def test_a_missing_engine_fails_when_required_and_skips_otherwise() -> None:
     assert docker_engine_decision(True, {"REQUIRE_DOCKER": "1"}) == ("use", "")
 
 
-def test_ci_run_requires_docker_for_the_test_command() -> None:
-    """.ci/run exports its own variable before the README's test command, whatever CI holds."""
+def test_the_test_script_requires_docker_for_pytest() -> None:
+    """scripts/test.sh (the README's test command) exports its own variable before pytest, whatever CI holds."""
     from tests.support.paths import ROOT
 
-    script = (ROOT / ".ci" / "run").read_text().splitlines()
-    test_command = script.index(".venv/bin/python -m pytest")
+    script = (ROOT / "scripts" / "test.sh").read_text().splitlines()
+    test_command = script.index('.venv/bin/python -m pytest "$@"')
     assert "export REQUIRE_DOCKER=1" in script[:test_command]

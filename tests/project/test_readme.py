@@ -1,4 +1,4 @@
-"""The README's tables and commands stay true to Pulumi.yaml, the exports and .ci/run."""
+"""The tables and commands of the README and docs/configuration.md stay true to Pulumi.yaml, the exports, .ci/run."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from tests.support.harness import run_program
 from tests.support.paths import ROOT
 
 README = (ROOT / "README.md").read_text()
+CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
 PALETTE_EXPORTS = {"paletteRegistrationUid", "paletteRegistrationName", "paletteSyncStatus"}
 OCI_EXPORTS = {"packRepository", "pushCommand"}
 
 
-def table(heading: str) -> list[list[str]]:
-    section = README.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+def table(page: str, heading: str) -> list[list[str]]:
+    """The rows (header left out) of the table in ``page``'s section ``## heading``."""
+    section = page.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ")]
     return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows[1:]]
 
@@ -35,7 +37,7 @@ def _default(value: Any) -> str:
 
 def test_configuration_table_matches_pulumi_yaml() -> None:
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    rows = {row[0].strip("`"): row for row in table("Configuration")}
+    rows = {row[0].strip("`"): row for row in table(CONFIGURATION, "Every key")}
     assert list(rows) == list(declared), "same keys, same order"
     for key, spec in declared.items():
         type_ = spec["type"] + (f"<{spec['items']['type']}>" if spec["type"] == "array" else "")
@@ -48,11 +50,22 @@ def test_configuration_table_matches_pulumi_yaml() -> None:
         assert "default" in spec, f"{key} has no default: Pulumi would require it in every stack"
 
 
+def test_common_keys_table_gives_declared_keys_with_their_defaults_and_secrecy() -> None:
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    rows = table(README, "Common keys")
+    assert len(rows) >= 8, rows
+    for key_cell, default, _ in rows:
+        key = key_cell.split("`")[1]
+        assert key in declared, key_cell
+        assert default == _default(declared[key].get("default")), key
+        assert key_cell.endswith("(secret)") == (key in SECRET_KEYS), key_cell
+
+
 def test_outputs_table_matches_the_exports_of_both_kinds() -> None:
     config = {"hosts": ["registry.example.com"], "paletteApiKey": "palette-api-key-0123456789"}
     legacy = run_program(config, secrets_={"paletteApiKey"})
     oci = run_program({**config, "registryKind": "oci"}, secrets_={"paletteApiKey"})
-    rows = {row[0].strip("`"): row[1] for row in table("Outputs")}
+    rows = {row[0].strip("`"): row[1] for row in table(README, "Outputs")}
     assert set(rows) == set(legacy.exports) | set(oci.exports)
     assert set(oci.exports) - set(legacy.exports) == OCI_EXPORTS
     assert PALETTE_EXPORTS <= set(legacy.exports) & set(oci.exports)
@@ -62,9 +75,9 @@ def test_outputs_table_matches_the_exports_of_both_kinds() -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    quick_start = README.split("## Quick start\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```bash\n(.*?)```", quick_start, re.S)
-    test_command = blocks[1].strip()
+    run_the_tests = README.split("## Run the tests\n", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```bash\n(.*?)```", run_the_tests, re.S)
+    test_command = block.strip()
     ci_lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
     assert ci_lines[-1].strip() == test_command
 

@@ -84,14 +84,14 @@ def docker_available() -> bool:
 
 
 REQUIRE_DOCKER = "REQUIRE_DOCKER"
-"""Set by .ci/run: a missing Docker engine fails the integration tests instead of skipping them."""
+"""Set by scripts/test.sh: a missing Docker engine fails the integration tests instead of skipping them."""
 _FALSE = {"", "0", "false", "no", "off"}
 
 
 def docker_required(env: Mapping[str, str]) -> str | None:
     """Why a missing engine must fail the run (the variable that says so), or None when a skip is fine.
 
-    ``REQUIRE_DOCKER`` is .ci/run's own switch; ``CI`` is what CI services set (``true`` on GitHub and GitLab,
+    ``REQUIRE_DOCKER`` is scripts/test.sh's own switch; ``CI`` is what CI services set (``true`` on GitHub and GitLab,
     ``1`` elsewhere). Any value but an explicit false one (empty, 0, false, no, off) requires Docker, so a
     value nobody foresaw never turns into a silent skip.
     """

@@ -9,7 +9,7 @@ replaced by a stable marker naming where it came from, such as ``<credentials-ad
 ``<config s3SecretKey>``, so the file is the same on every run and holds no secret.
 
 The files are written once, from a release, and are never rewritten by an ordinary test run: only with
-``UPDATE_GOLDEN=1`` (see README.md, Testing), and then the test fails once, stating what changed.
+``UPDATE_GOLDEN=1`` (see docs/testing.md, Golden files), and then the test fails once, stating what changed.
 """
 
 from __future__ import annotations

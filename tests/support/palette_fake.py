@@ -1,6 +1,6 @@
 """A fake Palette: a real HTTP server on 127.0.0.1 that serves the pack-registry and OCI-registry APIs.
 
-It follows ``shared/palette/pack-registry-openapi.json`` and ``CONTRACT.md``: the ``ApiKey`` header
+It follows docs/palette-api.md ("Legacy pack registries" and the sections after it): the ``ApiKey`` header
 (any case) or 401, the documented success codes and bodies, secrets masked as ``********`` on every
 read, paging with ``listmeta.continue`` (at most 50 a page, ``""`` at the end), errors as
 ``{code, message, details, ref}``, 404 ``ResourceNotFound``, and a 409 for a duplicate name on create
@@ -8,7 +8,7 @@ read, paging with ``listmeta.continue`` (at most 50 a page, ``""`` at the end), 
 modifying objects") is stored on create and returned on every read; a PUT that carries annotations
 replaces them, one without keeps them.
 
-OCI registries (basic auth) follow ``shared/palette/oci-registry-openapi.json`` and CONTRACT.md "OCI
+OCI registries (basic auth) follow docs/palette-api.md "OCI
 registries": create at ``POST /v1/registries/oci/basic`` (201 ``{uid}``, 409 for a duplicate name),
 ``POST .../oci/basic/validate`` with the bare ``v1BasicOciRegistrySpec`` (204), ``GET .../oci/summary``
 (every OCI registry at once, no paging, summary items whose spec has ``registryType`` and
@@ -120,7 +120,7 @@ class FakePalette:
     validate_error: tuple[int, str] | None = None
     """``(status, message)`` the validate call answers with instead of 204."""
     rejected_key_status: int = 401
-    """What a missing or wrong key gets: 401, or 404 ``ResourceNotFound`` (CONTRACT.md: an invalid key
+    """What a missing or wrong key gets: 401, or 404 ``ResourceNotFound`` (docs/palette-api.md "Errors": an invalid key
     has been seen to produce it), on every path."""
     keeps_annotations: bool = True
     """False: ``metadata.annotations`` are dropped on create and PUT (a Palette that does not keep them)."""

@@ -1,7 +1,7 @@
 """A real S3 server for the tests: moto's standalone server on 127.0.0.1, buckets made with boto3.
 
 moto speaks the S3 REST API over HTTP like AWS, MinIO or Ceph RGW; the registry containers reach it on
-127.0.0.1 through host networking. moto does not check request signatures (shared/registry/FACTS.md), so
+127.0.0.1 through host networking. moto does not check request signatures (docs/registry-servers.md "S3 storage"), so
 the access keys here are placeholders and these tests cannot prove an authentication failure.
 """
 

@@ -4,7 +4,7 @@
 # On a fresh Debian machine it installs everything the tests need, starts the Docker engine, builds the
 # stand-in images and the real Pulumi CLI, lints, and runs the whole suite with REQUIRE_DOCKER=1 (a missing
 # engine or CLI fails the run instead of skipping). Each step is skipped when already done, so a second run goes
-# straight to the tests. Arguments are passed to pytest (`bash scripts/test.sh -m cli`, `... tests/test_config.py`).
+# straight to the tests. Arguments are passed to pytest (`bash scripts/test.sh -m cli`, `... tests/config/test_refusals.py`).
 # `.ci/run` runs exactly `bash scripts/test.sh`; docs/testing.md describes the steps.
 #
 # Environment:
@@ -72,7 +72,7 @@ echo "== Lint"
 .venv/bin/ruff check .
 
 echo "== Tests"
-# Integration and CLI tests fail, never skip, when Docker or the CLI is missing (tests/docker_support.py
+# Integration and CLI tests fail, never skip, when Docker or the CLI is missing (tests/support/docker_support.py
 # docker_required).
 export REQUIRE_DOCKER=1
 .venv/bin/python -m pytest "$@"

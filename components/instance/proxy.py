@@ -257,7 +257,7 @@ def registry_env() -> list[str]:
     official image's config puts it on :5001, every address of the container, which other containers on
     the same Docker network could reach), and allows deletes (else a manifest DELETE is 405 UNSUPPORTED).
     It checks no password itself: nginx does, and a second bcrypt check per request by the registry made
-    every pull 1.7 times slower (the benchmark in tests/test_oci_proxy_benchmarks.py) for a server that only
+    every pull 1.7 times slower (the benchmark in tests/benchmarks/test_oci_proxy.py) for a server that only
     the proxy in its network namespace can reach.
     """
     return [

@@ -27,9 +27,23 @@ from tests.support.s3_support import S3Server, running_s3_server
 CLI_LAYER = Path(__file__).resolve().parent / "cli"
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The real-CLI layer (tests/cli) runs first, the top layer before the ones below it; the rest keep their order."""
+    """The real-CLI layer (tests/cli) runs first, the top layer before the ones below it; the rest keep their order.
+    Once the layers have marked their tests: a test that takes the Docker engine is marked ``integration`` or
+    ``cli``, so that ``-m "not integration and not cli"`` never needs Docker."""
     items.sort(key=lambda item: not item.path.is_relative_to(CLI_LAYER))
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "docker_engine" in item.fixturenames
+        and not (item.get_closest_marker("integration") or item.get_closest_marker("cli"))
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests take the Docker engine but are marked neither integration nor cli (the marker comes "
+            "from the layer's conftest.py): " + ", ".join(unmarked)
+        )
 
 
 # --- the program under the mocks ---------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import dill
 import pytest
@@ -25,8 +24,7 @@ from components.credentials.bcrypt_hash import BcryptHashProvider
 from components.packs.provider import PackProvider
 from components.palette.provider import PackRegistryProvider
 from components.readiness.gate import ReadinessGateProvider
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 SERIALIZED = {
     "components.palette.PackRegistryProvider": (

@@ -3,7 +3,7 @@
 #
 # No image registry is reachable from the machines this project is tested on, so the images the program
 # pins cannot be pulled. Each recipe in scripts/standin/ lays a Debian binary out like the image it
-# stands in for (see shared/registry/FACTS.md):
+# stands in for (see docs/registry-servers.md):
 #   legacy  palette-pack-registry-standin:test        the Spectro pack registry: Debian's CNCF distribution
 #           registry (2.8), which honours the same REGISTRY_* variables, htpasswd (bcrypt) auth, TLS
 #           settings and /data layout; it answers /v2/ where the real server answers /health and /v1/.

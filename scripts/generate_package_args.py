@@ -7,7 +7,7 @@ run time from Pulumi.yaml has no source, so its arguments would lose their descr
 generated as source instead, one field per config key, with the same name, type, description and default.
 
 Run it after adding or changing a config key:  .venv/bin/python scripts/generate_package_args.py
-tests/test_package.py fails, naming the keys, while the committed module is out of date.
+tests/package/test_schema.py fails, naming the keys, while the committed module is out of date.
 """
 
 from __future__ import annotations

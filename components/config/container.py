@@ -26,7 +26,7 @@ MAX_CPUS = 1024
 MAX_LOG_FILE_BYTES = 100 * 1024**3
 
 _LOG_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
-"""The smallest memoryLimitMb accepted (README "Operating it" has the measurement behind it)."""
+"""The smallest memoryLimitMb accepted (docs/operating.md "Memory and CPU" has the measurement behind it)."""
 
 _LOG_SIZE = re.compile(r"^[1-9][0-9]*[kmg]$")
 

@@ -14,7 +14,7 @@ one PyYAML's wheels bundle) accept some documents the pure loader refuses, or re
 
 libyaml's reading is therefore used only for a document that holds none of these; every other document, and
 every document libyaml refuses, is read again by the pure loader, whose reading or refusal is returned.
-``tests/test_values_yaml.py`` holds the two to the same results over those cases and many mutated documents.
+``tests/config/test_values_yaml.py`` holds the two to the same results over those cases and many mutated documents.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def engine_facts(docker_host: Any, container_name: str) -> EngineFacts | None:
     if key is not None and not isinstance(key, str):
         key = docker_host.reveal_key() if docker_host.reveal_key is not None else None
     try:
-        # A module-level name, looked up at call time: tests stand in for the engine (tests/harness.py).
+        # A module-level name, looked up at call time: tests stand in for the engine (tests/support/harness.py).
         return ask_engine(
             docker_host.host,
             container_name,
@@ -100,7 +100,7 @@ def engine_facts(docker_host: Any, container_name: str) -> EngineFacts | None:
     except EngineUnreachable as error:
         pulumi.log.warn(
             f"{error}: the container is declared as configured; if that host cannot keep a memory or swap "
-            "limit, or adds log options of its own, the next `pulumi up` shows it (README, Operating it)."
+            "limit, or adds log options of its own, the next `pulumi up` shows it (docs/operating.md)."
         )
         return None
 

@@ -5,7 +5,7 @@ CNCF distribution's htpasswd auth grants every authenticated user every action (
 containers sharing one network namespace: the registry listens on 127.0.0.1 only, and nginx, the only one
 reachable through the published port, terminates TLS, checks basic auth against the same bcrypt htpasswd
 file and lets only the admin user write (distribution's nginx recipe,
-``docs/content/recipes/nginx.md``, plus a split by method; shared/registry/FACTS.md "OCI mode").
+``docs/content/recipes/nginx.md``, plus a split by method; docs/registry-servers.md "The OCI kind").
 
 Nothing here touches Pulumi: ``proxy_config`` is a pure function of non-secret settings, and no password,
 hash or key ever goes into its text.
@@ -291,7 +291,7 @@ def registry_env() -> list[str]:
     official image's config puts it on :5001, every address of the container, which other containers on
     the same Docker network could reach), and allows deletes (else a manifest DELETE is 405 UNSUPPORTED).
     It checks no password itself: nginx does, and a second bcrypt check per request by the registry made
-    every pull 1.7 times slower (the benchmark in tests/test_oci_proxy_benchmarks.py) for a server that only
+    every pull 1.7 times slower (the benchmark in tests/benchmarks/test_oci_proxy.py) for a server that only
     the proxy in its network namespace can reach.
     """
     return [

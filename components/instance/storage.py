@@ -5,7 +5,7 @@ and an instance can die without taking data with it. The bucket is the user's: t
 or deletes it, so `pulumi destroy` leaves its contents alone.
 
 The server is configured through distribution's env rule ``REGISTRY_<SECTION>_<KEY>``; the traps are in
-shared/registry/FACTS.md ("S3 storage"):
+docs/registry-servers.md ("S3 storage"):
 
 * ``REGISTRY_STORAGE=s3`` replaces the image's whole ``storage`` section, so ``delete.enabled`` comes back
   as env (the in-memory blob descriptor cache does not: per instance, it goes stale after another

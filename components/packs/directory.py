@@ -2,7 +2,7 @@
 
 A pack is a directory holding ``pack.json`` (``name``, ``displayName``, ``version``, ``layer``; ``addonType``
 for an addon; ``cloudTypes``; ``kubeManifests``), ``values.yaml`` (may be empty), ``logo.png`` and
-``manifests/`` or ``charts/`` (shared/registry/FACTS.md "Packs in an OCI registry"). Palette reads it at
+``manifests/`` or ``charts/`` (docs/registry-servers.md "Packs in an OCI registry"). Palette reads it at
 ``<baseContentPath>/spectro-packs/archive/<name>:<version>``, so ``name`` must be a repository path
 component and ``version`` a tag (``components/oci_reference.py``).
 

@@ -1,6 +1,6 @@
 """Pushing, reading and deleting one pack artifact with the OCI distribution API (plain ``requests``).
 
-The artifact is what ORAS CLI 1.0.0 pushes for ``oras push REF NAME-VERSION.tar.gz`` (shared/registry/FACTS.md
+The artifact is what ORAS CLI 1.0.0 pushes for ``oras push REF NAME-VERSION.tar.gz`` (docs/registry-servers.md
 "Packs in an OCI registry"): an image manifest whose config is ``application/vnd.unknown.config.v1+json``
 with content ``{}`` and whose one layer, ``application/vnd.oci.image.layer.v1.tar``, carries the title
 annotation. Calls (distribution spec, "push", "pull", "content management"): ``HEAD`` a blob, ``POST`` an

@@ -1,6 +1,6 @@
 """A small client for Palette's registry APIs, built on plain ``requests``.
 
-It knows the calls in ``shared/palette/CONTRACT.md`` and nothing about Pulumi, so it can be used and
+It knows the calls in ``docs/palette-api.md`` and nothing about Pulumi, so it can be used and
 tested on its own. The calls are the same for both kinds of registration (a legacy pack registry, an
 OCI registry); their paths and bodies come from the kind's ``shapes.RegistryShape``.
 
@@ -25,7 +25,7 @@ ends in a newline); a key with a control or non-ASCII character inside is refuse
 any request, without being quoted.
 
 A 404 on a registration's own URL means it is gone only when the key is known to work: an invalid key
-has been reported to answer 404 (CONTRACT.md). So before a 404 is believed, one cheap authenticated
+has been reported to answer 404 (docs/palette-api.md "Errors"). So before a 404 is believed, one cheap authenticated
 call (the kind's listing: the list's first page with ``limit=1``, or the OCI summary) must answer 200;
 otherwise the key is blamed.
 """
@@ -72,7 +72,7 @@ MAX_PAGES = 1000  # a guard against a server that never ends the listing
 MASKED = "********"
 _MAX_SERVER_MESSAGE = 300
 
-# Sync status strings, by outcome (CONTRACT.md "Sync"); compared case-insensitively.
+# Sync status strings, by outcome (docs/palette-api.md "Sync"); compared case-insensitively.
 _SYNC_DONE = frozenset({"completed", "success", "succeeded"})
 _SYNC_FAILED = frozenset({"failed", "error"})
 
@@ -327,7 +327,7 @@ class PaletteClient:
     def _confirm_not_found(self, session: requests.Session) -> None:
         """Return when the key works (the kind's listing answers 200), so that a 404 just seen means "gone".
 
-        An invalid key has been seen to answer 404 (CONTRACT.md): believing it would make a refresh
+        An invalid key has been seen to answer 404 (docs/palette-api.md "Errors"): believing it would make a refresh
         drop a live registration and a destroy orphan it.
         """
         listing, query = self.shape.listing, dict(self.shape.key_check)

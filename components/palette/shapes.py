@@ -5,9 +5,9 @@ body, how a registration is found by its name, where a read body keeps the sync 
 Palette holds, and how a read body maps back to them. The lifecycle (validate, create or adopt, the
 owner token, retries, sync, drift, delete) is written once, in ``client`` and ``provider``.
 
-- legacy (``shared/palette/pack-registry-openapi.json``): ``/v1/registries/pack``, found by paging
+- legacy (docs/palette-api.md "Legacy pack registries"): ``/v1/registries/pack``, found by paging
   through the full list; the sync status under ``status.packSyncStatus``.
-- oci (``shared/palette/oci-registry-openapi.json``, CONTRACT.md "OCI registries"): created at
+- oci (docs/palette-api.md "OCI registries"): created at
   ``/v1/registries/oci/basic``, found in ``/v1/registries/oci/summary`` (no paging, summary items),
   read, changed and deleted at ``/v1/registries/oci/{uid}/basic``; the spec has no ``name`` and no
   ``private``, says ``providerType: pack`` (Palette's default is ``helm``) and where packs live

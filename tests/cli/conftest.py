@@ -1,4 +1,5 @@
-"""Fixtures of the real-CLI layer: the built Pulumi CLI, and stacks of the project in the test's own folders."""
+"""Fixtures and markers of the real-CLI layer: the built Pulumi CLI, and stacks of the project in the test's own
+folders."""
 
 from __future__ import annotations
 
@@ -8,26 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from tests import docker_support
 from tests.cli.pulumi_cli import CliStack, CliUnavailable, cli_environment, cli_root, project_copy
-from tests.docker_support import DockerJanitor, docker_required
-from tests.palette_fake import FakePalette
-
-docker_engine = docker_support.docker_engine
-janitor = docker_support.janitor
-standin_image = docker_support.standin_image
+from tests.support.docker_support import DockerJanitor, docker_required
+from tests.support.layers import items_in_layer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if Path(str(item.fspath)).resolve().is_relative_to(here):
-            item.add_marker(pytest.mark.cli)
+    """Every test here is marked ``cli``; one that takes the Docker engine without the CLI (a stand-in plugin
+    against the engine) is marked ``integration`` too."""
+    for item in items_in_layer(items, __file__):
+        item.add_marker(pytest.mark.cli)
+        if "docker_engine" in item.fixturenames and "pulumi_cli" not in item.fixturenames:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
 def pulumi_cli() -> Path:
-    """The real CLI's folder. Missing: fails when REQUIRE_DOCKER or CI says so (as .ci/run does), else skips."""
+    """The real CLI's folder. Missing: fails when REQUIRE_DOCKER or CI says so (as scripts/test.sh does), else skips."""
     try:
         return cli_root()
     except CliUnavailable as error:
@@ -63,9 +61,3 @@ def cli_stack(tmp_path: Path, pulumi_cli: Path, docker_engine: None, janitor: Do
             if resource["type"] == "docker:index/container:Container":
                 janitor.remove_container(resource["id"])
     janitor.cleanup()
-
-
-@pytest.fixture
-def palette() -> Iterator[FakePalette]:
-    with FakePalette() as fake:
-        yield fake

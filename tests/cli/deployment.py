@@ -12,16 +12,16 @@ from typing import Any
 
 from tests.cli.conftest import StackFactory
 from tests.cli.pulumi_cli import CliStack, Result
-from tests.docker_support import STANDIN_IMAGE, DockerJanitor, docker
-from tests.oci_support import OCI_STANDIN_IMAGE, PROXY_STANDIN_IMAGE
-from tests.palette_fake import FakePalette
-from tests.palette_support import FAST_HTTP_ENV
-from tests.registry_client import RegistryClient
-from tests.tls_support import free_port
+from tests.support.docker_support import STANDIN_IMAGE, DockerJanitor, docker
+from tests.support.oci_support import OCI_STANDIN_IMAGE, PROXY_STANDIN_IMAGE
+from tests.support.palette_fake import FakePalette
+from tests.support.palette_support import FAST_HTTP_ENV
+from tests.support.paths import SAMPLE_PACK
+from tests.support.registry_client import RegistryClient
+from tests.support.tls_support import free_port
 
 CONTAINER = "docker:index/container:Container"
 PACK = "pulumi-python:dynamic/packs:Pack"
-SAMPLE_PACK = Path(__file__).resolve().parents[1] / "packs" / "hello-universe"
 PACK_REPOSITORY = "packs/spectro-packs/archive"
 
 
@@ -102,7 +102,7 @@ def quick_start(
             del config["packs"]
     else:
         # The legacy stand-in is Debian's distribution: it serves /v2/ where spectro-registry serves /health and
-        # /v1/ (tests/docker_support.py), so its gate polls those paths.
+        # /v1/ (tests/support/docker_support.py), so its gate polls those paths.
         config |= {"image": STANDIN_IMAGE, "readinessHealthPath": "/v2/", "readinessCatalogPath": "/v2/_catalog"}
     if palette is not None:
         # Palette cannot reach a loopback name: the endpoint is a name of the test's, which this machine reaches

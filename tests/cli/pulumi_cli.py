@@ -1,8 +1,8 @@
 """The real Pulumi CLI for the tests: where it is, and a stack in a folder of the test's own.
 
 ``PULUMI_CLI_ROOT`` names a folder holding ``bin/pulumi``, the YAML language host and the Python SDK's two helper
-scripts (``scripts/build-pulumi-cli.sh`` builds one from the Go module proxy and prints its path; .ci/run exports
-it). Unset, the tests ask that script, which reuses its cache (a second) or builds (about 6 minutes).
+scripts (``scripts/build-pulumi-cli.sh`` builds one from the Go module proxy and prints its path; scripts/test.sh
+exports it). Unset, the tests ask that script, which reuses its cache (a second) or builds (about 6 minutes).
 
 Each ``CliStack`` runs offline and repeatably: its own ``PULUMI_HOME``, a ``file://`` backend in the test's folder,
 a passphrase secrets provider, no update check and no plugin downloads. ``PATH`` puts the stand-in provider plugins

@@ -11,7 +11,7 @@ from typing import Any
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from tests.cli.plugins.environment import ROOT, plugin_command, plugin_env
-from tests.grpc_support import plain, provider_host, struct
+from tests.support.grpc_support import plain, provider_host, struct
 
 __all__ = ["Engine", "running"]
 

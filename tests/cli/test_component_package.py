@@ -18,9 +18,9 @@ import yaml
 
 from tests.cli.conftest import StackFactory
 from tests.cli.pulumi_cli import CliStack
-from tests.docker_support import STANDIN_IMAGE, DockerJanitor, docker
-from tests.registry_client import RegistryClient
-from tests.tls_support import free_port
+from tests.support.docker_support import STANDIN_IMAGE, DockerJanitor, docker
+from tests.support.registry_client import RegistryClient
+from tests.support.tls_support import free_port
 
 PACKAGE_PLUGIN = Path(__file__).resolve().parent / "package_plugin"
 

@@ -37,8 +37,8 @@ from tests.cli.deployment import (
     succeeded,
     unchanged,
 )
-from tests.docker_support import DockerJanitor, docker
-from tests.palette_fake import FakePalette
+from tests.support.docker_support import DockerJanitor, docker
+from tests.support.palette_fake import FakePalette
 
 OPT_IN = {DELETE_UNREACHABLE_ENV: "true"}
 

@@ -31,7 +31,7 @@ from tests.cli.deployment import (
     succeeded,
 )
 from tests.cli.pulumi_cli import CliStack
-from tests.docker_support import DockerJanitor
+from tests.support.docker_support import DockerJanitor
 
 
 def pushes(stack: CliStack) -> dict[str, str]:

@@ -1,10 +1,10 @@
-"""Packs at scale under the real Pulumi CLI: 220 generated packs shaped like real ones (tests/pack_corpus.py)
+"""Packs at scale under the real Pulumi CLI: 220 generated packs shaped like real ones (tests/support/pack_corpus.py)
 published to the OCI kind, a no-change ``up`` of all of them, and ``destroy``; against a plain client pushing the
 same archives (config blob, layer blob, manifest: the three requests an OCI push needs, one after another, over
 ``http.client`` with nothing of the program's code).
 
 Goals (issue: a no-change ``up`` of 220 packs within 5 s; publishing no slower than a plain client) are reported
-in the README's benchmark table, not asserted here: speed goals live in benchmarks.
+in docs/benchmarks.md's table, not asserted here: speed goals live in benchmarks.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from components.packs.archive import build_archive
 from components.packs.oci_client import CONFIG_MEDIA_TYPE, EMPTY_CONFIG, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
 from tests.cli.conftest import StackFactory
 from tests.cli.deployment import PACK, check_packs, quick_start, succeeded, unchanged
-from tests.docker_support import DockerJanitor
-from tests.pack_corpus import write_corpus
-from tests.registry_client import RegistryClient
+from tests.support.docker_support import DockerJanitor
+from tests.support.pack_corpus import write_corpus
+from tests.support.registry_client import RegistryClient
 
 pytestmark = pytest.mark.benchmark
 PACKS = 220

@@ -31,8 +31,8 @@ from tests.cli.deployment import (
     succeeded,
     unchanged,
 )
-from tests.docker_support import DockerJanitor, docker, file_in_container
-from tests.palette_fake import FakePalette
+from tests.support.docker_support import DockerJanitor, docker, file_in_container
+from tests.support.palette_fake import FakePalette
 
 
 def generated_secrets(deployment: Deployment, outputs: dict[str, Any]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from pulumi.runtime.proto import provider_pb2
 from tests.cli.plugins.docker_host import DockerHost
 from tests.cli.plugins.server import StandinProvider
 from tests.cli.standin_client import running
-from tests.docker_support import (
+from tests.support.docker_support import (
     LABEL,
     DockerJanitor,
     docker,
@@ -24,8 +24,8 @@ from tests.docker_support import (
     file_mode_in_container,
     inspect_container,
 )
-from tests.grpc_support import struct
-from tests.harness import CONTAINER, IMAGE, VOLUME
+from tests.support.grpc_support import struct
+from tests.support.harness import CONTAINER, IMAGE, VOLUME
 
 # The engine the docker CLI of these tests talks to.
 DOCKER_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
@@ -96,7 +96,6 @@ def _volume_exists(name: str) -> bool:
     return name in docker("volume", "ls", "--quiet").split()
 
 
-@pytest.mark.integration
 def test_docker_volume_and_container_live_on_the_configured_host(
     tmp_path: Path, janitor: DockerJanitor, standin_image: str
 ) -> None:
@@ -159,7 +158,6 @@ def test_docker_volume_and_container_live_on_the_configured_host(
         assert engine.read(VOLUME, "data", volume_id, volume, {"name": volume_name}) == ""
 
 
-@pytest.mark.integration
 def test_docker_refuses_a_missing_image_and_a_container_that_does_not_stay_up(
     tmp_path: Path, janitor: DockerJanitor, standin_image: str
 ) -> None:

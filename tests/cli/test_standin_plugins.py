@@ -23,8 +23,8 @@ from pulumi.runtime.proto import provider_pb2
 from components.credentials.certificates import CA_USES, SERVER_USES
 from tests.cli.plugins.environment import PLUGINS, ROOT
 from tests.cli.standin_client import Engine, running
-from tests.grpc_support import struct
-from tests.harness import CERT_REQUEST, LOCALLY_SIGNED, PASSWORD, PRIVATE_KEY, SELF_SIGNED
+from tests.support.grpc_support import struct
+from tests.support.harness import CERT_REQUEST, LOCALLY_SIGNED, PASSWORD, PRIVATE_KEY, SELF_SIGNED
 
 SDK_PACKAGES = {"docker": "pulumi-docker", "random": "pulumi-random", "tls": "pulumi-tls"}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.cli.plugins.server import Props
-from tests.docker_support import DockerError
+from tests.support.docker_support import DockerError
 
 __all__ = ["TIMEOUT", "DockerHost"]
 

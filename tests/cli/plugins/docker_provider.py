@@ -15,8 +15,8 @@ from typing import Any
 
 from tests.cli.plugins.docker_host import TIMEOUT, DockerHost
 from tests.cli.plugins.server import Props, ResourceType, StandinProvider, serve
-from tests.docker_support import upload_tar
-from tests.provider_material import CONTAINER, IMAGE, VOLUME
+from tests.support.docker_support import upload_tar
+from tests.support.provider_material import CONTAINER, IMAGE, VOLUME
 
 _SETTLE_SECONDS = 0.5
 """How long a started container must stay up for ``mustRun`` (with restart=always a crash is a restart)."""

@@ -1,11 +1,11 @@
-"""Stand-in for pulumi-random: RandomPassword, generated as tests/harness.py ``generate`` does (real bcrypt)."""
+"""Stand-in for pulumi-random: RandomPassword, generated as tests/support/harness.py ``generate`` does (real bcrypt)."""
 
 from __future__ import annotations
 
 from importlib.metadata import version
 
 from tests.cli.plugins.server import Props, ResourceType, StandinProvider, changed_keys, serve
-from tests.provider_material import PASSWORD, generate, replaces
+from tests.support.provider_material import PASSWORD, generate, replaces
 
 
 class RandomPassword(ResourceType):

@@ -26,7 +26,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from tests.grpc_support import struct
+from tests.support.grpc_support import struct
 
 __all__ = ["UNKNOWN", "Props", "ResourceType", "StandinProvider", "UnknownType", "changed_keys", "serve"]
 

@@ -1,5 +1,5 @@
 """Stand-in for pulumi-tls: keys, a CA, a request and a locally signed certificate, built with ``cryptography``
-as tests/harness.py ``generate`` builds them, plus the outputs the real provider adds.
+as tests/support/harness.py ``generate`` builds them, plus the outputs the real provider adds.
 
 Every input is RequiresReplace but ``early_renewal_hours``, and a certificate within its early renewal window
 is replaced (hashicorp/terraform-provider-tls internal/provider/common_cert.go
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.cli.plugins.server import Props, ResourceType, StandinProvider, serve
-from tests.provider_material import CERT_REQUEST, LOCALLY_SIGNED, PRIVATE_KEY, SELF_SIGNED, generate
+from tests.support.provider_material import CERT_REQUEST, LOCALLY_SIGNED, PRIVATE_KEY, SELF_SIGNED, generate
 
 
 def _generated(token: str, inputs: Props) -> Props:

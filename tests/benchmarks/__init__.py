@@ -1,0 +1,1 @@
+"""Measurements recorded with pytest-benchmark (marked ``benchmark``)."""

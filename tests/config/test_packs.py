@@ -1,0 +1,312 @@
+"""The `packs` key: every refusal of a pack directory, one line naming `packs`, the directory and the file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from components.config.source import ConfigError, Raw
+from components.kinds import KINDS, LEGACY, OCI
+from components.packs.directory import parse_packs
+from components.project import declared_config
+from tests.support.paths import SAMPLE_PACK
+
+KEY = "palette-pack-registry:packs"
+
+
+def raw_for(entries: list[str] | None) -> Raw:
+    def get(key: str) -> str | None:
+        return json.dumps(entries) if key == "packs" and entries is not None else None
+
+    return Raw(get, declared_config())
+
+
+def copy_sample(project: Path, entry: str = "packs/hello") -> Path:
+    target = project / entry
+    shutil.copytree(SAMPLE_PACK, target, symlinks=True)
+    return target
+
+
+def edit_pack_json(pack: Path, **changes: object) -> None:
+    data = json.loads((pack / "pack.json").read_text())
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    (pack / "pack.json").write_text(json.dumps(data))
+
+
+def _no_charts_no_manifests(pack: Path) -> None:
+    shutil.rmtree(pack / "manifests")
+    edit_pack_json(pack, kubeManifests=None)
+
+
+def _escaping_symlink(pack: Path) -> None:
+    (pack.parent / "secret.txt").write_text("outside")
+    os.symlink("../../secret.txt", pack / "manifests" / "leak.yaml")
+
+
+def _absolute_symlink(pack: Path) -> None:
+    os.symlink(str(pack / "values.yaml"), pack / "manifests" / "abs.yaml")
+
+
+def _manifest_outside(pack: Path) -> None:
+    (pack.parent / "outside.yaml").write_text("kind: Secret\n")
+    edit_pack_json(pack, kubeManifests=["../outside.yaml"])
+
+
+def _manifest_through_a_linked_directory(pack: Path) -> None:
+    outside = pack.parent / "outside"
+    outside.mkdir()
+    (outside / "app.yaml").write_text("kind: Secret\n")
+    os.symlink("../outside", pack / "ext")
+    edit_pack_json(pack, kubeManifests=["ext/app.yaml"])
+
+
+def _fifo(pack: Path) -> None:
+    os.mkfifo(pack / "manifests" / "pipe")
+
+
+# (case, change to the sample pack, file named, literal fragment of the problem)
+REFUSALS: list[tuple[str, Callable[[Path], None], str, str]] = [
+    ("no pack.json", lambda p: (p / "pack.json").unlink(), "pack.json", "pack.json is missing"),
+    ("unparsable pack.json", lambda p: (p / "pack.json").write_text("{name: x"), "pack.json", "is not valid JSON"),
+    ("pack.json not an object", lambda p: (p / "pack.json").write_text("[]"), "pack.json", "is not a JSON object"),
+    ("no name", lambda p: edit_pack_json(p, name=None), "pack.json", "has no 'name'"),
+    ("no displayName", lambda p: edit_pack_json(p, displayName=None), "pack.json", "has no 'displayName'"),
+    ("no version", lambda p: edit_pack_json(p, version=None), "pack.json", "has no 'version'"),
+    ("no layer", lambda p: edit_pack_json(p, layer=None), "pack.json", "has no 'layer'"),
+    ("empty name", lambda p: edit_pack_json(p, name=" "), "pack.json", "has no 'name'"),
+    ("unknown layer", lambda p: edit_pack_json(p, layer="app"), "pack.json", "has layer 'app'"),
+    ("addon without addonType", lambda p: edit_pack_json(p, addonType=None), "pack.json", "without 'addonType'"),
+    (
+        "cloudTypes a string",
+        lambda p: edit_pack_json(p, cloudTypes="all"),
+        "pack.json",
+        "cloudTypes that is not a list of strings",
+    ),
+    (
+        "cloudTypes with a number",
+        lambda p: edit_pack_json(p, cloudTypes=["all", 3]),
+        "pack.json",
+        "cloudTypes that is not a list of strings",
+    ),
+    (
+        "upper-case name",
+        lambda p: edit_pack_json(p, name="Hello-Universe"),
+        "pack.json",
+        "name 'Hello-Universe', which cannot be a repository path component",
+    ),
+    (
+        "name with a space",
+        lambda p: edit_pack_json(p, name="hello universe"),
+        "pack.json",
+        "cannot be a repository path component",
+    ),
+    (
+        "name with a double dash start",
+        lambda p: edit_pack_json(p, name="-hello"),
+        "pack.json",
+        "cannot be a repository path component",
+    ),
+    (
+        "version with a plus",
+        lambda p: edit_pack_json(p, version="1.0.0+build"),
+        "pack.json",
+        "version '1.0.0+build', which is not a valid tag",
+    ),
+    (
+        "version starting with a dot",
+        lambda p: edit_pack_json(p, version=".1"),
+        "pack.json",
+        "is not a valid tag",
+    ),
+    ("version too long", lambda p: edit_pack_json(p, version="1" * 129), "pack.json", "is not a valid tag"),
+    ("no values.yaml", lambda p: (p / "values.yaml").unlink(), "values.yaml", "values.yaml is missing"),
+    (
+        "invalid values.yaml",
+        lambda p: (p / "values.yaml").write_text("pack: [unclosed\n"),
+        "values.yaml",
+        "is not valid YAML",
+    ),
+    (
+        "values.yaml a list",
+        lambda p: (p / "values.yaml").write_text("- a\n- b\n"),
+        "values.yaml",
+        "is not a YAML mapping",
+    ),
+    ("neither manifests nor charts", _no_charts_no_manifests, "manifests/ or charts/", "is missing"),
+    (
+        "kubeManifests entry missing",
+        lambda p: edit_pack_json(p, kubeManifests=["manifests/nope.yaml"]),
+        "manifests/nope.yaml",
+        "(listed in pack.json kubeManifests) does not exist",
+    ),
+    (
+        "kubeManifests entry leaving the pack",
+        _manifest_outside,
+        "../outside.yaml",
+        "(listed in pack.json kubeManifests) does not exist",
+    ),
+    (
+        "kubeManifests entry through a symlinked directory out of the pack",
+        _manifest_through_a_linked_directory,
+        "ext/app.yaml",
+        "(listed in pack.json kubeManifests) does not exist",
+    ),
+    (
+        "kubeManifests entry naming a directory",
+        lambda p: edit_pack_json(p, kubeManifests=["manifests"]),
+        "'packs/hello': manifests (listed",
+        "(listed in pack.json kubeManifests) does not exist",
+    ),
+    (
+        "kubeManifests not a list",
+        lambda p: edit_pack_json(p, kubeManifests="manifests/hello-universe.yaml"),
+        "pack.json",
+        "kubeManifests that is not a list of paths",
+    ),
+    (
+        "symlink out of the pack",
+        _escaping_symlink,
+        "manifests/leak.yaml",
+        "is a symlink to '../../secret.txt', which leaves the pack directory",
+    ),
+    ("absolute symlink", _absolute_symlink, "manifests/abs.yaml", "which leaves the pack directory"),
+    ("a named pipe", _fifo, "manifests/pipe", "is neither a file, a directory nor a symlink"),
+]
+
+
+@pytest.mark.parametrize(("change", "file", "fragment"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_a_bad_pack_is_refused_naming_packs_the_directory_and_the_file(
+    tmp_path: Path, change: Callable[[Path], None], file: str, fragment: str
+) -> None:
+    change(copy_sample(tmp_path))
+
+    with pytest.raises(ConfigError) as raised:
+        parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"config key '{KEY}': pack directory 'packs/hello': ")
+    assert file in message
+    assert fragment in message
+    assert raised.value.key == "packs"
+
+
+def test_the_sample_pack_is_accepted(tmp_path: Path) -> None:
+    pack = copy_sample(tmp_path)
+
+    sources, warnings = parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+
+    (source,) = sources
+    assert source.directory == pack.resolve()
+    assert (source.name, source.version, source.layer) == ("hello-universe", "1.0.0", "addon")
+    assert source.display_name == "Hello Universe"
+    assert source.archive_name == "hello-universe-1.0.0.tar.gz"
+    assert warnings == []
+
+
+def test_an_absolute_directory_empty_values_charts_and_an_inner_symlink_are_accepted(tmp_path: Path) -> None:
+    pack = copy_sample(tmp_path, "elsewhere/hello")
+    (pack / "values.yaml").write_text("")
+    shutil.rmtree(pack / "manifests")
+    (pack / "charts").mkdir()
+    (pack / "charts" / "chart.tgz").write_bytes(b"chart")
+    os.symlink("../values.yaml", pack / "charts" / "values-link.yaml")
+    edit_pack_json(pack, kubeManifests=None, layer="cni", addonType=None)
+
+    (source,), _ = parse_packs(raw_for([str(pack)]), tmp_path / "project", OCI)
+
+    assert source.directory == pack.resolve()
+    assert source.layer == "cni"
+
+
+def test_kube_manifests_reached_through_dots_or_an_inner_symlink_are_accepted(tmp_path: Path) -> None:
+    pack = copy_sample(tmp_path)
+    os.symlink("hello-universe.yaml", pack / "manifests" / "link.yaml")
+    os.symlink("manifests", pack / "inner")
+    listed = [
+        "manifests/hello-universe.yaml",
+        "./manifests/hello-universe.yaml",
+        "manifests/../manifests/hello-universe.yaml",
+        "manifests//hello-universe.yaml",
+        "manifests/link.yaml",
+        "inner/hello-universe.yaml",
+        str(pack / "manifests" / "hello-universe.yaml"),
+    ]
+    edit_pack_json(pack, kubeManifests=listed)
+
+    (source,), _ = parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+
+    assert source.name == "hello-universe"
+
+
+def test_a_missing_logo_is_a_warning(tmp_path: Path) -> None:
+    (copy_sample(tmp_path) / "logo.png").unlink()
+
+    sources, warnings = parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+
+    assert len(sources) == 1
+    assert warnings == [
+        "packs: pack directory 'packs/hello': logo.png is missing: Palette shows the pack without a logo."
+    ]
+
+
+def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"pack directory 'packs/none': .*packs/none is not a directory"):
+        parse_packs(raw_for(["packs/none"]), tmp_path, OCI)
+
+
+def test_two_packs_with_the_same_name_and_version_are_refused(tmp_path: Path) -> None:
+    copy_sample(tmp_path, "packs/a")
+    copy_sample(tmp_path, "packs/b")
+
+    with pytest.raises(ConfigError) as raised:
+        parse_packs(raw_for(["packs/a", "packs/b"]), tmp_path, OCI)
+
+    assert str(raised.value).startswith(f"config key '{KEY}': pack directory 'packs/b': pack.json ")
+    assert "as pack directory 'packs/a' does" in str(raised.value)
+
+
+def test_the_same_name_with_another_version_is_accepted(tmp_path: Path) -> None:
+    copy_sample(tmp_path, "packs/a")
+    edit_pack_json(copy_sample(tmp_path, "packs/b"), version="1.1.0")
+
+    sources, _ = parse_packs(raw_for(["packs/a", "packs/b"]), tmp_path, OCI)
+
+    assert [s.version for s in sources] == ["1.0.0", "1.1.0"]
+
+
+def test_packs_with_the_legacy_registry_are_refused_with_the_way_out(tmp_path: Path) -> None:
+    copy_sample(tmp_path)
+
+    with pytest.raises(ConfigError) as raised:
+        parse_packs(raw_for(["packs/hello"]), tmp_path, LEGACY)
+
+    message = str(raised.value)
+    assert message.startswith(f"config key '{KEY}': ")
+    assert "registryKind" in message and "oci" in message and "spectro pack push" in message
+
+
+@pytest.mark.parametrize("kind", ["legacy", "oci"])
+def test_no_packs_is_nothing_to_publish(tmp_path: Path, kind: str) -> None:
+    assert parse_packs(raw_for(None), tmp_path, KINDS[kind]) == ((), [])
+    assert parse_packs(raw_for([]), tmp_path, KINDS[kind]) == ((), [])
+
+
+def test_an_empty_entry_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'palette-pack-registry:packs': has an empty entry"):
+        parse_packs(raw_for([""]), tmp_path, OCI)
+
+
+def test_packs_is_declared_in_the_project_file() -> None:
+    declared = declared_config()["packs"]
+    assert declared["type"] == "array" and declared["items"] == {"type": "string"}
+    assert declared["default"] == []

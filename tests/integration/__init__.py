@@ -1,0 +1,1 @@
+"""The declared containers run on a real Docker engine (marked ``integration``)."""

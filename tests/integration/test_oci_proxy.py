@@ -1,0 +1,474 @@
+"""The nginx proxy in front of the OCI registry, on the real engine: every rule of the method split.
+
+The registry stand-in (Debian's CNCF distribution 2.8.2 in the official ``registry`` image's layout) and
+the proxy stand-in (Debian's nginx 1.22 in the official ``nginx`` image's layout) share one network
+namespace as the program runs them (tests/support/oci_support.py); the config is ``proxy_config``'s text, the
+htpasswd file bcrypt (``$2b$``), the certificate from a test CA, verified by every client here.
+
+Why the proxy exists: distribution's htpasswd access controller grants every authenticated user every
+action (distribution ``registry/auth/htpasswd/access.go``, ``Authorized`` returns the user for any
+access list), so the read-only user could push without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import oras.client
+import pytest
+import requests
+
+from components.instance import proxy as oci_proxy
+from components.instance.proxy import ProxyConfigArgs, proxy_config
+from tests.support import docker_support, oci_support
+from tests.support.docker_support import DockerJanitor, docker
+from tests.support.oci_support import OciPair, basic, htpasswd, start_oci_pair, wait_until_ready
+from tests.support.tls_support import Authority
+
+ADMIN = "admin"
+READER = "spectro"
+# A read-only user whose name differs from the admin's only in case: nginx's exact map keys compare
+# case-insensitively, so a rule written with them would let this user write.
+CASE_TWIN = "Admin"
+USERS = {ADMIN: "it-Admin-Password-0001", READER: "it-Reader-Password-002", CASE_TWIN: "it-Twin-Password-00003"}
+# A realm with what nginx's syntax, its variables and the HTTP quoted-string all treat specially.
+REALM = 'Pack "Registry" \\ $host; {x}'
+CHALLENGE = 'Basic realm="Pack \\"Registry\\" \\\\ $host; {x}"'
+MIB = 1024 * 1024
+
+
+@dataclass
+class Instance:
+    pair: OciPair
+    ca_file: str
+    volume: str
+    config_text: str
+    htpasswd_text: str
+
+    @property
+    def url(self) -> str:
+        return self.pair.url
+
+    def get(
+        self, path: str, user: str | None = None, password: str | None = None, **kwargs: object
+    ) -> requests.Response:
+        return self.request("GET", path, user, password, **kwargs)
+
+    def request(
+        self, method: str, path: str, user: str | None = None, password: str | None = None, **kwargs: object
+    ) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}) or {})  # type: ignore[call-overload]
+        if user is not None:
+            headers.update(basic(user, password if password is not None else USERS[user]))
+        return requests.request(
+            method,
+            self.url + path,
+            headers=headers,
+            verify=self.ca_file,
+            timeout=60,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+@pytest.fixture(scope="module")
+def authority() -> Authority:
+    return Authority.create()
+
+
+@pytest.fixture(scope="module")
+def instance(
+    tmp_path_factory: pytest.TempPathFactory,
+    authority: Authority,
+    janitor: DockerJanitor,
+    oci_standin_image: str,
+    proxy_standin_image: str,
+) -> Iterator[Instance]:
+    ca_file = tmp_path_factory.mktemp("ca") / "ca.crt"
+    ca_file.write_text(authority.certificate_pem)
+    config_text = proxy_config(ProxyConfigArgs(admin_user=ADMIN, realm=REALM))
+    htpasswd_text = htpasswd(USERS)
+    volume = janitor.name("oci-proxy-data")
+    pair = start_oci_pair(
+        janitor,
+        name="oci-proxy",
+        registry_image=oci_standin_image,
+        proxy_image=proxy_standin_image,
+        config_text=config_text,
+        htpasswd_text=htpasswd_text,
+        realm="Pack Registry",
+        leaf=authority.issue(["registry.test"], ["127.0.0.1"]),
+        volume=volume,
+    )
+    wait_until_ready(pair, reader=(READER, USERS[READER]), ca_file=str(ca_file))
+    yield Instance(pair, str(ca_file), volume, config_text, htpasswd_text)
+
+
+def test_anonymous_request_gets_401_with_the_basic_challenge(instance: Instance) -> None:
+    answer = instance.get("/v2/")
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["WWW-Authenticate"] == CHALLENGE
+    assert answer.headers["Docker-Distribution-Api-Version"] == "registry/2.0"
+
+
+def test_read_only_user_lists_the_catalog(instance: Instance) -> None:
+    answer = instance.get("/v2/_catalog", READER)
+    assert answer.status_code == 200, answer.text
+    assert "repositories" in answer.json()
+    # The registry's own header comes through once, not doubled by nginx's fallback.
+    assert answer.headers["Docker-Distribution-Api-Version"] == "registry/2.0"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v2/packs/spectro-packs/archive/demo/blobs/uploads/"),
+        ("PUT", "/v2/packs/spectro-packs/archive/demo/manifests/1.0.0"),
+        ("PATCH", "/v2/packs/spectro-packs/archive/demo/blobs/uploads/0f2c6c9e-0000-4000-8000-000000000000"),
+        ("DELETE", "/v2/packs/spectro-packs/archive/demo/manifests/sha256:" + "0" * 64),
+    ],
+)
+@pytest.mark.parametrize("user", [READER, CASE_TWIN])
+def test_read_only_users_writes_get_403(instance: Instance, method: str, path: str, user: str) -> None:
+    answer = instance.request(method, path, user, data=b"{}")
+    assert answer.status_code == 403, (answer.status_code, answer.text)
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json()["errors"][0]["code"] == "DENIED"
+
+
+def test_wrong_password_gets_401(instance: Instance) -> None:
+    assert instance.get("/v2/", READER, "not-the-password-000").status_code == 401
+    # The admin's name does not skip the password check.
+    answer = instance.request("POST", "/v2/demo/blobs/uploads/", ADMIN, "not-the-password-000")
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"] == CHALLENGE
+
+
+def test_anonymous_write_gets_the_challenge_not_403(instance: Instance) -> None:
+    answer = instance.request("POST", "/v2/demo/blobs/uploads/")
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"] == CHALLENGE
+
+
+def test_admin_starts_and_cancels_an_upload(instance: Instance) -> None:
+    started = instance.request("POST", "/v2/packs/demo/blobs/uploads/", ADMIN)
+    assert started.status_code == 202, started.text
+    location = started.headers["Location"]
+    # The registry builds the upload URL from the Host and X-Forwarded-Proto nginx passes on.
+    assert location.startswith(f"{instance.url}/v2/packs/demo/blobs/uploads/"), location
+    cancelled = requests.delete(location, headers=basic(ADMIN, USERS[ADMIN]), verify=instance.ca_file, timeout=30)
+    assert cancelled.status_code == 204, cancelled.text
+
+
+def test_paths_outside_the_api_are_not_served(instance: Instance) -> None:
+    assert instance.get("/", READER).status_code == 404
+    assert instance.get("/debug/vars", ADMIN).status_code == 404
+
+
+def _oras(instance: Instance, user: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> oras.client.OrasClient:
+    """An ORAS client as Spectro's docs use it, over basic auth, verifying TLS with the CA file. HOME is a
+    temp dir, so no ~/.docker/config.json entry can override the credentials set here."""
+    monkeypatch.setenv("HOME", str(home))
+    client = oras.client.OrasClient(
+        hostname=instance.url.removeprefix("https://"), auth_backend="basic", tls_verify=instance.ca_file
+    )
+    client.auth.set_basic_auth(user, USERS[user])
+    return client
+
+
+def _pack_file(directory: Path, name: str, size: int) -> Path:
+    path = directory / name
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def test_admin_pushes_with_oras_and_the_read_only_user_pulls(
+    instance: Instance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = f"{instance.url.removeprefix('https://')}/packs/spectro-packs/archive/hello-universe:1.0.0"
+    work = tmp_path / "push"
+    work.mkdir()
+    pack = _pack_file(work, "hello-universe-1.0.0.tar.gz", 10 * MIB)
+    monkeypatch.chdir(work)
+    pushed = _oras(instance, ADMIN, tmp_path, monkeypatch).push(
+        target=target, files=[f"{pack.name}:application/vnd.oci.image.layer.v1.tar"], quiet=True
+    )
+    assert pushed.status_code == 201, pushed.text
+
+    out = tmp_path / "pull"
+    files = _oras(instance, READER, tmp_path, monkeypatch).pull(target=target, outdir=str(out))
+    assert [Path(file).name for file in files] == [pack.name]
+    assert hashlib.sha256(Path(files[0]).read_bytes()).digest() == hashlib.sha256(pack.read_bytes()).digest()
+
+    # The same client as the read-only user cannot push.
+    other = _pack_file(work, "evil-1.0.0.tar.gz", 1024)
+    with pytest.raises(ValueError, match="DENIED") as refused:
+        _oras(instance, READER, tmp_path, monkeypatch).push(
+            target=target.replace("hello-universe", "evil"),
+            files=[f"{other.name}:application/vnd.oci.image.layer.v1.tar"],
+            quiet=True,
+        )
+    assert "only the admin user may push" in str(refused.value)
+    assert "packs/spectro-packs/archive/evil" not in instance.get("/v2/_catalog", READER).json()["repositories"]
+
+
+def _push_small_image(instance: Instance, repository: str) -> str:
+    """Pushes a one-layer image as the admin through the proxy; returns the manifest digest."""
+    layer = os.urandom(4096)
+    config = b"{}"
+    for blob in (layer, config):
+        started = instance.request("POST", f"/v2/{repository}/blobs/uploads/", ADMIN)
+        assert started.status_code == 202, started.text
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        done = requests.put(
+            started.headers["Location"],
+            params={"digest": digest},
+            data=blob,
+            headers={**basic(ADMIN, USERS[ADMIN]), "Content-Type": "application/octet-stream"},
+            verify=instance.ca_file,
+            timeout=60,
+        )
+        assert done.status_code == 201, done.text
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.unknown.config.v1+json",
+                "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": "sha256:" + hashlib.sha256(layer).hexdigest(),
+                    "size": len(layer),
+                }
+            ],
+        }
+    ).encode()
+    put = instance.request(
+        "PUT",
+        f"/v2/{repository}/manifests/1.0.0",
+        ADMIN,
+        data=manifest,
+        headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+    )
+    assert put.status_code == 201, put.text
+    return put.headers["Docker-Content-Digest"]
+
+
+def test_admin_deletes_a_manifest_and_the_read_only_user_cannot(instance: Instance) -> None:
+    repository = "packs/spectro-packs/archive/to-delete"
+    digest = _push_small_image(instance, repository)
+    assert instance.request("DELETE", f"/v2/{repository}/manifests/{digest}", READER).status_code == 403
+    deleted = instance.request("DELETE", f"/v2/{repository}/manifests/{digest}", ADMIN)
+    assert deleted.status_code == 202, deleted.text
+    assert instance.get(f"/v2/{repository}/manifests/{digest}", READER).status_code == 404
+
+
+def test_a_large_chunked_upload_streams_through(instance: Instance) -> None:
+    """64 MiB sent with ``Transfer-Encoding: chunked`` in one PATCH (no Content-Length), then the PUT
+    that closes the upload; nginx has no body limit and passes the chunks on as they arrive."""
+    size, piece = 64 * MIB, MIB
+    seed = os.urandom(piece)
+    digest = hashlib.sha256(seed * (size // piece)).hexdigest()
+    repository = "packs/spectro-packs/archive/large"
+    started = instance.request("POST", f"/v2/{repository}/blobs/uploads/", ADMIN)
+    assert started.status_code == 202, started.text
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(size // piece):
+            yield seed
+
+    patched = requests.patch(
+        started.headers["Location"],
+        data=chunks(),
+        headers={**basic(ADMIN, USERS[ADMIN]), "Content-Type": "application/octet-stream"},
+        verify=instance.ca_file,
+        timeout=300,
+    )
+    assert patched.status_code == 202, patched.text
+    assert patched.headers["Range"] == f"0-{size - 1}"
+    closed = requests.put(
+        patched.headers["Location"],
+        params={"digest": f"sha256:{digest}"},
+        headers=basic(ADMIN, USERS[ADMIN]),
+        verify=instance.ca_file,
+        timeout=60,
+    )
+    assert closed.status_code == 201, closed.text
+    head = instance.request("HEAD", f"/v2/{repository}/blobs/sha256:{digest}", READER)
+    assert head.status_code == 200
+    assert int(head.headers["Content-Length"]) == size
+
+
+def _volume_holds(volume: str, path: str, image: str, janitor: DockerJanitor) -> bool:
+    """Whether ``path`` exists in ``volume`` mounted at /var/lib/registry (a created, never started
+    container of the registry image: it has no shell)."""
+    holder = docker(
+        "create", "--label", f"{docker_support.LABEL}={janitor.token}", "--volume", f"{volume}:/var/lib/registry", image
+    ).strip()
+    try:
+        listing = docker("cp", f"{holder}:{path}", "-", check=False)
+        return bool(listing)
+    finally:
+        docker("rm", "--force", holder, check=False)
+
+
+def test_data_lives_in_the_volume_and_survives_replacing_both_containers(
+    instance: Instance, janitor: DockerJanitor, oci_standin_image: str, proxy_standin_image: str, authority: Authority
+) -> None:
+    repository = "packs/spectro-packs/archive/survivor"
+    digest = _push_small_image(instance, repository)
+    assert _volume_holds(
+        instance.volume, f"/var/lib/registry/docker/registry/v2/repositories/{repository}", oci_standin_image, janitor
+    )
+    replacement = start_oci_pair(
+        janitor,
+        name="oci-proxy-replaced",
+        registry_image=oci_standin_image,
+        proxy_image=proxy_standin_image,
+        config_text=instance.config_text,
+        htpasswd_text=instance.htpasswd_text,
+        realm="Pack Registry",
+        leaf=authority.issue(["registry.test"], ["127.0.0.1"]),
+        volume=instance.volume,
+        start=False,
+    )
+    # Replace: the old pair goes (proxy first, it lives in the registry's netns), the new one starts.
+    for container in (instance.pair.proxy, instance.pair.registry):
+        janitor.remove_container(container)
+    replacement = oci_support.start_pair(replacement)
+    wait_until_ready(replacement, reader=(READER, USERS[READER]), ca_file=instance.ca_file)
+    answer = requests.get(
+        f"{replacement.url}/v2/{repository}/manifests/{digest}",
+        headers={**basic(READER, USERS[READER]), "Accept": "application/vnd.oci.image.manifest.v1+json"},
+        verify=instance.ca_file,
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    # Later tests in this module use the replacement.
+    instance.pair = replacement
+
+
+def test_proxy_stops_gracefully_finishing_a_download_in_flight(instance: Instance, janitor: DockerJanitor) -> None:
+    """SIGQUIT (the image's STOPSIGNAL, components.instance.proxy.STOP_SIGNAL) is nginx's graceful shutdown: a
+    blob being read when ``docker stop`` arrives is still delivered whole, and nginx exits 0. The proxy owns
+    the namespace and the published port, which Docker tears down once nginx exits: nginx's lingering close
+    keeps it until the client has the last bytes. Then both start again, the proxy first."""
+    admin, reader = (ADMIN, USERS[ADMIN]), (READER, USERS[READER])
+    repository = "packs/spectro-packs/archive/stop"
+    with oci_support.download_in_flight(instance.url, admin, reader, instance.ca_file, repository, 60) as download:
+        stopped_at = time.monotonic()
+        docker("stop", "--time", "30", instance.pair.proxy)
+        stop_seconds = time.monotonic() - stopped_at
+    assert not download.errors, download.errors
+    assert hashlib.sha256(download.received.getvalue()).hexdigest() == download.digest.removeprefix("sha256:")
+    assert docker("inspect", "--format", "{{.State.ExitCode}}", instance.pair.proxy).strip() == "0"
+    # Graceful, not the 30 s kill: nginx left as soon as the download was done.
+    assert stop_seconds < 30
+    docker("stop", "--time", "10", instance.pair.registry)
+    instance.pair = oci_support.start_pair(instance.pair)
+    wait_until_ready(instance.pair, reader=(READER, USERS[READER]), ca_file=instance.ca_file)
+
+
+@pytest.fixture(scope="module")
+def tls13_instance(
+    tmp_path_factory: pytest.TempPathFactory,
+    authority: Authority,
+    janitor: DockerJanitor,
+    oci_standin_image: str,
+    proxy_standin_image: str,
+) -> Instance:
+    ca_file = tmp_path_factory.mktemp("ca13") / "ca.crt"
+    ca_file.write_text(authority.certificate_pem)
+    config_text = proxy_config(ProxyConfigArgs(admin_user=ADMIN, realm="Pack Registry", tls_min_version="1.3"))
+    pair = start_oci_pair(
+        janitor,
+        name="oci-proxy-tls13",
+        registry_image=oci_standin_image,
+        proxy_image=proxy_standin_image,
+        config_text=config_text,
+        htpasswd_text=htpasswd(USERS),
+        realm="Pack Registry",
+        leaf=authority.issue(["registry.test"], ["127.0.0.1"]),
+    )
+    wait_until_ready(pair, reader=(READER, USERS[READER]), ca_file=str(ca_file))
+    return Instance(pair, str(ca_file), "", config_text, "")
+
+
+def _handshake(url: str, ca_file: str, maximum: ssl.TLSVersion) -> str:
+    context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.maximum_version = maximum
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            return str(tls.version())
+
+
+def test_tls_floor_13_refuses_a_tls12_client(tls13_instance: Instance, instance: Instance) -> None:
+    assert _handshake(tls13_instance.url, tls13_instance.ca_file, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+    with pytest.raises(ssl.SSLError):
+        _handshake(tls13_instance.url, tls13_instance.ca_file, ssl.TLSVersion.TLSv1_2)
+    # The default floor (1.2) takes the same client.
+    assert _handshake(instance.url, instance.ca_file, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+
+
+def test_plain_http_mode_keeps_the_split_for_any_allowed_name(
+    janitor: DockerJanitor, oci_standin_image: str, proxy_standin_image: str
+) -> None:
+    """tlsMode http, and an admin name using every punctuation users.py allows: a read-only user whose
+    name matches it only where "." would match any character is still refused."""
+    admin, twin = "ad.min@x-y_z", "adXmin@x-y_z"
+    users = {admin: "it-Admin-Password-0001", twin: "it-Reader-Password-002"}
+    pair = start_oci_pair(
+        janitor,
+        name="oci-proxy-http",
+        registry_image=oci_standin_image,
+        proxy_image=proxy_standin_image,
+        config_text=proxy_config(ProxyConfigArgs(admin_user=admin, realm="Pack Registry", https=False)),
+        htpasswd_text=htpasswd(users),
+        realm="Pack Registry",
+        leaf=None,
+    )
+    wait_until_ready(pair, reader=(twin, users[twin]), ca_file=None)
+    assert pair.url.startswith("http://")
+    started = requests.post(f"{pair.url}/v2/demo/blobs/uploads/", headers=basic(admin, users[admin]), timeout=30)
+    assert started.status_code == 202
+    assert started.headers["Location"].startswith(f"{pair.url}/v2/demo/blobs/uploads/")
+    refused = requests.post(f"{pair.url}/v2/demo/blobs/uploads/", headers=basic(twin, users[twin]), timeout=30)
+    assert refused.status_code == 403
+
+
+def test_the_registry_port_is_not_reachable_from_outside_the_namespace(instance: Instance) -> None:
+    """Only nginx's port is published; the registry listens on 127.0.0.1 of the shared namespace."""
+    ports = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Ports}}", instance.pair.proxy))
+    published = {port for port, bindings in ports.items() if bindings}
+    assert published == {f"{oci_proxy.PROXY_PORT}/tcp"}
+    assert all(binding["HostIp"] == "127.0.0.1" for binding in ports[f"{oci_proxy.PROXY_PORT}/tcp"])
+    env = docker("inspect", "--format", "{{json .Config.Env}}", instance.pair.registry)
+    assert f"REGISTRY_HTTP_ADDR={oci_proxy.UPSTREAM}" in json.loads(env)
+    logs = instance.pair.logs(tail="all")
+    assert f'msg="listening on {oci_proxy.UPSTREAM}"' in logs
+    assert f'msg="debug server listening {oci_proxy.REGISTRY_DEBUG_ADDRESS}"' in logs
+
+
+def test_stand_in_images_keep_the_official_layouts(oci_standin_image: str, proxy_standin_image: str) -> None:
+    """What the program relies on in the official images, kept by the stand-ins: the registry's data
+    VOLUME and `serve <config>` command (distribution-library-image Dockerfile), nginx's SIGQUIT stop
+    signal and `nginx -g 'daemon off;'` command (docker-nginx Dockerfile)."""
+    registry = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", oci_standin_image))
+    assert list(registry["Volumes"]) == [oci_support.REGISTRY_DATA]
+    assert registry["Cmd"] == ["serve", "/etc/docker/registry/config.yml"]
+    proxy = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", proxy_standin_image))
+    assert proxy["StopSignal"] == oci_proxy.STOP_SIGNAL
+    assert proxy["Cmd"] == ["nginx", "-g", "daemon off;"]

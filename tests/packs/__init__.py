@@ -1,0 +1,1 @@
+"""Packs as code: the Pack provider, the pack archive, the OCI push client."""

@@ -1,0 +1,1 @@
+"""The readiness gate's dynamic provider against real HTTPS servers."""

@@ -11,7 +11,7 @@ every rule:
 - ``users``: user names, passwords, the auth realm;
 - ``container``: the image, container name, data location, logs and limits;
 - ``docker_hosts``: the Docker hosts, one instance each, and their readiness URLs;
-- ``storage``: filesystem or one shared S3 bucket;
+- ``storage``: filesystem or one shared S3 bucket, the read-only maintenance mode, the purge of abandoned uploads;
 - ``palette``: the registration in Palette.
 """
 
@@ -87,7 +87,7 @@ class RegistrySettings:
     readiness: ReadinessSettings
     palette: PaletteSettings
     storage: StorageSettings
-    """Filesystem (a volume or host path) or one S3 bucket shared by every instance."""
+    """Filesystem (a volume or host path) or one S3 bucket shared by every instance; its maintenance."""
     instances: tuple[InstanceSettings, ...]
     """One per Docker host, the first one on `dockerHost` (or the first of `dockerHosts`)."""
     kind: KindSettings
@@ -154,7 +154,13 @@ def parse_settings(
         network.primary_host,
         endpoint_key="ociEndpoint" if existing else "hosts",
     )
-    check_kind_fits(kind, https=network.https, palette_enabled=palette.enabled, realm=users.auth_realm)
+    check_kind_fits(
+        kind,
+        https=network.https,
+        palette_enabled=palette.enabled,
+        realm=users.auth_realm,
+        read_only=storage.maintenance.read_only,
+    )
     packs, pack_warnings = parse_packs(raw, project_dir, kind.kind)
     if packs and not network.https:
         raise ConfigError(

@@ -51,9 +51,11 @@ def parse_kind(raw: Raw) -> KindSettings:
     return KindSettings(kind=kind, base_content_path=base, proxy_image=proxy_image)
 
 
-def check_kind_fits(kind: KindSettings, *, https: bool, palette_enabled: bool, realm: str) -> None:
-    """What the kind needs from the other settings."""
+def check_kind_fits(kind: KindSettings, *, https: bool, palette_enabled: bool, realm: str, read_only: bool) -> None:
+    """What the kind needs from the other settings, and whether it can go read-only for maintenance."""
     refusal = kind.kind.misfit(https=https, palette_enabled=palette_enabled, realm=realm)
+    if refusal is None and read_only:
+        refusal = kind.kind.maintenance_refusal()
     if refusal is not None:
         raise ConfigError(*refusal)
 

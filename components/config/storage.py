@@ -1,4 +1,5 @@
-"""Where pack data lives: the filesystem of each host, or one S3-compatible bucket shared by every instance."""
+"""Where pack data lives (the filesystem of each host, or one S3-compatible bucket shared by every instance), and
+how the registry looks after it: the read-only maintenance mode and the purge of abandoned uploads."""
 
 from __future__ import annotations
 
@@ -34,11 +35,24 @@ class S3Storage:
 
 
 @dataclass(frozen=True)
+class Maintenance:
+    """How the registry's storage is looked after (registryKind oci; docs/operating.md "Disk space")."""
+
+    read_only: bool
+    """Every instance refuses pushes and deletes and keeps serving pulls, so that garbage collection can run
+    (``maintenanceReadOnly``)."""
+    upload_purge_hours: int
+    """An upload unfinished after this many hours is deleted (``uploadPurgeAgeHours``)."""
+
+
+@dataclass(frozen=True)
 class StorageSettings:
-    """The ``storage`` choice: today's filesystem, or S3 shared by every instance."""
+    """The ``storage`` choice: today's filesystem, or S3 shared by every instance; and its maintenance."""
 
     kind: str
     """filesystem or s3."""
+    maintenance: Maintenance
+    """The read-only mode and the purge of abandoned uploads, whatever the storage."""
     s3: S3Storage | None = None
     """The bucket (storage s3)."""
 
@@ -55,8 +69,24 @@ _S3_REGION = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 _S3_KEYS = ("storage", "s3Bucket", "s3Endpoint", "s3AccessKey", "s3SecretKey")
 
+MAX_UPLOAD_PURGE_HOURS = 8760
+"""A year: far beyond any push, and far below where a Go duration in hours overflows."""
+
+
+def maintenance_settings(raw: Raw) -> Maintenance:
+    hours = raw.integer("uploadPurgeAgeHours")
+    if not 1 <= hours <= MAX_UPLOAD_PURGE_HOURS:
+        raise ConfigError(
+            "uploadPurgeAgeHours",
+            f"{hours} is not between 1 and {MAX_UPLOAD_PURGE_HOURS}",
+            "Set it to the hours after which an unfinished upload is abandoned, e.g. 6 (no push of a pack takes "
+            "that long).",
+        )
+    return Maintenance(read_only=raw.boolean("maintenanceReadOnly"), upload_purge_hours=hours)
+
 
 def storage_settings(raw: Raw, secret: Callable[[str], Any], reveal: Callable[[str], str | None]) -> StorageSettings:
+    maintenance = maintenance_settings(raw)
     kind = raw.text("storage").strip()
     if kind not in STORAGE_KINDS:
         raise ConfigError("storage", f"'{kind}' is not a storage kind", f"Use one of {', '.join(STORAGE_KINDS)}.")
@@ -73,7 +103,7 @@ def storage_settings(raw: Raw, secret: Callable[[str], Any], reveal: Callable[[s
                 f"is 'filesystem' but {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set",
                 "Set storage to s3 to use the bucket, or unset the s3* keys.",
             )
-        return StorageSettings(kind="filesystem")
+        return StorageSettings(kind="filesystem", maintenance=maintenance)
     if not bucket:
         raise ConfigError(
             "s3Bucket",
@@ -113,6 +143,7 @@ def storage_settings(raw: Raw, secret: Callable[[str], Any], reveal: Callable[[s
         )
     return StorageSettings(
         kind="s3",
+        maintenance=maintenance,
         s3=S3Storage(
             bucket=bucket,
             region=region,

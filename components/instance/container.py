@@ -43,7 +43,8 @@ class InstanceArgs:
     kind: KindSettings
     """Which server runs and what stands in front of it (see components.kinds)."""
     storage: StorageSettings
-    """The container's filesystem, or the bucket shared by every instance."""
+    """The container's filesystem, or the bucket shared by every instance; its maintenance (read-only mode, upload
+    purge)."""
     docker_host: DockerHostSettings
     """The Docker engine the instance runs on."""
     htpasswd: pulumi.Input[str]
@@ -129,6 +130,8 @@ class Instance(pulumi.ComponentResource):
                 ),
                 storage_env=storage_env,
                 proxy_image=args.kind.proxy_image,
+                read_only=args.storage.maintenance.read_only,
+                upload_purge_hours=args.storage.maintenance.upload_purge_hours,
             )
         )
         envs = [*server.env, *storage_env]

@@ -25,10 +25,13 @@ __all__ = [
     "KEY_FILE",
     "PROXY_PORT",
     "READ_METHODS",
+    "READ_ONLY_ALLOW",
+    "READ_ONLY_BODY",
     "REGISTRY_ADDRESS",
     "REGISTRY_DEBUG_ADDRESS",
     "STOP_SIGNAL",
     "TLS_PROTOCOLS",
+    "UNSUPPORTED_BODY",
     "UPSTREAM",
     "ProxyConfigArgs",
     "nginx_quote",
@@ -74,6 +77,22 @@ PROXY_READ_TIMEOUT_SECONDS = 900
 
 DENIED_BODY = '{"errors":[{"code":"DENIED","message":"only the admin user may push or delete","detail":null}]}'
 """The body of the 403 a write by another user gets."""
+
+READ_ONLY_ALLOW = "GET, HEAD"
+"""The ``Allow`` header of distribution's 405 to a write in read-only maintenance mode (the upload, manifest and
+blob routes then register GET and HEAD only, registry/handlers/{blobupload,manifests,blob}.go, and gorilla's
+``MethodHandler`` lists them sorted). No route allows exactly these two otherwise, so the header tells that
+mode apart from a method a route never takes."""
+
+READ_ONLY_BODY = (
+    '{"errors":[{"code":"UNSUPPORTED","message":"the registry is in read-only maintenance mode '
+    '(maintenanceReadOnly): pushes and deletes are refused until it ends","detail":null}]}'
+)
+"""What a write to a registry in maintenance mode gets instead of distribution's bare "Method not allowed"."""
+
+UNSUPPORTED_BODY = '{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported.","detail":null}]}'
+"""Any other 405 of the registry, in the API's error format (distribution registry/api/errcode
+``ErrorCodeUnsupported``)."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UPSTREAM = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
@@ -241,6 +260,21 @@ server {{
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_read_timeout {PROXY_READ_TIMEOUT_SECONDS}s;
         proxy_send_timeout {PROXY_READ_TIMEOUT_SECONDS}s;
+
+        # The registry's 405s (a write in read-only maintenance mode, a method a route never takes) come as a
+        # bare text "Method not allowed": answer them in the API's error format, saying which it is.
+        proxy_intercept_errors on;
+        error_page 405 = @oci_proxy_not_allowed;
+    }}
+
+    location @oci_proxy_not_allowed {{
+        default_type application/json;
+        add_header Allow $upstream_http_allow always;
+        add_header Docker-Distribution-Api-Version registry/2.0 always;
+        if ($upstream_http_allow = {nginx_quote(READ_ONLY_ALLOW)}) {{
+            return 405 {nginx_quote(READ_ONLY_BODY)};
+        }}
+        return 405 {nginx_quote(UNSUPPORTED_BODY)};
     }}
 
     location / {{

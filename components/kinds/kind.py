@@ -94,6 +94,12 @@ class ServerInputs:
     """REGISTRY_STORAGE_* env for storage other than the container's filesystem (added after the kind's env)."""
     proxy_image: str | None = None
     """The image of a kind's front container, where it has one."""
+    read_only: bool = False
+    """Serve pulls only, for garbage collection (maintenanceReadOnly; only a kind without a ``maintenance_refusal``
+    is given True)."""
+    upload_purge_hours: int | None = None
+    """Delete an upload still unfinished after this many hours (uploadPurgeAgeHours); None leaves the server's
+    own setting."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,19 @@ class RegistryKind:
 
     def packs_refusal(self) -> Refusal | None:
         """Why the stack's ``packs`` cannot be published to this kind, or None."""
+        return None
+
+    def maintenance_refusal(self) -> Refusal | None:
+        """Why this kind cannot be switched read-only for garbage collection (``maintenanceReadOnly``), or None."""
+        return Refusal(
+            "maintenanceReadOnly",
+            f"is true but registryKind {self.name} has no read-only maintenance mode",
+            "Set it to false (`pulumi config set maintenanceReadOnly false`).",
+        )
+
+    def garbage_collect_command(self) -> str | None:
+        """The command that, run inside the registry container while it is read-only, deletes what no tag keeps
+        (None: the kind has none)."""
         return None
 
     def registration_inputs(self, base_content_path: str) -> dict[str, Any]:

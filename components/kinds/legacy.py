@@ -64,6 +64,15 @@ class LegacyKind(RegistryKind):
             "`spectro pack push`.",
         )
 
+    def maintenance_refusal(self) -> Refusal | None:
+        return Refusal(
+            "maintenanceReadOnly",
+            "is true but registryKind is legacy: Spectro documents no read-only mode or garbage collection for "
+            "spectro-registry",
+            "Set it to false (`pulumi config set maintenanceReadOnly false`); docs/operating.md says what holds for "
+            "the legacy kind's disk space.",
+        )
+
     def registration_inputs(self, base_content_path: str) -> dict[str, Any]:
         # Only an OCI registration carries the kind: a legacy one keeps exactly the inputs it had.
         return {}

@@ -9,6 +9,7 @@ at ``<baseContentPath>/spectro-packs/archive/<name>:<version>`` and are pushed w
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,13 +26,58 @@ from components.kinds.kind import (
 )
 from components.palette.shapes import OCI_REGISTRY_API
 
-__all__ = ["DEFAULT_IMAGE", "EXISTING", "NO_BLOB_CACHE_ENV", "OCI", "ExistingKind", "OciKind", "OciRegistry"]
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_IMAGE",
+    "EXISTING",
+    "NO_BLOB_CACHE_ENV",
+    "OCI",
+    "UPLOAD_PURGE_INTERVAL",
+    "ExistingKind",
+    "OciKind",
+    "OciRegistry",
+    "maintenance_env",
+]
 
 # The 2.8 line is what the Debian stand-in (distribution 2.8.2) tests; 3.x tags are untested.
 DEFAULT_IMAGE = "registry:2.8.3"
 
 NO_BLOB_CACHE_ENV = "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=none"
-"""Distribution caches nothing for a cache type it does not know (registry/handlers/app.go, with a warning)."""
+"""Distribution caches nothing for a cache type it does not know (registry/handlers/app.go, with a warning).
+Garbage collection counts on it too: a running registry that cached a collected blob's descriptor would go on
+answering that the blob exists, and a client would then skip uploading it again."""
+
+CONFIG_FILE = "/etc/docker/registry/config.yml"
+"""The official image's configuration file (distribution-library-image: its /entrypoint.sh serves it). The
+``garbage-collect`` command reads it the way ``serve`` does, environment overrides included
+(distribution registry/root.go ``GCCmd`` -> registry.go ``resolveConfiguration`` -> configuration.Parse), so a
+``docker exec`` in the registry container collects the storage the registry serves, an S3 bucket too."""
+
+UPLOAD_PURGE_INTERVAL = "1h"
+"""How often the registry looks for abandoned uploads: a walk of the repositories' ``_uploads`` folders only
+(distribution registry/storage/purgeuploads.go skips the others), cheap enough hourly, even on S3."""
+
+
+def maintenance_env(*, read_only: bool, upload_purge_hours: int | None) -> list[str]:
+    """distribution's ``storage.maintenance`` settings as env (registry/handlers/app.go ``NewApp``).
+
+    Each subsection is one variable whose value is the whole map in YAML (JSON is YAML): the env parser stores a
+    deeper variable such as ``REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED`` in a ``map[string]interface{}``,
+    which ``NewApp`` refuses with a panic ("readonly config key must contain additional keys"), and
+    ``startUploadPurger`` needs every key of ``uploadpurging`` (enabled, age, interval, dryrun) or panics. A
+    variable replaces only its own subsection (configuration/parser.go ``overwriteMap``), so both hold next to
+    ``REGISTRY_STORAGE=s3``, which the parser applies first (it sorts the variables).
+    """
+    env = []
+    if read_only:
+        # Every route that writes then answers 405 with "Allow: GET, HEAD" (the handlers register no write
+        # method, registry/handlers/{blob,blobupload,manifests}.go); the proxy words that for clients.
+        env.append("REGISTRY_STORAGE_MAINTENANCE_READONLY=" + json.dumps({"enabled": True}))
+    if upload_purge_hours is not None:
+        purge = {"enabled": True, "age": f"{upload_purge_hours}h", "interval": UPLOAD_PURGE_INTERVAL, "dryrun": False}
+        env.append("REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING=" + json.dumps(purge))
+    return env
+
 
 _DISTRIBUTION_REPOSITORIES = frozenset(
     {"registry", "library/registry", "docker.io/library/registry", "index.docker.io/library/registry"}
@@ -66,6 +112,14 @@ class OciRegistry(RegistryKind):
 class ExistingKind(OciRegistry):
     """An OCI registry the user already runs (``ociEndpoint``): nothing deployed, the registry's own auth decides
     who may push; registered in Palette like ``OCI``."""
+
+    def maintenance_refusal(self) -> Refusal | None:
+        return Refusal(
+            "maintenanceReadOnly",
+            "is true but ociEndpoint names a registry the program does not run",
+            "Set it to false and use that registry's own maintenance (distribution's storage.maintenance.readonly "
+            "and `registry garbage-collect`; Harbor and Zot have a garbage collection of their own).",
+        )
 
 
 EXISTING = ExistingKind(
@@ -107,6 +161,7 @@ class OciKind(OciRegistry):
             # The official image's config caches blob descriptors in memory: with one data location shared by
             # several hosts, an instance would go on serving a blob another instance deleted.
             env.append(NO_BLOB_CACHE_ENV)
+        env += maintenance_env(read_only=inputs.read_only, upload_purge_hours=inputs.upload_purge_hours)
         https = inputs.tls is not None
         config = proxy.proxy_config(
             proxy.ProxyConfigArgs(
@@ -128,6 +183,14 @@ class OciKind(OciRegistry):
         front = FrontContainer(role="proxy", image=inputs.proxy_image, files=files, port=proxy.PROXY_PORT)
         # The proxy publishes its port; the registry listens on the namespace's loopback.
         return ServerSetup(env=env, files=[], port=proxy.PROXY_PORT, front=front)
+
+    def maintenance_refusal(self) -> Refusal | None:
+        return None
+
+    def garbage_collect_command(self) -> str | None:
+        # --delete-untagged: a manifest no tag points at any more (a version pushed again with other files, by hand
+        # or by another tool) is collected with its layer too; Palette reads packs by tag only.
+        return f"registry garbage-collect --delete-untagged {CONFIG_FILE}"
 
     def misfit(self, *, https: bool, palette_enabled: bool, realm: str) -> Refusal | None:
         if realm == "off":

@@ -246,6 +246,7 @@ class PackRegistry(pulumi.ComponentResource):
                     password=self.push_password,
                     store=self.data_location,
                     delete_unreachable=settings.delete_unreachable,
+                    read_only=settings.storage.maintenance.read_only,
                     opts=pulumi.ResourceOptions(parent=self, depends_on=self._ready()),
                 )
             )

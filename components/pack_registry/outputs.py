@@ -6,6 +6,7 @@ One place for their names and values, so the program (``__main__.py``) and the p
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import pulumi
@@ -14,7 +15,15 @@ from components.config import RegistrySettings
 from components.config.network import is_loopback
 from components.pack_registry.component import PackRegistry
 
-__all__ = ["DEPLOYED_OUTPUTS", "OCI_OUTPUTS", "PALETTE_OUTPUTS", "SECRET_OUTPUTS", "registry_outputs"]
+__all__ = [
+    "DEPLOYED_OUTPUTS",
+    "MAINTENANCE_OUTPUTS",
+    "OCI_OUTPUTS",
+    "PALETTE_OUTPUTS",
+    "SECRET_OUTPUTS",
+    "garbage_collect_command",
+    "registry_outputs",
+]
 
 PALETTE_OUTPUTS = ("paletteRegistrationUid", "paletteRegistrationName", "paletteSyncStatus")
 """Present only when the registration in Palette is on."""
@@ -24,6 +33,10 @@ OCI_OUTPUTS = ("packRepository", "pushCommand")
 
 DEPLOYED_OUTPUTS = ("adminPassword", "readOnlyUsers", "readOnlyPasswords", "containerName")
 """Present only when the program deploys the registry (not for an existing one, ociEndpoint)."""
+
+MAINTENANCE_OUTPUTS = ("garbageCollectCommand",)
+"""Present only while a registry the program runs is read-only for maintenance (maintenanceReadOnly): garbage
+collection is safe only then, and a command that is absent cannot be run by mistake."""
 
 SECRET_OUTPUTS = ("adminPassword", "readOnlyPasswords")
 """Outputs whose values are secret (the package schema cannot say so: the component marks them at run time)."""
@@ -68,8 +81,25 @@ def registry_outputs(registry: PackRegistry, settings: RegistrySettings) -> dict
     outputs["curlCommand"] = (
         "curl --cacert ca.crt " if registry.ca_certificate is not None else "curl "
     ) + f"-u {catalog_user} {network.endpoint}{settings.readiness.catalog_path}"
+    collect = garbage_collect_command(settings)
+    if collect is not None:
+        outputs["garbageCollectCommand"] = collect
     if registry.registration is not None:
         outputs["paletteRegistrationUid"] = registry.registration.uid
         outputs["paletteRegistrationName"] = registry.registration.name
         outputs["paletteSyncStatus"] = registry.registration.sync_status
     return outputs
+
+
+def garbage_collect_command(settings: RegistrySettings) -> str | None:
+    """The ``docker`` command that collects the registry's garbage, while it is read-only (else None).
+
+    It runs the kind's command in the first instance's registry container, on the engine the program deployed it
+    to (``-H``: not whatever DOCKER_HOST or context the shell has). Once is enough: every instance serves the same
+    storage (components.config.docker_hosts ``check_shared_data``), and every one is read-only.
+    """
+    command = settings.kind.kind.garbage_collect_command()
+    if command is None or settings.existing is not None or not settings.storage.maintenance.read_only:
+        return None
+    host = settings.instances[0].docker.host
+    return f"docker -H {shlex.quote(host)} exec {shlex.quote(settings.container.container_name)} {command}"

@@ -88,6 +88,8 @@ class PackRegistry(pulumi.ComponentResource):
     """The `spectro registry login` command for this registry (`oras login` for registryKind oci)."""
     curlCommand: pulumi.Output[str]
     """A curl command that lists the registry's catalog as the first read-only user."""
+    garbageCollectCommand: pulumi.Output[str] | None
+    """registryKind oci with maintenanceReadOnly true: the `docker exec` command that collects garbage. Else absent."""
     paletteRegistrationUid: pulumi.Output[str] | None
     """UID of the pack registry in Palette. Absent when the registration is off."""
     paletteRegistrationName: pulumi.Output[str] | None

@@ -112,6 +112,10 @@ class PackRegistryArgs(TypedDict, total=False):
     """Docker hosts to run one registry instance on each (same image, port, users and certificate), behind your load balancer or DNS name. Empty means the single dockerHost. Instances are named after their host; list dockerHost among them to keep its instance (and data) in place. The order is the rolling order. Default: `[]`."""
     readinessUrls: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Base URL this machine uses to reach each instance, one per entry of dockerHosts, when not the address in the Docker host URL. TLS is still verified for the first host name. Default: `[]`."""
+    maintenanceReadOnly: pulumi.Input[bool]
+    """registryKind oci: run every instance read-only (distribution's storage maintenance mode), so that the garbageCollectCommand output can reclaim the space of deleted packs without losing a pack. Pulls go on; pushes and deletes are refused, and a pulumi up that would publish a pack fails naming this key. Switching it restarts each registry container, one instance after another. Default: `false`."""
+    uploadPurgeAgeHours: pulumi.Input[int]
+    """registryKind oci: an upload still unfinished after this many hours (a failed or interrupted push) is deleted by the registry, which looks once an hour. Distribution's own default is 168 (a week). Default: `6`."""
     ociEndpoint: pulumi.Input[str]
     """https:// URL of an OCI registry you already run (Harbor, Zot, distribution, ...), with registryKind oci. The program then deploys no container and generates no certificate or password: it registers that registry in Palette and publishes the packs to it. Default: `""`."""
     ociCaCertificate: pulumi.Input[str]

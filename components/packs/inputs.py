@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 
 from pulumi.dynamic import CheckFailure
 
-from components.dynamic.values import InputCheck, with_defaults
+from components.dynamic.values import InputCheck, is_unknown, with_defaults
 from components.oci_reference import is_path_component, is_repository_path, is_sha256_digest, is_tag
 from components.packs.oci_client import pack_manifest
+from components.project import PROJECT
 
 __all__ = [
     "DEFAULTS",
@@ -23,7 +24,9 @@ __all__ = [
     "REPLACE_ON",
     "check_inputs",
     "inputs_with_defaults",
+    "publishes",
     "pushed_manifest_digest",
+    "read_only_refusal",
 ]
 
 INPUTS = (
@@ -40,6 +43,7 @@ INPUTS = (
     "password",
     "store",
     "delete_unreachable",
+    "read_only",
 )
 
 OUTPUTS = ("reference", "manifest_digest", "layer_digest", "layer_size", "push_id")
@@ -58,7 +62,9 @@ PUSH_ON = ("content_digest", "registry_url", "store")
 RECORD_ON = ("files", "server_name", "ca_certificate", "username", "password", "delete_unreachable")
 
 # ``pack_dir`` is not compared: another checkout of the same stack (a CI runner, a colleague's clone) holds
-# the same files under another path, and the content digest already says whether they differ.
+# the same files under another path, and the content digest already says whether they differ. Nor is
+# ``read_only``: it says what the registry accepts now (maintenanceReadOnly), not what it holds, so switching
+# the maintenance mode on and off pushes nothing and records nothing.
 
 DEFAULTS: dict[str, Any] = {
     "server_name": None,
@@ -66,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "files": {},
     "store": "",
     "delete_unreachable": False,
+    "read_only": False,
 }
 
 
@@ -94,6 +101,7 @@ def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
             check.fail("registry_url", f"'{url}' is not an https:// base URL")
     check.pem_certificate("ca_certificate")
     check.flag("delete_unreachable")
+    check.flag("read_only")
     files = news.get("files")
     if (
         check.known("files")
@@ -114,3 +122,21 @@ def pushed_manifest_digest(olds: Mapping[str, Any]) -> str | None:
         str(olds["layer_digest"]), int(olds["layer_size"]), f"{olds['name']}-{olds['version']}.tar.gz"
     )
     return f"sha256:{hashlib.sha256(manifest).hexdigest()}"
+
+
+def publishes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """Whether going from ``olds`` (the inputs in the state; empty for a new pack) to ``news`` pushes: a new pack, a
+    replacement, or a change the registry must hold (``diff``'s rules, without the drift only a refresh finds)."""
+    if not olds:
+        return True
+    old, new = inputs_with_defaults(olds), inputs_with_defaults(news)
+    return any(is_unknown(new.get(key)) or new.get(key) != old.get(key) for key in (*REPLACE_ON, *PUSH_ON))
+
+
+def read_only_refusal(props: Mapping[str, Any]) -> str:
+    """The one line a push to a registry in maintenance mode is refused with, before it starts."""
+    return (
+        f"pack {props.get('name')}:{props.get('version')} is not published: config key "
+        f"'{PROJECT}:maintenanceReadOnly' is true, so the registry refuses pushes. Publish it after the maintenance: "
+        "`pulumi config set maintenanceReadOnly false`, then `pulumi up`."
+    )

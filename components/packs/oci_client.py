@@ -217,7 +217,9 @@ class OciClient:
         hint = ""
         if response.status_code == 401:
             hint = " (the registry refused this user and password)"
-        elif response.status_code == 405 and response.request.method == "DELETE":
+        elif response.status_code == 405 and response.request.method == "DELETE" and "Allow" not in response.headers:
+            # Distribution refuses a delete it is not configured for in an error body alone; a route that takes no
+            # DELETE at the time (read-only maintenance mode) says which methods it takes in ``Allow``.
             hint = " (deletes are off on this registry: distribution needs REGISTRY_STORAGE_DELETE_ENABLED=true)"
         return (f" ({'; '.join(described)})" if described else "") + hint
 

@@ -16,6 +16,9 @@ preview), then push ``<repository>/<name>:<version>``.
   then the old manifest deleted). Only a new registry URL for the same repository, name and version is
   deleted first: the URL may be another address of the same registry, and the old resource's delete would
   then remove the manifest just pushed.
+- ``read_only`` (the registry is read-only for maintenance, ``maintenanceReadOnly``): ``check`` fails a pack that
+  would be pushed, so the preview of `pulumi up` stops before anything changes; a switch of the mode alone is no
+  change.
 - ``delete``: deletes the manifest the tag points at (404: already gone). A registry that cannot be reached
   (``components.dynamic.unreachable``) fails it with one line naming the opt-in, or, with ``delete_unreachable`` (or
   the environment variable), releases the pack from the state with a warning that its tag may remain.
@@ -24,7 +27,7 @@ preview), then push ``<repository>/<name>:<version>``.
   registry that cannot be reached keeps the last-known state, with one warning per registry.
 
 Inputs   pack_dir, name, version, content_digest, files, registry_url, server_name, ca_certificate,
-         repository, username, password (secret), store, delete_unreachable
+         repository, username, password (secret), store, delete_unreachable, read_only
 Outputs  the inputs, plus reference, manifest_digest, layer_digest, layer_size, push_id
 """
 
@@ -40,6 +43,7 @@ from urllib.parse import urlsplit
 
 import pulumi
 from pulumi.dynamic import (
+    CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
@@ -60,7 +64,9 @@ from components.packs.inputs import (
     REPLACE_ON,
     check_inputs,
     inputs_with_defaults,
+    publishes,
     pushed_manifest_digest,
+    read_only_refusal,
 )
 from components.packs.oci_client import OciClient, OciError, OciTarget
 
@@ -123,6 +129,10 @@ def _archive(inputs: Mapping[str, Any]) -> Archive:
 
 
 def _push(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    if inputs.get("read_only") is True:
+        # ``check`` refuses this already (in the preview of `pulumi up`); a push found only here (a manifest a
+        # refresh found overwritten, or `pulumi up --skip-preview`) is refused the same way, before any request.
+        raise RuntimeError(read_only_refusal(inputs))
     archive = _archive(inputs)
     repository = f"{inputs['repository']}/{inputs['name']}"
     log.info("pack %s: pushing %s (%d bytes)", _reference(inputs), archive.digest, archive.size)
@@ -148,9 +158,14 @@ class PackProvider(ResourceProvider):
     # the path stays, so existing stacks unpickle it and a new pickle is byte for byte the one they hold.
     __module__ = "components.packs"
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = with_defaults(news, DEFAULTS)
-        return CheckResult(inputs, check_inputs(inputs))
+        failures = check_inputs(inputs)
+        if inputs["read_only"] is True and publishes(olds, inputs):
+            # The registry is read-only for maintenance: fail the preview of `pulumi up`, before any change, rather
+            # than have the registry refuse the push halfway through the update.
+            failures.append(CheckFailure("", read_only_refusal(inputs)))
+        return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         old, new = inputs_with_defaults(olds), inputs_with_defaults(news)
@@ -282,6 +297,8 @@ class Pack(Resource, module="packs", name="Pack"):
     delete_unreachable: pulumi.Output[bool]
     """A delete that cannot reach the registry releases the pack from the state (with a warning) instead of
     failing; a change is recorded, nothing is pushed."""
+    read_only: pulumi.Output[bool]
+    """The registry is read-only for maintenance: a push is refused before it starts; a switch is no change."""
     push_id: pulumi.Output[str]
     """A fresh token for every push (a restored manifest too): what Palette's sync follows."""
 
@@ -302,6 +319,7 @@ class Pack(Resource, module="packs", name="Pack"):
         ca_certificate: pulumi.Input[str] | None = None,
         store: pulumi.Input[str] | None = None,
         delete_unreachable: bool = False,
+        read_only: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Publish one pack.
@@ -321,6 +339,8 @@ class Pack(Resource, module="packs", name="Pack"):
             so the pack is pushed again.
         :param delete_unreachable: let a delete that cannot reach the registry release the pack from the state,
             with a warning, rather than fail (config ``deleteUnreachable``).
+        :param read_only: the registry is read-only for maintenance (config ``maintenanceReadOnly``): a pack that
+            would be pushed fails its check, naming the key.
         """
         props: dict[str, Any] = {
             "pack_dir": pack_dir,
@@ -337,6 +357,7 @@ class Pack(Resource, module="packs", name="Pack"):
             "store": store,
             # Only when on (None is dropped on the wire): a stack that leaves it off keeps the inputs it had.
             "delete_unreachable": True if delete_unreachable else None,
+            "read_only": True if read_only else None,
             **dict.fromkeys(OUTPUTS),
         }
         super().__init__(

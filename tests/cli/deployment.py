@@ -152,3 +152,18 @@ def check_packs(deployment: Deployment, outputs: dict[str, Any], user: str, pass
         )
         assert answer.status == 200, (name, answer.status)
         assert answer.headers["docker-content-digest"] == pack["manifest_digest"]
+
+
+def diagnostics(text: str) -> str:
+    """The CLI's "Diagnostics:" section, where each message appears once (the progress rows above repeat the
+    latest message of each resource while it runs)."""
+    if "Diagnostics:" not in text:
+        return ""
+    section = text.split("Diagnostics:", 1)[1]
+    for end in ("\nOutputs:", "\nResources:"):
+        section = section.split(end, 1)[0]
+    return section
+
+
+def lines_naming(text: str, *needles: str) -> list[str]:
+    return [line for line in diagnostics(text).splitlines() if all(needle in line for needle in needles)]

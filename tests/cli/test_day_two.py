@@ -30,6 +30,7 @@ from tests.cli.deployment import (
     Deployment,
     check_packs,
     containers,
+    lines_naming,
     quick_start,
     registration,
     running,
@@ -60,21 +61,6 @@ def reader(outputs: dict) -> tuple[str, str]:
 
 def packs_in_state(deployment: Deployment) -> list[str]:
     return sorted(r["outputs"]["name"] for r in deployment.stack.resources() if r["type"] == PACK)
-
-
-def diagnostics(text: str) -> str:
-    """The CLI's "Diagnostics:" section, where each message appears once (the progress rows above repeat the
-    latest message of each resource while it runs)."""
-    if "Diagnostics:" not in text:
-        return ""
-    section = text.split("Diagnostics:", 1)[1]
-    for end in ("\nOutputs:", "\nResources:"):
-        section = section.split(end, 1)[0]
-    return section
-
-
-def lines_naming(text: str, *needles: str) -> list[str]:
-    return [line for line in diagnostics(text).splitlines() if all(needle in line for needle in needles)]
 
 
 def test_a_registry_container_removed_by_hand_comes_back_with_up_refresh(

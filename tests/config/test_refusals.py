@@ -76,6 +76,10 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("http without opt-in", {"tlsMode": "http"}, "tlsMode", "allowInsecureHttp"),
     ("opt-in not a bool", {"tlsMode": "http", "allowInsecureHttp": "yes"}, "allowInsecureHttp", "true or false"),
     ("delete opt-in not a bool", {"deleteUnreachable": "always"}, "deleteUnreachable", "true or false"),
+    ("maintenance not a bool", {"maintenanceReadOnly": "on"}, "maintenanceReadOnly", "true or false"),
+    ("maintenance of legacy", {"maintenanceReadOnly": True}, "maintenanceReadOnly", "registryKind is legacy"),
+    ("upload purge at once", {"uploadPurgeAgeHours": 0}, "uploadPurgeAgeHours", "between 1 and 8760"),
+    ("upload purge past a year", {"uploadPurgeAgeHours": 8761}, "uploadPurgeAgeHours", "between 1 and 8760"),
     ("provided without cert", {"tlsMode": "provided", "tlsPrivateKey": GOOD.key_pem}, "tlsCertificate", "required"),
     (
         "provided without key",
@@ -645,6 +649,7 @@ BAD_EXISTING: list[tuple[str, dict[str, Any], str, str]] = [
     ("existing and hosts", {"hosts": ["registry.example.com"]}, "hosts", "already runs"),
     ("existing and a port", {"port": 5443}, "port", "Unset port"),
     ("existing and docker hosts", {"dockerHosts": ["ssh://ops@node-a"]}, "dockerHosts", "already runs"),
+    ("existing in maintenance", {"maintenanceReadOnly": True}, "maintenanceReadOnly", "program does not run"),
     ("push user without endpoint", {"ociEndpoint": None}, "ociPushUser", "ociEndpoint is not"),
 ]
 

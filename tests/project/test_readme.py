@@ -16,6 +16,7 @@ README = (ROOT / "README.md").read_text()
 CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
 PALETTE_EXPORTS = {"paletteRegistrationUid", "paletteRegistrationName", "paletteSyncStatus"}
 OCI_EXPORTS = {"packRepository", "pushCommand"}
+MAINTENANCE_EXPORTS = {"garbageCollectCommand"}
 
 
 def table(page: str, heading: str) -> list[list[str]]:
@@ -65,11 +66,15 @@ def test_outputs_table_matches_the_exports_of_both_kinds() -> None:
     config = {"hosts": ["registry.example.com"], "paletteApiKey": "palette-api-key-0123456789"}
     legacy = run_program(config, secrets_={"paletteApiKey"})
     oci = run_program({**config, "registryKind": "oci"}, secrets_={"paletteApiKey"})
+    maintenance = run_program(
+        {**config, "registryKind": "oci", "maintenanceReadOnly": True}, secrets_={"paletteApiKey"}
+    )
     rows = {row[0].strip("`"): row[1] for row in table(README, "Outputs")}
-    assert set(rows) == set(legacy.exports) | set(oci.exports)
+    assert set(rows) == set(legacy.exports) | set(maintenance.exports)
     assert set(oci.exports) - set(legacy.exports) == OCI_EXPORTS
+    assert set(maintenance.exports) - set(oci.exports) == MAINTENANCE_EXPORTS
     assert PALETTE_EXPORTS <= set(legacy.exports) & set(oci.exports)
-    for run in (legacy, oci):
+    for run in (legacy, oci, maintenance):
         for key in run.exports:
             assert (rows[key] == "yes") == (key in run.secret_exports), key
 

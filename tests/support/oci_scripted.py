@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from components.instance.proxy import READ_ONLY_ALLOW, READ_ONLY_BODY
 from components.packs.oci_client import MANIFEST_MEDIA_TYPE
 from tests.support.tls_support import Authority
 
@@ -45,6 +46,9 @@ class Scripted:
     """Answer the first manifest PUT with 503 and this ``Retry-After`` (seconds)."""
     deletes: bool = True
     """False: a DELETE answers 405 UNSUPPORTED, as distribution does by default (storage.delete.enabled off)."""
+    read_only: bool = False
+    """Answer every write as the proxy answers it for a registry in read-only maintenance mode: 405 with
+    ``Allow: GET, HEAD`` and the reason (components/instance/proxy.py)."""
     echo_authorization: bool = False
     """Refuse every request but a HEAD with 401 and an error message that quotes the Authorization header."""
     down: int | None = None
@@ -80,6 +84,9 @@ def _handler(state: Scripted) -> type[BaseHTTPRequestHandler]:
             elif state.echo_authorization and self.command != "HEAD":
                 message = f"authentication required (got {self.headers.get('Authorization')})"
                 self._answer(401, f'{{"errors":[{{"code":"UNAUTHORIZED","message":"{message}"}}]}}'.encode())
+            elif state.read_only and self.command not in ("GET", "HEAD"):
+                headers = {"Allow": READ_ONLY_ALLOW, "Content-Type": "application/json"}
+                self._answer(405, READ_ONLY_BODY.encode(), headers)
             elif self.command == "DELETE" and not state.deletes:
                 self._answer(405, b'{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}')
             elif "/blobs/uploads/" in path and self.command == "POST":

@@ -23,7 +23,7 @@ _ROUNDS = 10
 class BcryptHashProvider(pulumi.dynamic.ResourceProvider):
     """Hashes ``password`` with bcrypt on create/update; the hash survives until the password changes."""
 
-    # Pickled by reference into the state as ``components.bcrypt_hash.{class name}`` (tests/program/test_state_unpickles.py):
+    # Pickled by reference as ``components.bcrypt_hash.{class name}`` (tests/program/test_state_unpickles.py):
     # the path stays, so existing stacks unpickle it and a new pickle is byte for byte the one they hold.
     __module__ = "components.bcrypt_hash"
 

@@ -154,7 +154,7 @@ def _push(inputs: Mapping[str, Any]) -> dict[str, Any]:
 class PackProvider(ResourceProvider):
     """Push, read and delete one pack's manifest in an OCI registry."""
 
-    # Pickled by reference into the state as ``components.packs.{class name}`` (tests/program/test_state_unpickles.py):
+    # Pickled by reference into state as ``components.packs.{class name}`` (tests/program/test_state_unpickles.py):
     # the path stays, so existing stacks unpickle it and a new pickle is byte for byte the one they hold.
     __module__ = "components.packs"
 

@@ -112,7 +112,7 @@ _CONFIGURED: dict[str, str] = {}
 class PackRegistryProvider(ResourceProvider):
     """Create, adopt, update, read and delete one Palette pack registration."""
 
-    # Pickled by reference into the state as ``components.palette.{class name}`` (tests/program/test_state_unpickles.py):
+    # Pickled by reference into state as ``components.palette.{class name}`` (tests/program/test_state_unpickles.py):
     # the path stays, so existing stacks unpickle it and a new pickle is byte for byte the one they hold.
     __module__ = "components.palette"
 

@@ -157,7 +157,7 @@ def _check_failures(news: Mapping[str, Any]) -> list[pulumi.dynamic.CheckFailure
 class ReadinessGateProvider(pulumi.dynamic.ResourceProvider):
     """Waits for the registry on create and on every update; nothing to delete."""
 
-    # Pickled by reference into the state as ``components.readiness.{class name}`` (tests/program/test_state_unpickles.py):
+    # Pickled by reference into state as ``components.readiness.{class name}`` (tests/program/test_state_unpickles.py):
     # the path stays, so existing stacks unpickle it and a new pickle is byte for byte the one they hold.
     __module__ = "components.readiness"
 

@@ -108,7 +108,7 @@ _FLAGS = (
 def known_shape(props: Mapping[str, Any]) -> RegistryShape | None:
     """The shape ``props`` ask for, or None while ``registry_kind`` is unknown (a preview) or invalid."""
     kind = props.get("registry_kind", PACK_REGISTRY_API.kind)
-    if is_unknown(kind) or kind not in SHAPES:
+    if is_unknown(kind) or not isinstance(kind, str) or kind not in SHAPES:
         return None
     return shape_for(kind)
 
@@ -311,7 +311,7 @@ def _check_kind(
     if not known("registry_kind"):
         return
     kind = inputs["registry_kind"]
-    if kind not in SHAPES:
+    if not isinstance(kind, str) or kind not in SHAPES:
         fail("registry_kind", f"must be one of {', '.join(SHAPES)} (got {kind!r})")
         return
     shape = shape_for(kind)

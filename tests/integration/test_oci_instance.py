@@ -284,7 +284,7 @@ def test_replacing_the_proxy_as_the_provider_does_lets_a_download_in_flight_fini
     ``destroy_grace_seconds``, 0 when the program sets none, then a forced remove
     (kreuzwerker/terraform-provider-docker v4.5.0 internal/provider/resource_docker_container_funcs.go
     ``resourceDockerContainerDelete``). A stop timeout of 0 is SIGQUIT followed at once by SIGKILL (moby
-    daemon/stop.go): nginx's graceful shutdown (components.oci_proxy.STOP_SIGNAL) never gets to run, and
+    daemon/stop.go): nginx's graceful shutdown (components.instance.proxy.STOP_SIGNAL) never gets to run, and
     every replacement of the proxy (a rotation, a new certificate, a new image, a rolling update) cuts the
     downloads in flight. tests/integration/test_oci_proxy.py proves the graceful stop with
     ``docker stop --time 30``, which is not what `pulumi up` does. The program must give the proxy a grace
@@ -364,7 +364,7 @@ def test_a_blob_deleted_through_one_instance_is_gone_from_every_instance_on_shar
     ``storage.cache.blobdescriptor: inmemory`` (distribution-library-image config-example.yml; the
     stand-in, scripts/standin/oci.sh, has it too), and for filesystem storage the program keeps the image's
     storage section. (S3 storage is not affected: ``REGISTRY_STORAGE=s3`` replaces that section, and
-    components/storage.py leaves the cache out on purpose, for exactly this reason.) A repository's blobs
+    components/instance/storage.py leaves the cache out on purpose, for exactly this reason.) A repository's blobs
     are looked up through that cache (distribution registry/storage/registry.go ``Blobs``:
     ``cache.NewCachedBlobStatter``; manifests are not); a blob delete through one instance clears that
     instance's entry only (registry/storage/linkedblobstore.go ``Delete`` -> ``blobAccessController.Clear``).

@@ -176,7 +176,7 @@ def test_a_retry_after_from_the_registry_is_cut_to_a_minute(
     """A busy registry or the proxy in front answers 503 with ``Retry-After``. The client's ``Retry`` honours it
     without ``retry_after_max``, so urllib3's default applies: up to six hours per retry
     (``urllib3.util.Retry.DEFAULT_RETRY_AFTER_MAX``), four retries, while ``pulumi up`` shows nothing. The
-    Palette client cuts it to 60 seconds (``components.palette_client.HttpPolicy.retry_after_max``)."""
+    Palette client cuts it to 60 seconds (``components.palette.policy.HttpPolicy.retry_after_max``)."""
     slept: list[float] = []
     monkeypatch.setattr(time, "sleep", slept.append)
     plain_registry.busy_for = 3600

@@ -445,3 +445,18 @@ def test_the_resource_registers_the_oci_inputs():
         "private": True,
     }
     assert seen["legacy"] == {"private": True}
+
+
+@pytest.mark.parametrize("kind", [[], {}, ["oci"], {"oci": True}])
+def test_a_registry_kind_that_is_not_a_string_is_refused_not_a_crash(kind) -> None:
+    """``registry_kind`` is looked up in a dict of shapes: a list or a dict (unhashable) must come back as the same
+    CheckFailure as any other unknown kind, and a diff must still answer (a replacement), not raise TypeError."""
+    from components.palette import PackRegistryProvider
+
+    props = {"name": "r", "endpoint": "http://a:5000", "username": "u", "password": "p", "allow_http": True}
+    checked = PackRegistryProvider().check({}, {**props, "registry_kind": kind})
+    assert [(f.property, f.reason) for f in checked.failures] == [
+        ("registry_kind", f"registry_kind must be one of legacy, oci (got {kind!r})")
+    ]
+    diff = PackRegistryProvider().diff("uid", {**props, "registry_kind": "legacy"}, {**props, "registry_kind": kind})
+    assert diff.changes

@@ -270,7 +270,7 @@ def test_the_official_images_ipv6_entrypoint_script_leaves_the_proxy_config_alon
     "differs from the packaged version" and exits 0), and its edit is
     ``sed 's,listen       80;,listen       80;\\n    listen  [::]:80;,'``. So the program's file must never
     be the packaged one and must hold no text that sed would rewrite: then the proxy nginx runs is exactly
-    the one components.oci_proxy renders (and listens on IPv4 only: no ``[::]`` line is added)."""
+    the one components.instance.proxy renders (and listens on IPv4 only: no ``[::]`` line is added)."""
     for https in (True, False):
         config = oci_proxy.proxy_config(
             oci_proxy.ProxyConfigArgs(admin_user="admin", realm="Spectro Pack Registry", https=https)

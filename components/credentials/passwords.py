@@ -6,7 +6,7 @@ import pulumi
 import pulumi_random as random
 
 from components.config.users import Users
-from components.credentials.bcrypt_hash import BcryptHash
+from components.credentials.bcrypt_hash import GENERATED_ROUNDS, BcryptHash
 
 __all__ = ["PASSWORD_SPECIALS", "Credentials"]
 
@@ -15,7 +15,8 @@ PASSWORD_SPECIALS = "-_"  # noqa: S105 - an alphabet, not a password
 
 
 class Credentials(pulumi.ComponentResource):
-    """One password per user and an htpasswd file of bcrypt entries, stable while passwords are unchanged."""
+    """One password per user and an htpasswd file of bcrypt entries, stable while passwords are unchanged: a generated
+    password's at cost 4, a supplied one's at cost 10."""
 
     users: list[str]
     """All user names, admin first."""
@@ -42,6 +43,7 @@ class Credentials(pulumi.ComponentResource):
         for user in self.users:
             if user in supplied:
                 password = supplied[user]
+                # A password a person chose may be guessable: its hash keeps bcrypt's usual cost.
                 digest = BcryptHash(f"{name}-{user}-hash", password, opts=child).hash
             else:
                 generated = random.RandomPassword(
@@ -56,7 +58,10 @@ class Credentials(pulumi.ComponentResource):
                     opts=child,
                 )
                 password = generated.result
-                digest = generated.bcrypt_hash
+                # Not pulumi-random's bcrypt_hash, which always costs 10 (terraform-provider-random
+                # resource_password.go generateHash: bcrypt.DefaultCost): a generated password is hashed at the
+                # lowest cost (components/credentials/bcrypt_hash.py says why).
+                digest = BcryptHash(f"{name}-{user}-hash", password, rounds=GENERATED_ROUNDS, opts=child).hash
             self.passwords[user] = pulumi.Output.secret(password)
             hashes.append(digest)
 

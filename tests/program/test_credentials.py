@@ -64,6 +64,23 @@ def test_htpasswd_entries_verify_with_bcrypt(dev_run: ProgramRun) -> None:
         assert not bcrypt.checkpw(b"wrong-password", digest.encode())
 
 
+def test_generated_passwords_are_hashed_at_cost_4_and_supplied_ones_at_10() -> None:
+    """A generated password (192 bits) gains nothing from bcrypt's work factor, and every request naming its user
+    pays it: its hash costs 4. A password a person chose keeps 10 (components/credentials/bcrypt_hash.py)."""
+    generated = run_program()
+    assert [hash_cost(digest) for digest in entries(htpasswd_of(generated)).values()] == [4, 4]
+    for record in generated.all(BCRYPT_HASH):
+        assert record.inputs["rounds"] == 4, record.name
+    supplied = run_program({"adminPassword": "Admin-password-0123456789"}, secrets_={"adminPassword"})
+    table = entries(htpasswd_of(supplied))
+    assert (hash_cost(table["admin"]), hash_cost(table["spectro"])) == (10, 4)
+    assert "rounds" not in supplied.named("credentials-admin-hash").inputs
+
+
+def hash_cost(digest: str) -> int:
+    return int(digest.split("$")[2])
+
+
 def test_htpasswd_entries_verify_with_apache_htpasswd(dev_run: ProgramRun, tmp_path: Path) -> None:
     htpasswd = shutil.which("htpasswd")
     if htpasswd is None:

@@ -18,7 +18,7 @@ import pytest
 
 from tests.support import golden
 from tests.support.engine_model import AliasResolver
-from tests.support.harness import CONTAINER, PASSWORD, PROJECT, ProgramRun, run_program
+from tests.support.harness import BCRYPT_HASH, CONTAINER, PASSWORD, PROJECT, ProgramRun, run_program
 
 COMPONENT = "palette-pack-registry:registry:PackRegistry"
 
@@ -96,13 +96,18 @@ def _changes_since_release_0_1_0(old: dict[str, Any], run: ProgramRun, snap: dic
     docker provider, kreuzwerker/terraform-provider-docker internal/provider/resource_docker_container.go:
     one replacement per container, the price of a graceful stop) and ``destroyGraceSeconds`` (not ForceNew,
     not stored in Docker); each docker provider gains its pinned attributes, empty (an update of the provider,
-    which replaces nothing under it). Nothing else changes: no other input, no create, no delete."""
+    which replaces nothing under it). Each generated password gains a ``BcryptHash`` of cost 4 (the only
+    resources created), which replaces pulumi-random's cost-10 ``bcryptHash`` in the htpasswd upload: the same
+    replacement of each container (uploads are ForceNew too), with the same passwords. Nothing else changes: no
+    other input, no other create, no delete."""
     resolver = AliasResolver(set(old["resources"]), PROJECT, "dev")
     resolver.resolve(run.resources)
     assert set(old["resources"]) == set(resolver.claimed), "every released resource is kept"
     claimed_by = {new: old_urn for old_urn, new in resolver.claimed.items()}
-    created = [r.urn for r in run.resources if r.urn not in claimed_by and r.type != COMPONENT]
-    assert created == []
+    created = [r for r in run.resources if r.urn not in claimed_by and r.type != COMPONENT]
+    generated = {r.name for r in run.all(PASSWORD) if r.parent and r.parent.endswith("::credentials")}
+    assert sorted(r.name for r in created) == sorted(f"{name}-hash" for name in generated)
+    assert all(r.type == BCRYPT_HASH and r.inputs["rounds"] == 4 for r in created)
     replaced = []
     for record in run.resources:
         if record.urn not in claimed_by:
@@ -111,10 +116,14 @@ def _changes_since_release_0_1_0(old: dict[str, Any], run: ProgramRun, snap: dic
         after = snap["resources"][record.urn]["inputs"]
         changed = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
         if record.type == CONTAINER:
-            assert changed == {"envs", "destroyGraceSeconds"}, record.urn
+            assert changed == {"envs", "destroyGraceSeconds", "uploads"}, record.urn
             assert set(after["envs"]) - set(before["envs"]) == {"REGISTRY_HTTP_DRAINTIMEOUT=10s"}
             assert set(before["envs"]) - set(after["envs"]) == set()
             assert "destroyGraceSeconds" not in before and after["destroyGraceSeconds"] == 15
+            assert _without_htpasswd(after["uploads"]) == _without_htpasswd(before["uploads"]), record.urn
+            assert _htpasswd_of(after["uploads"]) == "".join(
+                f"{user}:<credentials-{user}-hash.hash>\n" for user in ("admin", "spectro")
+            )
             replaced.append(record.urn)
         elif record.type == PROVIDER:
             assert changed <= PINNED, (record.urn, changed - PINNED)
@@ -122,6 +131,14 @@ def _changes_since_release_0_1_0(old: dict[str, Any], run: ProgramRun, snap: dic
         else:
             assert changed == set(), (record.urn, changed)
     return replaced
+
+
+def _htpasswd_of(uploads: list[dict[str, Any]]) -> str:
+    return next(u["content"] for u in uploads if u["file"] == "/auth/htpasswd-basic")
+
+
+def _without_htpasswd(uploads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [u for u in uploads if u["file"] != "/auth/htpasswd-basic"]
 
 
 @pytest.mark.parametrize("name", ["dev", "ha"])
@@ -188,7 +205,7 @@ def test_harness_snapshot_marks_generated_values_by_their_origin(dev_run: Progra
     envs = container["inputs"]["envs"]
     assert "REGISTRY_HTTP_SECRET=<registry-http-secret.result>" in envs
     htpasswd = next(u["content"] for u in container["inputs"]["uploads"] if u["file"] == "/auth/htpasswd-basic")
-    assert htpasswd == "admin:<credentials-admin.bcryptHash>\nspectro:<credentials-spectro.bcryptHash>\n"
+    assert htpasswd == "admin:<credentials-admin-hash.hash>\nspectro:<credentials-spectro-hash.hash>\n"
     assert container["inputs"]["image"] == "<registry-image.imageId>"
     # Two evaluations (new passwords, keys, ids) give the same snapshot.
     assert json.dumps(snap, sort_keys=True) == json.dumps(golden.snapshot(run_program(stack="dev")), sort_keys=True)

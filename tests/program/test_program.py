@@ -126,9 +126,12 @@ def test_rotation_changes_passwords_http_secret_and_container_only() -> None:
     first = _inputs(run_program(state=state))
     second = _inputs(run_program({"rotationKeeper": "2"}, state=state))
     changed = {urn.rsplit("::", 1)[-1] for urn in first if first[urn] != second[urn]}
+    # Each new password's bcrypt hash (components/credentials/bcrypt_hash.py) is made again with it.
     assert changed == {
         "credentials-admin",
         "credentials-spectro",
+        "credentials-admin-hash",
+        "credentials-spectro-hash",
         "registry-http-secret",
         "registry-container",
         "readiness",
@@ -138,7 +141,7 @@ def test_rotation_changes_passwords_http_secret_and_container_only() -> None:
 def test_container_is_the_only_consumer_of_the_htpasswd(dev_run: ProgramRun) -> None:
     container = dev_run.one(CONTAINER)
     deps = {urn.rsplit("::", 1)[-1] for urn in container.options["dependencies"]}
-    assert {"credentials-admin", "credentials-spectro", "tls-server", "registry-image"} <= deps
+    assert {"credentials-admin-hash", "credentials-spectro-hash", "tls-server", "registry-image"} <= deps
     htpasswd = next(u["content"] for u in container.inputs["uploads"] if u["file"] == "/auth/htpasswd-basic")
     hashes = [line.split(":", 1)[1] for line in htpasswd.splitlines()]
     holders = {r.name for r in dev_run.resources if any(h in repr(r.inputs) for h in hashes)}

@@ -25,6 +25,7 @@ from pathlib import Path
 import bcrypt
 import requests
 
+from components.credentials.bcrypt_hash import GENERATED_ROUNDS
 from components.instance import proxy as oci_proxy
 from components.kinds.kind import DRAIN_ENV
 from tests.support.docker_support import LABEL, DockerError, DockerJanitor, docker, upload_files
@@ -50,10 +51,11 @@ REGISTRY_DATA = "/var/lib/registry"
 """Where the official registry image keeps its data (a VOLUME)."""
 
 
-def htpasswd(users: dict[str, str]) -> str:
-    """An htpasswd file with a bcrypt entry per user, as the program writes it (``$2b$``, 10 rounds)."""
+def htpasswd(users: dict[str, str], rounds: int = GENERATED_ROUNDS) -> str:
+    """An htpasswd file with a bcrypt entry per user, as the program writes it for generated passwords (``$2b$``,
+    cost 4; a supplied password's entry costs 10)."""
     return "".join(
-        f"{name}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()}\n"
+        f"{name}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()}\n"
         for name, password in users.items()
     )
 

@@ -132,6 +132,7 @@ class Instance(pulumi.ComponentResource):
                 proxy_image=args.kind.proxy_image,
                 read_only=args.storage.maintenance.read_only,
                 upload_purge_hours=args.storage.maintenance.upload_purge_hours,
+                cpus=container.limits.cpus,
             )
         )
         envs = [*server.env, *storage_env]
@@ -145,7 +146,10 @@ class Instance(pulumi.ComponentResource):
             ip=args.network.bind_address,
             protocol="tcp",
         )
-        self.front = self._front(name, args, server.front, provider, engine, published) if server.front else None
+        limits = _Limits(memory=memory, memory_swap=memory_swap, cpus=container.limits.cpus)
+        self.front = None
+        if server.front:
+            self.front = self._front(name, args, server.front, provider, engine, published, limits)
         self.container = docker.Container(
             f"{name}-container",
             name=container.container_name,
@@ -167,9 +171,9 @@ class Instance(pulumi.ComponentResource):
             log_opts=_log_opts(engine, container),
             # What the host keeps of the limit (components/instance/docker_engine.py): swap is part of it, or -1
             # where the host has no swap accounting; a host without the memory cgroup is refused.
-            memory=memory,
-            memory_swap=memory_swap,
-            cpus=container.limits.cpus,
+            memory=limits.memory,
+            memory_swap=limits.memory_swap,
+            cpus=limits.cpus,
             # SIGTERM, then up to this long for the drain before SIGKILL (not stored in Docker: no replacement).
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             opts=pulumi.ResourceOptions(
@@ -198,10 +202,12 @@ class Instance(pulumi.ComponentResource):
         provider: docker.Provider,
         engine: docker_engine.EngineFacts | None,
         published: docker.ContainerPortArgs,
+        limits: _Limits,
     ) -> docker.Container:
         """The container in front of the registry, owner of the instance's network namespace and of its published
         port (the OCI kind's nginx proxy: it terminates TLS, checks the bcrypt htpasswd and lets only the admin user
-        write, components.instance.proxy). The registry joins its namespace."""
+        write, components.instance.proxy). The registry joins its namespace. It gets the registry's limits
+        (memoryLimitMb and cpus apply to each container), and its nginx as many workers as ``cpus`` allows."""
         on_host = pulumi.ResourceOptions(parent=self, provider=provider)
         image = docker.RemoteImage(f"{name}-{front.role}-image", name=front.image, keep_locally=True, opts=on_host)
         return docker.Container(
@@ -216,6 +222,9 @@ class Instance(pulumi.ComponentResource):
             log_driver=LOG_DRIVER,
             # The same daemon as the registry's: the log options it adds to every container are its too.
             log_opts=_log_opts(engine, args.container),
+            memory=limits.memory,
+            memory_swap=limits.memory_swap,
+            cpus=limits.cpus,
             # The image's STOPSIGNAL (SIGQUIT: nginx finishes the requests in flight), then up to this long.
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             opts=pulumi.ResourceOptions(
@@ -223,10 +232,21 @@ class Instance(pulumi.ComponentResource):
                 provider=provider,
                 # The name and the host port are unique on the host: the old container must go first.
                 delete_before_replace=True,
+                # As the registry's: a lifted memory limit never reaches a container updated in place.
+                replace_on_changes=["memory"],
                 # The rolling chain: the instance is only (re)placed once the previous one is ready again.
                 depends_on=list(args.after) or None,
             ),
         )
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The memory (MB), swap (MB, or -1) and CPU limits declared for every container of an instance."""
+
+    memory: int | None
+    memory_swap: int | None
+    cpus: str | None
 
 
 def _log_opts(engine: docker_engine.EngineFacts | None, container: Container) -> dict[str, str]:
@@ -241,7 +261,7 @@ def _uploads(files: list[ContainerFile]) -> list[docker.ContainerUploadArgs]:
         docker.ContainerUploadArgs(
             file=file.path,
             content=pulumi.Output.secret(file.content) if file.secret else file.content,
-            permissions=READ_ONLY_MODE,
+            permissions=file.mode,
         )
         for file in files
     ]

@@ -7,48 +7,77 @@ reachable through the published port, terminates TLS, checks basic auth against 
 file and lets only the admin user write (distribution's nginx recipe,
 ``docs/content/recipes/nginx.md``, plus a split by method; docs/registry-servers.md "The OCI kind").
 
-Nothing here touches Pulumi: ``proxy_config`` is a pure function of non-secret settings, and no password,
-hash or key ever goes into its text.
+A read is checked against every user's entry (HTPASSWD_FILE), a write against the admin's alone
+(ADMIN_HTPASSWD_FILE): no rule looks at the user name, so every refused write looks the same whatever name it
+carries. Each client address gets a bounded share of the proxy (requests a second, connections at once), far
+above what a legitimate client uses, so a flood of wrong passwords from one address is cut before any bcrypt
+check (docs/operating.md, "A flood of wrong passwords").
+
+Nothing here touches Pulumi: ``proxy_config`` and ``main_config`` are pure functions of non-secret settings, and
+no password, hash or key ever goes into their text (``admin_entries`` picks the admin's line of the htpasswd).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 __all__ = [
+    "ADMIN_HTPASSWD_FILE",
     "ADMIN_WRITE_METHODS",
     "CERT_FILE",
     "CONFIG_FILE",
+    "CONNECTIONS_PER_ADDRESS",
     "DENIED_BODY",
     "HTPASSWD_FILE",
     "KEY_FILE",
+    "KEY_MODE",
+    "MAIN_CONFIG_FILE",
     "PROXY_PORT",
     "READ_METHODS",
     "READ_ONLY_ALLOW",
     "READ_ONLY_BODY",
     "REGISTRY_ADDRESS",
     "REGISTRY_DEBUG_ADDRESS",
+    "REQUESTS_BURST",
+    "REQUESTS_PER_SECOND",
     "STOP_SIGNAL",
+    "TLS12_CIPHERS",
     "TLS_PROTOCOLS",
+    "TOO_MANY_BODY",
+    "UNAUTHORIZED_BODY",
     "UNSUPPORTED_BODY",
     "UPSTREAM",
+    "WORKER_CONNECTIONS",
     "ProxyConfigArgs",
+    "admin_entries",
+    "main_config",
     "nginx_quote",
     "proxy_config",
     "registry_env",
+    "worker_processes",
 ]
 
 CONFIG_FILE = "/etc/nginx/conf.d/default.conf"
 """Where the server configuration goes: it replaces the official image's default port-80 server (its
 nginx.conf includes conf.d/*.conf inside the http block)."""
+MAIN_CONFIG_FILE = "/etc/nginx/nginx.conf"
+"""The main configuration (``main_config``): the official image's, with the workers matched to the container's
+CPUs. It replaces the image's file (the image's command, ``nginx -g 'daemon off;'``, reads it)."""
 HTPASSWD_FILE = "/etc/nginx/registry/htpasswd"
-"""The bcrypt htpasswd file (the legacy server reads the same content). nginx's workers (user nginx) read it on
-every request, so it must be world-readable (0444)."""
+"""The bcrypt htpasswd file of every user (the legacy server reads the same content), checked for reads. nginx's
+workers (user nginx) read it on every request, so it must be world-readable (0444)."""
+ADMIN_HTPASSWD_FILE = "/etc/nginx/registry/htpasswd-admin"
+"""The admin user's line of HTPASSWD_FILE alone (``admin_entries``), checked for writes; 0444 likewise."""
 CERT_FILE = "/etc/nginx/registry/tls.crt"
 """The server certificate chain (server certificate first)."""
 KEY_FILE = "/etc/nginx/registry/tls.key"
-"""The server key; nginx's master process (root) reads it at start."""
+"""The server key. nginx's master process reads it as root when it starts, before its workers drop to user nginx
+(ngx_ssl_certificate runs while the configuration is read, ngx_worker_process_init calls setuid afterwards), so
+the key is readable by root only: KEY_MODE, owned by root as every upload is."""
+KEY_MODE = "0400"
+"""The key's mode in the proxy container (the other files are 0444)."""
 
 PROXY_PORT = 8443
 """Port nginx listens on inside the shared network namespace (also in plain-HTTP mode): the container port
@@ -72,11 +101,44 @@ ADMIN_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 TLS_PROTOCOLS = {"1.2": "TLSv1.2 TLSv1.3", "1.3": "TLSv1.3"}
 """tlsMinVersion -> nginx ``ssl_protocols`` (the values of components.config.TLS_MIN_VERSIONS)."""
 
+TLS12_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+)
+"""The TLS 1.2 suites offered (``ssl_ciphers``): Mozilla's "intermediate" list, AEAD with forward secrecy only, no
+CBC and no SHA-1 MAC (nginx's default, ``HIGH:!aNULL:!MD5``, offers both). Its three DHE suites are left out: nginx
+uses DHE only with an ``ssl_dhparam`` file, which the program does not make. TLS 1.3's suites are all AEAD and
+not set by this directive."""
+
+REQUESTS_PER_SECOND = 300
+"""Requests a second one client address may send on average (nginx ``limit_req``, leaky bucket). Far above any
+legitimate client: Palette's sync and a cluster's nodes pulling packs behind one NAT make a few requests per pack;
+the program publishing 220 packs made under 15 a second."""
+REQUESTS_BURST = 3000
+"""Requests above the rate one address may send at once before it gets 429 (served without delay: ``nodelay``)."""
+CONNECTIONS_PER_ADDRESS = 256
+"""Requests one client address may have in flight at once (nginx ``limit_conn``)."""
+LIMIT_ZONE_SIZE = "10m"
+"""Shared memory per limit: about 160,000 addresses each (64 bytes per IPv4 state, nginx's docs)."""
+WORKER_CONNECTIONS = 4096
+"""Connections each nginx worker holds at once (the official image's 1024 is 512 proxied requests)."""
+
 PROXY_READ_TIMEOUT_SECONDS = 900
 """Long reads and writes to the registry (distribution's nginx recipe: 900)."""
 
-DENIED_BODY = '{"errors":[{"code":"DENIED","message":"only the admin user may push or delete","detail":null}]}'
-"""The body of the 403 a write by another user gets."""
+DENIED_BODY = (
+    '{"errors":[{"code":"DENIED","message":"only the admin user, with its password, may push or delete",'
+    '"detail":null}]}'
+)
+"""The body of the 403 every refused write with credentials gets: another user's, a wrong password's, an unknown
+name's alike (distribution registry/api/errcode: DENIED is 403)."""
+
+UNAUTHORIZED_BODY = '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":null}]}'
+"""The body of a 401 (no credentials, or a read with a wrong password), with the Basic challenge (distribution
+registry/api/errcode ``ErrorCodeUnauthorized``)."""
+
+TOO_MANY_BODY = '{"errors":[{"code":"TOOMANYREQUESTS","message":"too many requests from this address","detail":null}]}'
+"""The body of the 429 past the per-address limits (distribution registry/api/errcode ``ErrorCodeTooManyRequests``)."""
 
 READ_ONLY_ALLOW = "GET, HEAD"
 """The ``Allow`` header of distribution's 405 to a write in read-only maintenance mode (the upload, manifest and
@@ -102,8 +164,6 @@ _UPSTREAM = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
 class ProxyConfigArgs:
     """The settings the proxy's server configuration depends on (none of them secret)."""
 
-    admin_user: str
-    """The one user allowed to write (adminUser). Compared case-sensitively, like nginx's htpasswd lookup."""
     realm: str
     """Basic-auth realm announced in the 401 challenge (authRealm)."""
     https: bool = True
@@ -114,6 +174,12 @@ class ProxyConfigArgs:
     """host:port of the registry, as nginx reaches it."""
     port: int = PROXY_PORT
     """Port nginx listens on."""
+    requests_per_second: int = REQUESTS_PER_SECOND
+    """Per client address: the average rate of requests (``limit_req``)."""
+    requests_burst: int = REQUESTS_BURST
+    """Per client address: requests above the rate served at once before 429."""
+    connections_per_address: int = CONNECTIONS_PER_ADDRESS
+    """Per client address: requests in flight at once (``limit_conn``)."""
 
 
 def nginx_quote(value: str) -> str:
@@ -148,30 +214,29 @@ def _realm_token(realm: str) -> str:
     return '"' + "${oci_proxy_dollar}".join(parts) + '"'
 
 
-def _exact_regex(value: str) -> str:
-    """A PCRE pattern matching exactly ``value``: every character other than a letter, digit or ``_``
-    escaped (a backslash before punctuation is always a literal in PCRE)."""
-    return "".join(char if char.isascii() and (char.isalnum() or char == "_") else "\\" + char for char in value)
+def _user_files() -> str:
+    """The maps that decide which htpasswd file checks a request, and what a refusal answers.
 
-
-def _write_rule(admin_user: str) -> str:
-    """The map that decides whether a request may go on to auth_basic.
-
-    Its regexes are case-sensitive, like the htpasswd lookup (exact map keys are compared ignoring case,
-    ``ngx_http_map_find``, so a read-only "Admin" would pass an exact "admin" key); ``\\z`` is the true end
-    (``$`` would also match before a trailing newline).
+    Reads check every user's entry; any other method the admin's alone: no rule looks at the name, so a write by
+    the admin's name with a wrong password, by another user, or by a name nobody has all fail the same way, at
+    auth_basic. The method regexes are case-sensitive and whole (exact map keys are compared ignoring case,
+    ``ngx_http_map_find``, so a method "get" would count as a read); ``\\z`` is the true end.
     """
-    read_key = nginx_quote("~^(" + "|".join(READ_METHODS) + "):")
-    anonymous_key = nginx_quote("~^[A-Z_]+:\\z")
-    admin_key = nginx_quote("~^[A-Z_]+:" + _exact_regex(admin_user) + "\\z")
-    return f"""# Whether the request may go on to auth_basic: 0 for reads, for no credentials (auth_basic then answers
-# 401 with the challenge) and for the admin's name (auth_basic then checks the password); 1 (403) for a
-# write by anyone else.
-map "$request_method:$remote_user" $oci_proxy_deny_write {{
+    read_key = nginx_quote("~^(" + "|".join(READ_METHODS) + ")\\z")
+    read_any = nginx_quote("~^(" + "|".join(READ_METHODS) + "):")
+    anonymous_key = nginx_quote("~^[^:]*:\\z")
+    return f"""# Which htpasswd file checks the request: every user's for reads, the admin's alone for anything else.
+map $request_method $oci_proxy_user_file {{
+    default {nginx_quote(ADMIN_HTPASSWD_FILE)};
+    {read_key} {nginx_quote(HTPASSWD_FILE)};
+}}
+
+# A refused request with credentials that is not a read: 403, the same for every name and password. Without
+# credentials it stays 401 with the challenge, so clients retry with theirs.
+map "$request_method:$http_authorization" $oci_proxy_refused_write {{
     default 1;
-    {read_key} 0;
+    {read_any} 0;
     {anonymous_key} 0;
-    {admin_key} 0;
 }}"""
 
 
@@ -184,31 +249,38 @@ def _listen(args: ProxyConfigArgs) -> str:
     ssl_certificate {nginx_quote(CERT_FILE)};
     ssl_certificate_key {nginx_quote(KEY_FILE)};
     ssl_protocols {TLS_PROTOCOLS[args.tls_min_version]};
+    ssl_ciphers {TLS12_CIPHERS};
+    ssl_prefer_server_ciphers off;
     ssl_session_cache shared:oci_proxy_tls:10m;
     ssl_session_timeout 10m;
+    ssl_session_tickets off;
 """
 
 
 def proxy_config(args: ProxyConfigArgs) -> str:
-    """The text of CONFIG_FILE: the map rules of the method split and the one server.
+    """The text of CONFIG_FILE: the per-address limits, the maps of the method split and the one server.
 
-    ``$remote_user`` is read before auth_basic runs (an ``if`` acts in nginx's rewrite phase, auth in the
-    access phase), so the rule only looks at the name: a write by any name but the admin's is refused with
-    403; the admin's name, or no credentials at all, fall through to auth_basic, which checks the password
-    (and answers 401 with the Basic challenge when there are none, so clients retry with credentials).
+    Per client address, ``limit_req`` and ``limit_conn`` (nginx's preaccess phase) refuse with 429 what exceeds
+    the limits before auth_basic (the access phase) checks any password. auth_basic then checks the request
+    against the file ``$oci_proxy_user_file`` names (every user's for reads, the admin's for writes); its 401
+    goes to ``@oci_proxy_refused``, which answers a write that carried credentials with 403, and anything else
+    with the 401 and the Basic challenge auth_basic set (a named location keeps the response headers and the
+    method: ngx_http_named_location, unlike an error_page URI, which turns the method into GET).
     """
     if args.tls_min_version not in TLS_PROTOCOLS:
         raise ValueError(f"tls_min_version {args.tls_min_version!r} is not one of {sorted(TLS_PROTOCOLS)}")
-    if not args.admin_user:
-        raise ValueError("admin_user is empty")
     if not 0 < args.port < 65536:
         raise ValueError(f"port {args.port} is not a TCP port")
     if not _UPSTREAM.fullmatch(args.upstream):
         raise ValueError(f"upstream {args.upstream!r} is not host:port")
+    for name in ("requests_per_second", "requests_burst", "connections_per_address"):
+        value = getattr(args, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} {value!r} is not a positive whole number")
     return f"""# Generated by the palette-pack-registry program: the nginx proxy in front of the OCI registry.
 # Reads (GET, HEAD, OPTIONS) for every user of the htpasswd file; any other method for the admin user only.
 
-{_write_rule(args.admin_user)}
+{_user_files()}
 
 # Distribution's recipe: announce the API version when the registry did not (nginx's own 401 and 403).
 map $upstream_http_docker_distribution_api_version $oci_proxy_api_version {{
@@ -220,6 +292,11 @@ geo $oci_proxy_dollar {{
     default "$";
 }}
 
+# Per client address: requests a second and requests in flight, far above what a legitimate client uses (Palette's
+# sync, a cluster's nodes behind one NAT), so that one address cannot take the proxy from the others.
+limit_req_zone $binary_remote_addr zone=oci_proxy_requests:{LIMIT_ZONE_SIZE} rate={args.requests_per_second}r/s;
+limit_conn_zone $binary_remote_addr zone=oci_proxy_connections:{LIMIT_ZONE_SIZE};
+
 upstream oci_proxy_registry {{
     server {args.upstream};
     keepalive 16;
@@ -227,6 +304,11 @@ upstream oci_proxy_registry {{
 
 server {{
     {_listen(args)}    server_tokens off;
+
+    limit_req zone=oci_proxy_requests burst={args.requests_burst} nodelay;
+    limit_conn oci_proxy_connections {args.connections_per_address};
+    limit_req_status 429;
+    limit_conn_status 429;
 
     # Blobs of any size, streamed in both directions: uploads (chunked ones too) are passed on as they
     # come; downloads go through at most 1 MiB of memory per request and never to a temp file (measured
@@ -241,30 +323,44 @@ server {{
     proxy_max_temp_file_size 0;
 
     location /v2/ {{
-        # The refusal in the registry API's error format (distribution registry/api/errcode: DENIED is
-        # 403), so OCI clients show "denied: ..." instead of failing to parse an HTML page.
+        # Refusals in the registry API's error format (distribution registry/api/errcode), so OCI clients show
+        # "denied: ..." or "unauthorized: ..." instead of failing to parse an HTML page.
         default_type application/json;
-        if ($oci_proxy_deny_write) {{
-            return 403 {nginx_quote(DENIED_BODY)};
-        }}
         auth_basic {_realm_token(args.realm)};
-        auth_basic_user_file {nginx_quote(HTPASSWD_FILE)};
+        auth_basic_user_file $oci_proxy_user_file;
         add_header Docker-Distribution-Api-Version $oci_proxy_api_version always;
 
         proxy_pass http://oci_proxy_registry;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
+        # The registry builds upload URLs from these (distribution registry/api/v2/urls.go
+        # NewURLBuilderFromRequest: Forwarded first, else X-Forwarded-Proto and -Host) and logs the client address
+        # from X-Forwarded-For, else X-Real-Ip (context/http.go RemoteAddr): each is set here from what nginx
+        # saw, never passed on from the client ("" drops the client's Forwarded).
         proxy_set_header Host $http_host;
-        proxy_set_header X-Real-IP $remote_addr;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Host $http_host;
         proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header Forwarded "";
         proxy_read_timeout {PROXY_READ_TIMEOUT_SECONDS}s;
         proxy_send_timeout {PROXY_READ_TIMEOUT_SECONDS}s;
 
         # The registry's 405s (a write in read-only maintenance mode, a method a route never takes) come as a
         # bare text "Method not allowed": answer them in the API's error format, saying which it is.
         proxy_intercept_errors on;
+        error_page 401 = @oci_proxy_refused;
         error_page 405 = @oci_proxy_not_allowed;
+        error_page 429 = @oci_proxy_too_many;
+    }}
+
+    location @oci_proxy_refused {{
+        default_type application/json;
+        add_header Docker-Distribution-Api-Version registry/2.0 always;
+        if ($oci_proxy_refused_write) {{
+            return 403 {nginx_quote(DENIED_BODY)};
+        }}
+        return 401 {nginx_quote(UNAUTHORIZED_BODY)};
     }}
 
     location @oci_proxy_not_allowed {{
@@ -277,11 +373,74 @@ server {{
         return 405 {nginx_quote(UNSUPPORTED_BODY)};
     }}
 
+    location @oci_proxy_too_many {{
+        default_type application/json;
+        add_header Retry-After 1 always;
+        add_header Docker-Distribution-Api-Version registry/2.0 always;
+        return 429 {nginx_quote(TOO_MANY_BODY)};
+    }}
+
     location / {{
         return 404;
     }}
 }}
 """
+
+
+def main_config(cpus: str | float | None) -> str:
+    """The text of MAIN_CONFIG_FILE: the official image's nginx.conf (user nginx, logs to the container's output,
+    conf.d/*.conf in the http block) with ``worker_processes`` from ``worker_processes(cpus)`` and
+    WORKER_CONNECTIONS."""
+    return f"""# Generated by the palette-pack-registry program: the official nginx image's nginx.conf, with its workers
+# matched to the container's CPU limit (cpus).
+user  nginx;
+worker_processes  {worker_processes(cpus)};
+
+error_log  /var/log/nginx/error.log notice;
+pid        /run/nginx.pid;
+
+events {{
+    worker_connections  {WORKER_CONNECTIONS};
+}}
+
+http {{
+    include       /etc/nginx/mime.types;
+    default_type  application/octet-stream;
+
+    log_format  main  '$remote_addr - $remote_user [$time_local] "$request" '
+                      '$status $body_bytes_sent "$http_referer" '
+                      '"$http_user_agent" "$http_x_forwarded_for"';
+
+    access_log  /var/log/nginx/access.log  main;
+
+    sendfile        on;
+    keepalive_timeout  65;
+
+    include /etc/nginx/conf.d/*.conf;
+}}
+"""
+
+
+def worker_processes(cpus: str | float | None) -> str:
+    """nginx's ``worker_processes`` for a container limited to ``cpus`` (None or 0: no limit; the config's text, such
+    as "1.5", or a number).
+
+    ``auto`` counts the CPUs the host has (ngx_ncpu, from sysconf(_SC_NPROCESSORS_ONLN)), not a cgroup's CPU quota:
+    under ``--cpus 1`` on a 16-core host it would start 16 workers sharing one CPU's time. One worker per whole CPU
+    the limit allows (at least one) uses the limit and no more.
+    """
+    if cpus is None or not float(cpus):
+        return "auto"
+    return str(max(1, math.ceil(float(cpus))))
+
+
+def admin_entries(htpasswd: str, admin_user: str) -> str:
+    """The admin's line of an htpasswd file: ADMIN_HTPASSWD_FILE's content. A file without one is refused (nginx
+    would then refuse every write, the admin's too)."""
+    lines = [line for line in htpasswd.splitlines() if line.split(":", 1)[0] == admin_user]
+    if len(lines) != 1:
+        raise ValueError(f"the htpasswd file has {len(lines)} entries for admin user {admin_user!r}, not one")
+    return lines[0] + "\n"
 
 
 def registry_env() -> list[str]:

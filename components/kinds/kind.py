@@ -50,6 +50,8 @@ class ContainerFile:
     content: pulumi.Input[str]
     secret: bool = False
     """Kept secret in the state (the content is wrapped in ``Output.secret``)."""
+    mode: str = "0444"
+    """Its permissions; uploads are owned by root (the provider's tar headers carry no owner)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,9 @@ class ServerInputs:
     upload_purge_hours: int | None = None
     """Delete an upload still unfinished after this many hours (uploadPurgeAgeHours); None leaves the server's
     own setting."""
+    cpus: str | None = None
+    """The containers' CPU limit as declared (cpus, such as "1.5"; None: none), which a front container's workers
+    are matched to."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
+
 from components.instance import proxy
 from components.kinds.kind import (
     DRAIN_ENV,
@@ -164,21 +166,22 @@ class OciKind(OciRegistry):
         env += maintenance_env(read_only=inputs.read_only, upload_purge_hours=inputs.upload_purge_hours)
         https = inputs.tls is not None
         config = proxy.proxy_config(
-            proxy.ProxyConfigArgs(
-                admin_user=inputs.admin_user,
-                realm=inputs.auth_realm,
-                https=https,
-                tls_min_version=inputs.tls_min_version,
-            )
+            proxy.ProxyConfigArgs(realm=inputs.auth_realm, https=https, tls_min_version=inputs.tls_min_version)
+        )
+        admin_only = pulumi.Output.from_input(inputs.htpasswd).apply(
+            lambda text: proxy.admin_entries(text, inputs.admin_user)
         )
         files = [
+            ContainerFile(proxy.MAIN_CONFIG_FILE, proxy.main_config(inputs.cpus)),
             ContainerFile(proxy.CONFIG_FILE, config),
             ContainerFile(proxy.HTPASSWD_FILE, inputs.htpasswd, secret=True),
+            # Writes are checked against the admin's entry alone (components/instance/proxy.py).
+            ContainerFile(proxy.ADMIN_HTPASSWD_FILE, admin_only, secret=True),
         ]
         if inputs.tls is not None:
             files += [
                 ContainerFile(proxy.CERT_FILE, inputs.tls.certificate),
-                ContainerFile(proxy.KEY_FILE, inputs.tls.private_key, secret=True),
+                ContainerFile(proxy.KEY_FILE, inputs.tls.private_key, secret=True, mode=proxy.KEY_MODE),
             ]
         front = FrontContainer(role="proxy", image=inputs.proxy_image, files=files, port=proxy.PROXY_PORT)
         # The proxy publishes its port; the registry listens on the namespace's loopback.

@@ -93,7 +93,7 @@ def instance(
 ) -> Iterator[Instance]:
     ca_file = tmp_path_factory.mktemp("ca") / "ca.crt"
     ca_file.write_text(authority.certificate_pem)
-    config_text = proxy_config(ProxyConfigArgs(admin_user=ADMIN, realm=REALM))
+    config_text = proxy_config(ProxyConfigArgs(realm=REALM))
     htpasswd_text = htpasswd(USERS)
     volume = janitor.name("oci-proxy-data")
     pair = start_oci_pair(
@@ -143,12 +143,44 @@ def test_read_only_users_writes_get_403(instance: Instance, method: str, path: s
     assert answer.json()["errors"][0]["code"] == "DENIED"
 
 
-def test_wrong_password_gets_401(instance: Instance) -> None:
-    assert instance.get("/v2/", READER, "not-the-password-000").status_code == 401
-    # The admin's name does not skip the password check.
-    answer = instance.request("POST", "/v2/demo/blobs/uploads/", ADMIN, "not-the-password-000")
-    assert answer.status_code == 401
-    assert answer.headers["WWW-Authenticate"] == CHALLENGE
+def test_a_read_with_a_wrong_password_gets_401_with_the_challenge(instance: Instance) -> None:
+    for user in (READER, ADMIN, "nobody"):
+        answer = instance.get("/v2/", user, "not-the-password-000")
+        assert answer.status_code == 401, (user, answer.text)
+        assert answer.headers["WWW-Authenticate"] == CHALLENGE
+        assert answer.json()["errors"][0]["code"] == "UNAUTHORIZED"
+        assert answer.headers["Docker-Distribution-Api-Version"] == "registry/2.0"
+
+
+def _refusal(answer: requests.Response) -> tuple[int, str, str, str]:
+    return answer.status_code, answer.headers["Content-Type"], answer.headers.get("WWW-Authenticate", ""), answer.text
+
+
+def test_every_refused_write_looks_the_same_whatever_the_name(instance: Instance) -> None:
+    """Issue 22: a write rule that looked at the name answered the admin's name with a wrong password 401 and every
+    other name 403, telling which name is the admin's. Writes are now checked against the admin's entry alone: the
+    admin's name with a wrong password, a read-only user with its own password, its case twin and a name nobody
+    has get the same answer, byte for byte."""
+    path = "/v2/packs/spectro-packs/archive/demo/blobs/uploads/"
+    answers = {
+        (user, password): _refusal(instance.request("POST", path, user, password))
+        for user, password in (
+            (ADMIN, "not-the-password-000"),
+            (ADMIN.upper(), USERS[ADMIN]),
+            (READER, USERS[READER]),
+            (READER, "not-the-password-000"),
+            (CASE_TWIN, USERS[CASE_TWIN]),
+            ("nobody", "not-the-password-000"),
+        )
+    }
+    assert len(set(answers.values())) == 1, answers
+    status, content_type, _, body = next(iter(answers.values()))
+    assert (status, content_type) == (403, "application/json")
+    assert json.loads(body)["errors"][0] == {
+        "code": "DENIED",
+        "message": json.loads(oci_proxy.DENIED_BODY)["errors"][0]["message"],
+        "detail": None,
+    }
 
 
 def test_anonymous_write_gets_the_challenge_not_403(instance: Instance) -> None:
@@ -215,7 +247,7 @@ def test_admin_pushes_with_oras_and_the_read_only_user_pulls(
             files=[f"{other.name}:application/vnd.oci.image.layer.v1.tar"],
             quiet=True,
         )
-    assert "only the admin user may push" in str(refused.value)
+    assert "only the admin user, with its password, may push or delete" in str(refused.value)
     assert "packs/spectro-packs/archive/evil" not in instance.get("/v2/_catalog", READER).json()["repositories"]
 
 
@@ -390,7 +422,7 @@ def tls13_instance(
 ) -> Instance:
     ca_file = tmp_path_factory.mktemp("ca13") / "ca.crt"
     ca_file.write_text(authority.certificate_pem)
-    config_text = proxy_config(ProxyConfigArgs(admin_user=ADMIN, realm="Pack Registry", tls_min_version="1.3"))
+    config_text = proxy_config(ProxyConfigArgs(realm="Pack Registry", tls_min_version="1.3"))
     pair = start_oci_pair(
         janitor,
         name="oci-proxy-tls13",
@@ -435,10 +467,11 @@ def test_plain_http_mode_keeps_the_split_for_any_allowed_name(
         name="oci-proxy-http",
         registry_image=oci_standin_image,
         proxy_image=proxy_standin_image,
-        config_text=proxy_config(ProxyConfigArgs(admin_user=admin, realm="Pack Registry", https=False)),
+        config_text=proxy_config(ProxyConfigArgs(realm="Pack Registry", https=False)),
         htpasswd_text=htpasswd(users),
         realm="Pack Registry",
         leaf=None,
+        admin=admin,
     )
     wait_until_ready(pair, reader=(twin, users[twin]), ca_file=None)
     assert pair.url.startswith("http://")
@@ -472,3 +505,168 @@ def test_stand_in_images_keep_the_official_layouts(oci_standin_image: str, proxy
     proxy = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", proxy_standin_image))
     assert proxy["StopSignal"] == oci_proxy.STOP_SIGNAL
     assert proxy["Cmd"] == ["nginx", "-g", "daemon off;"]
+
+
+def _tls12_handshake(url: str, ca_file: str, ciphers: str) -> str:
+    """A TLS 1.2 handshake offering only ``ciphers`` (OpenSSL names); returns the suite agreed on."""
+    context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(ciphers)
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            cipher = tls.cipher()
+            assert cipher is not None
+            return cipher[0]
+
+
+@pytest.mark.parametrize(
+    "suite",
+    [
+        "ECDHE-RSA-AES128-SHA",  # CBC, SHA-1 MAC
+        "ECDHE-RSA-AES256-SHA384",  # CBC
+        "AES128-GCM-SHA256",  # static RSA key exchange: no forward secrecy
+        "AES256-SHA",  # static RSA, CBC, SHA-1
+        "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA256:DHE-RSA-AES128-SHA",
+    ],
+)
+def test_tls12_refuses_cbc_sha1_and_static_rsa_suites(instance: Instance, suite: str) -> None:
+    """Issue 22: nginx's default list (HIGH:!aNULL:!MD5) offered CBC and SHA-1 suites on TLS 1.2. Now only the AEAD
+    suites with forward secrecy of Mozilla's "intermediate" list (components.instance.proxy.TLS12_CIPHERS)."""
+    with pytest.raises(ssl.SSLError):
+        _tls12_handshake(instance.url, instance.ca_file, suite)
+
+
+def test_tls12_agrees_on_an_aead_suite_with_forward_secrecy(instance: Instance) -> None:
+    agreed = _tls12_handshake(instance.url, instance.ca_file, "ALL")
+    assert agreed in oci_proxy.TLS12_CIPHERS.split(":"), agreed
+    # A client that offers the six suites only gets one of them (the test CA's keys are ECDSA, like the program's).
+    assert _tls12_handshake(instance.url, instance.ca_file, oci_proxy.TLS12_CIPHERS).startswith("ECDHE-ECDSA-")
+
+
+def test_the_tls_key_is_root_s_alone_and_nginx_still_serves_with_it(instance: Instance) -> None:
+    """Issue 22: the key was 0444, readable by the nginx user the workers run as. It is uploaded 0400 and owned by
+    root (the docker provider's tar header names no owner and asks no CopyUIDGID: kreuzwerker/terraform-provider-docker
+    internal/provider/resource_docker_container_funcs.go), and nginx's master reads it as root before its workers
+    drop to user nginx, so TLS still works (every test here connects with it)."""
+    for path, mode in ((oci_proxy.KEY_FILE, 0o400), (oci_proxy.CERT_FILE, 0o444), (oci_proxy.HTPASSWD_FILE, 0o444)):
+        header = docker_support.file_header_in_container(instance.pair.proxy, path)
+        assert (header.mode & 0o7777, header.uid, header.gid) == (mode, 0, 0), path
+    assert _handshake(instance.url, instance.ca_file, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+
+
+def test_forwarding_headers_from_the_client_reach_neither_upload_urls_nor_the_registry_log(
+    instance: Instance,
+) -> None:
+    """Issue 22: nginx passed the client's X-Forwarded-Host, X-Forwarded-For (and Forwarded) on, so a client could
+    point the upload Location elsewhere and write any address into the registry's log (distribution
+    registry/api/v2/urls.go NewURLBuilderFromRequest, context/http.go RemoteAddr)."""
+    spoofed = "203.0.113.77"
+    for headers in (
+        {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http", "X-Forwarded-For": spoofed},
+        {"Forwarded": f"for={spoofed};host=evil.example;proto=http", "X-Real-IP": spoofed},
+    ):
+        started = instance.request("POST", "/v2/packs/forwarded/blobs/uploads/", ADMIN, headers=headers)
+        assert started.status_code == 202, started.text
+        location = started.headers["Location"]
+        assert location.startswith(f"{instance.url}/v2/packs/forwarded/blobs/uploads/"), location
+        cancelled = requests.delete(location, headers=basic(ADMIN, USERS[ADMIN]), verify=instance.ca_file, timeout=30)
+        assert cancelled.status_code == 204, cancelled.text
+    # The registry's own log (nginx's access log quotes the client's X-Forwarded-For as the client sent it, escaped,
+    # in the official image's log format).
+    logs = docker_support.container_logs(instance.pair.registry, tail="200")
+    assert "http.request.remoteaddr=" in logs
+    assert "evil.example" not in logs
+    assert spoofed not in logs
+
+
+@pytest.fixture(scope="module")
+def limited(
+    tmp_path_factory: pytest.TempPathFactory,
+    authority: Authority,
+    janitor: DockerJanitor,
+    oci_standin_image: str,
+    proxy_standin_image: str,
+) -> Instance:
+    """The proxy with its per-address limits lowered to 2 requests a second, a burst of 4, and 1 request in flight:
+    the program's own (300 a second, 3000, 256) are out of reach of one test client."""
+    ca_file = tmp_path_factory.mktemp("ca-limited") / "ca.crt"
+    ca_file.write_text(authority.certificate_pem)
+    config_text = proxy_config(
+        ProxyConfigArgs(realm="Pack Registry", requests_per_second=2, requests_burst=4, connections_per_address=1)
+    )
+    pair = start_oci_pair(
+        janitor,
+        name="oci-proxy-limited",
+        registry_image=oci_standin_image,
+        proxy_image=proxy_standin_image,
+        config_text=config_text,
+        htpasswd_text=htpasswd(USERS),
+        realm="Pack Registry",
+        leaf=authority.issue(["registry.test"], ["127.0.0.1"]),
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{pair.url}/v2/", verify=str(ca_file), timeout=5).status_code == 401:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.6)
+    return Instance(pair, str(ca_file), "", config_text, "")
+
+
+def test_past_its_rate_an_address_gets_429_before_any_password_is_checked(limited: Instance) -> None:
+    """limit_req (nginx's preaccess phase) refuses what exceeds the rate and the burst before auth_basic (the access
+    phase): wrong passwords past the limit cost no bcrypt check. The answer is distribution's TOOMANYREQUESTS."""
+    time.sleep(3)  # the bucket empties at 2 a second
+    with requests.Session() as session:
+        statuses = [
+            session.get(
+                f"{limited.url}/v2/_catalog", headers=basic(READER, "not-the-password-000"), verify=limited.ca_file
+            )
+            for _ in range(12)
+        ]
+    codes = [answer.status_code for answer in statuses]
+    # The first 1 + burst (4) go through to auth_basic; the rest, sent within the same second, are refused.
+    assert codes[:5] == [401] * 5, codes
+    assert codes.count(429) >= 6, codes
+    refused = statuses[codes.index(429)]
+    assert refused.json()["errors"][0]["code"] == "TOOMANYREQUESTS"
+    assert refused.headers["Retry-After"] == "1"
+    assert "WWW-Authenticate" not in refused.headers
+    time.sleep(3)
+    assert limited.get("/v2/_catalog", READER).status_code == 200
+
+
+def test_past_its_requests_in_flight_an_address_gets_429(limited: Instance) -> None:
+    """limit_conn: with one request in flight allowed, a second one while a blob download is still streaming gets
+    429; once the download is done, the next request goes through."""
+    time.sleep(3)
+    # Larger than what the socket buffers on both sides and nginx's proxy buffers hold, so that nginx still has the
+    # request in hand while the client does not read.
+    blob = os.urandom(64 * MIB)
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    started = limited.request("POST", "/v2/packs/limited/blobs/uploads/", ADMIN)
+    assert started.status_code == 202, started.text
+    time.sleep(1)
+    done = requests.put(
+        started.headers["Location"],
+        params={"digest": digest},
+        data=blob,
+        headers=basic(ADMIN, USERS[ADMIN]),
+        verify=limited.ca_file,
+        timeout=60,
+    )
+    assert done.status_code == 201, done.text
+    time.sleep(3)
+    with limited.get(f"/v2/packs/limited/blobs/{digest}", READER, stream=True) as download:
+        assert download.status_code == 200
+        first = next(download.iter_content(64 * 1024))
+        time.sleep(0.6)
+        second = limited.get("/v2/_catalog", READER)
+        assert second.status_code == 429, second.text
+        rest = b"".join(download.iter_content(MIB))
+    assert hashlib.sha256(first + rest).hexdigest() == digest.removeprefix("sha256:")
+    time.sleep(1)
+    assert limited.get("/v2/_catalog", READER).status_code == 200

@@ -100,8 +100,10 @@ def test_the_proxy_gets_its_config_the_htpasswd_and_the_tls_pair_with_secrets_ma
     _, proxy = _containers(oci_run)
     files = {u["file"]: u for u in proxy.inputs["uploads"]}
     assert set(files) == {
+        "/etc/nginx/nginx.conf",
         "/etc/nginx/conf.d/default.conf",
         "/etc/nginx/registry/htpasswd",
+        "/etc/nginx/registry/htpasswd-admin",
         "/etc/nginx/registry/tls.crt",
         "/etc/nginx/registry/tls.key",
     }
@@ -110,8 +112,33 @@ def test_the_proxy_gets_its_config_the_htpasswd_and_the_tls_pair_with_secrets_ma
     htpasswd = files["/etc/nginx/registry/htpasswd"]["content"]
     users = [line.split(":", 1)[0] for line in htpasswd.splitlines()]
     assert users == ["admin", "spectro"] and all(":$2" in line for line in htpasswd.splitlines())
+    # Writes are checked against the admin's line alone.
+    assert files["/etc/nginx/registry/htpasswd-admin"]["content"] == htpasswd.splitlines()[0] + "\n"
     assert "PRIVATE KEY" in files["/etc/nginx/registry/tls.key"]["content"]
-    assert "PRIVATE KEY" not in files["/etc/nginx/conf.d/default.conf"]["content"]
+    for config in ("/etc/nginx/conf.d/default.conf", "/etc/nginx/nginx.conf"):
+        assert "PRIVATE KEY" not in files[config]["content"] and "$2b$" not in files[config]["content"]
+    # The key is root's alone (nginx's master reads it as root before its workers drop to user nginx); the workers
+    # read every other file.
+    modes = {path: upload["permissions"] for path, upload in files.items()}
+    assert modes.pop("/etc/nginx/registry/tls.key") == "0400"
+    assert set(modes.values()) == {"0444"}
+
+
+def test_the_limits_apply_to_both_containers_and_nginx_runs_a_worker_per_cpu() -> None:
+    """memoryLimitMb and cpus limit the proxy as they limit the registry (issue 22: the proxy had none, and nginx ran
+    a worker per host CPU)."""
+    run = run_program({**OCI_CONFIG, "memoryLimitMb": 256, "cpus": "1.5"}, stack="dev")
+    registry, proxy = _containers(run)
+    for container in (registry, proxy):
+        assert (container.inputs["memory"], container.inputs["cpus"]) == (256, "1.5"), container.name
+        assert container.inputs["memorySwap"] in (256, -1), container.name
+        assert "memory" in container.options["replace_on_changes"], container.name
+    main = next(u["content"] for u in proxy.inputs["uploads"] if u["file"] == "/etc/nginx/nginx.conf")
+    assert "\nworker_processes  2;\n" in main
+    _, unlimited = _containers(run_program(OCI_CONFIG, stack="dev"))
+    assert "memory" not in unlimited.inputs and "cpus" not in unlimited.inputs
+    main = next(u["content"] for u in unlimited.inputs["uploads"] if u["file"] == "/etc/nginx/nginx.conf")
+    assert "\nworker_processes  auto;\n" in main
 
 
 def test_the_oci_gate_proves_the_challenge_and_that_the_read_only_user_cannot_push(oci_run: ProgramRun) -> None:

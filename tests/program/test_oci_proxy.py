@@ -9,6 +9,7 @@ The live behaviour of the same text is in tests/integration/test_oci_proxy.py.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -46,17 +47,21 @@ def _block(text: str, header: str) -> str:
     return text[start : text.index("}", start)]
 
 
-def _deny_rules(text: str) -> list[tuple[str, int]]:
-    """The map's entries after the default, as (key, value), keys as nginx stores them."""
-    block = _block(text, 'map "$request_method:$remote_user" $oci_proxy_deny_write {')
-    rules = []
+def _map_rules(text: str, header: str) -> tuple[str, list[tuple[str, str]]]:
+    """A map's default and its other entries, as (key, value), keys and values as nginx stores them."""
+    block = _block(text, header)
+    default, rules = "", []
     for line in block.splitlines()[1:]:
         line = line.strip()
-        if not line or line.startswith("default"):
+        if not line:
             continue
         token, value = line.rstrip(";").rsplit(" ", 1)
-        rules.append((unquote(token), int(value)))
-    return rules
+        value = unquote(value) if value.startswith('"') else value
+        if token == "default":
+            default = value
+        else:
+            rules.append((unquote(token), value))
+    return default, rules
 
 
 def _matches(key: str, subject: str) -> bool:
@@ -69,17 +74,30 @@ def _matches(key: str, subject: str) -> bool:
     return key.lower() == subject.lower()
 
 
-def may_pass(text: str, method: str, user: str) -> bool:
-    """Whether nginx lets ``method`` by ``user`` go on to auth_basic (else 403)."""
-    subject = f"{method}:{user}"
-    rules = _deny_rules(text)
-    # Exact keys win over regexes; regexes are tried in order; else the default (1).
+def _map(text: str, header: str, subject: str) -> str:
+    """The value nginx's map gives ``subject``: exact keys win over regexes, regexes are tried in order, else the
+    default."""
+    default, rules = _map_rules(text, header)
     for key, value in [rule for rule in rules if not rule[0].startswith("~")] + [
         rule for rule in rules if rule[0].startswith("~")
     ]:
         if _matches(key, subject):
-            return value == 0
-    return False
+            return value
+    return default
+
+
+USER_FILE_MAP = "map $request_method $oci_proxy_user_file {"
+REFUSED_WRITE_MAP = 'map "$request_method:$http_authorization" $oci_proxy_refused_write {'
+
+
+def user_file(text: str, method: str) -> str:
+    """The htpasswd file auth_basic checks ``method`` against."""
+    return _map(text, USER_FILE_MAP, method)
+
+
+def refused_as_403(text: str, method: str, authorization: str) -> bool:
+    """Whether a request auth_basic refused answers 403 (else 401 with the challenge)."""
+    return _map(text, REFUSED_WRITE_MAP, f"{method}:{authorization}") == "1"
 
 
 def _realm(text: str) -> str:
@@ -94,46 +112,56 @@ def http_unquote(value: str) -> str:
     return re.sub(r"\\(.)", r"\1", value)
 
 
-ALLOWED_NAME_CHARS = "Az09._@-"
-
-
-@pytest.mark.parametrize("admin", ["admin", "ad.min", "a_b@c-d.e", "0", "x" * 64, ALLOWED_NAME_CHARS])
-def test_only_the_admin_may_write(admin: str) -> None:
-    text = proxy_config(ProxyConfigArgs(admin_user=admin, realm="R"))
-    # A case twin (map's exact keys ignore case), a "." read as any character, a "$" end that allows a
-    # trailing newline, a missing anchor at either end.
-    others = {"spectro", admin.swapcase(), admin.replace(".", "X"), admin + "\n", admin + "x", "x" + admin} - {admin}
-    for method in (*oci_proxy.ADMIN_WRITE_METHODS, "MKCOL", "PROPFIND"):
-        assert may_pass(text, method, admin)
-        # No credentials: on to auth_basic, which answers 401 with the challenge.
-        assert may_pass(text, method, "")
-        for other in others:
-            assert not may_pass(text, method, other), (method, other)
-
-
-def test_every_user_may_read() -> None:
-    text = proxy_config(ProxyConfigArgs(admin_user="admin", realm="R"))
+def test_writes_are_checked_against_the_admins_entry_alone_and_reads_against_every_users() -> None:
+    """No rule looks at the user name: which file checks a request depends on its method only, so a write by the
+    admin's name with a wrong password, by another user, or by a name nobody has fail alike (issue 22: a rule on
+    the name told the admin's name from the others)."""
+    text = proxy_config(ProxyConfigArgs(realm="R"))
+    assert "$remote_user" not in text
     for method in oci_proxy.READ_METHODS:
-        for user in ("spectro", "admin", "", "Admin"):
-            assert may_pass(text, method, user)
-    # Methods are matched whole and case-sensitively.
-    assert not may_pass(text, "GETX", "spectro")
-    assert not may_pass(text, "get", "spectro")
+        assert user_file(text, method) == oci_proxy.HTPASSWD_FILE
+    # Methods are matched whole and case-sensitively: anything else is a write.
+    for method in (*oci_proxy.ADMIN_WRITE_METHODS, "MKCOL", "PROPFIND", "GETX", "get", "Head", "XGET"):
+        assert user_file(text, method) == oci_proxy.ADMIN_HTPASSWD_FILE, method
 
 
-def test_case_twin_of_the_admin_may_not_write() -> None:
-    text = proxy_config(ProxyConfigArgs(admin_user="admin", realm="R"))
-    assert not may_pass(text, "POST", "Admin")
-    assert not may_pass(text, "POST", "ADMIN")
+def test_a_refused_write_with_credentials_is_403_and_anything_else_refused_is_401() -> None:
+    text = proxy_config(ProxyConfigArgs(realm="R"))
+    for method in (*oci_proxy.ADMIN_WRITE_METHODS, "MKCOL", "get"):
+        for authorization in ("Basic c3BlY3RybzpwYXNz", "Basic YWRtaW46d3Jvbmc=", "Bearer x", "Basic"):
+            assert refused_as_403(text, method, authorization), (method, authorization)
+        # No credentials: 401 with the challenge, so clients retry with theirs.
+        assert not refused_as_403(text, method, "")
+    for method in oci_proxy.READ_METHODS:
+        assert not refused_as_403(text, method, "Basic c3BlY3RybzpwYXNz")
+        assert not refused_as_403(text, method, "")
 
 
-def test_write_is_refused_before_auth_with_a_registry_error() -> None:
-    text = proxy_config(ProxyConfigArgs(admin_user="admin", realm="R"))
-    location = text[text.index("location /v2/ {") :]
-    assert location.index("if ($oci_proxy_deny_write)") < location.index("auth_basic ")
-    assert f"return 403 {nginx_quote(oci_proxy.DENIED_BODY)};" in location
-    assert unquote(nginx_quote(oci_proxy.DENIED_BODY)) == oci_proxy.DENIED_BODY
-    assert f'auth_basic_user_file "{oci_proxy.HTPASSWD_FILE}";' in location
+def test_refusals_answer_in_the_registry_api_format_from_a_named_location() -> None:
+    """auth_basic's 401 goes to ``@oci_proxy_refused`` (a named location keeps the method and the challenge header,
+    nginx src/http/ngx_http_special_response.c ngx_http_send_error_page -> ngx_http_named_location)."""
+    text = proxy_config(ProxyConfigArgs(realm="R"))
+    location = _block(text, "location /v2/ {")
+    assert "auth_basic_user_file $oci_proxy_user_file;" in location
+    assert "error_page 401 = @oci_proxy_refused;" in location
+    refused = text[text.index("location @oci_proxy_refused {") :]
+    refused = refused[: refused.index("\n    }\n")]
+    assert f"return 403 {nginx_quote(oci_proxy.DENIED_BODY)};" in refused
+    assert f"return 401 {nginx_quote(oci_proxy.UNAUTHORIZED_BODY)};" in refused
+    for body in (oci_proxy.DENIED_BODY, oci_proxy.UNAUTHORIZED_BODY, oci_proxy.TOO_MANY_BODY):
+        assert unquote(nginx_quote(body)) == body
+        assert json.loads(body)["errors"][0]["code"] in {"DENIED", "UNAUTHORIZED", "TOOMANYREQUESTS"}
+
+
+def test_the_admin_file_holds_the_admins_line_alone() -> None:
+    text = "admin:$2b$04$aaa\nspectro:$2b$04$bbb\nAdmin:$2b$04$ccc\nadmin2:$2b$04$ddd\n"
+    assert oci_proxy.admin_entries(text, "admin") == "admin:$2b$04$aaa\n"
+    assert oci_proxy.admin_entries(text, "Admin") == "Admin:$2b$04$ccc\n"
+    for missing in ("root", "admi", ""):
+        with pytest.raises(ValueError, match="entries for admin user"):
+            oci_proxy.admin_entries(text, missing)
+    with pytest.raises(ValueError, match="2 entries"):
+        oci_proxy.admin_entries(text + "admin:$2b$04$eee\n", "admin")
 
 
 @pytest.mark.parametrize(
@@ -150,14 +178,14 @@ def test_write_is_refused_before_auth_with_a_registry_error() -> None:
     ],
 )
 def test_realm_reaches_the_challenge_as_a_valid_quoted_string(realm: str) -> None:
-    printed = _realm(proxy_config(ProxyConfigArgs(admin_user="admin", realm=realm)))
+    printed = _realm(proxy_config(ProxyConfigArgs(realm=realm)))
     # nginx prints: Basic realm="<printed>"; it must be one quoted-string that reads back as the realm.
     assert re.fullmatch(r'(?:[^"\\]|\\.)*', printed), printed
     assert http_unquote(printed) == realm
 
 
 def test_realm_never_starts_a_variable() -> None:
-    text = proxy_config(ProxyConfigArgs(admin_user="admin", realm="$host $remote_user"))
+    text = proxy_config(ProxyConfigArgs(realm="$host $remote_user"))
     (line,) = [line for line in text.splitlines() if line.strip().startswith("auth_basic ")]
     assert re.findall(r"\$\{?(\w+)", line) == ["oci_proxy_dollar", "oci_proxy_dollar"]
     assert 'geo $oci_proxy_dollar {\n    default "$";' in text
@@ -166,17 +194,17 @@ def test_realm_never_starts_a_variable() -> None:
 @pytest.mark.parametrize("realm", ["off", "", "   ", "line\nbreak", "nul\x00", "del\x7f"])
 def test_unsafe_realms_are_refused(realm: str) -> None:
     with pytest.raises(ValueError, match=r"realm|control"):
-        proxy_config(ProxyConfigArgs(admin_user="admin", realm=realm))
+        proxy_config(ProxyConfigArgs(realm=realm))
 
 
 def test_realm_off_in_other_case_is_a_realm() -> None:
     """nginx compares with ngx_strncmp: only "off" itself disables auth."""
-    assert _realm(proxy_config(ProxyConfigArgs(admin_user="admin", realm="OFF"))) == "OFF"
+    assert _realm(proxy_config(ProxyConfigArgs(realm="OFF"))) == "OFF"
 
 
 @pytest.mark.parametrize(("floor", "protocols"), [("1.2", "TLSv1.2 TLSv1.3"), ("1.3", "TLSv1.3")])
 def test_tls_floor(floor: str, protocols: str) -> None:
-    text = proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", tls_min_version=floor))
+    text = proxy_config(ProxyConfigArgs(realm="R", tls_min_version=floor))
     assert f"    ssl_protocols {protocols};\n" in text
     assert "TLSv1.1" not in text and "TLSv1 " not in text
     assert f"listen {oci_proxy.PROXY_PORT} ssl;" in text
@@ -186,18 +214,18 @@ def test_tls_floor(floor: str, protocols: str) -> None:
 
 def test_unknown_tls_floor_is_refused() -> None:
     with pytest.raises(ValueError, match="tls_min_version"):
-        proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", tls_min_version="1.1"))
+        proxy_config(ProxyConfigArgs(realm="R", tls_min_version="1.1"))
 
 
 def test_http_mode_has_no_tls() -> None:
-    text = proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", https=False))
+    text = proxy_config(ProxyConfigArgs(realm="R", https=False))
     assert f"listen {oci_proxy.PROXY_PORT};" in text
     assert "ssl" not in text
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in text
 
 
 def test_proxy_essentials_of_the_distribution_recipe() -> None:
-    text = proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", upstream="127.0.0.1:5999"))
+    text = proxy_config(ProxyConfigArgs(realm="R", upstream="127.0.0.1:5999"))
     for line in (
         "client_max_body_size 0;",
         "chunked_transfer_encoding on;",
@@ -207,7 +235,7 @@ def test_proxy_essentials_of_the_distribution_recipe() -> None:
         "proxy_set_header Host $http_host;",
         "proxy_set_header X-Forwarded-Proto $scheme;",
         "proxy_set_header X-Real-IP $remote_addr;",
-        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-Forwarded-For $remote_addr;",
         "proxy_read_timeout 900s;",
         "add_header Docker-Distribution-Api-Version $oci_proxy_api_version always;",
         "server 127.0.0.1:5999;",
@@ -220,7 +248,7 @@ def test_proxy_essentials_of_the_distribution_recipe() -> None:
 
 
 def test_braces_balance_and_every_statement_ends() -> None:
-    text = proxy_config(ProxyConfigArgs(admin_user="a.b", realm='x "{" y'))
+    text = proxy_config(ProxyConfigArgs(realm='x "{" y'))
     code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
     code = "\n".join(line.split("#", 1)[0] for line in code.splitlines())
     assert code.count("{") == code.count("}")
@@ -229,15 +257,88 @@ def test_braces_balance_and_every_statement_ends() -> None:
         assert not line or line.endswith((";", "{", "}")), line
 
 
+def test_forwarding_headers_are_set_by_the_proxy_never_taken_from_the_client() -> None:
+    """Every header distribution builds upload URLs from (registry/api/v2/urls.go NewURLBuilderFromRequest:
+    Forwarded, else X-Forwarded-Proto and X-Forwarded-Host) or logs the client address from (context/http.go
+    RemoteAddr: X-Forwarded-For, else X-Real-Ip) is set by nginx from what it saw; "" drops the client's Forwarded
+    (nginx passes no header set to an empty value). ``$proxy_add_x_forwarded_for`` would append to the client's
+    list, whose first entry the registry logs."""
+    location = _block(proxy_config(ProxyConfigArgs(realm="R")), "location /v2/ {")
+    headers = dict(
+        line.strip().removeprefix("proxy_set_header ").rstrip(";").split(" ", 1)
+        for line in location.splitlines()
+        if line.strip().startswith("proxy_set_header ")
+    )
+    assert headers["Host"] == headers["X-Forwarded-Host"] == "$http_host"
+    assert headers["X-Forwarded-Proto"] == "$scheme"
+    assert headers["X-Forwarded-For"] == headers["X-Real-IP"] == "$remote_addr"
+    assert headers["Forwarded"] == '""'
+    assert "$proxy_add_x_forwarded_for" not in location and "$http_x_forwarded" not in location
+
+
+def test_tls12_offers_aead_suites_with_forward_secrecy_only() -> None:
+    """Mozilla's "intermediate" TLS 1.2 suites without its DHE ones (nginx uses DHE only with an ssl_dhparam file):
+    no CBC, no SHA-1 MAC, no static RSA key exchange."""
+    text = proxy_config(ProxyConfigArgs(realm="R"))
+    assert f"    ssl_ciphers {oci_proxy.TLS12_CIPHERS};\n" in text
+    suites = oci_proxy.TLS12_CIPHERS.split(":")
+    assert len(suites) == 6
+    for suite in suites:
+        assert suite.startswith("ECDHE-"), suite
+        assert suite.endswith(("-GCM-SHA256", "-GCM-SHA384", "-CHACHA20-POLY1305")), suite
+    assert "ssl_prefer_server_ciphers off;" in text
+    assert "ssl_ciphers" not in proxy_config(ProxyConfigArgs(realm="R", https=False))
+
+
+def test_each_client_address_gets_bounded_requests_and_connections_answered_429() -> None:
+    text = proxy_config(ProxyConfigArgs(realm="R"))
+    assert (oci_proxy.REQUESTS_PER_SECOND, oci_proxy.REQUESTS_BURST, oci_proxy.CONNECTIONS_PER_ADDRESS) == (
+        300,
+        3000,
+        256,
+    )
+    assert "limit_req_zone $binary_remote_addr zone=oci_proxy_requests:10m rate=300r/s;" in text
+    assert "limit_conn_zone $binary_remote_addr zone=oci_proxy_connections:10m;" in text
+    server = text[text.index("server {") :]
+    for line in (
+        "limit_req zone=oci_proxy_requests burst=3000 nodelay;",
+        "limit_conn oci_proxy_connections 256;",
+        "limit_req_status 429;",
+        "limit_conn_status 429;",
+    ):
+        assert f"\n    {line}\n" in server, line
+    assert "error_page 429 = @oci_proxy_too_many;" in _block(text, "location /v2/ {")
+    lowered = proxy_config(
+        ProxyConfigArgs(realm="R", requests_per_second=5, requests_burst=7, connections_per_address=2)
+    )
+    assert (
+        "rate=5r/s;" in lowered and "burst=7 nodelay;" in lowered and "limit_conn oci_proxy_connections 2;" in lowered
+    )
+
+
+@pytest.mark.parametrize(
+    ("cpus", "workers"), [(None, "auto"), ("0", "auto"), ("0.5", "1"), ("1.0", "1"), ("1.5", "2"), (4, "4")]
+)
+def test_nginx_runs_a_worker_per_cpu_the_limit_allows(cpus: str | int | None, workers: str) -> None:
+    text = oci_proxy.main_config(cpus)
+    assert f"\nworker_processes  {workers};\n" in text
+    assert "\nuser  nginx;\n" in text
+    assert f"worker_connections  {oci_proxy.WORKER_CONNECTIONS};" in text
+    assert "include /etc/nginx/conf.d/*.conf;" in text
+    assert oci_proxy.MAIN_CONFIG_FILE == "/etc/nginx/nginx.conf"
+
+
 def test_bad_arguments_are_refused() -> None:
-    with pytest.raises(ValueError, match="admin_user"):
-        proxy_config(ProxyConfigArgs(admin_user="", realm="R"))
+    for field in ("requests_per_second", "requests_burst", "connections_per_address"):
+        for bad in (0, -1, 1.5, True):
+            with pytest.raises(ValueError, match=field):
+                proxy_config(ProxyConfigArgs(realm="R", **{field: bad}))
     with pytest.raises(ValueError, match="port"):
-        proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", port=0))
+        proxy_config(ProxyConfigArgs(realm="R", port=0))
     for upstream in ("127.0.0.1", "127.0.0.1:5000; include /etc/passwd", "host:50 00", ""):
         with pytest.raises(ValueError, match="upstream"):
-            proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", upstream=upstream))
-    assert "server [::1]:5000;" in proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", upstream="[::1]:5000"))
+            proxy_config(ProxyConfigArgs(realm="R", upstream=upstream))
+    assert "server [::1]:5000;" in proxy_config(ProxyConfigArgs(realm="R", upstream="[::1]:5000"))
 
 
 def test_nginx_quote_refuses_variables_and_control_characters() -> None:
@@ -272,9 +373,7 @@ def test_the_official_images_ipv6_entrypoint_script_leaves_the_proxy_config_alon
     be the packaged one and must hold no text that sed would rewrite: then the proxy nginx runs is exactly
     the one components.instance.proxy renders (and listens on IPv4 only: no ``[::]`` line is added)."""
     for https in (True, False):
-        config = oci_proxy.proxy_config(
-            oci_proxy.ProxyConfigArgs(admin_user="admin", realm="Spectro Pack Registry", https=https)
-        )
+        config = oci_proxy.proxy_config(oci_proxy.ProxyConfigArgs(realm="Spectro Pack Registry", https=https))
         assert oci_proxy.CONFIG_FILE == "/etc/nginx/conf.d/default.conf"
         # The packaged default.conf starts with its server block; ours with the generated-by comment.
         assert config.startswith("# Generated by the palette-pack-registry program")

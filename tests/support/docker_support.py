@@ -39,10 +39,12 @@ __all__ = [
     "DockerJanitor",
     "RunningContainer",
     "build_standin_image",
+    "container_logs",
     "container_spec_with",
     "docker",
     "docker_available",
     "docker_engine_decision",
+    "file_header_in_container",
     "file_in_container",
     "inspect_container",
     "replace_stop",
@@ -178,10 +180,13 @@ class RunningContainer:
 
     def logs(self, tail: str = "50") -> str:
         """The container's log (stdout and stderr, where the registry writes), last ``tail`` lines or "all"."""
-        result = subprocess.run(
-            ["docker", "logs", "--tail", tail, self.id], capture_output=True, timeout=30, check=False
-        )
-        return (result.stdout + result.stderr).decode(errors="replace")
+        return container_logs(self.id, tail)
+
+
+def container_logs(container: str, tail: str = "50") -> str:
+    """A container's log, stdout and stderr, last ``tail`` lines or "all"."""
+    result = subprocess.run(["docker", "logs", "--tail", tail, container], capture_output=True, timeout=30, check=False)
+    return (result.stdout + result.stderr).decode(errors="replace")
 
 
 def container_spec_with(spec: Mapping[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -427,7 +432,12 @@ def _copied_out(container: str, path: str) -> tuple[tarfile.TarInfo, bytes]:
 
 def file_mode_in_container(container: str, path: str) -> int:
     """The permission bits of ``path`` inside a container, as ``docker cp`` reports them."""
-    return _copied_out(container, path)[0].mode & 0o7777
+    return file_header_in_container(container, path).mode & 0o7777
+
+
+def file_header_in_container(container: str, path: str) -> tarfile.TarInfo:
+    """``path``'s tar header as ``docker cp`` streams it: its mode, owner (uid, gid) and size."""
+    return _copied_out(container, path)[0]
 
 
 def file_in_container(container: str, path: str) -> bytes:

@@ -124,12 +124,14 @@ def start_oci_pair(
     volume: str | None = None,
     start: bool = True,
     registry_auth: bool = False,
+    admin: str = "admin",
 ) -> OciPair:
     """Creates (and starts) the registry and the proxy of one instance; ``leaf`` None means plain HTTP.
 
     ``volume`` (a name, made per run) is mounted at /var/lib/registry and created when new.
     ``registry_auth`` True adds an htpasswd check by the registry itself behind nginx's (the program leaves
-    it out): for the benchmark that shows what that second bcrypt check would cost.
+    it out): for the benchmark that shows what that second bcrypt check would cost. ``admin`` is the user whose
+    line of ``htpasswd_text`` goes into the admin-only file writes are checked against.
     """
     # The proxy owns the namespace and publishes the port; the registry joins it (components/instance/container.py).
     proxy = _create(
@@ -161,13 +163,19 @@ def start_oci_pair(
     registry = _create(janitor, args, envs, registry_image)
     upload_files(registry, [{"file": REGISTRY_HTPASSWD, "content": htpasswd_text, "permissions": "0444"}])
     uploads = [
+        {"file": oci_proxy.MAIN_CONFIG_FILE, "content": oci_proxy.main_config(None), "permissions": "0444"},
         {"file": oci_proxy.CONFIG_FILE, "content": config_text, "permissions": "0444"},
         {"file": oci_proxy.HTPASSWD_FILE, "content": htpasswd_text, "permissions": "0444"},
+        {
+            "file": oci_proxy.ADMIN_HTPASSWD_FILE,
+            "content": oci_proxy.admin_entries(htpasswd_text, admin),
+            "permissions": "0444",
+        },
     ]
     if leaf is not None:
         uploads += [
             {"file": oci_proxy.CERT_FILE, "content": leaf.certificate_pem, "permissions": "0444"},
-            {"file": oci_proxy.KEY_FILE, "content": leaf.private_key_pem, "permissions": "0444"},
+            {"file": oci_proxy.KEY_FILE, "content": leaf.private_key_pem, "permissions": oci_proxy.KEY_MODE},
         ]
     upload_files(proxy, uploads)
     pair = OciPair(registry, proxy, 0, leaf is not None, 0.0)

@@ -333,6 +333,8 @@ def test_bad_arguments_are_refused() -> None:
         for bad in (0, -1, 1.5, True):
             with pytest.raises(ValueError, match=field):
                 proxy_config(ProxyConfigArgs(realm="R", **{field: bad}))
+    with pytest.raises(ValueError, match="connections_per_address 65536"):
+        proxy_config(ProxyConfigArgs(realm="R", connections_per_address=65536))
     with pytest.raises(ValueError, match="port"):
         proxy_config(ProxyConfigArgs(realm="R", port=0))
     for upstream in ("127.0.0.1", "127.0.0.1:5000; include /etc/passwd", "host:50 00", ""):

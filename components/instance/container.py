@@ -125,9 +125,7 @@ class Instance(pulumi.ComponentResource):
                 htpasswd=args.htpasswd,
                 tls=args.tls,
                 tls_min_version=args.tls_min_version,
-                http_secret_env=pulumi.Output.secret(args.http_secret).apply(
-                    lambda value: f"REGISTRY_HTTP_SECRET={value}"
-                ),
+                http_secret=pulumi.Output.secret(args.http_secret),
                 storage_env=storage_env,
                 proxy_image=args.kind.proxy_image,
                 read_only=args.storage.maintenance.read_only,

@@ -90,8 +90,9 @@ class ServerInputs:
     """What is served over TLS; None serves plain HTTP."""
     tls_min_version: str
     """Oldest TLS version served (with ``tls``)."""
-    http_secret_env: pulumi.Input[str]
-    """``REGISTRY_HTTP_SECRET=...`` (secret)."""
+    http_secret: pulumi.Input[str]
+    """distribution's ``http.secret``, the same on every instance (secret): each kind decides where it goes (the OCI
+    kind's configuration file, the legacy server's env)."""
     storage_env: Sequence[pulumi.Input[str]] = ()
     """REGISTRY_STORAGE_* env for storage other than the container's filesystem (added after the kind's env)."""
     proxy_image: str | None = None

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
+
 from components.kinds.kind import DRAIN_ENV, ContainerFile, Refusal, RegistryKind, ServerInputs, ServerSetup
 from components.palette.shapes import PACK_REGISTRY_API
 
@@ -41,7 +43,9 @@ class LegacyKind(RegistryKind):
             f"REGISTRY_AUTH_HTPASSWD_REALM={inputs.auth_realm}",
             f"REGISTRY_AUTH_HTPASSWD_PATH={AUTH_FILE}",
             DRAIN_ENV,
-            inputs.http_secret_env,
+            # Spectro documents no configuration file of spectro-registry's (its path, what else it must hold): the
+            # secret stays in the env, where the install guide's settings are.
+            pulumi.Output.secret(inputs.http_secret).apply(lambda value: f"REGISTRY_HTTP_SECRET={value}"),
         ]
         files = [ContainerFile(AUTH_FILE, inputs.htpasswd)]
         if inputs.tls is not None:

@@ -30,6 +30,7 @@ from components.palette.shapes import OCI_REGISTRY_API
 
 __all__ = [
     "CONFIG_FILE",
+    "CONFIG_FILE_MODE",
     "DEFAULT_IMAGE",
     "EXISTING",
     "NO_BLOB_CACHE_ENV",
@@ -39,6 +40,7 @@ __all__ = [
     "OciKind",
     "OciRegistry",
     "maintenance_env",
+    "registry_config",
 ]
 
 # The 2.8 line is what the Debian stand-in (distribution 2.8.2) tests; 3.x tags are untested.
@@ -54,6 +56,39 @@ CONFIG_FILE = "/etc/docker/registry/config.yml"
 ``garbage-collect`` command reads it the way ``serve`` does, environment overrides included
 (distribution registry/root.go ``GCCmd`` -> registry.go ``resolveConfiguration`` -> configuration.Parse), so a
 ``docker exec`` in the registry container collects the storage the registry serves, an S3 bucket too."""
+
+CONFIG_FILE_MODE = "0400"
+"""The configuration file holds the HTTP secret: readable by root alone, the user the official image runs the registry
+as (its Dockerfile sets no USER)."""
+
+
+def registry_config(http_secret: str) -> str:
+    """CONFIG_FILE's content: the official image's configuration (distribution-library-image ``config-example.yml`` of
+    the 2.8 line, as the stand-in keeps it: scripts/standin/oci.sh) with ``http.secret``.
+
+    distribution reads the file named on its command line (registry/registry.go ``resolveConfiguration``), then lets
+    each ``REGISTRY_<SECTION>_<KEY>`` variable replace its key (configuration/parser.go ``Parse``): the program's env
+    (address, storage, maintenance) still applies on top, and without ``REGISTRY_HTTP_SECRET`` in the env the secret
+    is the file's. JSON is YAML, and ``json.dumps`` quotes the secret whatever it holds.
+    """
+    config = {
+        "version": "0.1",
+        "log": {"fields": {"service": "registry"}},
+        "storage": {
+            "delete": {"enabled": True},
+            "cache": {"blobdescriptor": "inmemory"},
+            "filesystem": {"rootdirectory": "/var/lib/registry"},
+        },
+        "http": {
+            "addr": ":5000",
+            "secret": http_secret,
+            "headers": {"X-Content-Type-Options": ["nosniff"]},
+            "debug": {"addr": ":5001", "prometheus": {"enabled": True, "path": "/metrics"}},
+        },
+        "health": {"storagedriver": {"enabled": True, "interval": "10s", "threshold": 3}},
+    }
+    return json.dumps(config, indent=2) + "\n"
+
 
 UPLOAD_PURGE_INTERVAL = "1h"
 """How often the registry looks for abandoned uploads: a walk of the repositories' ``_uploads`` folders only
@@ -156,7 +191,6 @@ class OciKind(OciRegistry):
         env: list[Any] = [
             f"REGISTRY_LOG_LEVEL={inputs.log_level}",
             DRAIN_ENV,
-            inputs.http_secret_env,
             *(entry for entry in proxy.registry_env() if entry not in storage),
         ]
         if not inputs.storage_env:
@@ -184,8 +218,15 @@ class OciKind(OciRegistry):
                 ContainerFile(proxy.KEY_FILE, inputs.tls.private_key, secret=True, mode=proxy.KEY_MODE),
             ]
         front = FrontContainer(role="proxy", image=inputs.proxy_image, files=files, port=proxy.PROXY_PORT)
+        # The HTTP secret in the configuration file the registry reads, not in its env (docker inspect shows env).
+        config_file = ContainerFile(
+            CONFIG_FILE,
+            pulumi.Output.secret(inputs.http_secret).apply(registry_config),
+            secret=True,
+            mode=CONFIG_FILE_MODE,
+        )
         # The proxy publishes its port; the registry listens on the namespace's loopback.
-        return ServerSetup(env=env, files=[], port=proxy.PROXY_PORT, front=front)
+        return ServerSetup(env=env, files=[config_file], port=proxy.PROXY_PORT, front=front)
 
     def maintenance_refusal(self) -> Refusal | None:
         return None

@@ -395,3 +395,44 @@ def test_a_blob_deleted_through_one_instance_is_gone_from_every_instance_on_shar
     assert deleted.status_code == 202, deleted.text
     assert head(first) == 404
     assert head(second) == 404, "the other instance still reports the deleted blob from its in-memory cache"
+
+
+LIMITS = {"memoryLimitMb": 256, "cpus": "1.5"}
+
+
+def test_the_limits_hold_on_both_containers_and_nginx_runs_a_worker_per_cpu(
+    janitor: DockerJanitor, oci_standin_image: str, proxy_standin_image: str
+) -> None:
+    """Issue 22: memoryLimitMb and cpus limited the registry only; the proxy ran unbounded with a worker per host
+    CPU. Both containers as declared carry the limits, `docker inspect` shows them, the kernel enforces them (their
+    cgroups), and nginx runs two workers for 1.5 CPUs (the program's nginx.conf, components/instance/proxy.py
+    ``worker_processes``); then the instance serves."""
+    run = run_program({**CONFIG, **LIMITS}, stack="dev", use_stack_file=False)
+    deployed = deploy(run, janitor, (oci_standin_image, proxy_standin_image), janitor.name("oci-it-limits"))
+    ReadinessGateProvider().create(deployed.gate_props())
+    for container in (deployed.registry, deployed.proxy):
+        host = docker_support.inspect_container(container.id)["HostConfig"]
+        assert (host["Memory"], host["MemorySwap"]) == (256 * 1024 * 1024,) * 2, container.name
+        assert host["NanoCpus"] == 1_500_000_000, container.name
+        assert docker_support.cgroup_limits(container.id) == docker_support.CgroupLimits(256 * 1024 * 1024, 1.5)
+    nginx = docker("top", deployed.proxy.id, "-o", "pid,args").splitlines()[1:]
+    assert sum("nginx: worker process" in line for line in nginx) == 2, nginx
+    assert deployed.reader().get("/v2/_catalog").status == 200
+
+
+def test_the_http_secret_is_in_no_env_and_in_a_config_file_root_alone_reads(instance: Instance) -> None:
+    """Issue 22: `docker inspect` showed REGISTRY_HTTP_SECRET. It is now ``http.secret`` in the registry's
+    configuration file (components/kinds/oci.py ``registry_config``), mode 0400, owned by root, whom the registry
+    runs as; the registry read it (an upload started and finished through the proxy signs and checks its state
+    with that secret: distribution registry/handlers/hmac.go)."""
+    secret = instance.run.named("registry-http-secret").outputs["result"]
+    for container in (instance.registry, instance.proxy):
+        inspected = json.dumps(docker_support.inspect_container(container.id))
+        assert "REGISTRY_HTTP_SECRET" not in inspected and secret not in inspected, container.name
+    header = docker_support.file_header_in_container(instance.registry.id, "/etc/docker/registry/config.yml")
+    assert (header.mode & 0o7777, header.uid, header.gid) == (0o400, 0, 0)
+    assert secret in docker_support.file_in_container(instance.registry.id, "/etc/docker/registry/config.yml").decode()
+    blob = secrets.token_bytes(64 * 1024)
+    digest = instance.admin().push_blob("packs/spectro-packs/archive/secret", blob)
+    assert instance.reader().get(f"/v2/packs/spectro-packs/archive/secret/blobs/{digest}").body == blob
+    assert secret not in instance.logs()

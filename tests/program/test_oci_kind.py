@@ -11,10 +11,12 @@ import shlex
 from typing import Any
 
 import pytest
+import yaml
 
 from components.instance import docker_engine
 from components.instance.container import STOP_GRACE_SECONDS
 from components.kinds import LEGACY, OCI
+from components.kinds.oci import CONFIG_FILE
 from tests.support.config_values import parse
 from tests.support.harness import CONTAINER, IMAGE, PALETTE, READINESS, VOLUME, ProgramRun, run_program
 
@@ -88,12 +90,33 @@ def test_the_oci_registry_serves_plain_http_on_loopback_only_and_keeps_data_wher
     assert not [e for e in env if e.startswith("REGISTRY_HTTP_TLS_")], "the proxy terminates TLS"
     # nginx checks the passwords; the registry behind it checks none (and so needs no htpasswd file).
     assert not [e for e in env if e.startswith("REGISTRY_AUTH")]
-    assert not registry.inputs.get("uploads")
+    # Its one upload: the configuration file holding the HTTP secret (below).
+    assert [u["file"] for u in registry.inputs["uploads"]] == ["/etc/docker/registry/config.yml"]
     assert "REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:5001" in env
     assert registry.inputs["volumes"] == [
         {"containerPath": "/var/lib/registry", "volumeName": "spectro-registry-dev-data"}
     ]
     assert oci_run.one(VOLUME).inputs["name"] == "spectro-registry-dev-data"
+
+
+def test_the_http_secret_is_in_the_registrys_config_file_readable_by_root_alone_not_in_its_env(
+    oci_run: ProgramRun,
+) -> None:
+    """Issue 22: REGISTRY_HTTP_SECRET was in the registry container's env, which `docker inspect` shows. It is now
+    distribution's ``http.secret`` in the configuration file the registry reads (the official image's path, which
+    ``garbage-collect`` reads too), 0400, secret in the state."""
+    registry, _ = _containers(oci_run)
+    secret = oci_run.named("registry-http-secret").outputs["result"]
+    assert not [e for e in _env(registry) if e.startswith("REGISTRY_HTTP_SECRET")]
+    assert not [e for e in _env(registry) if secret in e]
+    (upload,) = registry.inputs["uploads"]
+    assert (upload["file"], upload["permissions"]) == (CONFIG_FILE, "0400")
+    config = yaml.safe_load(upload["content"])
+    assert config["http"]["secret"] == secret
+    assert config["version"] == "0.1"
+    assert config["storage"]["filesystem"] == {"rootdirectory": "/var/lib/registry"}
+    assert "uploads" in registry.secret_inputs
+    assert not [u for u in _containers(oci_run)[1].inputs["uploads"] if secret in u["content"]]
 
 
 def test_the_proxy_gets_its_config_the_htpasswd_and_the_tls_pair_with_secrets_marked(oci_run: ProgramRun) -> None:

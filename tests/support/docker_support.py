@@ -36,9 +36,11 @@ from tests.support.paths import ROOT
 __all__ = [
     "LABEL",
     "STANDIN_IMAGE",
+    "CgroupLimits",
     "DockerJanitor",
     "RunningContainer",
     "build_standin_image",
+    "cgroup_limits",
     "container_logs",
     "container_spec_with",
     "docker",
@@ -443,3 +445,42 @@ def file_header_in_container(container: str, path: str) -> tarfile.TarInfo:
 def file_in_container(container: str, path: str) -> bytes:
     """The content of ``path`` in a container, through ``docker cp`` (the stand-in images have no shell)."""
     return _copied_out(container, path)[1]
+
+
+@dataclass(frozen=True)
+class CgroupLimits:
+    """What the kernel enforces on a running container: its cgroup's memory limit and CPU quota."""
+
+    memory_bytes: int | None
+    """memory.limit_in_bytes (cgroup v1) or memory.max (v2); None for no limit."""
+    cpus: float | None
+    """CPU quota / period (cpu.cfs_quota_us / cpu.cfs_period_us, or cpu.max); None for no quota."""
+
+
+def cgroup_limits(container: str) -> CgroupLimits:
+    """The limits of a running container's cgroup, read on the host from /sys/fs/cgroup (v1 or v2) through the
+    cgroup its main process is in (/proc/<pid>/cgroup). The tests run beside the engine, as root."""
+    pid = docker("inspect", "--format", "{{.State.Pid}}", container).strip()
+    lines = [line.split(":", 2) for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()]
+    root = Path("/sys/fs/cgroup")
+
+    def v1(controller: str) -> Path | None:
+        for _, controllers, path in lines:
+            if controller in controllers.split(","):
+                return root / controllers / path.lstrip("/")
+        return None
+
+    memory_dir, cpu_dir = v1("memory"), v1("cpu")
+    if memory_dir is not None and cpu_dir is not None:
+        memory = int((memory_dir / "memory.limit_in_bytes").read_text())
+        quota = int((cpu_dir / "cpu.cfs_quota_us").read_text())
+        period = int((cpu_dir / "cpu.cfs_period_us").read_text())
+        # v1 writes "no limit" as the largest page-aligned value.
+        return CgroupLimits(None if memory >= 1 << 62 else memory, None if quota < 0 else quota / period)
+    unified = root / next(path for number, controllers, path in lines if number == "0" and not controllers).lstrip("/")
+    memory_text = (unified / "memory.max").read_text().strip()
+    quota_text, period_text = (unified / "cpu.max").read_text().split()
+    return CgroupLimits(
+        None if memory_text == "max" else int(memory_text),
+        None if quota_text == "max" else int(quota_text) / int(period_text),
+    )

@@ -143,6 +143,9 @@ class RegistryKind:
     """The program runs the server (False: a registry the user already runs, see ``EXISTING``)."""
     require_challenge: bool = False
     """The readiness gate requires the health path to answer 401 with a Basic challenge (a proxy guards it)."""
+    write_probe_must_refuse: bool = True
+    """The read-only user's write at ``write_probe_path`` must be refused, or the gate fails; False: the gate records
+    what happened and the program warns when the write was not refused."""
     existing: RegistryKind | None = field(default=None, repr=False)
     """What this kind becomes when ``ociEndpoint`` names a registry the user runs (None: not allowed)."""
 

@@ -16,7 +16,16 @@ import pulumi
 from components.kinds.kind import DRAIN_ENV, ContainerFile, Refusal, RegistryKind, ServerInputs, ServerSetup
 from components.palette.shapes import PACK_REGISTRY_API
 
-__all__ = ["AUTH_FILE", "CERT_FILE", "CONTAINER_PORT", "KEY_FILE", "LEGACY", "MINIMUM_TLS", "LegacyKind"]
+__all__ = [
+    "AUTH_FILE",
+    "CERT_FILE",
+    "CONTAINER_PORT",
+    "KEY_FILE",
+    "LEGACY",
+    "MINIMUM_TLS",
+    "WRITE_PROBE_PATH",
+    "LegacyKind",
+]
 
 CONTAINER_PORT = 5000
 """The port the server listens on inside its container."""
@@ -28,9 +37,18 @@ MINIMUM_TLS = {"1.2": "tls1.2", "1.3": "tls1.3"}
 """tlsMinVersion -> REGISTRY_HTTP_TLS_MINIMUMTLS (distribution's registry/registry.go tlsVersions)."""
 
 
+WRITE_PROBE_PATH = "/v2/palette-pack-registry/readiness-probe/blobs/uploads/"
+"""Where the readiness gate tries a push as the read-only user: distribution's blob-upload route. spectro-registry is
+built on distribution, but Spectro documents neither whether it serves ``/v2/`` nor whether it has roles; a server
+without the route answers 404 and nothing is tried."""
+
+
 @dataclass(frozen=True)
 class LegacyKind(RegistryKind):
     """The server answers clients itself: TLS, basic auth against the htpasswd file, every route."""
+
+    def write_probe_path(self, base_content_path: str) -> str | None:
+        return WRITE_PROBE_PATH
 
     def runs_image(self, repository: str) -> bool:
         return repository.rsplit("/", 1)[-1] == "spectro-registry"
@@ -94,4 +112,7 @@ LEGACY = LegacyKind(
     health_path="/health",
     catalog_path="/v1/_catalog",
     palette=PACK_REGISTRY_API,
+    # Whether spectro-registry keeps its read-only user from pushing is not documented: the gate tries, and a push
+    # it is not refused is a warning naming the user Palette holds, not a failure of a server run as Spectro says.
+    write_probe_must_refuse=False,
 )

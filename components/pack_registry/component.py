@@ -38,6 +38,7 @@ from components.packs import Pack
 from components.packs.archive import pack_content
 from components.palette import PaletteRegistration
 from components.readiness import ReadinessGate
+from components.readiness.probe import WRITE_ALLOWED
 
 __all__ = ["PackRegistry"]
 
@@ -171,6 +172,9 @@ class PackRegistry(pulumi.ComponentResource):
                 gate = self._gate(f"readiness{suffix}", settings, registry, instance)
                 self.gates.append(gate)
                 previous = gate
+                if not settings.kind.kind.write_probe_must_refuse and len(self.gates) == 1:
+                    # Every instance runs the same server: the first gate's probe speaks for all.
+                    gate.write_probe_result.apply(lambda result: _warn_if_read_only_writes(result, settings))
         self.container_names = pulumi.Output.all(*(registry.container.name for registry in self.instances))
 
         self.pull_user = settings.palette.user
@@ -309,6 +313,7 @@ class PackRegistry(pulumi.ComponentResource):
             storage_hint=storage_hint(s3, PROJECT) if s3 else None,
             require_challenge=kind.require_challenge,
             write_probe_path=kind.write_probe_path(settings.kind.base_content_path),
+            write_probe_must_refuse=kind.write_probe_must_refuse,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=list(registry.serving.values()),
@@ -347,6 +352,22 @@ class PackRegistry(pulumi.ComponentResource):
 
 PUBLISHED = ("reference", "manifest_digest", "push_id")
 """The Pack outputs the registration's sync trigger is made of: what each pack published, and when again."""
+
+
+def _warn_if_read_only_writes(result: str | None, settings: RegistrySettings) -> None:
+    """The legacy kind's least privilege, flagged: a warning when the readiness gate's push as the read-only user was
+    not refused (components/readiness/probe.py ``WRITE_ALLOWED``), naming the user Palette holds."""
+    if result != WRITE_ALLOWED:
+        return
+    tried = settings.users.read_only_users[0]
+    palette = settings.palette.user
+    holder = "the user Palette holds" if settings.palette.enabled else "the user Palette would hold (paletteUser)"
+    pulumi.log.warn(
+        f"registryKind legacy: the registry let read-only user '{tried}' start a push (the readiness gate tried one "
+        f"and cancelled it), so every user of its htpasswd file can push, overwrite and delete packs, '{palette}' "
+        f"included, {holder}. Spectro documents no roles for spectro-registry: use registryKind oci, whose proxy "
+        "lets only adminUser write (docs/oci.md)."
+    )
 
 
 def _digest_of(values: list[object]) -> str:

@@ -8,7 +8,9 @@ The gate polls, from the machine running Pulumi, until
 2. the catalog path returns 200 for ``username``/``password`` (basic auth), and
 3. for the OCI kind (``require_challenge``, ``write_probe_path``): the health path answered anonymously with
    401 and a Basic challenge, and the read-only user's attempt to start a blob upload is refused. A
-   registry that lets the read-only user push fails the gate at once.
+   registry that lets the read-only user push fails the gate at once. For the legacy kind
+   (``write_probe_must_refuse`` false) the same attempt is only recorded in ``write_probe_result`` ("allowed"
+   is turned into a warning by the program), as is a server that has no such route ("not-tried").
 
 What counts as "the health path answers": 2xx, or 401. The real server serves ``/health`` without auth
 (200); the distribution stand-in used in tests has no health route and is probed on ``/v2/``, which needs
@@ -72,6 +74,7 @@ INPUT_KEYS = (
     "storage_hint",
     "require_challenge",
     "write_probe_path",
+    "write_probe_must_refuse",
 )
 """The properties ``diff`` compares; outputs such as ``ready_seconds`` are left out."""
 
@@ -87,6 +90,7 @@ def _defaults() -> dict[str, Any]:
         "storage_hint": "",
         "require_challenge": False,
         "write_probe_path": "",
+        "write_probe_must_refuse": True,
     }
 
 
@@ -106,6 +110,7 @@ def _probe_settings(props: Mapping[str, Any]) -> ProbeSettings:
         storage_hint=merged.get("storage_hint") or None,
         require_challenge=bool(merged["require_challenge"]),
         write_probe_path=merged.get("write_probe_path") or None,
+        write_probe_must_refuse=bool(merged["write_probe_must_refuse"]),
     )
 
 
@@ -148,6 +153,7 @@ def _check_failures(news: Mapping[str, Any]) -> list[pulumi.dynamic.CheckFailure
     if known("server_name") and server_name is not None and not (isinstance(server_name, str) and server_name):
         fail("server_name", "must be a non-empty host name or IP address")
     check.flag("require_challenge")
+    check.flag("write_probe_must_refuse")
     triggers = news.get("triggers")
     if known("triggers") and triggers is not None and not isinstance(triggers, dict):
         fail("triggers", "must be a map of strings")
@@ -212,7 +218,12 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
     require_challenge: pulumi.Output[bool]
     """The health path must answer 401 with a Basic challenge (OCI kind: the proxy guards everything)."""
     write_probe_path: pulumi.Output[str]
-    """Where the read-only user must be refused a blob upload ("" for no probe; OCI kind)."""
+    """Where the read-only user tries to start a blob upload ("" for no probe)."""
+    write_probe_must_refuse: pulumi.Output[bool]
+    """A write not refused fails the gate (OCI kind); False records it in ``write_probe_result`` (legacy kind)."""
+    write_probe_result: pulumi.Output[str | None]
+    """What the last write probe met: "refused", "allowed" (the read-only user can push) or "not-tried" (no such
+    route); None without a probe."""
     ready_seconds: pulumi.Output[float]
     """Seconds the last create/update waited until the registry was ready."""
     attempts: pulumi.Output[int]
@@ -237,6 +248,7 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
         storage_hint: pulumi.Input[str] | None = None,
         require_challenge: bool = False,
         write_probe_path: str | None = None,
+        write_probe_must_refuse: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -258,9 +270,12 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
             # Only when given: stacks without one keep exactly the inputs they had.
             props["storage_hint"] = storage_hint
         if require_challenge or write_probe_path:
-            # OCI kind only, likewise: a legacy gate's inputs stay as they were.
             props["require_challenge"] = require_challenge
             props["write_probe_path"] = write_probe_path or ""
+            props["write_probe_result"] = None
+        if not write_probe_must_refuse:
+            # The legacy kind's only: an OCI gate's inputs stay as they were.
+            props["write_probe_must_refuse"] = False
         super().__init__(
             ReadinessGateProvider(),
             resource_name,

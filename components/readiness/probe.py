@@ -30,6 +30,9 @@ from components.dynamic.http import VerifyingAdapter, exception_chain, trust_con
 __all__ = [
     "DEFAULT_INTERVAL_SECONDS",
     "DEFAULT_TIMEOUT_SECONDS",
+    "WRITE_ALLOWED",
+    "WRITE_NOT_TRIED",
+    "WRITE_REFUSED",
     "ProbeSettings",
     "RegistryNotReady",
     "wait_until_ready",
@@ -86,7 +89,10 @@ class ProbeSettings:
     require_challenge: bool = False
     """The health path must refuse anonymous clients: 401 with a Basic challenge (a proxy guards everything)."""
     write_probe_path: str | None = None
-    """Where the read-only user must be refused when starting a blob upload (None: no write probe)."""
+    """Where the read-only user tries to start a blob upload (None: no write probe)."""
+    write_probe_must_refuse: bool = True
+    """A write the probe is not refused fails the gate (the OCI kind, whose proxy must refuse it); False records it
+    in ``write_probe_result`` instead (the legacy kind: whether spectro-registry has roles is not documented)."""
 
     @property
     def https(self) -> bool:
@@ -196,30 +202,47 @@ def _refuse_anonymous_reads(response: requests.Response, settings: ProbeSettings
         )
 
 
-def _check_write_refused(session: requests.Session, settings: ProbeSettings, timeout: Any) -> str | None:
-    """Start a blob upload as the read-only user: None when refused (401/403), else the problem to report.
+WRITE_REFUSED = "refused"
+"""``write_probe_result``: the read-only user's write was refused (401 or 403)."""
+WRITE_ALLOWED = "allowed"
+"""``write_probe_result``: the read-only user started an upload (then cancelled): it can push and delete."""
+WRITE_NOT_TRIED = "not-tried"
+"""``write_probe_result``: the server has no such route (404, 405 or 501): no write could be tried there."""
 
-    A read-only user who can start an upload can push and overwrite packs: that fails the gate at once,
-    after cancelling the upload it started.
+_NO_WRITE_ROUTE = (404, 405, 501)
+
+
+def _check_write_refused(
+    session: requests.Session, settings: ProbeSettings, timeout: Any
+) -> tuple[str | None, str | None]:
+    """Start a blob upload as the read-only user: (the problem to report or None, the ``write_probe_result``).
+
+    A read-only user who can start an upload can push and overwrite packs. The upload it started is cancelled at
+    once; then, with ``write_probe_must_refuse``, that fails the gate, else it is recorded as WRITE_ALLOWED. Without
+    ``write_probe_must_refuse`` a server with no such route is recorded as WRITE_NOT_TRIED.
     """
     url = settings.url + (settings.write_probe_path or "")
     auth = (settings.username.encode(), settings.password.encode())
     response = session.post(url, auth=auth, timeout=timeout, allow_redirects=False)
     if response.status_code in (401, 403):
-        return None
+        return None, WRITE_REFUSED
+    if not settings.write_probe_must_refuse and response.status_code in _NO_WRITE_ROUTE:
+        return None, WRITE_NOT_TRIED
     if 200 <= response.status_code < 300:
         location = response.headers.get("Location")
         if location:
             cancel = location if "://" in location else settings.url + location
             with contextlib.suppress(requests.RequestException):
                 session.delete(cancel, auth=auth, timeout=timeout, allow_redirects=False)
+        if not settings.write_probe_must_refuse:
+            return None, WRITE_ALLOWED
         raise RegistryNotReady(
             f"read-only user '{settings.username}' was allowed to start a push at {url} "
             f"({response.status_code}): it could overwrite the packs clusters install. registryKind oci "
             "puts a proxy in front that lets only the admin user write: check that the proxy container runs "
             "the program's configuration and that the registry port is not published directly"
         )
-    return _describe_status(response, settings, url, "write probe")
+    return _describe_status(response, settings, url, "write probe"), None
 
 
 def wait_until_ready(settings: ProbeSettings) -> dict[str, Any]:
@@ -259,17 +282,21 @@ def wait_until_ready(settings: ProbeSettings) -> dict[str, Any]:
                         timeout=timeout,
                         allow_redirects=False,
                     )
+                    write_result = None
                     if catalog.status_code == 200 and settings.write_probe_path:
                         current = settings.url + settings.write_probe_path
-                        write_problem = _check_write_refused(session, settings, timeout)
+                        write_problem, write_result = _check_write_refused(session, settings, timeout)
                     else:
                         write_problem = None
                     if catalog.status_code == 200 and write_problem is None:
-                        return {
+                        measured: dict[str, Any] = {
                             "ready_seconds": round(time.monotonic() - started, 4),
                             "attempts": attempts,
                             "health_status": health.status_code,
                         }
+                        if write_result is not None:
+                            measured["write_probe_result"] = write_result
+                        return measured
                     last_problem = write_problem or _describe_status(catalog, settings, catalog_url, "catalog")
                 else:
                     last_problem = _describe_status(health, settings, health_url, "health")

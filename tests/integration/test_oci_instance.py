@@ -133,6 +133,7 @@ def test_the_programs_gate_passes_with_every_oci_check(instance: Instance) -> No
     assert outs["health_status"] == 401, "the gate counted the anonymous 401 challenge as the health answer"
     assert outs["require_challenge"] is True
     assert outs["write_probe_path"].endswith("/blobs/uploads/")
+    assert outs["write_probe_result"] == "refused"
 
 
 def test_docker_reports_the_registry_in_the_proxys_namespace_as_declared(instance: Instance) -> None:

@@ -166,6 +166,28 @@ def test_gate_passes_against_the_real_registry(tls_registry: Deployed) -> None:
     # How fast it is ready is a figure for tests/benchmarks/test_readiness_gate.py, not a functional rule.
 
 
+def test_the_legacy_gate_tries_a_push_as_the_read_only_user_and_records_that_it_was_not_refused(
+    tls_registry: Deployed,
+) -> None:
+    """Issue 22: the legacy gate never tried a write. On the stand-in (distribution with htpasswd: every user may
+    push, distribution registry/auth/htpasswd/access.go) the read-only user starts an upload: the gate passes,
+    records "allowed" (the program turns it into a warning naming paletteUser) and cancels the upload it started."""
+    outs = ReadinessGateProvider().create(tls_registry.gate_props()).outs
+    assert outs is not None
+    assert outs["write_probe_result"] == "allowed"
+    assert "write_probe_path" in outs and outs["write_probe_must_refuse"] is False
+    # The cancelled upload is gone: asking for its state is 404 (distribution answers BLOB_UPLOAD_UNKNOWN).
+    logs = tls_registry.container.logs(tail="all")
+    started = [
+        line for line in logs.splitlines() if "POST /v2/palette-pack-registry/readiness-probe/blobs/uploads/" in line
+    ]
+    cancelled = [
+        line for line in logs.splitlines() if '"DELETE /v2/palette-pack-registry/readiness-probe/blobs/uploads/' in line
+    ]
+    assert started and cancelled, logs[-2000:]
+    assert all('" 204 ' in line for line in cancelled), cancelled
+
+
 def test_gate_passes_in_http_mode(http_registry: Deployed) -> None:
     props = http_registry.gate_props()
     assert "ca_certificate" not in props

@@ -18,7 +18,7 @@ import pytest
 
 from tests.support import golden
 from tests.support.engine_model import AliasResolver
-from tests.support.harness import BCRYPT_HASH, CONTAINER, PASSWORD, PROJECT, ProgramRun, run_program
+from tests.support.harness import BCRYPT_HASH, CONTAINER, PASSWORD, PROJECT, READINESS, ProgramRun, run_program
 
 COMPONENT = "palette-pack-registry:registry:PackRegistry"
 
@@ -96,7 +96,8 @@ def _changes_since_release_0_1_0(old: dict[str, Any], run: ProgramRun, snap: dic
     docker provider, kreuzwerker/terraform-provider-docker internal/provider/resource_docker_container.go:
     one replacement per container, the price of a graceful stop) and ``destroyGraceSeconds`` (not ForceNew,
     not stored in Docker); each docker provider gains its pinned attributes, empty (an update of the provider,
-    which replaces nothing under it). Each generated password gains a ``BcryptHash`` of cost 4 (the only
+    which replaces nothing under it); each readiness gate gains the inputs of its push as the read-only user (an
+    update: it polls again). Each generated password gains a ``BcryptHash`` of cost 4 (the only
     resources created), which replaces pulumi-random's cost-10 ``bcryptHash`` in the htpasswd upload: the same
     replacement of each container (uploads are ForceNew too), with the same passwords. Nothing else changes: no
     other input, no other create, no delete."""
@@ -128,9 +129,22 @@ def _changes_since_release_0_1_0(old: dict[str, Any], run: ProgramRun, snap: dic
         elif record.type == PROVIDER:
             assert changed <= PINNED, (record.urn, changed - PINNED)
             assert all(after[key] in ("", "[]") for key in changed - set(before)), record.urn
+        elif record.type == READINESS:
+            # The legacy gate tries a push as the read-only user and records what it met: an update of the gate
+            # (it polls again), which replaces nothing.
+            assert changed == set(LEGACY_WRITE_PROBE), (record.urn, changed)
+            assert {key: after[key] for key in changed} == LEGACY_WRITE_PROBE, record.urn
         else:
             assert changed == set(), (record.urn, changed)
     return replaced
+
+
+LEGACY_WRITE_PROBE = {
+    "require_challenge": False,
+    "write_probe_path": "/v2/palette-pack-registry/readiness-probe/blobs/uploads/",
+    "write_probe_must_refuse": False,
+}
+"""The inputs the legacy readiness gate gains for its push as the read-only user (issue 22)."""
 
 
 def _htpasswd_of(uploads: list[dict[str, Any]]) -> str:

@@ -35,6 +35,29 @@ def _containers(run: ProgramRun) -> tuple[Any, Any]:
     return registry, proxy
 
 
+def _gate_of(run: ProgramRun) -> Any:
+    return run.one(READINESS)
+
+
+def test_the_legacy_gate_warns_naming_paletteUser_when_the_read_only_user_could_push(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The gate records what its push as the read-only user met (components/readiness/probe.py); "allowed" is a
+    warning of `pulumi up` naming the user Palette holds; "refused" and "not-tried"
+    say nothing. The mock gate's result is set here (tests/support/harness.py ``READINESS_WRITE_PROBE_RESULT``)."""
+    from tests.support import harness
+
+    said = {}
+    for result in ("allowed", "refused", "not-tried"):
+        monkeypatch.setattr(harness, "READINESS_WRITE_PROBE_RESULT", result)
+        run = run_program({"readOnlyUsers": ["spectro", "palette"], "paletteUser": "palette"}, stack="dev")
+        said[result] = [w for w in run.warnings if "start a push" in w]
+    (warning,) = said["allowed"]
+    assert "registryKind legacy" in warning and "read-only user 'spectro'" in warning
+    assert "'palette' included" in warning and "registryKind oci" in warning
+    assert said["refused"] == said["not-tried"] == []
+
+
 def _env(record: Any) -> list[str]:
     return [str(env) for env in record.inputs.get("envs", [])]
 
@@ -58,7 +81,10 @@ def test_unset_image_and_readiness_paths_follow_the_kind(overrides, image, healt
 def test_the_default_kind_is_legacy_and_its_facts_are_todays() -> None:
     parsed = parse({})
     assert parsed.kind.kind is LEGACY
-    assert (LEGACY.data_path, LEGACY.require_challenge, LEGACY.write_probe_path("packs")) == ("/data", False, None)
+    assert (LEGACY.data_path, LEGACY.require_challenge) == ("/data", False)
+    # The legacy gate tries a push as the read-only user and only records it (issue 22); the OCI gate fails on it.
+    assert LEGACY.write_probe_path("packs") == "/v2/palette-pack-registry/readiness-probe/blobs/uploads/"
+    assert (LEGACY.write_probe_must_refuse, OCI.write_probe_must_refuse) == (False, True)
     assert parsed.kind.base_content_path == "packs"
     assert OCI.write_probe_path("a/b") == "/v2/a/b/spectro-packs/archive/readiness-probe/blobs/uploads/"
 
@@ -176,7 +202,10 @@ def test_the_oci_gate_proves_the_challenge_and_that_the_read_only_user_cannot_pu
 
 def test_a_legacy_gate_and_container_carry_none_of_the_oci_inputs(dev_run: ProgramRun) -> None:
     gate = dev_run.one(READINESS)
-    assert "require_challenge" not in gate.inputs and "write_probe_path" not in gate.inputs
+    assert gate.inputs["require_challenge"] is False
+    assert gate.inputs["write_probe_path"] == "/v2/palette-pack-registry/readiness-probe/blobs/uploads/"
+    assert gate.inputs["write_probe_must_refuse"] is False
+    assert "write_probe_must_refuse" not in _gate_of(run_program(OCI_CONFIG, stack="dev")).inputs
     assert set(gate.inputs["triggers"]) == {"container"}
     registry = dev_run.one(CONTAINER)
     assert not [e for e in _env(registry) if e.startswith("REGISTRY_HTTP_ADDR")]

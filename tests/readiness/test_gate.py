@@ -363,6 +363,24 @@ def test_trusting_another_leaf_is_still_an_unknown_authority(
     assert "unknown authority" in message
 
 
+def test_a_server_without_the_upload_route_is_recorded_as_not_tried(
+    authority: Authority, leaf: LeafCertificate
+) -> None:
+    """The legacy kind's probe (``write_probe_must_refuse`` false) on a server that has no blob-upload route (the
+    fake answers POST with 501, as http.server does for a method it lacks; 404 and 405 count the same): the gate
+    passes and records "not-tried". The same answer fails an OCI gate, whose proxy must refuse with 401 or 403."""
+    probe = {"write_probe_path": "/v2/x/blobs/uploads/"}
+    with serve_registry(users=USERS, leaf=leaf) as registry:
+        outs = (
+            ReadinessGateProvider()
+            .create(gate_props(registry.url, authority.certificate_pem, write_probe_must_refuse=False, **probe))
+            .outs
+        )
+        assert outs is not None and outs["write_probe_result"] == "not-tried"
+        message = fails_with(gate_props(registry.url, authority.certificate_pem, timeout_seconds=0.3, **probe))
+    assert "unexpected status from the write probe path" in message and "501" in message
+
+
 # --- check, diff, read -----------------------------------------------------------------------------------
 
 

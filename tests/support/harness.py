@@ -130,6 +130,11 @@ def _dynamic_outputs(inputs: dict[str, Any]) -> dict[str, Any]:
     return dict(inputs)
 
 
+READINESS_WRITE_PROBE_RESULT = "refused"
+"""What the mock readiness gate's push as the read-only user met (components/readiness/probe.py ``WRITE_*``): a test
+sets another to see what the program makes of it."""
+
+
 class RealisticMocks(pulumi.runtime.Mocks):
     """Mock providers that return real secrets, hashes, keys and certificates."""
 
@@ -167,7 +172,10 @@ class RealisticMocks(pulumi.runtime.Mocks):
             uid = secrets.token_hex(12)
             return {**inputs, "uid": uid, "sync_status": "Pending", "__id": uid}
         if typ == READINESS:
-            return {**inputs, "ready_seconds": 0.1, "attempts": 1, "health_status": 200}
+            outputs = {**inputs, "ready_seconds": 0.1, "attempts": 1, "health_status": 200}
+            if inputs.get("write_probe_path"):
+                outputs["write_probe_result"] = READINESS_WRITE_PROBE_RESULT
+            return outputs
         if typ.startswith(DYNAMIC):
             outputs = _dynamic_outputs(inputs)
             if "hash" in outputs and outputs["hash"] != inputs.get("hash"):

@@ -420,20 +420,40 @@ def tls13_instance(
     oci_standin_image: str,
     proxy_standin_image: str,
 ) -> Instance:
-    ca_file = tmp_path_factory.mktemp("ca13") / "ca.crt"
+    instance = _tls_pair(
+        tmp_path_factory,
+        authority,
+        janitor,
+        (oci_standin_image, proxy_standin_image),
+        "oci-proxy-tls13",
+        ProxyConfigArgs(realm="Pack Registry", tls_min_version="1.3"),
+    )
+    wait_until_ready(instance.pair, reader=(READER, USERS[READER]), ca_file=instance.ca_file)
+    return instance
+
+
+def _tls_pair(
+    tmp_path_factory: pytest.TempPathFactory,
+    authority: Authority,
+    janitor: DockerJanitor,
+    images: tuple[str, str],
+    name: str,
+    args: ProxyConfigArgs,
+) -> Instance:
+    """A started pair serving TLS with a certificate of ``authority`` and the config ``args`` render."""
+    ca_file = tmp_path_factory.mktemp(name) / "ca.crt"
     ca_file.write_text(authority.certificate_pem)
-    config_text = proxy_config(ProxyConfigArgs(realm="Pack Registry", tls_min_version="1.3"))
+    config_text = proxy_config(args)
     pair = start_oci_pair(
         janitor,
-        name="oci-proxy-tls13",
-        registry_image=oci_standin_image,
-        proxy_image=proxy_standin_image,
+        name=name,
+        registry_image=images[0],
+        proxy_image=images[1],
         config_text=config_text,
         htpasswd_text=htpasswd(USERS),
         realm="Pack Registry",
         leaf=authority.issue(["registry.test"], ["127.0.0.1"]),
     )
-    wait_until_ready(pair, reader=(READER, USERS[READER]), ca_file=str(ca_file))
     return Instance(pair, str(ca_file), "", config_text, "")
 
 
@@ -590,30 +610,24 @@ def limited(
 ) -> Instance:
     """The proxy with its per-address limits lowered to 2 requests a second, a burst of 4, and 1 request in flight:
     the program's own (300 a second, 3000, 256) are out of reach of one test client."""
-    ca_file = tmp_path_factory.mktemp("ca-limited") / "ca.crt"
-    ca_file.write_text(authority.certificate_pem)
-    config_text = proxy_config(
-        ProxyConfigArgs(realm="Pack Registry", requests_per_second=2, requests_burst=4, connections_per_address=1)
-    )
-    pair = start_oci_pair(
+    instance = _tls_pair(
+        tmp_path_factory,
+        authority,
         janitor,
-        name="oci-proxy-limited",
-        registry_image=oci_standin_image,
-        proxy_image=proxy_standin_image,
-        config_text=config_text,
-        htpasswd_text=htpasswd(USERS),
-        realm="Pack Registry",
-        leaf=authority.issue(["registry.test"], ["127.0.0.1"]),
+        (oci_standin_image, proxy_standin_image),
+        "oci-proxy-limited",
+        ProxyConfigArgs(realm="Pack Registry", requests_per_second=2, requests_burst=4, connections_per_address=1),
     )
+    # Polled slower than the rate (the readiness helper's 0.1 s would meet 429s).
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"{pair.url}/v2/", verify=str(ca_file), timeout=5).status_code == 401:
+            if instance.get("/v2/").status_code == 401:
                 break
         except requests.RequestException:
             pass
         time.sleep(0.6)
-    return Instance(pair, str(ca_file), "", config_text, "")
+    return instance
 
 
 def test_past_its_rate_an_address_gets_429_before_any_password_is_checked(limited: Instance) -> None:

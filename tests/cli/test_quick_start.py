@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from components.instance import proxy as oci_proxy
-from components.kinds import legacy
+from components.kinds import legacy, oci
 from tests.cli.conftest import StackFactory
 from tests.cli.deployment import (
     CONTAINER,
@@ -37,15 +37,21 @@ from tests.support.palette_fake import FakePalette
 
 def generated_secrets(deployment: Deployment, outputs: dict[str, Any]) -> dict[str, str]:
     """What the stack generated or was given as a secret, in plain text, from where it is used: the passwords
-    (outputs), the HTTP secret (the registry's env), the TLS key (the file the server reads), the Palette key."""
+    (outputs), the HTTP secret (the registry's configuration file with registryKind oci, its env with legacy), the
+    TLS key (the file the server reads), the Palette key."""
     found = {"adminPassword": outputs["adminPassword"]["value"]}
     for index, password in enumerate(outputs["readOnlyPasswords"]["value"]):
         found[f"readOnlyPasswords[{index}]"] = password
     name = deployment.config["containerName"]
     ids = containers(deployment.stack)
     env = json.loads(docker("inspect", "--format", "{{json .Config.Env}}", ids[name]))
-    [http_secret] = [item.split("=", 1)[1] for item in env if item.startswith("REGISTRY_HTTP_SECRET=")]
-    found["REGISTRY_HTTP_SECRET"] = http_secret
+    from_env = [item.split("=", 1)[1] for item in env if item.startswith("REGISTRY_HTTP_SECRET=")]
+    if deployment.kind == "oci":
+        assert from_env == [], "the HTTP secret is in the registry's env"
+        config = json.loads(file_in_container(ids[name], oci.CONFIG_FILE))
+        found["REGISTRY_HTTP_SECRET"] = config["http"]["secret"]
+    else:
+        [found["REGISTRY_HTTP_SECRET"]] = from_env
     if deployment.kind == "oci":
         [proxy] = [cid for container, cid in ids.items() if container != name]
         key = file_in_container(proxy, oci_proxy.KEY_FILE).decode()
@@ -101,6 +107,9 @@ def test_quick_start_preview_up_refresh_rotate_destroy(
 
     secrets = generated_secrets(deployment, outputs)
     assert_nowhere(secrets, stack.state_file.read_text(), "the state file")
+    if kind == "oci":
+        # Issue 22: no key in any env var (the legacy server's HTTP secret is its env, docs/architecture.md).
+        assert_nowhere(secrets, docker("inspect", *before.values()), "docker inspect")
 
     unchanged(stack.up(expect_no_changes=True))
     unchanged(stack.refresh())

@@ -528,7 +528,7 @@ def test_stand_in_images_keep_the_official_layouts(oci_standin_image: str, proxy
     # Neither image sets a USER (docker-nginx mainline/debian/Dockerfile, distribution-library-image Dockerfile):
     # nginx's master and the registry run as root, who alone reads the 0400 key and configuration file; nginx's
     # workers drop to user nginx (uid 101, in the image's passwd) as the program's nginx.conf says.
-    assert proxy["User"] == registry["User"] == ""
+    assert proxy.get("User", "") == registry.get("User", "") == ""
     assert "\nuser  nginx;\n" in oci_proxy.main_config(None)
 
 

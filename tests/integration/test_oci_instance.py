@@ -437,3 +437,32 @@ def test_the_http_secret_is_in_no_env_and_in_a_config_file_root_alone_reads(inst
     digest = instance.admin().push_blob("packs/spectro-packs/archive/secret", blob)
     assert instance.reader().get(f"/v2/packs/spectro-packs/archive/secret/blobs/{digest}").body == blob
     assert secret not in instance.logs()
+
+
+def test_a_known_name_with_a_wrong_password_answers_about_as_fast_as_an_unknown_one(
+    instance: Instance, tmp_path: Path
+) -> None:
+    """Issue 22: nginx answered an unknown name at once and a known one after a cost-10 bcrypt check (54 ms there),
+    telling which names exist, and every such request cost the server that check. The program's generated passwords
+    are hashed at cost 4 (components/credentials/bcrypt_hash.py): the two answers are now about a millisecond
+    apart. Medians of 25 on one keep-alive connection each; the bound leaves room for a busy machine and is far
+    below what cost 10 costs (tens of ms)."""
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_text(instance.run.exports["caCertificate"])
+    reader = instance.run.exports["readOnlyUsers"][0]
+
+    def median_seconds(user: str) -> float:
+        times = []
+        with requests.Session() as session:
+            for _ in range(25):
+                started = time.perf_counter()
+                answer = session.get(
+                    f"{instance.url}/v2/_catalog", auth=(user, "not-the-password"), verify=str(ca_file)
+                )
+                times.append(time.perf_counter() - started)
+                assert answer.status_code == 401
+        return sorted(times)[len(times) // 2]
+
+    median_seconds(reader)  # warm up
+    known, unknown = median_seconds(reader), median_seconds("nobody-by-this-name")
+    assert known - unknown < 0.015, f"known {known * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms"

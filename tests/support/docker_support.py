@@ -136,11 +136,12 @@ def build_standin_image(recipe: str, image: str) -> str:
 
 @dataclass
 class DockerJanitor:
-    """Tracks the containers and volumes a test run creates and removes them."""
+    """Tracks the containers, volumes and networks a test run creates and removes them."""
 
     token: str = field(default_factory=lambda: secrets.token_hex(4))
     containers: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
 
     def name(self, base: str) -> str:
         """A per-run name derived from the program's, so a real deployment is never touched."""
@@ -154,8 +155,11 @@ class DockerJanitor:
             self.remove_container(container)
         for volume in reversed(self.volumes):
             docker("volume", "rm", "--force", volume, check=False)
+        for network in reversed(self.networks):
+            docker("network", "rm", network, check=False)
         self.containers.clear()
         self.volumes.clear()
+        self.networks.clear()
 
 
 @dataclass

@@ -1,8 +1,9 @@
-"""An OCI instance on the real engine: the registry stand-in and the nginx proxy stand-in in one netns.
+"""An OCI instance on the real engine: the registry stand-in and the nginx proxy stand-in on a private network.
 
-The layout is the program's (components/instance/container.py): the proxy container owns the network namespace and
-publishes its port (on 127.0.0.1 only, a port the engine picks); the registry container joins it
-(``--network container:<proxy id>``) and listens on 127.0.0.1:5000, where only nginx reaches it. Files go
+The layout is the program's (components/instance/container.py): an internal network of the pair's own; the proxy
+container publishes its port (on 127.0.0.1 only, a port the engine picks) and joins that network; the registry
+container joins only that network, under the alias nginx looks up (components/instance/proxy.py REGISTRY_HOST),
+and listens on :5000 there, where only nginx reaches it. Files go
 in the way the docker provider uploads them (``docker cp`` before start), with the text ``proxy_config``
 renders. Everything is labelled and removed by the ``DockerJanitor``.
 """
@@ -63,9 +64,9 @@ class OciPair:
     """A started OCI instance."""
 
     registry: str
-    """Id of the registry container (in the proxy's netns)."""
+    """Id of the registry container (on the private network only)."""
     proxy: str
-    """Id of the nginx container (owns the netns, publishes the port)."""
+    """Id of the nginx container (publishes the port, on "bridge" and the private network)."""
     host_port: int
     """127.0.0.1 port that reaches nginx."""
     https: bool
@@ -129,7 +130,7 @@ def start_oci_pair(
     ``registry_auth`` True adds an htpasswd check by the registry itself behind nginx's (the program leaves
     it out): for the benchmark that shows what that second bcrypt check would cost.
     """
-    # The proxy owns the namespace and publishes the port; the registry joins it (components/instance/container.py).
+    # The proxy publishes the port; the registry is on the private network only (components/instance/container.py).
     proxy = _create(
         janitor,
         [
@@ -143,7 +144,12 @@ def start_oci_pair(
         [],
         proxy_image,
     )
-    args = ["--name", janitor.name(f"{name}-registry"), "--network", f"container:{proxy}"]
+    network = janitor.name(f"{name}-network")
+    docker("network", "create", "--label", f"{LABEL}={janitor.token}", "--internal", network)
+    janitor.networks.append(network)
+    docker("network", "connect", network, proxy)
+    args = ["--name", janitor.name(f"{name}-registry"), "--network", network]
+    args += ["--network-alias", oci_proxy.REGISTRY_HOST]
     if volume:
         if volume not in janitor.volumes:
             docker("volume", "create", "--label", f"{LABEL}={janitor.token}", volume)
@@ -173,7 +179,7 @@ def start_oci_pair(
 
 
 def start_pair(pair: OciPair) -> OciPair:
-    """Starts a created pair: the proxy first (it owns the netns), then the registry."""
+    """Starts a created pair: the proxy first, then the registry."""
     started_at = time.monotonic()
     docker("start", pair.proxy)
     docker("start", pair.registry)

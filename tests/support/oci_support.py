@@ -28,7 +28,7 @@ import requests
 
 from components.instance import proxy as oci_proxy
 from components.kinds.kind import DRAIN_ENV
-from tests.support.docker_support import LABEL, DockerError, DockerJanitor, docker, upload_files
+from tests.support.docker_support import LABEL, DockerJanitor, _published_port, docker, upload_files
 from tests.support.tls_support import Authority, LeafCertificate
 
 __all__ = [
@@ -86,19 +86,6 @@ class OciPair:
             )
             out.append(f"--- {role}\n{(result.stdout + result.stderr).decode(errors='replace')}")
         return "\n".join(out)
-
-
-def _published_port(container: str, port: int) -> int:
-    deadline = time.monotonic() + 10
-    while True:
-        mapping = docker("port", container, f"{port}/tcp", check=False).strip()
-        for line in mapping.splitlines():
-            host, _, number = line.rpartition(":")
-            if host == "127.0.0.1" and number.isdigit():
-                return int(number)
-        if time.monotonic() > deadline:
-            raise DockerError(f"container {container} publishes no 127.0.0.1 port for {port}: {mapping!r}")
-        time.sleep(0.05)
 
 
 def _create(janitor: DockerJanitor, args: list[str], envs: list[str], image: str) -> str:

@@ -203,7 +203,13 @@ def test_a_registry_published_without_its_proxy_fails_the_gate_naming_the_kind(
     mounts = [{**mount, "volumeName": janitor.name("oci-it-bare")} for mount in spec["volumes"]]
     bare = start_container(
         container_spec_with(
-            spec, envs=envs, uploads=uploads, volumes=mounts, networkMode="bridge", ports=[{"internal": 8443}]
+            spec,
+            envs=envs,
+            uploads=uploads,
+            volumes=mounts,
+            networkMode="bridge",
+            networksAdvanced=[],
+            ports=[{"internal": 8443}],
         ),
         janitor,
         image=oci_standin_image,

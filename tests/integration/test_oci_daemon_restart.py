@@ -6,6 +6,13 @@ always`` containers come back in an order of Docker's choosing. With the registr
 Docker does not order ``container:`` dependencies on start: a registry started before its proxy failed with
 "cannot join network of a non running container" and was never tried again. On the private network the order does
 not matter; the authenticated catalog must answer 200 within RESTART_BOUND_SECONDS of the daemon answering again.
+
+The second engine runs with ``--iptables=false`` (so that the main engine's rules stay untouched), which also means
+it does not add the rule an engine adds for each of its bridges, accepting forwarded traffic between two containers
+of one network. This host's FORWARD policy is DROP (the main engine's) and bridged traffic goes through it
+(``net.bridge.bridge-nf-call-iptables``), so the test adds that one rule for the private network's bridge to
+``DOCKER-USER`` (the chain Docker leaves to users) and removes it at the end. An engine run with iptables off in
+production needs the same.
 """
 
 from __future__ import annotations
@@ -13,14 +20,15 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from components.readiness import ReadinessGateProvider
-from tests.integration.test_oci_instance import CONFIG, deploy
+from tests.integration.test_oci_instance import CONFIG, Instance, deploy
 from tests.integration.test_oci_restarts import RESTART_BOUND_SECONDS, serving_again_within
-from tests.support.docker_support import DockerJanitor, docker
+from tests.support.docker_support import DockerJanitor, docker, inspect_container
 from tests.support.harness import ProgramRun, run_program
 from tests.support.second_engine import SecondEngine, second_engine
 
@@ -41,6 +49,17 @@ def engine(oci_standin_image: str, proxy_standin_image: str, monkeypatch: pytest
         monkeypatch.delenv("DOCKER_HOST")
 
 
+@contextmanager
+def forwarding_within(bridge: str) -> Iterator[None]:
+    """Accepts forwarded traffic from ``bridge`` to itself (and nothing else) while the block runs."""
+    rule = ["DOCKER-USER", "-i", bridge, "-o", bridge, "-j", "ACCEPT"]
+    subprocess.run(["iptables", "-I", *rule], check=True, capture_output=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["iptables", "-D", *rule], check=False, capture_output=True)
+
+
 def test_an_instance_serves_again_after_the_docker_daemon_restarts(
     engine: SecondEngine,
     oci_run: ProgramRun,
@@ -52,6 +71,13 @@ def test_an_instance_serves_again_after_the_docker_daemon_restarts(
     deployed = deploy(oci_run, janitor, (oci_standin_image, proxy_standin_image), janitor.name("oci-daemon-data"))
     ca_file = tmp_path / "ca.crt"
     ca_file.write_text(oci_run.exports["caCertificate"])
+    (network,) = inspect_container(deployed.registry.id)["NetworkSettings"]["Networks"]
+    network_id = docker("network", "inspect", "--format", "{{.Id}}", network).strip()
+    with forwarding_within(f"br-{network_id[:12]}"):
+        _restarts(engine, deployed, ca_file)
+
+
+def _restarts(engine: SecondEngine, deployed: Instance, ca_file: Path) -> None:
     serving_again_within(deployed, 30.0, ca_file)
     for _ in range(2):
         answered = engine.restart()

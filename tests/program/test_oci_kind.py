@@ -334,3 +334,29 @@ def test_the_proxy_declares_the_log_options_the_daemon_adds() -> None:
         == registry.inputs["logOpts"]
         == {"compress": "true", "max-size": "10m", "max-file": "3"}
     )
+
+
+def test_each_host_gets_its_own_network_through_its_own_docker_provider() -> None:
+    """Several Docker hosts (a local socket and an ssh:// host): each instance's network is made by that
+    instance's provider, on its host, and its containers join that one."""
+    run = run_program(
+        {
+            **OCI_CONFIG,
+            "dockerHosts": ["unix:///var/run/docker.sock", "ssh://ops@node-b"],
+            "storage": "s3",
+            "s3Bucket": "packs",
+            "bindAddress": "0.0.0.0",  # noqa: S104 - several hosts publish on every interface
+        },
+        stack="dev",
+    )
+    networks = run.all(NETWORK)
+    assert len(networks) == 2
+    hosts = {r.urn: r.inputs["host"] for r in run.all("pulumi:providers:docker")}
+    for network in networks:
+        joined = [c for c in run.all(CONTAINER) if any(n["name"] == network.id for n in c.inputs["networksAdvanced"])]
+        assert len(joined) == 2
+        assert {c.options["provider"] for c in joined} == {network.options["provider"]}
+    assert {hosts[n.options["provider"].rsplit("::", 1)[0]] for n in networks} == {
+        "unix:///var/run/docker.sock",
+        "ssh://ops@node-b",
+    }

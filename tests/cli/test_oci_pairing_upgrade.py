@@ -60,6 +60,7 @@ def test_an_oci_stack_of_the_namespace_layout_moves_to_the_private_network_in_on
     for name, content in new_files.items():
         (stack.project_dir / name).write_bytes(content)
     moved = succeeded(stack.up())
+    print(f"\n[upgrade] first up of this version: {moved.changes}, the up command {moved.cli_seconds:.1f} s")
     assert moved.changes.get("create", 0) == 1, moved.changes
     assert moved.changes.get("replace", 0) >= 2, moved.changes
     assert not moved.changes.get("delete"), moved.changes

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import io
 import os
+import secrets
 import subprocess
 import tempfile
 import threading
@@ -131,7 +132,7 @@ def start_oci_pair(
         [],
         proxy_image,
     )
-    network = janitor.name(f"{name}-network")
+    network = janitor.name(f"{name}-network-{secrets.token_hex(3)}")
     docker("network", "create", "--label", f"{LABEL}={janitor.token}", "--internal", network)
     janitor.networks.append(network)
     docker("network", "connect", network, proxy)

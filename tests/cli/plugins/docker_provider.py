@@ -11,12 +11,19 @@ import json
 import tempfile
 import time
 from collections.abc import Mapping
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from tests.cli.plugins.docker_host import TIMEOUT, DockerHost
-from tests.cli.plugins.server import UNKNOWN, Props, ResourceType, StandinProvider, changed_keys, serve
+from tests.cli.plugins.server import (
+    UNKNOWN,
+    Props,
+    ResourceType,
+    StandinProvider,
+    changed_keys,
+    plugin_version,
+    serve,
+)
 from tests.support.docker_support import upload_tar
 from tests.support.provider_material import CONTAINER, IMAGE, NETWORK, VOLUME
 
@@ -336,7 +343,7 @@ def _create_args(inputs: Props) -> list[str]:
 def main() -> None:
     docker = DockerHost()
     types = [RemoteImage(docker), Volume(docker), Network(docker), Container(docker)]
-    serve(StandinProvider("docker", version("pulumi_docker"), types, configure=docker.configure))
+    serve(StandinProvider("docker", plugin_version("pulumi_docker"), types, configure=docker.configure))
 
 
 if __name__ == "__main__":

@@ -67,9 +67,9 @@ class PackRegistryArgs(TypedDict, total=False):
     logMaxFiles: pulumi.Input[int]
     """How many rotated json-file logs Docker keeps for the container (the oldest is deleted). Default: `3`."""
     memoryLimitMb: pulumi.Input[int]
-    """Memory limit of the container in MB, swap included (0 for no limit; at least 128). Default: `0`."""
+    """Memory limit of each container in MB, swap included (0 for no limit; at least 128); with registryKind oci, of the registry and of its proxy each. Default: `0`."""
     cpus: pulumi.Input[str]
-    """CPU limit of the container, e.g. 1 or 1.5 (0 for no limit). Default: `"0"`."""
+    """CPU limit of each container, e.g. 1 or 1.5 (0 for no limit); with registryKind oci, of the registry and of its proxy each (nginx runs a worker per CPU it allows). Default: `"0"`."""
     authRealm: pulumi.Input[str]
     """Basic-auth realm the server announces. Default: `"Spectro Pack Registry"`."""
     adminUser: pulumi.Input[str]

@@ -10,8 +10,8 @@ Instances and rolling replacement
     new image) replaces them one after another: the engine only registers instance *i+1* once gate *i* has
     seen instance *i* answer again, and each replacement deletes the old container first (its name and port
     are unique on its host). At no moment is every instance down. For the OCI kind an instance is two
-    containers, the registry and the nginx proxy in its network namespace; the gate waits for both, so
-    both are replaced and ready before the next instance is touched.
+    containers on a private network of their own, the registry and the nginx proxy in front of it; the gate
+    waits for both, so both are replaced and ready before the next instance is touched.
 
 Names and upgrades
     The first instance keeps the names the single-host program gave its resources (``registry``,
@@ -23,7 +23,9 @@ Names and upgrades
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from pathlib import Path
 
 import pulumi
 import pulumi_random as random
@@ -35,7 +37,7 @@ from components.instance.container import INSTANCE_TYPE, Instance, InstanceArgs
 from components.instance.storage import storage_hint
 from components.kinds.kind import ServedTls
 from components.packs import Pack
-from components.packs.archive import pack_content
+from components.packs.archive import PackContent, pack_content
 from components.palette import PaletteRegistration
 from components.readiness import ReadinessGate
 
@@ -228,7 +230,7 @@ class PackRegistry(pulumi.ComponentResource):
         server_name = settings.existing.host if settings.existing else settings.network.primary_host
         packs = []
         for source in settings.packs:
-            content = pack_content(source.directory)
+            content = _content_after_the_program(source.directory)
             packs.append(
                 Pack(
                     # "@" is neither in a name nor in a tag: no two packs can share a resource name.
@@ -236,8 +238,8 @@ class PackRegistry(pulumi.ComponentResource):
                     pack_dir=str(source.directory),
                     name=source.name,
                     version=source.version,
-                    content_digest=content.content_digest,
-                    files=content.files,
+                    content_digest=content.apply(lambda c: c.content_digest),
+                    files=content.apply(lambda c: c.files),
                     registry_url=self.instance_endpoints[0],
                     server_name=server_name,
                     ca_certificate=self.ca_certificate,
@@ -353,3 +355,20 @@ PUBLISHED = ("reference", "manifest_digest", "push_id")
 def _digest_of(values: list[object]) -> str:
     """One sha256 for what the packs published (order-independent)."""
     return hashlib.sha256("\n".join(sorted(str(value) for value in values)).encode()).hexdigest()
+
+
+def _content_after_the_program(directory: Path) -> pulumi.Output[PackContent]:
+    """The pack's content digest and files, worked out in the SDK's event loop once the program has returned.
+
+    Nothing the program declares reaches the engine before the program returns: the SDK sends each registration
+    from a task of its event loop (pulumi sdk/python/lib/pulumi/runtime/resource.py ``register_resource``:
+    ``asyncio.ensure_future``). Reading and hashing a few hundred packs in the program would keep the engine
+    waiting, with nothing to do, for that long; as tasks of the loop, each pack's digest is one turn among the
+    registrations, and the engine works on those (starting its plugins, diffing) meanwhile. The pack was checked
+    already (``components.packs.directory``), before anything was declared."""
+
+    async def content() -> PackContent:
+        await asyncio.sleep(0)  # the registrations declared before it go first
+        return pack_content(directory)
+
+    return pulumi.Output.from_input(content())

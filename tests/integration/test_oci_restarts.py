@@ -223,7 +223,15 @@ def _probe(janitor: DockerJanitor, image: str, name: str, networks: list[dict[st
 
 
 def _status(port: int) -> int:
-    return requests.get(f"http://127.0.0.1:{port}/v2/", timeout=10).status_code
+    """The probe's answer to /v2/, once its nginx listens (docker-proxy accepts and resets before that)."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/v2/", timeout=10).status_code
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def test_the_registrys_port_is_reached_by_its_proxy_only(
@@ -274,11 +282,16 @@ def test_with_s3_the_registry_listens_on_its_private_address_only(
 
     config = {**CONFIG, "storage": "s3", "s3Bucket": "packs", "s3Endpoint": "http://127.0.0.1:9", "s3Region": "x"}
     run = run_program(config, stack="dev", use_stack_file=False)
-    real = {n.id: start_network(n.inputs, janitor) for n in run.all(NETWORK)}
+    real = {n.id: start_network({**n.inputs, "name": f"{n.inputs['name']}-s3"}, janitor) for n in run.all(NETWORK)}
     proxy_spec = run.named("registry-proxy-container").inputs
-    proxy = start_container(on_networks(proxy_spec, real), janitor, image=proxy_standin_image)
+    proxy = start_container(
+        on_networks(proxy_spec, real), janitor, image=proxy_standin_image, name=janitor.name("oci-s3-proxy")
+    )
     registry = start_container(
-        on_networks(run.named("registry-container").inputs, real), janitor, image=oci_standin_image
+        on_networks(run.named("registry-container").inputs, real),
+        janitor,
+        image=oci_standin_image,
+        name=janitor.name("oci-s3-registry"),
     )
     private, egress = (real[n.id] for n in sorted(run.all(NETWORK), key=lambda n: not n.inputs.get("internal")))
     assert set(inspect_container(registry.id)["NetworkSettings"]["Networks"]) == {private, egress}

@@ -249,6 +249,7 @@ class PackRegistry(pulumi.ComponentResource):
                     store=self.data_location,
                     delete_unreachable=settings.delete_unreachable,
                     read_only=settings.storage.maintenance.read_only,
+                    allow_overwrite=settings.packs_allow_overwrite,
                     opts=pulumi.ResourceOptions(parent=self, depends_on=self._ready()),
                 )
             )

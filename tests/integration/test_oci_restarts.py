@@ -149,9 +149,10 @@ def test_an_instance_serves_again_after_any_restart_of_its_containers(
     restart policy, or stopped and started registry first. With the registry in the proxy's network namespace
     (``network_mode: container:<proxy id>``) a restarted proxy got a new namespace and left the registry in the
     old one: every authenticated request answered 502 until someone restarted the registry by hand, and a
-    registry started before its proxy did not start at all. On the private network both stay attached across
-    restarts (Docker keeps a container's networks in its configuration), and nginx looks the registry's alias up
-    again (components/instance/proxy.py RESOLVER), so a registry back with another address is found."""
+    registry started before its proxy did not start ("cannot join network of a non running container"). On the
+    private network both stay attached across restarts (Docker keeps a container's networks in its
+    configuration), and nginx looks the registry's alias up again (components/instance/proxy.py RESOLVER), so a
+    registry back with another address is found."""
     ca_file = tmp_path / "ca.crt"
     ca_file.write_text(instance.run.exports["caCertificate"])
     for step in RESTARTS[how]:

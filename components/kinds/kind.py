@@ -106,6 +106,9 @@ class ServerInputs:
     upload_purge_hours: int | None = None
     """Delete an upload still unfinished after this many hours (uploadPurgeAgeHours); None leaves the server's
     own setting."""
+    egress: bool = False
+    """The registry must reach something outside the host (an S3 bucket): with a front container it is then on
+    an egress network too, besides the private one."""
     cpus: str | None = None
     """The containers' CPU limit as declared (cpus, such as "1.5"; None: none), which a front container's workers
     are matched to."""

@@ -15,6 +15,7 @@ nor make this process create a file elsewhere.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
@@ -26,7 +27,32 @@ __all__ = ["is_accepted", "remember"]
 
 READER = "1"
 """Raise when what a values.yaml must be (components/packs/directory.py ``_check_values``) changes: every
-earlier acceptance is then forgotten."""
+earlier acceptance is then forgotten. A change of the reader itself (``components/config/values_yaml.py``), of
+PyYAML or of libyaml does so without it (``_reader``)."""
+
+
+def _libyaml_version() -> str:
+    """The libyaml PyYAML's C loader runs (a build against the system's may differ under one PyYAML version)."""
+    try:
+        from yaml import _yaml  # type: ignore[attr-defined]
+
+        return str(_yaml.get_version_string())
+    except ImportError:
+        return "none"
+
+
+@functools.cache
+def _reader_source(path: str) -> str:
+    """The SHA-256 of the reader module's text (read once per run)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _reader() -> str:
+    """What the verdict depends on besides the document: ``READER``, the reader module's own text, PyYAML's and
+    libyaml's versions."""
+    from components.config import values_yaml
+
+    return f"{READER}\0{_reader_source(values_yaml.__file__)}\0{yaml.__version__}\0{_libyaml_version()}"
 
 
 def _folder() -> Path | None:
@@ -46,7 +72,7 @@ def _entry(text: str) -> Path | None:
     folder = _folder()
     if folder is None:
         return None
-    digest = hashlib.sha256(f"{READER}\0{yaml.__version__}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
+    digest = hashlib.sha256(f"{_reader()}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
     return folder / digest
 
 

@@ -131,3 +131,20 @@ def test_an_entry_owned_by_another_user_is_not_an_acceptance(
     monkeypatch.setattr(accepted_values.os, "getuid", lambda: entry.stat().st_uid + 1)
     with pytest.raises(ConfigError, match=r"values.yaml is not a YAML mapping"):
         parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+
+
+def test_a_changed_reader_module_forgets_every_acceptance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The verdict is ``components/config/values_yaml.py``'s (which documents it reads through libyaml and which
+    again through the pure loader): a change there, even without ``READER`` raised by hand, reads every document
+    again; so does another libyaml under the same PyYAML."""
+    copy_sample(tmp_path)
+    parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+    parses = _parses(monkeypatch)
+    changed = tmp_path / "values_yaml.py"
+    changed.write_text(Path(values_yaml.__file__).read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    monkeypatch.setattr(values_yaml, "__file__", str(changed))
+    parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+    assert len(parses) == 1, "a changed reader took an earlier acceptance"
+    monkeypatch.setattr(accepted_values, "_libyaml_version", lambda: "0.0.0-other")
+    parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+    assert len(parses) == 2, "another libyaml took an earlier acceptance"

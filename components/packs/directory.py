@@ -105,6 +105,9 @@ def _check_values(entry: str, directory: Path) -> None:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         detail = " ".join(str(exc).split())
         raise _refuse(entry, "values.yaml", f"is not valid YAML ({detail})", "Fix the YAML syntax.") from None
+    except RecursionError:
+        # PyYAML's pure loader recurses once per level of nesting (components/config/values_yaml.py).
+        raise _refuse(entry, "values.yaml", "is nested too deeply to read", "Flatten it.") from None
     if values is not None and not isinstance(values, dict):
         raise _refuse(entry, "values.yaml", "is not a YAML mapping", "Write keys and values (or leave it empty).")
     accepted_values.remember(text)

@@ -137,6 +137,13 @@ REFUSALS: list[tuple[str, Callable[[Path], None], str, str]] = [
         "is not valid YAML",
     ),
     (
+        # The pure loader recurses once per level (components/config/values_yaml.py): Python's RecursionError.
+        "values.yaml nested too deeply",
+        lambda p: (p / "values.yaml").write_text("a: " + "[" * 3000 + "]" * 3000 + "\n"),
+        "values.yaml",
+        "is nested too deeply to read",
+    ),
+    (
         "values.yaml a list",
         lambda p: (p / "values.yaml").write_text("- a\n- b\n"),
         "values.yaml",

@@ -119,7 +119,11 @@ def _walk(entry: str, directory: Path) -> list[tuple[str, str, os.stat_result]]:
         excluded = exclusions(str(directory))
     except PackIgnoreError as error:
         raise _refuse(entry, PACKIGNORE, error.problem, error.fix) from None
-    return list(walk(str(directory), excluded))
+    try:
+        return list(walk(str(directory), excluded))
+    except OSError as error:  # a folder this user cannot list or enter
+        name = os.path.relpath(error.filename, directory) if error.filename else "a folder"
+        raise _refuse(entry, name, f"cannot be read ({error.strerror})", "Make it readable by this user.") from None
 
 
 def _check_kept(entry: str, directory: Path, walked: list[tuple[str, str, os.stat_result]]) -> set[str]:
@@ -212,7 +216,8 @@ def _plain_file(directory: Path, item: str, plain_dirs: set[str]) -> bool:
 
 
 def _check_tree(entry: str, directory: Path, walked: list[tuple[str, str, os.stat_result]]) -> None:
-    """Refuse what the archive cannot carry faithfully: a symlink leaving the pack, a device or a pipe."""
+    """Refuse what the archive cannot carry faithfully: a symlink leaving the pack, a device or a pipe, a file this
+    user cannot read."""
     # The archive's own walk (plain strings rather than Paths: thousands of entries per run, and only a symlink
     # needs resolving), so what is checked is exactly what is archived.
     for path, relative, status in walked:
@@ -230,6 +235,9 @@ def _check_tree(entry: str, directory: Path, walked: list[tuple[str, str, os.sta
             _check_link(entry, directory, Path(path), relative)
         elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise _refuse(entry, relative, "is neither a file, a directory nor a symlink", "Remove it.")
+        elif stat.S_ISREG(mode) and not os.access(path, os.R_OK):
+            # The digest, worked out once the program returned, would fail on it after the stack is registered.
+            raise _refuse(entry, relative, "cannot be read by this user", "Make it readable by this user.")
 
 
 def _check_link(entry: str, directory: Path, path: Path, relative: str) -> None:

@@ -604,7 +604,7 @@ def test_packs_is_declared_in_the_project_file() -> None:
     assert declared["default"] == []
 
 
-@pytest.mark.parametrize("what", ["file", "folder"])
+@pytest.mark.parametrize("what", ["file", "own file", "folder"])
 def test_a_file_or_folder_this_user_cannot_read_is_refused_before_anything_exists(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
 ) -> None:
@@ -623,6 +623,15 @@ def test_a_file_or_folder_this_user_cannot_read_is_refused_before_anything_exist
             return False if str(path) == str(target) else real_access(path, mode, **kwargs)
 
         monkeypatch.setattr(os, "access", access)
+    elif what == "own file":
+        # The user's own file without its read bit: answered from the walk's lstat, without access().
+        target = pack / "README.md"
+        if os.getuid() != 0:
+            target.chmod(0o200)
+        else:
+            os.chown(target, 12345, 12345)
+            target.chmod(0o200)
+            monkeypatch.setattr(os, "getuid", lambda: 12345)
     else:
         target = pack / "manifests"
         real_scandir = os.scandir

@@ -117,6 +117,21 @@ def janitor(docker_engine: None) -> Iterator[DockerJanitor]:
         keeper.cleanup()
 
 
+@pytest.fixture(autouse=True)
+def networks_of_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Releases the Docker networks a test (or its function-scoped fixtures) made, with their containers, when it
+    ends: each takes a subnet from the engine's address pools (about 30 by default, shared by every session on the
+    engine), too few to keep them all until the session ends. Module- and session-scoped fixtures are set up before
+    this one, so their networks stay; ``DockerJanitor.keep`` keeps one a test hands on to later tests."""
+    if "janitor" not in request.fixturenames:
+        yield
+        return
+    keeper: DockerJanitor = request.getfixturevalue("janitor")
+    before = len(keeper.networks)
+    yield
+    keeper.release_since(before)
+
+
 @pytest.fixture(scope="session")
 def standin_image(docker_engine: None) -> str:
     """The stand-in registry image (scripts/build-standin-image.sh legacy; a no-op when up to date)."""

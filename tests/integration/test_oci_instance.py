@@ -66,6 +66,8 @@ class Instance:
     run: ProgramRun
     registry: RunningContainer
     proxy: RunningContainer
+    network: str = ""
+    """The real private network (``DockerJanitor.release`` it when the test is done)."""
 
     @property
     def url(self) -> str:
@@ -115,7 +117,7 @@ def deploy(run: ProgramRun, janitor: DockerJanitor, images: tuple[str, str], vol
         name=janitor.name(f"{registry_spec['name']}-{suffix}"),
     )
     registry.host_port = proxy.host_port
-    return Instance(run, registry, proxy)
+    return Instance(run, registry, proxy, network)
 
 
 @pytest.fixture(scope="module")

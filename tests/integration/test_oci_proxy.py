@@ -389,6 +389,7 @@ def test_data_lives_in_the_volume_and_survives_replacing_both_containers(
     assert answer.status_code == 200, answer.text
     # Later tests in this module use the replacement.
     instance.pair = replacement
+    janitor.keep(replacement.network)
 
 
 def test_proxy_stops_gracefully_finishing_a_download_in_flight(instance: Instance, janitor: DockerJanitor) -> None:

@@ -176,7 +176,7 @@ def replace_registry(instance: Instance, run: ProgramRun, janitor: DockerJanitor
         name=janitor.name(f"{spec['name']}-{run.named('registry-container').id[:6]}"),
     )
     registry.host_port = instance.proxy.host_port
-    return Instance(run, registry, instance.proxy)
+    return Instance(run, registry, instance.proxy, instance.network)
 
 
 def ready(instance: Instance) -> None:

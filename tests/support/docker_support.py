@@ -151,6 +151,8 @@ class DockerJanitor:
     containers: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
+    kept: set[str] = field(default_factory=set)
+    """Networks a test hands on to later tests (``release_since`` leaves them)."""
 
     def name(self, base: str) -> str:
         """A per-run name derived from the program's, so a real deployment is never touched."""
@@ -158,6 +160,27 @@ class DockerJanitor:
 
     def remove_container(self, name_or_id: str) -> None:
         docker("rm", "--force", "--volumes", name_or_id, check=False)
+
+    def keep(self, network: str) -> None:
+        self.kept.add(network)
+
+    def release_since(self, count: int) -> None:
+        """Releases the networks made after the first ``count``, but those kept."""
+        for network in [n for n in self.networks[count:] if n not in self.kept]:
+            self.release(network)
+
+    def release(self, network: str) -> None:
+        """Removes a network at the end of the test that made it, with the containers of this run on it: each
+        network takes a subnet from the engine's address pools (about 30 by default), too few to keep every
+        test's until the session ends."""
+        found = docker("network", "inspect", "--format", "{{json .Containers}}", network, check=False).strip()
+        attached = set(json.loads(found) or {}) if found.startswith("{") else set()
+        for container in [c for c in self.containers if any(full.startswith(c) for full in attached)]:
+            self.remove_container(container)
+            self.containers.remove(container)
+        docker("network", "rm", network, check=False)
+        if network in self.networks:
+            self.networks.remove(network)
 
     def cleanup(self) -> None:
         for container in reversed(self.containers):

@@ -75,6 +75,8 @@ class OciPair:
     https: bool
     started_at: float
     """time.monotonic() right before the first `docker start`."""
+    network: str = ""
+    """The pair's private network."""
 
     @property
     def url(self) -> str:
@@ -172,7 +174,7 @@ def start_oci_pair(
             {"file": oci_proxy.KEY_FILE, "content": leaf.private_key_pem, "permissions": oci_proxy.KEY_MODE},
         ]
     upload_files(proxy, uploads)
-    pair = OciPair(registry, proxy, 0, leaf is not None, 0.0)
+    pair = OciPair(registry, proxy, 0, leaf is not None, 0.0, network)
     return start_pair(pair) if start else pair
 
 
@@ -182,7 +184,7 @@ def start_pair(pair: OciPair) -> OciPair:
     docker("start", pair.proxy)
     docker("start", pair.registry)
     port = _published_port(pair.proxy, oci_proxy.PROXY_PORT)
-    return OciPair(pair.registry, pair.proxy, port, pair.https, started_at)
+    return OciPair(pair.registry, pair.proxy, port, pair.https, started_at, pair.network)
 
 
 def basic(user: str, password: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ The gate polls, from the machine running Pulumi, until
    401 and a Basic challenge, and the read-only user's attempt to start a blob upload is refused. A
    registry that lets the read-only user push fails the gate at once. For the legacy kind
    (``write_probe_must_refuse`` false) the same attempt is only recorded in ``write_probe_result`` ("allowed"
-   is turned into a warning by the program), as is a server that has no such route ("not-tried").
+   is turned into a warning by the program), as is any other answer ("not-tried": no such route, a full volume).
 
 What counts as "the health path answers": 2xx, or 401. The real server serves ``/health`` without auth
 (200); the distribution stand-in used in tests has no health route and is probed on ``/v2/``, which needs
@@ -222,8 +222,8 @@ class ReadinessGate(pulumi.dynamic.Resource, module="registry", name="ReadinessG
     write_probe_must_refuse: pulumi.Output[bool]
     """A write not refused fails the gate (OCI kind); False records it in ``write_probe_result`` (legacy kind)."""
     write_probe_result: pulumi.Output[str | None]
-    """What the last write probe met: "refused", "allowed" (the read-only user can push) or "not-tried" (no such
-    route); None without a probe."""
+    """What the last write probe met: "refused", "allowed" (the read-only user can push) or "not-tried" (any other
+    answer: no such route, a full volume's 500); None without a probe."""
     ready_seconds: pulumi.Output[float]
     """Seconds the last create/update waited until the registry was ready."""
     attempts: pulumi.Output[int]

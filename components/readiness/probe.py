@@ -207,9 +207,8 @@ WRITE_REFUSED = "refused"
 WRITE_ALLOWED = "allowed"
 """``write_probe_result``: the read-only user started an upload (then cancelled): it can push and delete."""
 WRITE_NOT_TRIED = "not-tried"
-"""``write_probe_result``: the server has no such route (404, 405 or 501): no write could be tried there."""
-
-_NO_WRITE_ROUTE = (404, 405, 501)
+"""``write_probe_result``: the server neither refused nor allowed the write (no such route: 404, 405 or 501; or
+any other answer, such as a full volume's 500): no write could be tried there."""
 
 
 def _check_write_refused(
@@ -219,14 +218,16 @@ def _check_write_refused(
 
     A read-only user who can start an upload can push and overwrite packs. The upload it started is cancelled at
     once; then, with ``write_probe_must_refuse``, that fails the gate, else it is recorded as WRITE_ALLOWED. Without
-    ``write_probe_must_refuse`` a server with no such route is recorded as WRITE_NOT_TRIED.
+    ``write_probe_must_refuse`` any other answer is recorded as WRITE_NOT_TRIED and never fails the gate.
     """
     url = settings.url + (settings.write_probe_path or "")
     auth = (settings.username.encode(), settings.password.encode())
     response = session.post(url, auth=auth, timeout=timeout, allow_redirects=False)
     if response.status_code in (401, 403):
         return None, WRITE_REFUSED
-    if not settings.write_probe_must_refuse and response.status_code in _NO_WRITE_ROUTE:
+    if not settings.write_probe_must_refuse and not 200 <= response.status_code < 300:
+        # The probe only informs here: no route (404, 405, 501), a full data volume (distribution answers the
+        # upload 500 while pulls serve) or any answer of an undocumented server is no write tried, never a failure.
         return None, WRITE_NOT_TRIED
     if 200 <= response.status_code < 300:
         location = response.headers.get("Location")

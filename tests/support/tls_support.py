@@ -154,7 +154,12 @@ class FakeRegistry:
 
 
 def _handler(
-    users: dict[str, str], health_path: str, catalog_path: str, health_needs_auth: bool, health_status: int
+    users: dict[str, str],
+    health_path: str,
+    catalog_path: str,
+    health_needs_auth: bool,
+    health_status: int,
+    write_status: int | None = None,
 ) -> type:
     def authorized(header: str | None) -> bool:
         if not header or not header.startswith("Basic "):
@@ -180,6 +185,13 @@ def _handler(
                     self._answer(200, {})
             else:
                 self._answer(404, {"errors": [{"code": "NOT_FOUND"}]})
+
+        def do_POST(self) -> None:
+            if write_status is None:
+                # As http.server answers a method its handler lacks.
+                self.send_error(501)
+                return
+            self._answer(write_status, {"errors": [{"code": "UNKNOWN"}]})
 
         def _answer(self, status: int, body: dict[str, object], challenge: bool = False) -> None:
             data = json.dumps(body).encode()
@@ -228,13 +240,14 @@ def serve_registry(
     health_status: int = 200,
     start_after: float = 0.0,
     port: int | None = None,
+    write_status: int | None = None,
 ) -> Iterator[FakeRegistry]:
     """Runs a fake registry on 127.0.0.1 (HTTPS with ``leaf``, else HTTP) for the ``with`` block.
 
     With ``start_after`` the port is bound only after that many seconds, in a background thread, like a
     server that is still starting when the gate begins polling. ``health_status`` is what the open health
     path answers (a 3xx comes with a ``Location``). ``leaf.certificate_pem`` may be a chain: the server
-    sends all of it.
+    sends all of it. ``write_status`` is what a POST answers (None: 501, no such method).
     """
     port = port or free_port()
     tls = None
@@ -246,7 +259,7 @@ def serve_registry(
             cert.write_text(leaf.certificate_pem)
             key.write_text(leaf.private_key_pem)
             tls.load_cert_chain(cert, key)
-    handler = _handler(users, health_path, catalog_path, health_needs_auth, health_status)
+    handler = _handler(users, health_path, catalog_path, health_needs_auth, health_status, write_status)
     servers: list[_Server] = []
     stop = threading.Event()
     scheme = "https" if leaf is not None else "http"

@@ -235,7 +235,7 @@ class Instance(pulumi.ComponentResource):
             driver=BRIDGE,
             internal=True,
             options=dict(PRIVATE_NETWORK_OPTIONS),
-            opts=pulumi.ResourceOptions.merge(on_host, _unique_name()),
+            opts=pulumi.ResourceOptions.merge(on_host, _unique_name(args.after)),
         )
 
     def _egress(self, name: str, args: InstanceArgs, on_host: pulumi.ResourceOptions) -> docker.Network:
@@ -245,7 +245,7 @@ class Instance(pulumi.ComponentResource):
             f"{name}-egress-network",
             name=f"{args.container.container_name}-egress",
             driver=BRIDGE,
-            opts=pulumi.ResourceOptions.merge(on_host, _unique_name()),
+            opts=pulumi.ResourceOptions.merge(on_host, _unique_name(args.after)),
         )
 
     def _front(
@@ -308,10 +308,13 @@ class _Limits:
     cpus: str | None
 
 
-def _unique_name() -> pulumi.ResourceOptions:
+def _unique_name(after: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
     """A network's name is unique on its host: a new network means the old one goes first, with the containers
-    on it (their networks_advanced names its id, ForceNew)."""
-    return pulumi.ResourceOptions(delete_before_replace=True)
+    on it (their networks_advanced names its id, ForceNew). The engine deletes those containers when the
+    network's replacement starts (pulumi/pulumi pkg/resource/deploy/step_generator.go
+    ``calculateDependentReplacements``), so the network waits for the previous instance as its containers do (the
+    rolling chain): a new containerName must not take every instance down at once."""
+    return pulumi.ResourceOptions(delete_before_replace=True, depends_on=list(after) or None)
 
 
 def _joined(network: docker.Network | None, alias: str | None = None) -> docker.ContainerNetworksAdvancedArgs:

@@ -170,9 +170,18 @@ class Outage:
     up_at: int
 
 
-def outages(records: list[Recorded], changed: set[str]) -> list[Outage]:
-    """The outage of every replaced container (delete-before-replace), ended by its readiness gate."""
+def outages(records: list[Recorded], changed: set[str], replaced: Iterable[str] = ()) -> list[Outage]:
+    """The outage of every replaced container (delete-before-replace), ended by its readiness gate.
+
+    ``replaced``: resources (a container's network, say) replaced delete-before-replace. The engine deletes each
+    one's dependents whose properties depend on it when the *replaced resource's* step starts
+    (``calculateDependentReplacements``, then a DeleteReplacementStep per dependent, before the resource's own
+    delete), not when the dependent's own registration arrives: such a container is down from the earlier of the
+    two.
+    """
     steps = schedule(records, changed)
+    by_urn = {r.urn: r for r in records}
+    condemning = {urn for urn in replaced if urn in by_urn and by_urn[urn].options["delete_before_replace"]}
     gates = {dep: r.urn for r in records if r.type == READINESS for dep in r.options["dependencies"]}
     result = []
     for record in records:
@@ -181,14 +190,16 @@ def outages(records: list[Recorded], changed: set[str]) -> list[Outage]:
         assert record.options["delete_before_replace"], record.urn
         gate = gates.get(record.urn)
         up_at = steps[gate].finish if gate else steps[record.urn].finish
-        result.append(Outage(record.urn, steps[record.urn].start, up_at))
+        on = {dep for deps in record.options.get("property_dependencies", {}).values() for dep in deps}
+        down_from = min([steps[record.urn].start, *(steps[urn].start for urn in on & condemning)])
+        result.append(Outage(record.urn, down_from, up_at))
     return result
 
 
-def moments_all_down(records: list[Recorded], changed: set[str]) -> list[int]:
+def moments_all_down(records: list[Recorded], changed: set[str], replaced: Iterable[str] = ()) -> list[int]:
     """The moments at which every instance is out of service at once (should be none)."""
     containers = [r.urn for r in records if r.type == CONTAINER]
-    windows = outages(records, changed)
+    windows = outages(records, changed, replaced)
     if len(windows) < len(containers):
         return []
     horizon = max(window.up_at for window in windows)

@@ -222,7 +222,13 @@ def _check_write_refused(
     """
     url = settings.url + (settings.write_probe_path or "")
     auth = (settings.username.encode(), settings.password.encode())
-    response = session.post(url, auth=auth, timeout=timeout, allow_redirects=False)
+    try:
+        response = session.post(url, auth=auth, timeout=timeout, allow_redirects=False)
+    except requests.RequestException:
+        if settings.write_probe_must_refuse:
+            raise
+        # Only informing (the legacy kind): a server that drops or stalls the write is no write tried.
+        return None, WRITE_NOT_TRIED
     if response.status_code in (401, 403):
         return None, WRITE_REFUSED
     if not settings.write_probe_must_refuse and not 200 <= response.status_code < 300:

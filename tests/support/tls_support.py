@@ -191,6 +191,11 @@ def _handler(
                 # As http.server answers a method its handler lacks.
                 self.send_error(501)
                 return
+            if write_status == 0:
+                # No answer at all: the connection is closed.
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self._answer(write_status, {"errors": [{"code": "UNKNOWN"}]})
 
         def _answer(self, status: int, body: dict[str, object], challenge: bool = False) -> None:
@@ -247,7 +252,8 @@ def serve_registry(
     With ``start_after`` the port is bound only after that many seconds, in a background thread, like a
     server that is still starting when the gate begins polling. ``health_status`` is what the open health
     path answers (a 3xx comes with a ``Location``). ``leaf.certificate_pem`` may be a chain: the server
-    sends all of it. ``write_status`` is what a POST answers (None: 501, no such method).
+    sends all of it. ``write_status`` is what a POST answers (None: 501, no such method; 0: the connection
+    closed, no answer).
     """
     port = port or free_port()
     tls = None

@@ -49,6 +49,7 @@ import copy
 import json
 import re
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -507,6 +508,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        # An answer goes out in two writes (headers, then body): without TCP_NODELAY, Nagle's algorithm holds the
+        # body back until the client acknowledges the headers, which a client delays by up to 40 ms on Linux.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self._handle()

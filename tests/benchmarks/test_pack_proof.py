@@ -25,6 +25,7 @@ import requests
 from components.packs.archive import build_archive
 from components.palette.client import PaletteClient
 from components.palette.proof import pack_key, prove
+from tests.benchmarks.test_packs import _report
 from tests.palette.test_fake_sync import NAME, REPOSITORY, pack_dir, pusher, register
 from tests.support.oci_scripted import Scripted, scripted_registry
 from tests.support.palette_fake import FakePalette
@@ -73,15 +74,6 @@ def _sync(palette: FakePalette, uid: str) -> None:
         f"{palette.url}/v1/registries/oci/{uid}/basic/sync", headers={"ApiKey": palette.api_key}, timeout=5
     )
     assert answer.status_code == 202
-
-
-def _report(label: str, values: list[float]) -> dict[str, float]:
-    print(f"\n{label}: " + ", ".join(f"{value * 1000:.0f} ms" for value in values))
-    return {
-        f"{label}_min_s": round(min(values), 4),
-        f"{label}_median_s": round(statistics.median(values), 4),
-        f"{label}_max_s": round(max(values), 4),
-    }
 
 
 def test_the_proof_of_20_packs_once_palette_lists_them(benchmark: Any, published: tuple) -> None:

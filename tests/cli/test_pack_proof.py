@@ -2,7 +2,8 @@
 fake syncing for real (it reads the registry with the registered read-only user and CA and parses each pack:
 tests/support/palette_sync.py). ``pulumi up`` returns once Palette lists both packs with the values pushed, and
 exports each pack's UID; a no-change ``pulumi up`` makes no Palette call; a pack Palette cannot parse fails
-``pulumi up`` with one line naming it (components/palette/proof.py, docs/packs.md "Palette proves every pack").
+``pulumi up`` with one line naming it (components/palette/proof.py, docs/packs.md "Palette proves every pack"). The
+same holds for an existing registry (``ociEndpoint``) that the test starts itself.
 
 Engine behaviour this rests on (pulumi/pulumi v3.276.0): an update whose ``Diff`` reports no change is a same step
 and calls no ``Create``/``Update`` (pkg/resource/deploy/step_generator.go ``generateSteps``), and a failed
@@ -28,12 +29,15 @@ from tests.cli.deployment import (
     lines_naming,
     quick_start,
     registration,
+    sample_packs,
     succeeded,
     unchanged,
 )
 from tests.support.docker_support import DockerJanitor
+from tests.support.pack_push_support import SERVER_NAME, start_oci_registry
 from tests.support.palette_fake import FakePalette
 from tests.support.palette_spec import listing_validator
+from tests.support.palette_support import FAST_HTTP_ENV
 
 PACKS = ("hello-universe", "hello-galaxy")
 
@@ -141,3 +145,42 @@ def test_a_pack_palette_cannot_parse_fails_up_naming_that_pack(
     [line] = lines_naming(failed.text, "pack hello-universe:1.0.0 is not proven")
     assert "after 5s: Palette does not list the pack at all (HTTP 404)" in line and "pack.json" in line, line
     assert lines_naming(failed.text, "pack hello-galaxy:1.0.0 is not proven") == []
+
+
+def test_an_existing_registry_the_test_starts_is_proven_the_same_way(
+    cli_stack: StackFactory, janitor: DockerJanitor, tmp_path: Path, palette: FakePalette, standin_image: str
+) -> None:
+    """``ociEndpoint``: a registry the program does not deploy (the stand-in, TLS with its own CA, one user)."""
+    registry = start_oci_registry(janitor, standin_image, tmp_path)
+    palette.reads_registries = True
+    palette.addresses[SERVER_NAME] = "127.0.0.1"
+    stack = cli_stack("existing", env=dict(FAST_HTTP_ENV))
+    folders = sample_packs(tmp_path / "packs", PACKS)
+    stack.configure(
+        {
+            "registryKind": "oci",
+            "ociEndpoint": f"https://{SERVER_NAME}:{registry.container.host_port}",
+            "ociCaCertificate": registry.ca_certificate,
+            "ociPushUser": registry.username,
+            "ociPushPassword": registry.password,
+            # The stand-in has one user: Palette pulls as the push user, named explicitly (the program warns).
+            "paletteUser": registry.username,
+            "readinessUrl": registry.url,
+            "paletteApiUrl": palette.url,
+            "paletteApiKey": palette.api_key,
+            "packs": [str(folder) for folder in folders],
+        },
+        secrets=["ociPushPassword", "paletteApiKey"],
+    )
+
+    outputs = succeeded(stack.up()).outputs
+    uid = outputs["paletteRegistrationUid"]["value"]
+    assert palette.skipped(uid) == {}
+    assert {key: entry["packUid"] for key, entry in outputs["packs"]["value"].items()} == {
+        f"{name}:1.0.0": palette.pack_uid(uid, name, "1.0.0") for name in PACKS
+    }
+    for folder in folders:
+        assert listed_values(palette, uid, folder.name) == yaml.safe_load((folder / "values.yaml").read_text())
+    palette.reset_calls()
+    unchanged(stack.up(expect_no_changes=True))
+    assert palette.requests == []

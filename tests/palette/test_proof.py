@@ -5,13 +5,16 @@ shows. The provider proves on create and update only, and only when what was pub
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import dill
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
 
 from components.palette.client import PaletteClient
 from components.palette.errors import PaletteUnavailable
@@ -252,3 +255,12 @@ def test_the_provider_proves_on_create_and_on_update_only_when_what_was_publishe
         assert sorted(updated.outs["packs_proven"]) == ["hello:1.0.0", "more:1.0.0"]
     finally:
         configure(provider, None)
+
+
+def test_the_proof_provider_pickles_by_reference_under_the_package() -> None:
+    """Pulumi keeps the provider in the state by dill's pickle (pulumi/pulumi sdk/python/lib/pulumi/dynamic/dynamic.py
+    ``serialize_provider``): a reference to ``components.palette.PackProofProvider``, which holds no state, as the
+    registration's provider (tests/program/test_state_unpickles.py)."""
+    raw = base64.b64decode(serialize_provider(PackProofProvider()))
+    assert b"components.palette" in raw and b"PackProofProvider" in raw and len(raw) < 100, raw
+    assert type(dill.loads(raw)) is PackProofProvider

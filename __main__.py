@@ -3,6 +3,7 @@
 import pulumi
 
 from components.config import load_settings
+from components.outputs_settle import settle_outputs
 from components.pack_registry import PackRegistry
 from components.pack_registry.outputs import registry_outputs
 
@@ -11,3 +12,5 @@ registry = PackRegistry("pack-registry", settings)
 
 for name, value in registry_outputs(registry, settings).items():
     pulumi.export(name, value)
+
+settle_outputs()

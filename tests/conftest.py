@@ -77,6 +77,15 @@ def palette() -> Iterator[FakePalette]:
         yield fake
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own cache folder (``PALETTE_PACK_REGISTRY_CACHE``: components/packs/accepted_values.py), so
+    no test reads what another, or the machine's user, left there; the CLI layer's programs inherit it."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("PALETTE_PACK_REGISTRY_CACHE", str(folder))
+    return folder
+
+
 @pytest.fixture
 def fast_http(monkeypatch: pytest.MonkeyPatch) -> None:
     """The Palette client's settings from the environment, made fast (``FAST_HTTP_ENV``), and no API key from

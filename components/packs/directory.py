@@ -25,6 +25,7 @@ from components.config import values_yaml
 from components.config.source import ConfigError, Raw
 from components.kinds import RegistryKind
 from components.oci_reference import is_path_component, is_tag
+from components.packs import accepted_values
 from components.packs.archive import walk
 
 __all__ = ["LAYERS", "PackSource", "parse_packs"]
@@ -116,12 +117,16 @@ def _check_values(entry: str, directory: Path) -> None:
     if not path.is_file():
         raise _refuse(entry, "values.yaml", "is missing", "Add one (it may be empty).")
     try:
-        values = values_yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if accepted_values.is_accepted(text):
+            return
+        values = values_yaml.safe_load(text)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         detail = " ".join(str(exc).split())
         raise _refuse(entry, "values.yaml", f"is not valid YAML ({detail})", "Fix the YAML syntax.") from None
     if values is not None and not isinstance(values, dict):
         raise _refuse(entry, "values.yaml", "is not a YAML mapping", "Write keys and values (or leave it empty).")
+    accepted_values.remember(text)
 
 
 def _check_content(entry: str, directory: Path, data: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, Resource,
 
 from components.config import values_yaml
 from components.dynamic.values import is_unknown
+from components.palette.errors import PaletteError
 from components.palette.provider import client_for, remember_api_key
 
 __all__ = ["PackProof", "PackProofError", "PackProofProvider", "pack_key", "prove"]
@@ -139,14 +140,18 @@ def prove(
     listings = client.wait_for_packs(registry_uid, by_name, proven=proven, timeout_seconds=timeout_seconds)
     failures = []
     proofs: dict[str, dict[str, str]] = {}
+    sync: str | None = None
     for key in sorted(packs):
         pack = packs[key]
         listing = listings.get(str(pack["name"]))
         problem = _problem(pack, expected[key], listing)
         if problem is not None:
+            if sync is None:
+                sync = _last_sync(client, registry_uid)
             failures.append(
                 f"pack {pack['name']}:{pack['version']} is not proven in Palette's pack registry "
-                f"'{client.registration}' (uid {registry_uid}) after {timeout_seconds:g}s: {problem}. " + _fix(problem)
+                f"'{client.registration}' (uid {registry_uid}) after {timeout_seconds:g}s: {problem}{sync}. "
+                + _fix(problem)
             )
             continue
         proofs[key] = {
@@ -159,6 +164,17 @@ def prove(
         raise PackProofError("\n".join(failures))
     log.info("pack registry '%s': Palette lists every pack with its values", client.registration)
     return proofs
+
+
+def _last_sync(client: Any, registry_uid: str) -> str:
+    """What Palette says of its last sync of the registry, for a failure's line (``""`` when it cannot be read). The
+    status only: a failed sync's message may quote the registry's credentials, which the proof does not hold to
+    redact them."""
+    try:
+        status = str(client.sync_status(registry_uid).get("status") or "")
+    except PaletteError:
+        return ""
+    return f" (Palette's last pack sync of the registry: {status!r})" if status else ""
 
 
 def _fix(problem: str) -> str:

@@ -25,6 +25,7 @@ import requests
 from components.packs.archive import build_archive
 from components.palette.client import PaletteClient
 from components.palette.proof import pack_key, prove
+from components.palette.shapes import OCI_REGISTRY_API
 from tests.benchmarks.test_packs import _report
 from tests.palette.test_fake_sync import NAME, REPOSITORY, pack_dir, pusher, register
 from tests.support.oci_scripted import Scripted, scripted_registry
@@ -65,7 +66,11 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakePa
 
 def _client(palette: FakePalette, poll: float) -> PaletteClient:
     return PaletteClient(
-        palette.url, palette.api_key, registration="bench", policy=replace(FAST_POLICY, sync_poll_seconds=poll)
+        palette.url,
+        palette.api_key,
+        registration="bench",
+        policy=replace(FAST_POLICY, sync_poll_seconds=poll),
+        shape=OCI_REGISTRY_API,
     )
 
 

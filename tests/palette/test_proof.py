@@ -9,6 +9,7 @@ import base64
 import hashlib
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from components.palette.client import PaletteClient
 from components.palette.errors import PaletteUnavailable
 from components.palette.proof import PackProofError, PackProofProvider, pack_key, prove
+from components.palette.shapes import OCI_REGISTRY_API
 from tests.support.palette_fake import FakePalette
 from tests.support.palette_support import FAST_POLICY, configure
 from tests.support.palette_sync import ParsedPack, SyncResult
@@ -30,8 +32,10 @@ PACK_JSON = {"name": "hello", "version": "1.0.0", "layer": "addon", "displayName
 
 
 def client(palette: FakePalette) -> PaletteClient:
-    policy = FAST_POLICY.__class__(**{**FAST_POLICY.__dict__, "sync_poll_seconds": POLL})
-    return PaletteClient(palette.url, palette.api_key, registration="custom-packs", policy=policy)
+    policy = replace(FAST_POLICY, sync_poll_seconds=POLL)
+    return PaletteClient(
+        palette.url, palette.api_key, registration="custom-packs", policy=policy, shape=OCI_REGISTRY_API
+    )
 
 
 def published(tmp_path: Path, name: str, version: str, values: str) -> dict[str, Any]:
@@ -162,6 +166,23 @@ def test_a_pack_palette_does_not_prove_fails_with_one_line_naming_it_after_the_t
     # The proven name was read once; the other until the timeout.
     assert len(palette.calls("GET", "^/v1/packs/fine/")) == 1
     assert len(palette.calls("GET", "^/v1/packs/hello/")) > 2
+
+
+def test_a_failure_says_what_palette_reports_of_its_last_sync_without_its_message(
+    palette: FakePalette, tmp_path: Path
+) -> None:
+    """A sync that failed (Palette could not read the registry) is the likely cause: the line says so. Not its
+    message, which may quote the registry's credentials (docs/palette-api.md "Sync")."""
+    uid = palette.add_registry("custom-packs", kind="oci")
+    with palette._lock:
+        palette.registries[uid]["status"]["syncStatus"] = {"status": "Failed", "message": "pw registry-pw-secret"}
+    packs = {"hello:1.0.0": published(tmp_path, "hello", "1.0.0", "a: 1\n")}
+    with pytest.raises(PackProofError) as raised:
+        prove(client(palette), uid, packs, timeout_seconds=0.2)
+    [line] = str(raised.value).splitlines()
+    assert "(HTTP 404) (Palette's last pack sync of the registry: 'Failed')." in line, line
+    assert "registry-pw-secret" not in line
+    assert len(palette.calls("GET", "/sync/status$")) == 1
 
 
 def test_every_unproven_pack_has_its_own_line(palette: FakePalette, tmp_path: Path) -> None:

@@ -23,7 +23,9 @@ Names and upgrades
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from pathlib import Path
 
 import pulumi
 import pulumi_random as random
@@ -35,7 +37,7 @@ from components.instance.container import INSTANCE_TYPE, Instance, InstanceArgs
 from components.instance.storage import storage_hint
 from components.kinds.kind import ServedTls
 from components.packs import Pack
-from components.packs.archive import pack_content
+from components.packs.archive import PackContent, pack_content
 from components.packs.directory import PackSource
 from components.palette import PackProof, PaletteRegistration
 from components.palette.proof import pack_key
@@ -234,10 +236,10 @@ class PackRegistry(pulumi.ComponentResource):
             pulumi.log.warn(warning)
         server_name = settings.existing.host if settings.existing else settings.network.primary_host
         packs = []
-        self._values_digests: dict[str, str] = {}
+        self._contents: dict[str, pulumi.Output[PackContent]] = {}
         for source in settings.packs:
-            content = pack_content(source.directory)
-            self._values_digests[pack_key(source.name, source.version)] = content.files["values.yaml"]
+            content = _content_after_the_program(source.directory)
+            self._contents[pack_key(source.name, source.version)] = content
             packs.append(
                 Pack(
                     # "@" is neither in a name nor in a tag: no two packs can share a resource name.
@@ -245,8 +247,8 @@ class PackRegistry(pulumi.ComponentResource):
                     pack_dir=str(source.directory),
                     name=source.name,
                     version=source.version,
-                    content_digest=content.content_digest,
-                    files=content.files,
+                    content_digest=content.apply(lambda c: c.content_digest),
+                    files=content.apply(lambda c: c.files),
                     registry_url=self.instance_endpoints[0],
                     server_name=server_name,
                     ca_certificate=self.ca_certificate,
@@ -357,9 +359,9 @@ class PackRegistry(pulumi.ComponentResource):
         """After the sync that follows a publish, Palette must list every pack with the values pushed
         (components/palette/proof.py); proven again whenever what the packs published changes."""
         published = {
-            pack_key(source.name, source.version): pulumi.Output.from_input(pack.manifest_digest).apply(
-                lambda digest, source=source: _proof_entry(source, digest, self._values_digests)
-            )
+            pack_key(source.name, source.version): pulumi.Output.all(
+                pack.manifest_digest, self._contents[pack_key(source.name, source.version)]
+            ).apply(lambda args, source=source: _proof_entry(source, args[0], args[1]))
             for source, pack in zip(settings.packs, self.packs, strict=True)
         }
         return PackProof(
@@ -373,13 +375,13 @@ class PackRegistry(pulumi.ComponentResource):
         )
 
 
-def _proof_entry(source: PackSource, manifest_digest: str, values_digests: dict[str, str]) -> dict[str, str]:
+def _proof_entry(source: PackSource, manifest_digest: str, content: PackContent) -> dict[str, str]:
     """What the proof holds of one published pack."""
     return {
         "name": source.name,
         "version": source.version,
         "manifest_digest": manifest_digest,
-        "values_sha256": values_digests[pack_key(source.name, source.version)],
+        "values_sha256": content.files["values.yaml"],
         "values_file": str(source.directory / "values.yaml"),
     }
 
@@ -391,3 +393,20 @@ PUBLISHED = ("reference", "manifest_digest", "push_id")
 def _digest_of(values: list[object]) -> str:
     """One sha256 for what the packs published (order-independent)."""
     return hashlib.sha256("\n".join(sorted(str(value) for value in values)).encode()).hexdigest()
+
+
+def _content_after_the_program(directory: Path) -> pulumi.Output[PackContent]:
+    """The pack's content digest and files, worked out in the SDK's event loop once the program has returned.
+
+    Nothing the program declares reaches the engine before the program returns: the SDK sends each registration
+    from a task of its event loop (pulumi sdk/python/lib/pulumi/runtime/resource.py ``register_resource``:
+    ``asyncio.ensure_future``). Reading and hashing a few hundred packs in the program would keep the engine
+    waiting, with nothing to do, for that long; as tasks of the loop, each pack's digest is one turn among the
+    registrations, and the engine works on those (starting its plugins, diffing) meanwhile. The pack was checked
+    already (``components.packs.directory``), before anything was declared."""
+
+    async def content() -> PackContent:
+        await asyncio.sleep(0)  # the registrations declared before it go first
+        return pack_content(directory)
+
+    return pulumi.Output.from_input(content())

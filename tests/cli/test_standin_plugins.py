@@ -214,3 +214,10 @@ def test_tls_a_changed_input_replaces_and_early_renewal_hours_update_in_place(tm
             PRIVATE_KEY, "ca-key", key.id, key.outputs, key.inputs, {**key.inputs, "ecdsaCurve": "P384"}
         )
         assert list(curve.replaces) == ["ecdsaCurve"]
+
+
+@pytest.mark.parametrize("package", ["pulumi_docker", "pulumi_random", "pulumi_tls"])
+def test_the_version_a_stand_in_reports_is_the_one_the_package_asks_for(package: str) -> None:
+    from tests.cli.plugins.server import plugin_version
+
+    assert plugin_version(package) == version(package)

@@ -191,3 +191,31 @@ def test_a_name_or_version_with_a_trailing_newline_is_refused(tmp_path: Path, fi
     pack = _pack_copy(tmp_path / "hello-universe", **{field: value})
     with pytest.raises(Exception, match=rf"'palette-pack-registry:packs'.*{field}"):
         run_program({"registryKind": "oci", "packs": [str(pack)]}, stack="dev")
+
+
+def test_pack_digests_are_worked_out_after_the_program_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK sends no registration before the program returns (pulumi sdk/python/lib/pulumi/runtime/resource.py
+    ``register_resource`` schedules each with ``asyncio.ensure_future``), so hashing packs in the program's body
+    would keep the engine idle: they are hashed in the event loop afterwards, and still declared as before."""
+    import runpy
+
+    from components.pack_registry import component
+    from tests.support.paths import ROOT
+
+    returned: list[bool] = [False]
+    hashed_after: list[bool] = []
+    real = component.pack_content
+
+    def recording(directory: Path) -> Any:
+        hashed_after.append(returned[0])
+        return real(directory)
+
+    monkeypatch.setattr(component, "pack_content", recording)
+
+    def main() -> None:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        returned[0] = True
+
+    run = run_program({**OCI}, stack="dev", main=main)
+    assert hashed_after == [True]
+    assert run.one(PACK).inputs["content_digest"] == real(SAMPLE_PACK).content_digest

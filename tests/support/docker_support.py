@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import pytest
-
 from tests.support.paths import ROOT
 
 __all__ = [
@@ -126,6 +124,9 @@ def build_standin_image(recipe: str, image: str) -> str:
         env={**os.environ, "STANDIN_IMAGE": image},
     )
     if result.returncode != 0:
+        # pytest is imported here only: the stand-in plugins import this module and start within a `pulumi up`.
+        import pytest
+
         pytest.fail(
             f"{BUILD_SCRIPT.name} {recipe} failed ({result.returncode}):\n"
             f"{result.stdout.decode()}{result.stderr.decode()}",

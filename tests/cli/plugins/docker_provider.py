@@ -9,12 +9,11 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Mapping
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from tests.cli.plugins.docker_host import TIMEOUT, DockerHost
-from tests.cli.plugins.server import Props, ResourceType, StandinProvider, serve
+from tests.cli.plugins.server import Props, ResourceType, StandinProvider, plugin_version, serve
 from tests.support.docker_support import upload_tar
 from tests.support.provider_material import CONTAINER, IMAGE, VOLUME
 
@@ -248,7 +247,7 @@ def _create_args(inputs: Props) -> list[str]:
 def main() -> None:
     docker = DockerHost()
     types = [RemoteImage(docker), Volume(docker), Container(docker)]
-    serve(StandinProvider("docker", version("pulumi_docker"), types, configure=docker.configure))
+    serve(StandinProvider("docker", plugin_version("pulumi_docker"), types, configure=docker.configure))
 
 
 if __name__ == "__main__":

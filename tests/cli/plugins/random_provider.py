@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import version
-
-from tests.cli.plugins.server import Props, ResourceType, StandinProvider, changed_keys, serve
+from tests.cli.plugins.server import Props, ResourceType, StandinProvider, changed_keys, plugin_version, serve
 from tests.support.provider_material import PASSWORD, generate, replaces
 
 
@@ -28,7 +26,7 @@ class RandomPassword(ResourceType):
 
 
 def main() -> None:
-    serve(StandinProvider("random", version("pulumi_random"), [RandomPassword()]))
+    serve(StandinProvider("random", plugin_version("pulumi_random"), [RandomPassword()]))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ the port goes to stdout, and no message names a secret value.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from concurrent import futures
@@ -28,7 +30,16 @@ from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from tests.support.grpc_support import struct
 
-__all__ = ["UNKNOWN", "Props", "ResourceType", "StandinProvider", "UnknownType", "changed_keys", "serve"]
+__all__ = [
+    "UNKNOWN",
+    "Props",
+    "ResourceType",
+    "StandinProvider",
+    "UnknownType",
+    "changed_keys",
+    "plugin_version",
+    "serve",
+]
 
 UNKNOWN = rpc.UNKNOWN
 """How the engine sends (and takes back) a value not known yet, in a preview."""
@@ -195,6 +206,19 @@ class StandinProvider(provider_pb2_grpc.ResourceProviderServicer):
 
     def Cancel(self, request: Any, context: grpc.ServicerContext) -> empty_pb2.Empty:
         return empty_pb2.Empty()
+
+
+def plugin_version(package: str) -> str:
+    """The plugin version the installed SDK package asks the engine for. The package asks with the version in its
+    metadata (``pulumi_random/_utilities.py`` ``get_version``: ``importlib.metadata.version``); its
+    ``pulumi-plugin.json`` holds the same (the file the SDK's plugin discovery reads, sdk/python/lib/pulumi/
+    provider/experimental/analyzer.py; tests/cli/test_standin_plugins.py holds the two equal). Read from the file:
+    each stand-in starts within a ``pulumi up``, and importing ``importlib.metadata`` costs it a sixth of a second."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"the stand-in plugin needs the {package} package installed")
+    with open(spec.origin.rsplit("/", 1)[0] + "/pulumi-plugin.json", encoding="utf-8") as handle:
+        return str(json.load(handle)["version"])
 
 
 def serve(provider: StandinProvider) -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-from importlib.metadata import version
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.cli.plugins.server import Props, ResourceType, StandinProvider, serve
+from tests.cli.plugins.server import Props, ResourceType, StandinProvider, plugin_version, serve
 from tests.support.provider_material import CERT_REQUEST, LOCALLY_SIGNED, PRIVATE_KEY, SELF_SIGNED, generate
 
 
@@ -145,7 +144,7 @@ class LocallySignedCert(_Certificate):
 
 def main() -> None:
     types = [PrivateKey(), SelfSignedCert(), CertRequest(), LocallySignedCert()]
-    serve(StandinProvider("tls", version("pulumi_tls"), types))
+    serve(StandinProvider("tls", plugin_version("pulumi_tls"), types))
 
 
 if __name__ == "__main__":

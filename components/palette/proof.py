@@ -36,6 +36,7 @@ from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, Resource,
 
 from components.config import values_yaml
 from components.dynamic.values import is_unknown
+from components.palette.client import PaletteClient
 from components.palette.errors import PaletteError
 from components.palette.provider import client_for, remember_api_key
 
@@ -124,7 +125,7 @@ def _problem(pack: Mapping[str, Any], expected: Any, listing: Mapping[str, Any] 
 
 
 def prove(
-    client: Any, registry_uid: str, packs: Mapping[str, Mapping[str, Any]], timeout_seconds: float
+    client: PaletteClient, registry_uid: str, packs: Mapping[str, Mapping[str, Any]], timeout_seconds: float
 ) -> dict[str, dict[str, str]]:
     """Poll Palette until it lists every pack with its pushed values; per ``name:version`` the pack's name, version,
     ``packUid`` and ``registryUid``. ``PackProofError`` (one line per pack) when the timeout passes first."""
@@ -166,7 +167,7 @@ def prove(
     return proofs
 
 
-def _last_sync(client: Any, registry_uid: str) -> str:
+def _last_sync(client: PaletteClient, registry_uid: str) -> str:
     """What Palette says of its last sync of the registry, for a failure's line (``""`` when it cannot be read). The
     status only: a failed sync's message may quote the registry's credentials, which the proof does not hold to
     redact them."""

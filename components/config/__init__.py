@@ -97,7 +97,10 @@ class RegistrySettings:
     packs: tuple[PackSource, ...]
     """The pack directories the stack publishes, checked."""
     pack_warnings: tuple[str, ...]
-    """What `pulumi up` warns about the packs (a missing logo.png)."""
+    """What `pulumi up` warns about the packs (a missing logo.png or README.md)."""
+    packs_allow_overwrite: bool
+    """A pack's changed files may overwrite its published version, and a pack may overwrite a tag this stack did not
+    push (``packsAllowOverwrite``, Spectro's ``--force``); otherwise both are refused."""
     delete_unreachable: bool
     """A delete that cannot reach the registry or Palette releases the pack or registration from the state
     (with a warning) instead of failing (``deleteUnreachable``; ``components.dynamic.unreachable``)."""
@@ -183,6 +186,7 @@ def parse_settings(
         existing=existing,
         packs=packs,
         pack_warnings=tuple(pack_warnings),
+        packs_allow_overwrite=raw.boolean("packsAllowOverwrite"),
         delete_unreachable=raw.boolean("deleteUnreachable"),
     )
 

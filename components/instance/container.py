@@ -1,5 +1,12 @@
 """One instance of the registry on one Docker host: Docker provider, pinned image, data volume, the registry
-container, and the container the kind puts in front of it (``RegistryKind.server``)."""
+container, and the container the kind puts in front of it (``RegistryKind.server``) with the private network the
+two share.
+
+The front and the registry are paired by a Docker network of the instance's own, not by one network namespace: a
+container that joins another's namespace (``network_mode: container:<id>``) stays in the old one when the other
+restarts and gets a new one, and after a daemon restart Docker does not order such joins, so a registry started
+before its front fails for good (docs/oci.md, Restarts). On the network the registry has an alias the front looks
+up again while it runs; either container, or the daemon, may restart in any order."""
 
 from __future__ import annotations
 
@@ -19,12 +26,19 @@ from components.instance import docker_engine
 from components.instance.storage import s3_env, s3_files
 from components.kinds.kind import DRAIN_TIMEOUT_SECONDS, ContainerFile, FrontContainer, ServedTls, ServerInputs
 
-__all__ = ["INSTANCE_TYPE", "STOP_GRACE_SECONDS", "Instance", "InstanceArgs"]
+__all__ = ["INSTANCE_TYPE", "PRIVATE_NETWORK_OPTIONS", "STOP_GRACE_SECONDS", "Instance", "InstanceArgs"]
 
 INSTANCE_TYPE = "palette-pack-registry:registry:Registry"
 LOG_DRIVER = "json-file"
 # Uploaded files are read-only inside the container (a bind mount would not travel to a remote host).
 READ_ONLY_MODE = "0444"
+PRIVATE_NETWORK_OPTIONS = {"com.docker.network.bridge.inhibit_ipv4": "true"}
+"""The bridge driver's options of an internal private network: the host's end of the bridge gets no address (moby
+libnetwork drivers/bridge ``InhibitIPv4``), so no process on the Docker host has a route to the registry's address
+either; the containers on the network still reach each other. Docker reports the options back as given
+(resource_docker_network_funcs.go reads ``options`` back; every attribute of the network is ForceNew)."""
+BRIDGE = "bridge"
+"""Docker's default network: the front stays on it, where its published port is."""
 STOP_GRACE_SECONDS = DRAIN_TIMEOUT_SECONDS + 5
 """destroy_grace_seconds: the provider stops the container with this timeout before removing it; without it
 the stop timeout is 0, a SIGKILL (resource_docker_container_funcs.go resourceDockerContainerDelete)."""
@@ -64,10 +78,12 @@ class Instance(pulumi.ComponentResource):
     documented install."""
 
     container: docker.Container
-    """The running registry container (with a front container: in its network namespace)."""
+    """The running registry container (with a front container: on the private network only)."""
     front: docker.Container | None
-    """The container the kind puts in front of the registry, owner of the namespace and the published port (the
-    OCI kind's nginx proxy), or None."""
+    """The container the kind puts in front of the registry, holder of the published port (the OCI kind's nginx
+    proxy), or None."""
+    network: docker.Network | None
+    """The private network of the front and the registry (None without a front)."""
     serving: dict[str, docker.Container]
     """The containers that serve the instance, the registry's first: ``container``, then the front's by its role."""
     image_id: pulumi.Output[str]
@@ -145,6 +161,7 @@ class Instance(pulumi.ComponentResource):
             ip=args.network.bind_address,
             protocol="tcp",
         )
+        self.network = self._network(name, args, on_host) if server.front else None
         self.front = self._front(name, args, server.front, provider, engine, published) if server.front else None
         self.container = docker.Container(
             f"{name}-container",
@@ -153,10 +170,17 @@ class Instance(pulumi.ComponentResource):
             image=image.image_id,
             restart="always",
             must_run=True,
-            # With a front container the registry lives in its network namespace, joined by the id Docker reports
-            # back (container:<id>): a new front means a new registry container, which the engine deletes
-            # first. Joined that way, a restarted registry rejoins the front's live namespace.
-            network_mode=self.front.id.apply(lambda front_id: f"container:{front_id}") if self.front else "bridge",
+            # With a front container the registry joins only the private network, under the alias the front
+            # reaches it by, and publishes nothing. The provider creates the container on network_mode, then
+            # disconnects it from "bridge" and connects it to each of networks_advanced
+            # (resource_docker_container_funcs.go resourceDockerContainerCreate); it reads network_mode back as
+            # HostConfig.NetworkMode, which stays "bridge", and never reads networks_advanced back.
+            network_mode=BRIDGE,
+            networks_advanced=(
+                [_joined(self.network, alias=server.front.registry_alias)]
+                if self.network is not None and server.front
+                else None
+            ),
             ports=None if self.front else [published],
             envs=envs,
             uploads=uploads,
@@ -190,6 +214,27 @@ class Instance(pulumi.ComponentResource):
         outputs.update({f"{role}ContainerId": c.id for role, c in self.serving.items() if c is not self.container})
         self.register_outputs(outputs)
 
+    def _network(self, name: str, args: InstanceArgs, on_host: pulumi.ResourceOptions) -> docker.Network:
+        """The private network of the front and the registry, named after the instance's container (unique on its
+        host, as the container's name is). Internal (no route out, no port published on it, the host without an
+        address on it) unless the registry must reach an S3 bucket: then it is an ordinary bridge network, which
+        the Docker host itself can reach (docs/oci.md, Restarts). It takes one subnet from the daemon's
+        default-address-pools."""
+        internal = args.storage.s3 is None
+        return docker.Network(
+            f"{name}-network",
+            name=f"{args.container.container_name}-network",
+            driver=BRIDGE,
+            internal=internal,
+            options=dict(PRIVATE_NETWORK_OPTIONS) if internal else None,
+            opts=pulumi.ResourceOptions.merge(
+                on_host,
+                # The name is unique on the host: a new network (another storage) means the old one goes first,
+                # with the containers on it (their networks_advanced names its id, ForceNew).
+                pulumi.ResourceOptions(delete_before_replace=True),
+            ),
+        )
+
     def _front(
         self,
         name: str,
@@ -199,9 +244,9 @@ class Instance(pulumi.ComponentResource):
         engine: docker_engine.EngineFacts | None,
         published: docker.ContainerPortArgs,
     ) -> docker.Container:
-        """The container in front of the registry, owner of the instance's network namespace and of its published
-        port (the OCI kind's nginx proxy: it terminates TLS, checks the bcrypt htpasswd and lets only the admin user
-        write, components.instance.proxy). The registry joins its namespace."""
+        """The container in front of the registry, holder of the instance's published port (the OCI kind's nginx
+        proxy: it terminates TLS, checks the bcrypt htpasswd and lets only the admin user write,
+        components.instance.proxy). It reaches the registry on the private network."""
         on_host = pulumi.ResourceOptions(parent=self, provider=provider)
         image = docker.RemoteImage(f"{name}-{front.role}-image", name=front.image, keep_locally=True, opts=on_host)
         return docker.Container(
@@ -210,7 +255,12 @@ class Instance(pulumi.ComponentResource):
             image=image.image_id,
             restart="always",
             must_run=True,
-            network_mode="bridge",
+            # The default network, where its port is published, and the private one, where it reaches the registry
+            # (the provider disconnects a container with networks_advanced from "bridge" first, so it is listed).
+            network_mode=BRIDGE,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=BRIDGE), _joined(self.network)]
+            if self.network is not None
+            else None,
             ports=[published],
             uploads=_uploads(front.files),
             log_driver=LOG_DRIVER,
@@ -227,6 +277,13 @@ class Instance(pulumi.ComponentResource):
                 depends_on=list(args.after) or None,
             ),
         )
+
+
+def _joined(network: docker.Network | None, alias: str | None = None) -> docker.ContainerNetworksAdvancedArgs:
+    """A container's place on the private network, named by its id: a new network (ForceNew) means a new
+    container, which the engine deletes before the network it is on."""
+    assert network is not None
+    return docker.ContainerNetworksAdvancedArgs(name=network.id, aliases=[alias] if alias else None)
 
 
 def _log_opts(engine: docker_engine.EngineFacts | None, container: Container) -> dict[str, str]:

@@ -2,10 +2,12 @@
 
 CNCF distribution's htpasswd auth grants every authenticated user every action (distribution
 ``registry/auth/htpasswd/access.go``), so a read-only user could push. Each OCI instance is therefore two
-containers sharing one network namespace: the registry listens on 127.0.0.1 only, and nginx, the only one
-reachable through the published port, terminates TLS, checks basic auth against the same bcrypt htpasswd
-file and lets only the admin user write (distribution's nginx recipe,
-``docs/content/recipes/nginx.md``, plus a split by method; docs/registry-servers.md "The OCI kind").
+containers on a private Docker network of their own (components/instance/container.py): the registry joins only
+that network, under the alias REGISTRY_HOST, and publishes no port; nginx, the only one reachable through the
+published port, terminates TLS, checks basic auth against the same bcrypt htpasswd file and lets only the admin
+user write (distribution's nginx recipe, ``docs/content/recipes/nginx.md``, plus a split by method;
+docs/registry-servers.md "The OCI kind"). nginx looks the registry's address up again while it runs
+(RESOLVER), so a registry container that restarts with another address is found again (docs/oci.md, Restarts).
 
 Nothing here touches Pulumi: ``proxy_config`` is a pure function of non-secret settings, and no password,
 hash or key ever goes into its text.
@@ -29,6 +31,10 @@ __all__ = [
     "READ_ONLY_BODY",
     "REGISTRY_ADDRESS",
     "REGISTRY_DEBUG_ADDRESS",
+    "REGISTRY_HOST",
+    "REGISTRY_PORT",
+    "RESOLVER",
+    "RESOLVE_VALID_SECONDS",
     "STOP_SIGNAL",
     "TLS_PROTOCOLS",
     "UNSUPPORTED_BODY",
@@ -51,14 +57,30 @@ KEY_FILE = "/etc/nginx/registry/tls.key"
 """The server key; nginx's master process (root) reads it at start."""
 
 PROXY_PORT = 8443
-"""Port nginx listens on inside the shared network namespace (also in plain-HTTP mode): the container port
-to publish."""
-UPSTREAM = "127.0.0.1:5000"
-"""Where the registry listens inside the shared network namespace: reachable by nginx only."""
-REGISTRY_ADDRESS = UPSTREAM
-"""REGISTRY_HTTP_ADDR of the registry container."""
+"""Port nginx listens on in its container (also in plain-HTTP mode): the container port to publish."""
+REGISTRY_HOST = "oci-registry"
+"""The registry container's alias on the instance's private network, the name nginx reaches it by. The network
+is the instance's own (only its proxy and its registry join it), so the same alias on every instance never
+collides; Docker's embedded DNS answers it to containers on that network only."""
+REGISTRY_PORT = 5000
+UPSTREAM = f"{REGISTRY_HOST}:{REGISTRY_PORT}"
+"""Where nginx reaches the registry: its alias on the private network, looked up through RESOLVER."""
+REGISTRY_ADDRESS = f":{REGISTRY_PORT}"
+"""REGISTRY_HTTP_ADDR of the registry container: every address of its own network namespace, which has the
+loopback and the private network only (no port published, no other network joined)."""
 REGISTRY_DEBUG_ADDRESS = "127.0.0.1:5001"
-"""REGISTRY_HTTP_DEBUG_ADDR of the registry container (debug vars and Prometheus metrics)."""
+"""REGISTRY_HTTP_DEBUG_ADDR of the registry container (debug vars and Prometheus metrics): its loopback only,
+not even the proxy reaches it."""
+RESOLVER = "127.0.0.11"
+"""Docker's embedded DNS server, in every container attached to a user-defined network (moby
+libnetwork/sandbox_dns_unix.go ``resolverIPSandbox``); it answers the registry's alias with the address the
+registry container has now."""
+RESOLVE_VALID_SECONDS = 2
+"""How long nginx keeps an answer (and a failed lookup) before asking again: ``valid=`` overrides the TTL of the
+answer (nginx src/core/ngx_resolver.c ``ngx_resolver_process_a``; Docker's embedded DNS answers with a TTL of
+600 s, libnetwork/resolver.go ``respTTL``). A registry restarted with another address is reached again within
+this long after it listens."""
+RESOLVER_TIMEOUT_SECONDS = 5
 
 STOP_SIGNAL = "SIGQUIT"
 """The official image's STOPSIGNAL: nginx's graceful shutdown (stop accepting, finish requests in flight,
@@ -96,6 +118,7 @@ UNSUPPORTED_BODY = '{"errors":[{"code":"UNSUPPORTED","message":"The operation is
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UPSTREAM = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
+_RESOLVER = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 
 
 @dataclass(frozen=True)
@@ -111,7 +134,9 @@ class ProxyConfigArgs:
     tls_min_version: str = "1.2"
     """Oldest TLS version accepted: "1.2" or "1.3" (tlsMinVersion)."""
     upstream: str = UPSTREAM
-    """host:port of the registry, as nginx reaches it."""
+    """host:port of the registry, as nginx reaches it (a name is looked up through ``resolver``)."""
+    resolver: str = RESOLVER
+    """The DNS server nginx asks for the upstream's address, again every RESOLVE_VALID_SECONDS."""
     port: int = PROXY_PORT
     """Port nginx listens on."""
 
@@ -205,6 +230,8 @@ def proxy_config(args: ProxyConfigArgs) -> str:
         raise ValueError(f"port {args.port} is not a TCP port")
     if not _UPSTREAM.fullmatch(args.upstream):
         raise ValueError(f"upstream {args.upstream!r} is not host:port")
+    if not _RESOLVER.fullmatch(args.resolver):
+        raise ValueError(f"resolver {args.resolver!r} is not an IPv4 address")
     return f"""# Generated by the palette-pack-registry program: the nginx proxy in front of the OCI registry.
 # Reads (GET, HEAD, OPTIONS) for every user of the htpasswd file; any other method for the admin user only.
 
@@ -220,13 +247,19 @@ geo $oci_proxy_dollar {{
     default "$";
 }}
 
-upstream oci_proxy_registry {{
-    server {args.upstream};
-    keepalive 16;
+# Where the registry is: a variable, so that nginx looks the name up through the resolver while it runs, again
+# once an answer is older than valid= (a name in an upstream block, or written in proxy_pass, is resolved once,
+# at start: ngx_http_upstream_init_request resolves at request time only a proxy_pass with variables whose host
+# names no upstream block). A registry container restarted with another address is found again.
+geo $oci_proxy_registry {{
+    default {nginx_quote(args.upstream)};
 }}
 
 server {{
     {_listen(args)}    server_tokens off;
+
+    resolver {args.resolver} valid={RESOLVE_VALID_SECONDS}s ipv6=off;
+    resolver_timeout {RESOLVER_TIMEOUT_SECONDS}s;
 
     # Blobs of any size, streamed in both directions: uploads (chunked ones too) are passed on as they
     # come; downloads go through at most 1 MiB of memory per request and never to a temp file (measured
@@ -251,7 +284,7 @@ server {{
         auth_basic_user_file {nginx_quote(HTPASSWD_FILE)};
         add_header Docker-Distribution-Api-Version $oci_proxy_api_version always;
 
-        proxy_pass http://oci_proxy_registry;
+        proxy_pass http://$oci_proxy_registry;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $http_host;
@@ -287,12 +320,12 @@ server {{
 def registry_env() -> list[str]:
     """The REGISTRY_* settings the registry container of an OCI instance needs next to its storage env.
 
-    It listens on 127.0.0.1 only, where only the proxy reaches it (its debug and metrics server too: the
-    official image's config puts it on :5001, every address of the container, which other containers on
-    the same Docker network could reach), and allows deletes (else a manifest DELETE is 405 UNSUPPORTED).
-    It checks no password itself: nginx does, and a second bcrypt check per request by the registry made
-    every pull 1.7 times slower (the benchmark in tests/benchmarks/test_oci_proxy.py) for a server that only
-    the proxy in its network namespace can reach.
+    It listens on its own network namespace, whose only network is the instance's private one, where only the
+    proxy reaches it; its debug and metrics server on 127.0.0.1 only (the official image's config puts it on
+    :5001, every address of the container, which the proxy would reach), and allows deletes (else a manifest
+    DELETE is 405 UNSUPPORTED). It checks no password itself: nginx does, and a second bcrypt check per
+    request by the registry made every pull 1.7 times slower (the benchmark in
+    tests/benchmarks/test_oci_proxy.py) for a server that only the proxy can reach.
     """
     return [
         f"REGISTRY_HTTP_ADDR={REGISTRY_ADDRESS}",

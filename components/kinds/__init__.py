@@ -10,11 +10,12 @@ the kind is read from its ``RegistryKind`` here, the way distribution's storage 
     itself, checks the htpasswd file, keeps packs under ``/data``, answers ``/health`` and ``/v1/_catalog``, and is
     registered in Palette through the pack-registry API.
 ``oci`` (``oci.py``)
-    CNCF distribution, the official ``registry`` image (data under ``/var/lib/registry``), behind an nginx proxy in
-    the same network namespace (``instance/proxy.py``): the proxy terminates TLS, checks the same bcrypt file and
-    lets only the admin user write. Registered in Palette as an OCI registry with ``providerType: pack``; packs live
-    at ``<baseContentPath>/spectro-packs/archive/<name>:<version>``. Its storage can be switched read-only for
-    garbage collection, and abandoned uploads are purged (``maintenance_env``, ``garbage_collect_command``).
+    CNCF distribution, the official ``registry`` image (data under ``/var/lib/registry``), behind an nginx proxy on
+    a private network of the instance's own (``instance/proxy.py``): the proxy terminates TLS, checks the same
+    bcrypt file and lets only the admin user write. Registered in Palette as an OCI registry with ``providerType:
+    pack``; packs live at ``<baseContentPath>/spectro-packs/archive/<name>:<version>``. Its storage can be switched
+    read-only for garbage collection, and abandoned uploads are purged (``maintenance_env``,
+    ``garbage_collect_command``).
 an existing OCI registry (``oci.py``, ``ociEndpoint``)
     Harbor, Zot, distribution or any registry with basic auth that the user runs: nothing is deployed, the program
     registers it in Palette like the OCI kind and publishes packs to it.

@@ -54,14 +54,17 @@ class ContainerFile:
 
 @dataclass(frozen=True)
 class FrontContainer:
-    """A container in front of the registry that owns the instance's network namespace and its published port."""
+    """A container in front of the registry that holds the instance's published port and reaches the registry on
+    the instance's private network (components/instance/container.py)."""
 
     role: str
     """Its part of the resource names (``<instance>-<role>-container``) and of the container's (``<name>-<role>``)."""
     image: str
     files: list[ContainerFile]
     port: int
-    """The port it listens on inside the namespace: the container port to publish."""
+    """The port it listens on in its container: the container port to publish."""
+    registry_alias: str
+    """The registry container's alias on the private network, the name the front reaches it by."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ class ServerSetup:
     port: int
     """The container port the published port maps to (the front container's, where there is one)."""
     front: FrontContainer | None = None
-    """A container in front of the registry; the registry then joins its network namespace."""
+    """A container in front of the registry; the registry then joins only the instance's private network."""
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """The OCI kind: CNCF distribution behind an nginx proxy; and an existing OCI registry that the user runs.
 
 Distribution's htpasswd auth lets every user push and delete (distribution ``registry/auth/htpasswd/access.go``),
-so each instance is two containers in one network namespace: the registry listens on its loopback only, and the
-proxy (``instance/proxy.py``), the only one reachable through the published port, terminates TLS, checks the same
-bcrypt file and lets only the admin user write. Registered in Palette as an OCI registry holding packs, which live
-at ``<baseContentPath>/spectro-packs/archive/<name>:<version>`` and are pushed with ``oras``.
+so each instance is two containers on a private network of their own: the registry joins only that network and
+publishes no port, and the proxy (``instance/proxy.py``), the only one reachable through the published port,
+terminates TLS, checks the same bcrypt file and lets only the admin user write. Registered in Palette as an OCI
+registry holding packs, which live at ``<baseContentPath>/spectro-packs/archive/<name>:<version>`` and are pushed
+with ``oras``.
 """
 
 from __future__ import annotations
@@ -148,8 +149,8 @@ class OciKind(OciRegistry):
     def server(self, inputs: ServerInputs) -> ServerSetup:
         if not inputs.proxy_image:
             raise ValueError(f"registry kind '{self.name}' needs a proxy_image")
-        # Behind the proxy: plain HTTP on the loopback of the network namespace the two containers share, which
-        # only the proxy reaches; the proxy terminates TLS and checks the passwords.
+        # Behind the proxy: plain HTTP on the instance's private network, which only the proxy reaches; the proxy
+        # terminates TLS and checks the passwords.
         storage = set(inputs.storage_env)
         env: list[Any] = [
             f"REGISTRY_LOG_LEVEL={inputs.log_level}",
@@ -180,8 +181,14 @@ class OciKind(OciRegistry):
                 ContainerFile(proxy.CERT_FILE, inputs.tls.certificate),
                 ContainerFile(proxy.KEY_FILE, inputs.tls.private_key, secret=True),
             ]
-        front = FrontContainer(role="proxy", image=inputs.proxy_image, files=files, port=proxy.PROXY_PORT)
-        # The proxy publishes its port; the registry listens on the namespace's loopback.
+        front = FrontContainer(
+            role="proxy",
+            image=inputs.proxy_image,
+            files=files,
+            port=proxy.PROXY_PORT,
+            registry_alias=proxy.REGISTRY_HOST,
+        )
+        # The proxy publishes its port; the registry listens on the private network only.
         return ServerSetup(env=env, files=[], port=proxy.PROXY_PORT, front=front)
 
     def maintenance_refusal(self) -> Refusal | None:

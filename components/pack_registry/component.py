@@ -10,8 +10,8 @@ Instances and rolling replacement
     new image) replaces them one after another: the engine only registers instance *i+1* once gate *i* has
     seen instance *i* answer again, and each replacement deletes the old container first (its name and port
     are unique on its host). At no moment is every instance down. For the OCI kind an instance is two
-    containers, the registry and the nginx proxy in its network namespace; the gate waits for both, so
-    both are replaced and ready before the next instance is touched.
+    containers on a private network of their own, the registry and the nginx proxy in front of it; the gate
+    waits for both, so both are replaced and ready before the next instance is touched.
 
 Names and upgrades
     The first instance keeps the names the single-host program gave its resources (``registry``,
@@ -258,6 +258,7 @@ class PackRegistry(pulumi.ComponentResource):
                     store=self.data_location,
                     delete_unreachable=settings.delete_unreachable,
                     read_only=settings.storage.maintenance.read_only,
+                    allow_overwrite=settings.packs_allow_overwrite,
                     opts=pulumi.ResourceOptions(parent=self, depends_on=self._ready()),
                 )
             )

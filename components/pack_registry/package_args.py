@@ -158,5 +158,7 @@ class PackRegistryArgs(TypedDict, total=False):
     """Tell Palette to skip TLS verification of the registry. Only use for testing; the CA is sent instead by default. Default: `false`."""
     packs: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Pack directories to publish to the OCI registry (relative to the project directory, or absolute), each with pack.json, values.yaml, logo.png and manifests/ or charts/. Empty publishes nothing. Needs registryKind oci. Default: `[]`."""
+    packsAllowOverwrite: pulumi.Input[bool]
+    """A pack whose files changed while its name and version did not is refused at pulumi preview (a published version must not change under the clusters that use it; bump version in pack.json). true overwrites the tag instead, as Spectro's spectro pack push --force does; it also lets a pack overwrite a tag that this stack did not push. Switching it pushes nothing. Default: `false`."""
     deleteUnreachable: pulumi.Input[bool]
     """Let a delete that cannot reach the registry or Palette (pulumi destroy, or pulumi up removing a pack or the registration) release the pack or registration from the state with a warning saying what may remain where, instead of failing. A new value is recorded by the next pulumi up (nothing is pushed or called); for one run without that, set PALETTE_PACK_REGISTRY_DELETE_UNREACHABLE=true. Default: `false`."""

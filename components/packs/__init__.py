@@ -1,5 +1,6 @@
-"""Packs as code: the pack directory's rules (``directory``), its reproducible archive (``archive``), the OCI
-client that pushes it (``oci_client``), and the ``Pack`` dynamic resource (``provider``, ``inputs``).
+"""Packs as code: the pack directory's rules (``directory``), its one walk and what it leaves out (``walker``), the
+shapes Spectro documents for its files (``file_shapes``, ``schemas/``), its reproducible archive (``archive``), the
+OCI client that pushes it (``oci_client``), and the ``Pack`` dynamic resource (``provider``, ``inputs``).
 
 The state names the provider ``components.packs.PackProvider`` (pickled by reference): it is exported here under
 that name.

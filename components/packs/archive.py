@@ -1,7 +1,8 @@
 """A pack directory as the layer Palette downloads: a gzipped tar, byte for byte reproducible.
 
 The layout is what ``tar -czf NAME-VERSION.tar.gz DIR`` run in the directory's parent gives: one top-level
-folder named like the directory, then everything in it. What would make two checkouts of the same files
+folder named like the directory, then everything in it that is part of the pack (``walker``: no VCS or OS
+metadata, no editor backups, nothing ``.packignore`` leaves out). What would make two checkouts of the same files
 differ is fixed: entries sorted by name (depth first, as ``tar --sort=name``), every mtime 0, uid and gid 0
 without owner names, modes 0644 for files and 0755 for directories and executables, GNU tar format, and a
 gzip header without a file name or time (level 6, gzip's default).
@@ -29,7 +30,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Archive", "PackContent", "build_archive", "pack_content", "walk"]
+from components.packs.walker import walk
+
+__all__ = ["Archive", "PackContent", "build_archive", "pack_content"]
 
 COMPRESS_LEVEL = 6
 
@@ -63,20 +66,6 @@ class Archive:
     @property
     def size(self) -> int:
         return len(self.data)
-
-
-def walk(directory: str, prefix: str = "") -> Iterator[tuple[str, str, os.stat_result]]:
-    """``(path, relative path, lstat)`` of everything under ``directory``, sorted by name within each
-    directory, parents first (the order ``tar --sort=name`` gives). The one walk of a pack directory: the
-    archive is built from it, and the pack's checks (``directory.py``) refuse what it would carry unfaithfully."""
-    with os.scandir(directory) as scanned:
-        children = sorted(scanned, key=lambda child: child.name.encode("utf-8", "surrogateescape"))
-    for child in children:
-        status = child.stat(follow_symlinks=False)
-        relative = f"{prefix}{child.name}"
-        yield child.path, relative, status
-        if stat.S_ISDIR(status.st_mode):
-            yield from walk(child.path, f"{relative}/")
 
 
 def _tarfile_header(name: str, kind: bytes, mode: int, size: int, linkname: str) -> bytes:

@@ -1,13 +1,14 @@
 """Packs as code: the pack directories the stack publishes, checked before any resource exists.
 
-A pack is a directory holding ``pack.json`` (``name``, ``displayName``, ``version``, ``layer``; ``addonType``
-for an addon; ``cloudTypes``; ``kubeManifests``), ``values.yaml`` (may be empty), ``logo.png`` and
-``manifests/`` or ``charts/`` (docs/registry-servers.md "Packs in an OCI registry"). Palette reads it at
-``<baseContentPath>/spectro-packs/archive/<name>:<version>``, so ``name`` must be a repository path
-component and ``version`` a tag (``components/oci_reference.py``).
+A pack is a directory holding ``pack.json``, ``values.yaml`` (may be empty), ``logo.png``, ``README.md``,
+``manifests/`` or ``charts/``, and optionally ``presets.yaml`` and ``schema.yaml`` (docs/packs.md). Palette reads it
+at ``<baseContentPath>/spectro-packs/archive/<name>:<version>``, so ``name`` must be a repository path component
+and ``version`` a tag (``components/oci_reference.py``). ``pack.json``, ``presets.yaml`` and ``schema.yaml`` are
+checked against the schemas written from Spectro's documentation (``file_shapes``); what the pack is made of is
+the one walk of its directory (``walker``), which leaves out VCS and OS metadata and what ``.packignore`` names.
 
-Every refusal is one line naming ``packs``, the pack's directory and the file; a missing ``logo.png`` is
-only a warning (Palette shows no logo).
+Every refusal is one line naming ``packs``, the pack's directory, the file and the field; a missing ``logo.png``
+or ``README.md`` is only a warning (Palette shows the pack without them).
 """
 
 from __future__ import annotations
@@ -25,16 +26,12 @@ from components.config import values_yaml
 from components.config.source import ConfigError, Raw
 from components.kinds import RegistryKind
 from components.oci_reference import is_path_component, is_tag
-from components.packs import accepted_values
-from components.packs.archive import walk
+from components.packs import accepted_values, file_shapes
+from components.packs.walker import PACKIGNORE, PackIgnoreError, exclusions, walk
 
-__all__ = ["LAYERS", "PackSource", "parse_packs"]
+__all__ = ["PackSource", "parse_packs"]
 
 KEY = "packs"
-
-LAYERS = ("kernel", "os", "k8s", "cni", "csi", "addon")
-
-_REQUIRED = ("name", "displayName", "version", "layer")
 
 
 @dataclass(frozen=True)
@@ -75,26 +72,10 @@ def _pack_json(entry: str, directory: Path) -> dict[str, Any]:
         raise _refuse(entry, "pack.json", f"is not valid JSON ({exc})", "Fix the JSON syntax.") from None
     if not isinstance(data, dict):
         raise _refuse(entry, "pack.json", "is not a JSON object", 'Write it as {"name": ..., "version": ...}.')
-    for field in _REQUIRED:
-        value = data.get(field)
-        if not isinstance(value, str) or not value.strip():
-            raise _refuse(entry, "pack.json", f"has no '{field}'", f'Add "{field}" as a non-empty string.')
-    if data["layer"] not in LAYERS:
-        raise _refuse(
-            entry,
-            "pack.json",
-            f"has layer '{data['layer']}', which Palette does not know",
-            f"Use one of {' | '.join(LAYERS)}.",
-        )
-    if data["layer"] == "addon" and not (isinstance(data.get("addonType"), str) and data["addonType"].strip()):
-        raise _refuse(
-            entry, "pack.json", "is an addon pack without 'addonType'", 'Add "addonType", e.g. "app services".'
-        )
-    cloud_types = data.get("cloudTypes")
-    if cloud_types is not None and not (
-        isinstance(cloud_types, list) and all(isinstance(item, str) for item in cloud_types)
-    ):
-        raise _refuse(entry, "pack.json", "has cloudTypes that is not a list of strings", 'Use e.g. ["all"].')
+    try:
+        file_shapes.check_pack_json(data)
+    except file_shapes.ShapeProblem as problem:
+        raise _refuse(entry, problem.file, problem.problem, problem.fix) from None
     if not is_path_component(data["name"]):
         raise _refuse(
             entry,
@@ -129,25 +110,82 @@ def _check_values(entry: str, directory: Path) -> None:
     accepted_values.remember(text)
 
 
-def _check_content(entry: str, directory: Path, data: dict[str, Any]) -> None:
-    if not (directory / "manifests").is_dir() and not (directory / "charts").is_dir():
-        raise _refuse(entry, "manifests/ or charts/", "is missing", "Put the pack's manifests or Helm charts there.")
-    manifests = data.get("kubeManifests")
-    if manifests is None:
-        return
-    if not isinstance(manifests, list) or not all(isinstance(item, str) and item for item in manifests):
-        raise _refuse(
-            entry, "pack.json", "has kubeManifests that is not a list of paths", 'Use e.g. ["manifests/app.yaml"].'
-        )
-    plain_dirs: set[str] = set()
-    for item in manifests:
-        if _plain_file(directory, item, plain_dirs):
-            continue
-        target = (directory / item).resolve()
-        if not target.is_relative_to(directory) or not target.is_file():
+def _walk(entry: str, directory: Path) -> list[tuple[str, str, os.stat_result]]:
+    """What the archive carries: the pack directory's one walk (``walker``), without what it leaves out."""
+    try:
+        excluded = exclusions(str(directory))
+    except PackIgnoreError as error:
+        raise _refuse(entry, PACKIGNORE, error.problem, error.fix) from None
+    return list(walk(str(directory), excluded))
+
+
+def _check_kept(entry: str, directory: Path, walked: list[tuple[str, str, os.stat_result]]) -> set[str]:
+    """Refuse a pack whose exclusions leave out what Palette reads; what is kept (relative paths)."""
+    kept = {relative for _, relative, _status in walked}
+    for required in ("pack.json", "values.yaml"):
+        if required not in kept:
             raise _refuse(
-                entry, item, "(listed in pack.json kubeManifests) does not exist", "Add the file or fix the entry."
+                entry,
+                required,
+                f"is left out by {PACKIGNORE}",
+                f"Remove the pattern that matches it from {PACKIGNORE}.",
             )
+    present = [name for name in ("manifests", "charts") if (directory / name).is_dir()]
+    if not any(name in kept for name in present):
+        if present:
+            raise _refuse(
+                entry,
+                f"{present[0]}/",
+                f"is left out by {PACKIGNORE}",
+                f"Remove the pattern that matches it from {PACKIGNORE}.",
+            )
+        raise _refuse(entry, "manifests/ or charts/", "is missing", "Put the pack's manifests or Helm charts there.")
+    return kept
+
+
+def _check_content(entry: str, directory: Path, data: dict[str, Any], kept: set[str]) -> None:
+    """Every ``kubeManifests`` entry a file inside the pack, every ``charts`` entry a file (the chart archive
+    Spectro documents) or a directory inside it, and part of what is published. The schema has checked both are
+    lists of non-empty strings."""
+    plain_dirs: set[str] = set()
+    for field, what in (("kubeManifests", "file"), ("charts", "chart")):
+        for item in data.get(field) or ():
+            if _plain_file(directory, item, plain_dirs):
+                relative = item
+            else:
+                target = (directory / item).resolve()
+                if not target.is_relative_to(directory) or not (
+                    target.is_file() or (what == "chart" and target.is_dir())
+                ):
+                    raise _refuse(
+                        entry,
+                        item,
+                        f"(listed in pack.json {field}) does not exist",
+                        f"Add the {what} or fix the entry.",
+                    )
+                relative = target.relative_to(directory).as_posix()
+            if relative not in kept:
+                raise _refuse(
+                    entry,
+                    item,
+                    f"(listed in pack.json {field}) is left out by {PACKIGNORE}",
+                    f"Remove the pattern that matches it from {PACKIGNORE}.",
+                )
+
+
+def _check_optional_files(entry: str, directory: Path, kept: set[str]) -> None:
+    """``presets.yaml`` and ``schema.yaml``, when the pack has them, in the shapes Spectro documents."""
+    for name, check in (("presets.yaml", file_shapes.check_presets), ("schema.yaml", file_shapes.check_schema_yaml)):
+        if name not in kept:
+            continue
+        try:
+            check((directory / name).read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise _refuse(entry, name, "is not UTF-8 text", "Save it as UTF-8.") from None
+        except IsADirectoryError:
+            raise _refuse(entry, name, "is a directory", "Make it a YAML file, or remove it.") from None
+        except file_shapes.ShapeProblem as problem:
+            raise _refuse(entry, problem.file, problem.problem, problem.fix) from None
 
 
 def _plain_file(directory: Path, item: str, plain_dirs: set[str]) -> bool:
@@ -170,11 +208,11 @@ def _plain_file(directory: Path, item: str, plain_dirs: set[str]) -> bool:
         return False
 
 
-def _check_tree(entry: str, directory: Path) -> None:
+def _check_tree(entry: str, directory: Path, walked: list[tuple[str, str, os.stat_result]]) -> None:
     """Refuse what the archive cannot carry faithfully: a symlink leaving the pack, a device or a pipe."""
     # The archive's own walk (plain strings rather than Paths: thousands of entries per run, and only a symlink
     # needs resolving), so what is checked is exactly what is archived.
-    for path, relative, status in walk(str(directory)):
+    for path, relative, status in walked:
         try:
             relative.encode("utf-8")
         except UnicodeEncodeError:
@@ -224,11 +262,19 @@ def _pack(entry: str, project_dir: Path | None) -> tuple[PackSource, list[str]]:
         raise _refuse(entry, str(directory), "is not a directory", "List pack directories relative to the project.")
     data = _pack_json(entry, directory)
     _check_values(entry, directory)
-    _check_content(entry, directory, data)
-    _check_tree(entry, directory)
-    warnings = []
-    if not (directory / "logo.png").is_file():
-        warnings.append(f"packs: pack directory '{entry}': logo.png is missing: Palette shows the pack without a logo.")
+    walked = _walk(entry, directory)
+    kept = _check_kept(entry, directory, walked)
+    _check_content(entry, directory, data, kept)
+    _check_optional_files(entry, directory, kept)
+    _check_tree(entry, directory, walked)
+    warnings = [
+        f"packs: pack directory '{entry}': {name} is missing: {consequence}."
+        for name, consequence in (
+            ("logo.png", "Palette shows the pack without a logo"),
+            ("README.md", "Palette shows the pack without its description"),
+        )
+        if name not in kept or not (directory / name).is_file()
+    ]
     source = PackSource(
         directory=directory,
         entry=entry,

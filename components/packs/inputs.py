@@ -22,11 +22,15 @@ __all__ = [
     "PUSH_ON",
     "RECORD_ON",
     "REPLACE_ON",
+    "changed_files",
     "check_inputs",
     "inputs_with_defaults",
+    "manifest_digest",
+    "overwrite_refusal",
     "publishes",
     "pushed_manifest_digest",
     "read_only_refusal",
+    "taken_tag_refusal",
 ]
 
 INPUTS = (
@@ -44,6 +48,7 @@ INPUTS = (
     "store",
     "delete_unreachable",
     "read_only",
+    "allow_overwrite",
 )
 
 OUTPUTS = ("reference", "manifest_digest", "layer_digest", "layer_size", "push_id")
@@ -62,9 +67,9 @@ PUSH_ON = ("content_digest", "registry_url", "store")
 RECORD_ON = ("files", "server_name", "ca_certificate", "username", "password", "delete_unreachable")
 
 # ``pack_dir`` is not compared: another checkout of the same stack (a CI runner, a colleague's clone) holds
-# the same files under another path, and the content digest already says whether they differ. Nor is
-# ``read_only``: it says what the registry accepts now (maintenanceReadOnly), not what it holds, so switching
-# the maintenance mode on and off pushes nothing and records nothing.
+# the same files under another path, and the content digest already says whether they differ. Nor are
+# ``read_only`` and ``allow_overwrite``: they say what the registry accepts now (maintenanceReadOnly) and what this
+# run may overwrite (packsAllowOverwrite), not what the registry holds, so switching them pushes and records nothing.
 
 DEFAULTS: dict[str, Any] = {
     "server_name": None,
@@ -73,6 +78,7 @@ DEFAULTS: dict[str, Any] = {
     "store": "",
     "delete_unreachable": False,
     "read_only": False,
+    "allow_overwrite": False,
 }
 
 
@@ -102,6 +108,7 @@ def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
     check.pem_certificate("ca_certificate")
     check.flag("delete_unreachable")
     check.flag("read_only")
+    check.flag("allow_overwrite")
     files = news.get("files")
     if (
         check.known("files")
@@ -114,14 +121,17 @@ def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
     return check.failures
 
 
+def manifest_digest(layer_digest: str, layer_size: int, name: str, version: str) -> str:
+    """The digest of the manifest a push of this layer for ``name:version`` writes (``oci_client.push_pack``)."""
+    manifest = pack_manifest(layer_digest, layer_size, f"{name}-{version}.tar.gz")
+    return f"sha256:{hashlib.sha256(manifest).hexdigest()}"
+
+
 def pushed_manifest_digest(olds: Mapping[str, Any]) -> str | None:
     """The digest of the manifest this resource pushed (from its layer), or None for an incomplete state."""
     if not olds.get("layer_digest") or olds.get("layer_size") is None:
         return None
-    manifest = pack_manifest(
-        str(olds["layer_digest"]), int(olds["layer_size"]), f"{olds['name']}-{olds['version']}.tar.gz"
-    )
-    return f"sha256:{hashlib.sha256(manifest).hexdigest()}"
+    return manifest_digest(str(olds["layer_digest"]), int(olds["layer_size"]), str(olds["name"]), str(olds["version"]))
 
 
 def publishes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
@@ -139,4 +149,50 @@ def read_only_refusal(props: Mapping[str, Any]) -> str:
         f"pack {props.get('name')}:{props.get('version')} is not published: config key "
         f"'{PROJECT}:maintenanceReadOnly' is true, so the registry refuses pushes. Publish it after the maintenance: "
         "`pulumi config set maintenanceReadOnly false`, then `pulumi up`."
+    )
+
+
+def changed_files(old: Mapping[str, Any], new: Mapping[str, Any], *, at_most: int = 5) -> str:
+    """The paths whose digests differ between two files maps, for a message: ``a.yaml, b.yaml and 3 more``."""
+    paths = sorted(path for path in set(old) | set(new) if old.get(path) != new.get(path))
+    if not paths:
+        return "file modes or layout"
+    shown = ", ".join(paths[:at_most])
+    return shown if len(paths) <= at_most else f"{shown} and {len(paths) - at_most} more"
+
+
+def _keep_published(props: Mapping[str, Any]) -> str:
+    """The fix a refused overwrite names: a new version, or the opt-in."""
+    return (
+        f'A published version must not change under the clusters that use it: bump "version" in '
+        f"{props.get('pack_dir')}/pack.json, or set `pulumi config set packsAllowOverwrite true` to overwrite it (as "
+        "Spectro's `spectro pack push --force` does)."
+    )
+
+
+def overwrite_refusal(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str | None:
+    """The one line a pack is refused with when its files changed while its name and version did not, so that the
+    same tag would be pushed with other content; None for any other change, or with ``allow_overwrite``. ``olds``:
+    the inputs in the state (empty for a new pack), whose files map names the changed files."""
+    if not olds or news.get("allow_overwrite") is True:
+        return None
+    old, new = inputs_with_defaults(olds), inputs_with_defaults(news)
+    if any(is_unknown(new.get(key)) or new.get(key) != old.get(key) for key in REPLACE_ON):
+        return None  # another tag: a new resource publishes it
+    digest = new.get("content_digest")
+    if is_unknown(digest) or digest == old.get("content_digest"):
+        return None
+    files = changed_files(old.get("files") or {}, new.get("files") or {}) if old.get("files") else "its files"
+    return (
+        f"pack {news.get('name')}:{news.get('version')} is already published with other files than the pack "
+        f"directory holds now ({files}). {_keep_published(news)}"
+    )
+
+
+def taken_tag_refusal(props: Mapping[str, Any], reference: str, live: str) -> str:
+    """The one line a new pack is refused with when its tag already holds another manifest, which this stack did not
+    push."""
+    return (
+        f"pack {props.get('name')}:{props.get('version')} is not published: the registry already holds {reference} "
+        f"with other content (manifest {live}), which this stack did not push. {_keep_published(props)}"
     )

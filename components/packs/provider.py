@@ -19,6 +19,10 @@ preview), then push ``<repository>/<name>:<version>``.
 - ``read_only`` (the registry is read-only for maintenance, ``maintenanceReadOnly``): ``check`` fails a pack that
   would be pushed, so the preview of `pulumi up` stops before anything changes; a switch of the mode alone is no
   change.
+- A published version never changes silently: ``check`` fails a pack whose files changed while its name, version
+  and repository did not (the state's files map names the changed files), so the preview stops; ``create`` refuses a
+  tag that already holds another manifest (which this stack did not push) before pushing anything. With
+  ``allow_overwrite`` (``packsAllowOverwrite``, Spectro's ``--force``) both are pushed; a switch alone is no change.
 - ``delete``: deletes the manifest the tag points at (404: already gone). A registry that cannot be reached
   (``components.dynamic.unreachable``) fails it with one line naming the opt-in, or, with ``delete_unreachable`` (or
   the environment variable), releases the pack from the state with a warning that its tag may remain.
@@ -27,7 +31,7 @@ preview), then push ``<repository>/<name>:<version>``.
   registry that cannot be reached keeps the last-known state, with one warning per registry.
 
 Inputs   pack_dir, name, version, content_digest, files, registry_url, server_name, ca_certificate,
-         repository, username, password (secret), store, delete_unreachable, read_only
+         repository, username, password (secret), store, delete_unreachable, read_only, allow_overwrite
 Outputs  the inputs, plus reference, manifest_digest, layer_digest, layer_size, push_id
 """
 
@@ -62,11 +66,15 @@ from components.packs.inputs import (
     PUSH_ON,
     RECORD_ON,
     REPLACE_ON,
+    changed_files,
     check_inputs,
     inputs_with_defaults,
+    manifest_digest,
+    overwrite_refusal,
     publishes,
     pushed_manifest_digest,
     read_only_refusal,
+    taken_tag_refusal,
 )
 from components.packs.oci_client import OciClient, OciError, OciTarget
 
@@ -115,25 +123,35 @@ def _archive(inputs: Mapping[str, Any]) -> Archive:
     directory = Path(str(inputs["pack_dir"]))
     archive = build_archive(directory)
     if archive.content_digest != inputs["content_digest"]:
-        changed = sorted(
-            path
-            for path in set(archive.files) | set(inputs.get("files") or {})
-            if archive.files.get(path) != (inputs.get("files") or {}).get(path)
-        )
         raise RuntimeError(
             f"pack {inputs['name']}:{inputs['version']}: the files in {directory} changed since the program read "
-            f"them ({', '.join(changed[:5]) or 'file modes or layout'}): run `pulumi up` again to publish what is "
-            "there now"
+            f"them ({changed_files(inputs.get('files') or {}, archive.files)}): run `pulumi up` again to publish what "
+            "is there now"
         )
     return archive
 
 
-def _push(inputs: Mapping[str, Any]) -> dict[str, Any]:
+def _check_tag_is_free(inputs: Mapping[str, Any], archive: Archive) -> None:
+    """Refuse a new pack whose tag already holds another manifest: someone else's push (on an existing registry,
+    ``ociEndpoint``), or a version published from other files by a stack that lost its state. The same manifest
+    (the same files pushed again) is no conflict."""
+    repository = f"{inputs['repository']}/{inputs['name']}"
+    live = _client(inputs).manifest_digest(repository, str(inputs["version"]))
+    ours = manifest_digest(archive.digest, archive.size, str(inputs["name"]), str(inputs["version"]))
+    if live is not None and live != ours:
+        raise RuntimeError(taken_tag_refusal(inputs, _reference(inputs), live))
+
+
+def _push(inputs: Mapping[str, Any], *, new: bool = False) -> dict[str, Any]:
+    """Push the pack; a ``new`` one (a create) only to a tag that is free or holds the same manifest, unless
+    ``allow_overwrite``."""
     if inputs.get("read_only") is True:
         # ``check`` refuses this already (in the preview of `pulumi up`); a push found only here (a manifest a
         # refresh found overwritten, or `pulumi up --skip-preview`) is refused the same way, before any request.
         raise RuntimeError(read_only_refusal(inputs))
     archive = _archive(inputs)
+    if new and inputs.get("allow_overwrite") is not True:
+        _check_tag_is_free(inputs, archive)
     repository = f"{inputs['repository']}/{inputs['name']}"
     log.info("pack %s: pushing %s (%d bytes)", _reference(inputs), archive.digest, archive.size)
     pushed = _client(inputs).push_pack(
@@ -165,6 +183,12 @@ class PackProvider(ResourceProvider):
             # The registry is read-only for maintenance: fail the preview of `pulumi up`, before any change, rather
             # than have the registry refuse the push halfway through the update.
             failures.append(CheckFailure("", read_only_refusal(inputs)))
+        overwrite = overwrite_refusal(olds, inputs)
+        if overwrite is not None:
+            # Changed files under the name and version the state says were published: fail the preview, before
+            # the same tag is pushed with other content under the clusters that use it (Spectro's CLI refuses it
+            # too, unless told --force).
+            failures.append(CheckFailure("", overwrite))
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -187,7 +211,7 @@ class PackProvider(ResourceProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        outputs = _push(inputs_with_defaults(props))
+        outputs = _push(inputs_with_defaults(props), new=True)
         return CreateResult(outputs["reference"], outputs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -299,6 +323,9 @@ class Pack(Resource, module="packs", name="Pack"):
     failing; a change is recorded, nothing is pushed."""
     read_only: pulumi.Output[bool]
     """The registry is read-only for maintenance: a push is refused before it starts; a switch is no change."""
+    allow_overwrite: pulumi.Output[bool]
+    """Changed files may overwrite the published version, and a new pack a tag this stack did not push (Spectro's
+    ``--force``); a switch is no change."""
     push_id: pulumi.Output[str]
     """A fresh token for every push (a restored manifest too): what Palette's sync follows."""
 
@@ -320,6 +347,7 @@ class Pack(Resource, module="packs", name="Pack"):
         store: pulumi.Input[str] | None = None,
         delete_unreachable: bool = False,
         read_only: bool = False,
+        allow_overwrite: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Publish one pack.
@@ -341,6 +369,9 @@ class Pack(Resource, module="packs", name="Pack"):
             with a warning, rather than fail (config ``deleteUnreachable``).
         :param read_only: the registry is read-only for maintenance (config ``maintenanceReadOnly``): a pack that
             would be pushed fails its check, naming the key.
+        :param allow_overwrite: changed files may be pushed under the same name and version, and a new pack to a
+            tag that holds another manifest (config ``packsAllowOverwrite``); otherwise the first fails the check
+            (the preview) and the second the create, each naming the fix.
         """
         props: dict[str, Any] = {
             "pack_dir": pack_dir,
@@ -358,6 +389,7 @@ class Pack(Resource, module="packs", name="Pack"):
             # Only when on (None is dropped on the wire): a stack that leaves it off keeps the inputs it had.
             "delete_unreachable": True if delete_unreachable else None,
             "read_only": True if read_only else None,
+            "allow_overwrite": True if allow_overwrite else None,
             **dict.fromkeys(OUTPUTS),
         }
         super().__init__(

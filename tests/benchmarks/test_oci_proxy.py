@@ -1,6 +1,6 @@
 """What the nginx proxy of an OCI instance costs (real engine, stand-in images).
 
-* ``docker start`` -> ready: from starting the registry container (then the proxy, in its netns) until
+* ``docker start`` -> ready: from starting the registry container (then the proxy, on their private network) until
   the checks of the OCI readiness gate hold through the published port with TLS verified: ``/v2/`` 401
   without credentials, the read-only user's catalog 200, its blob-upload start 403 (polled every 0.1 s,
   the gate's interval).

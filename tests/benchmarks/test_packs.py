@@ -6,6 +6,11 @@
 * no change, 20 packs of 1 MiB: what a run adds per stack when nothing changed: the program checks the 20
   directories and computes their content digests and files maps (``parse_packs``, ``pack_content``), then
   the engine asks the provider host, over gRPC, to ``Check`` and ``Diff`` each. Goal: under 0.5 s.
+* publish 50 packs of 100 KiB: a first `pulumi up` with 50 new packs, as the engine runs it: the program checks
+  the directories and computes their content digests, then the provider host, over gRPC, checks and creates each
+  pack one after another (each create asks what its tag holds, then pushes config, layer and manifest), against
+  the real stand-in registry, into a fresh repository path per round; and the same with packsAllowOverwrite, whose
+  creates do not ask.
 * no change, 220 generated packs (``tests/support/pack_corpus.py``: ~11k files, ~67k lines of values.yaml): the whole
   program evaluated under the mocks with the state of the previous run, and the packs' share of it
   (``parse_packs`` and ``pack_content``), wall clock and CPU time. Goal: a no-change `pulumi up` of 220 packs
@@ -148,6 +153,44 @@ def test_a_run_with_20_unchanged_packs_of_1_mib(
     benchmark.extra_info.update(_report("nochange_20x1mib_total", timings))
     benchmark.extra_info["target_s"] = TARGET_SECONDS
     assert statistics.median(timings) < 5 * TARGET_SECONDS
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["tag-checked", "packsAllowOverwrite"])
+def test_publishing_50_packs_of_100_kib(
+    benchmark: Any, registry: OciRegistry, host: provider_pb2_grpc.ResourceProviderStub, tmp_path: Path, overwrite: bool
+) -> None:
+    """Each new pack first asks what its tag holds (one HEAD: a request, so a password check at the registry);
+    with packsAllowOverwrite it does not, which measures what that question costs."""
+    stack = tmp_path / "stack"
+    packs = [make_pack(stack, f"pub-{index:02d}", 100 * 1024) for index in range(50)]
+    raw = Raw(lambda key: json.dumps([p.name for p in packs]) if key == "packs" else None, declared_config())
+    program_timings: list[float] = []
+    timings: list[float] = []
+    counter = iter(range(100))
+    bases: list[str] = []
+
+    def one_run() -> None:
+        base = f"bench-publish-{next(counter)}-{time.monotonic_ns() % 10**6}"
+        bases.append(base)
+        started = time.monotonic()
+        sources, _ = parse_packs(raw, stack, OCI)
+        news = [{**props_for(source.directory, registry, base), "allow_overwrite": overwrite} for source in sources]
+        program_timings.append(time.monotonic() - started)
+        for props in news:
+            inputs = struct({**props, "__provider": PROVIDER})
+            checked = host.Check(provider_pb2.CheckRequest(urn=URN, olds=struct({}), news=inputs))
+            assert list(checked.failures) == []
+            host.Create(provider_pb2.CreateRequest(urn=URN, properties=checked.inputs))
+        timings.append(time.monotonic() - started)
+
+    benchmark.pedantic(one_run, rounds=3, iterations=1)
+    reader = registry.reader()
+    assert all(reader.tags(f"{bases[-1]}/spectro-packs/archive/pub-{index:02d}") == ["1.0.0"] for index in range(50))
+    label = "publish_50x100kib" + ("_overwrite" if overwrite else "")
+    benchmark.extra_info.update(_report(f"{label}_program", program_timings))
+    benchmark.extra_info.update(_report(f"{label}_total", timings))
+    # A sanity bound, not a target: 50 small pushes over loopback.
+    assert max(timings) < 120
 
 
 def test_evaluating_the_program_with_220_unchanged_packs(benchmark: Any, pack_corpus: list[Path]) -> None:

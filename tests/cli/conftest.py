@@ -60,4 +60,6 @@ def cli_stack(tmp_path: Path, pulumi_cli: Path, docker_engine: None, janitor: Do
         for resource in stack.resources() if stack.state_file.exists() else []:
             if resource["type"] == "docker:index/container:Container":
                 janitor.remove_container(resource["id"])
+            elif resource["type"] == "docker:index/network:Network":
+                janitor.networks.append(resource["id"])
     janitor.cleanup()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -90,12 +91,21 @@ def test_up_returns_once_palette_lists_both_packs_with_their_values_and_exports_
     unchanged(stack.up(expect_no_changes=True))
     assert palette.requests == [], [r.target for r in palette.requests]
 
-    # New values under the same version: pushed again, synced, proven with the new values; the same pack UID.
-    values = pack_folder(deployment, "hello-universe") / "values.yaml"
-    values.write_text(values.read_text().replace("replicas: 1", "replicas: 3"))
-    changed = succeeded(stack.up())
-    assert listed_values(palette, uid, "hello-universe")["manifests"]["hello-universe"]["replicas"] == 3
-    assert changed.outputs["packs"]["value"] == outputs["packs"]["value"]
+    # New values under a new version: published, synced, proven with the new values under the new version's UID.
+    bump(pack_folder(deployment, "hello-universe"), "1.1.0", replicas=3)
+    changed = succeeded(stack.up()).outputs["packs"]["value"]
+    assert listed_values(palette, uid, "hello-universe", "1.1.0")["manifests"]["hello-universe"]["replicas"] == 3
+    assert sorted(changed) == ["hello-galaxy:1.0.0", "hello-universe:1.1.0"]
+    assert changed["hello-universe:1.1.0"]["packUid"] == palette.pack_uid(uid, "hello-universe", "1.1.0")
+    assert changed["hello-galaxy:1.0.0"] == outputs["packs"]["value"]["hello-galaxy:1.0.0"]
+
+
+def bump(folder: Path, version: str, *, replicas: int) -> None:
+    """A change of the pack published as a new version (a published version never changes: docs/packs.md)."""
+    manifest = json.loads((folder / "pack.json").read_text())
+    (folder / "pack.json").write_text(json.dumps({**manifest, "version": version}, indent=2))
+    values = folder / "values.yaml"
+    values.write_text(values.read_text().replace("replicas: 1", f"replicas: {replicas}"))
 
 
 def broken_layer(name: str) -> bytes:
@@ -117,8 +127,8 @@ def test_a_pack_palette_cannot_parse_fails_up_naming_that_pack(
     stack.configure({"paletteSyncTimeoutSeconds": 5})
     outputs = succeeded(stack.up()).outputs
 
-    # hello-universe changes; just before the sync that follows its push, its artifact becomes one Palette cannot
-    # parse (until then Palette lists what it read before: the old values, which prove nothing of the new ones).
+    # hello-universe changes (a new version); just before the sync that follows its push, the new version's artifact
+    # becomes one Palette cannot parse (until then Palette lists what it read before: the old version only).
     admin = OciClient(
         OciTarget(
             f"https://127.0.0.1:{deployment.config['port']}",
@@ -131,19 +141,18 @@ def test_a_pack_palette_cannot_parse_fails_up_naming_that_pack(
 
     def spoil() -> None:
         repository = f"{PACK_REPOSITORY}/hello-universe"
-        admin.push_pack(repository, "1.0.0", broken_layer("hello-universe"), "hello-universe-1.0.0.tar.gz")
+        admin.push_pack(repository, "1.1.0", broken_layer("hello-universe"), "hello-universe-1.1.0.tar.gz")
 
     palette.before_next(spoil, method="POST", path=r"/basic/sync$")
-    values = pack_folder(deployment, "hello-universe") / "values.yaml"
-    values.write_text(values.read_text().replace("replicas: 1", "replicas: 2"))
+    bump(pack_folder(deployment, "hello-universe"), "1.1.0", replicas=2)
 
     failed = stack.up()
     assert not failed.ok
     [uid] = [record["metadata"]["uid"] for record in registration(deployment)]
     [(skipped, reason)] = palette.skipped(uid).items()
-    assert skipped == f"{PACK_REPOSITORY}/hello-universe:1.0.0" and "pack.json is not JSON" in reason
-    [line] = lines_naming(failed.text, "pack hello-universe:1.0.0 is not proven")
-    assert "after 5s: Palette does not list the pack at all (HTTP 404)" in line and "pack.json" in line, line
+    assert skipped == f"{PACK_REPOSITORY}/hello-universe:1.1.0" and "pack.json is not JSON" in reason
+    [line] = lines_naming(failed.text, "pack hello-universe:1.1.0 is not proven")
+    assert "after 5s: Palette lists only the versions 1.0.0 of it" in line and "pack.json" in line, line
     assert lines_naming(failed.text, "pack hello-galaxy:1.0.0 is not proven") == []
 
 

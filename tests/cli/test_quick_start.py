@@ -31,7 +31,7 @@ from tests.cli.deployment import (
     succeeded,
     unchanged,
 )
-from tests.support.docker_support import DockerJanitor, docker, file_in_container
+from tests.support.docker_support import DockerJanitor, docker, file_in_container, inspect_container
 from tests.support.palette_fake import FakePalette
 
 
@@ -92,7 +92,15 @@ def test_quick_start_preview_up_refresh_rotate_destroy(
     assert catalog.status == 200, catalog
     before = containers(stack)
     assert config["containerName"] in before and all(running(cid) for cid in before.values())
+    network = f"{config['containerName']}-network"
     if kind == "oci":
+        # The registry on the instance's private network only, under its alias; the proxy on "bridge" too.
+        ids = containers(stack)
+        registry_networks = inspect_container(ids[config["containerName"]])["NetworkSettings"]["Networks"]
+        assert set(registry_networks) == {network}
+        assert oci_proxy.REGISTRY_HOST in registry_networks[network]["Aliases"]
+        proxy_networks = inspect_container(ids[f"{config['containerName']}-proxy"])["NetworkSettings"]["Networks"]
+        assert set(proxy_networks) == {"bridge", network}
         check_packs(deployment, outputs, reader, password)
         [record] = registration(deployment)
         assert record["spec"]["endpoint"] == outputs["endpoint"]["value"]
@@ -130,6 +138,7 @@ def test_quick_start_preview_up_refresh_rotate_destroy(
     for name in before:
         assert docker("ps", "-aq", "--filter", f"name=^{name}$").strip() == ""
     assert docker("volume", "ls", "-q", "--filter", f"name=^{config['dataVolume']}$").strip() == config["dataVolume"]
+    assert docker("network", "ls", "-q", "--filter", f"name=^{network}$").strip() == ""
     if kind == "oci":
         assert registration(deployment) == []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import secrets
 from pathlib import Path
@@ -25,7 +26,7 @@ from tests.support.docker_support import (
     inspect_container,
 )
 from tests.support.grpc_support import struct
-from tests.support.harness import CONTAINER, IMAGE, VOLUME
+from tests.support.harness import CONTAINER, IMAGE, NETWORK, VOLUME
 
 # The engine the docker CLI of these tests talks to.
 DOCKER_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
@@ -176,3 +177,66 @@ def test_docker_refuses_a_missing_image_and_a_container_that_does_not_stay_up(
             engine.create(CONTAINER, "crash", inputs)
     # Nothing is left for the engine not to know about.
     assert not docker("ps", "--all", "--quiet", "--filter", f"name={inputs['name']}").strip()
+
+
+def _networks_of(container_id: str) -> dict[str, Any]:
+    return inspect_container(container_id)["NetworkSettings"]["Networks"]
+
+
+def test_docker_network_and_networks_advanced_as_the_provider_makes_them(
+    tmp_path: Path, janitor: DockerJanitor, standin_image: str
+) -> None:
+    """kreuzwerker/terraform-provider-docker: every attribute of a network is ForceNew and is read back from
+    Docker (internal/provider/resource_docker_network{,_funcs}.go); a container with ``networks_advanced`` is
+    created on ``network_mode``, disconnected from "bridge" and connected to each listed network with its
+    aliases (resource_docker_container_funcs.go resourceDockerContainerCreate); ``networks_advanced`` is a
+    ForceNew set (resource_docker_container.go), so another order is no change."""
+    with running("docker", tmp_path) as engine:
+        engine.configure(PROVIDER_CONFIG)
+        network_name = janitor.name("standin-private")
+        declared = {
+            "name": network_name,
+            "driver": "bridge",
+            "internal": True,
+            "options": {"com.docker.network.bridge.inhibit_ipv4": "true"},
+        }
+        network_id, network = engine.create(NETWORK, "private", declared)
+        janitor.networks.append(network_id)
+        found = json.loads(docker("network", "inspect", network_id))[0]
+        assert (found["Name"], found["Internal"], found["Options"]) == (network_name, True, declared["options"])
+        assert network["options"] == declared["options"] and network["ipamConfig"]
+        assert engine.read(NETWORK, "private", network_id, network, declared) == network_id
+        assert list(
+            engine.diff(NETWORK, "private", network_id, network, declared, {**declared, "internal": False}).replaces
+        ) == ["internal"]
+        with pytest.raises(grpc.RpcError, match="ipv6"):
+            engine.create(NETWORK, "other", {**declared, "name": janitor.name("standin-other"), "ipv6": True})
+
+        joined = [{"name": "bridge"}, {"name": network_id, "aliases": ["standin-alias", "second"]}]
+        inputs = {
+            **_container_inputs(janitor, standin_image, janitor.name("standin-net-data"), "standin-joined"),
+            "networksAdvanced": joined,
+            "volumes": [],
+        }
+        container_id, state = engine.create(CONTAINER, "joined", inputs)
+        janitor.containers.append(container_id)
+        networks = _networks_of(container_id)
+        assert set(networks) == {"bridge", network_name}
+        assert {"standin-alias", "second"} <= set(networks[network_name]["Aliases"])
+        reordered = [{"name": network_id, "aliases": ["second", "standin-alias"]}, {"name": "bridge"}]
+        same = engine.diff(CONTAINER, "joined", container_id, state, inputs, {**inputs, "networksAdvanced": reordered})
+        assert same.changes == provider_pb2.DiffResponse.DIFF_NONE
+        other = engine.diff(
+            CONTAINER, "joined", container_id, state, inputs, {**inputs, "networksAdvanced": joined[1:]}
+        )
+        assert list(other.replaces) == ["networksAdvanced"]
+
+        only = {**inputs, "name": janitor.name("standin-only"), "networksAdvanced": joined[1:], "ports": []}
+        only_id, _ = engine.create(CONTAINER, "only", only)
+        janitor.containers.append(only_id)
+        assert set(_networks_of(only_id)) == {network_name}, "disconnected from bridge, joined the listed network"
+
+        engine.delete(CONTAINER, "only", only_id, only)
+        engine.delete(CONTAINER, "joined", container_id, state)
+        engine.delete(NETWORK, "private", network_id, network)
+        assert engine.read(NETWORK, "private", network_id, network, declared) == ""

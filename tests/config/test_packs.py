@@ -14,6 +14,7 @@ from components.config.source import ConfigError, Raw
 from components.kinds import KINDS, LEGACY, OCI
 from components.packs.directory import parse_packs
 from components.project import declared_config
+from tests.packs.test_file_shapes import DOCUMENTED_PRESETS, DOCUMENTED_SCHEMA
 from tests.support.paths import SAMPLE_PACK
 
 KEY = "palette-pack-registry:packs"
@@ -89,13 +90,13 @@ REFUSALS: list[tuple[str, Callable[[Path], None], str, str]] = [
         "cloudTypes a string",
         lambda p: edit_pack_json(p, cloudTypes="all"),
         "pack.json",
-        "cloudTypes that is not a list of strings",
+        "has cloudTypes that is not a list of strings",
     ),
     (
         "cloudTypes with a number",
         lambda p: edit_pack_json(p, cloudTypes=["all", 3]),
         "pack.json",
-        "cloudTypes that is not a list of strings",
+        "has cloudTypes[1] that is not a string",
     ),
     (
         "upper-case name",
@@ -170,7 +171,7 @@ REFUSALS: list[tuple[str, Callable[[Path], None], str, str]] = [
         "kubeManifests not a list",
         lambda p: edit_pack_json(p, kubeManifests="manifests/hello-universe.yaml"),
         "pack.json",
-        "kubeManifests that is not a list of paths",
+        "has kubeManifests that is not a list of strings",
     ),
     (
         "symlink out of the pack",
@@ -183,7 +184,258 @@ REFUSALS: list[tuple[str, Callable[[Path], None], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("change", "file", "fragment"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def write(pack: Path, relative: str, text: str) -> None:
+    (pack / relative).parent.mkdir(parents=True, exist_ok=True)
+    (pack / relative).write_text(text)
+
+
+def _dependency(**overrides: object) -> dict[str, object]:
+    dependency: dict[str, object] = {
+        "packName": "kubernetes",
+        "layer": "k8s",
+        "minVersion": "1.27.0",
+        "type": "required",
+    }
+    dependency.update(overrides)
+    return {key: value for key, value in dependency.items() if value is not None}
+
+
+PRESET = """\
+- name: small
+  displayName: Small
+  group: size
+  remove: ["app.replicas"]
+  add: |
+    app:
+      replicas: 1
+"""
+
+
+# Spectro's documented shapes, broken one field at a time (components/packs/schemas/*.schema.json).
+SHAPE_REFUSALS: list[tuple[str, Callable[[Path], None], str, str]] = [
+    (
+        "leading v",
+        lambda p: edit_pack_json(p, version="v1.0.0"),
+        "pack.json",
+        "has version 'v1.0.0', with a leading 'v'",
+    ),
+    (
+        "unknown cloud",
+        lambda p: edit_pack_json(p, cloudTypes=["moon"]),
+        "pack.json",
+        "has cloudTypes[0] 'moon', which Palette does not know",
+    ),
+    (
+        "annotation a number",
+        lambda p: edit_pack_json(p, annotations={"replicas": 3}),
+        "pack.json",
+        "has annotations.replicas that is not a string",
+    ),
+    (
+        "annotations a list",
+        lambda p: edit_pack_json(p, annotations=["a"]),
+        "pack.json",
+        "has annotations that is not a mapping of strings",
+    ),
+    (
+        "addonSubType a number",
+        lambda p: edit_pack_json(p, addonSubType=1),
+        "pack.json",
+        "has addonSubType that is not a string",
+    ),
+    ("empty addonType", lambda p: edit_pack_json(p, addonType=""), "pack.json", "has no 'addonType'"),
+    ("group a list", lambda p: edit_pack_json(p, group=["LTS"]), "pack.json", "has group that is not a string"),
+    (
+        "constraints a list",
+        lambda p: edit_pack_json(p, constraints=[]),
+        "pack.json",
+        "has constraints that is not a mapping",
+    ),
+    (
+        "dependency of an unknown type",
+        lambda p: edit_pack_json(p, constraints={"dependencies": [_dependency(type="sometimes")]}),
+        "pack.json",
+        "has constraints.dependencies[0].type 'sometimes', which Palette does not know",
+    ),
+    (
+        "dependency without packName",
+        lambda p: edit_pack_json(p, constraints={"dependencies": [_dependency(), _dependency(packName=None)]}),
+        "pack.json",
+        "has no 'constraints.dependencies[1].packName'",
+    ),
+    (
+        "dependency on an unknown layer",
+        lambda p: edit_pack_json(p, constraints={"dependencies": [_dependency(layer="network")]}),
+        "pack.json",
+        "has constraints.dependencies[0].layer 'network', which Palette does not know",
+    ),
+    (
+        "dependency minVersion a number",
+        lambda p: edit_pack_json(p, constraints={"dependencies": [_dependency(minVersion=1.27)]}),
+        "pack.json",
+        "has constraints.dependencies[0].minVersion that is not a string",
+    ),
+    (
+        "resource of an unknown type",
+        lambda p: edit_pack_json(p, constraints={"resources": [{"type": "gpu", "minLimit": 1}]}),
+        "pack.json",
+        "has constraints.resources[0].type 'gpu', which Palette does not know",
+    ),
+    (
+        "resource minLimit a string",
+        lambda p: edit_pack_json(p, constraints={"resources": [{"type": "cpu", "minLimit": "2000m"}]}),
+        "pack.json",
+        "has constraints.resources[0].minLimit that is not a number",
+    ),
+    (
+        "component without scheduleType",
+        lambda p: edit_pack_json(p, constraints={"resources": [{"type": "cpu", "components": [{}]}]}),
+        "pack.json",
+        "has no 'constraints.resources[0].components[0].scheduleType'",
+    ),
+    (
+        "charts entry missing",
+        lambda p: edit_pack_json(p, charts=["charts/app-1.0.0.tgz"]),
+        "charts/app-1.0.0.tgz",
+        "(listed in pack.json charts) does not exist",
+    ),
+    (
+        "charts a string",
+        lambda p: edit_pack_json(p, charts="charts/app.tgz"),
+        "pack.json",
+        "has charts that is not a list of strings",
+    ),
+    (
+        "kubeManifests entry empty",
+        lambda p: edit_pack_json(p, kubeManifests=[""]),
+        "pack.json",
+        "has no 'kubeManifests[0]'",
+    ),
+    (
+        "presets.yaml invalid YAML",
+        lambda p: write(p, "presets.yaml", "presets: [\n"),
+        "presets.yaml",
+        "is not valid YAML",
+    ),
+    ("presets.yaml a list", lambda p: write(p, "presets.yaml", PRESET), "presets.yaml", "is not a mapping"),
+    (
+        "presets.yaml without presets",
+        lambda p: write(p, "presets.yaml", "preset: []\n"),
+        "presets.yaml",
+        "has no 'presets'",
+    ),
+    (
+        "preset without group",
+        lambda p: write(p, "presets.yaml", "presets:\n" + PRESET.replace("  group: size\n", "")),
+        "presets.yaml",
+        "has no 'presets[0].group'",
+    ),
+    (
+        "preset remove a string",
+        lambda p: write(p, "presets.yaml", "presets:\n" + PRESET.replace('["app.replicas"]', "app.replicas")),
+        "presets.yaml",
+        "has presets[0].remove that is not a list of strings",
+    ),
+    (
+        "preset add a mapping, not YAML text",
+        lambda p: write(p, "presets.yaml", "presets:\n" + PRESET.replace("add: |", "add:")),
+        "presets.yaml",
+        "has presets[0].add that is not a string",
+    ),
+    (
+        "preset add not valid YAML",
+        lambda p: write(p, "presets.yaml", "presets:\n" + PRESET.replace("replicas: 1", "replicas: [1")),
+        "presets.yaml",
+        "has presets[0].add that is not valid YAML",
+    ),
+    (
+        "preset add not a mapping",
+        lambda p: write(p, "presets.yaml", "presets:\n" + PRESET.replace("    app:\n      replicas: 1\n", "    - 1\n")),
+        "presets.yaml",
+        "has presets[0].add that is not a YAML mapping",
+    ),
+    (
+        "two presets of one name",
+        lambda p: write(p, "presets.yaml", "presets:\n" + PRESET + PRESET.replace("Small", "Tiny")),
+        "presets.yaml",
+        "has presets[1].name 'small', as presets[0] does",
+    ),
+    (
+        "schema.yaml misspelt keyword",
+        lambda p: write(p, "schema.yaml", "app.replicas:\n  schema: '{{ requried }}'\n"),
+        "schema.yaml",
+        "has app.replicas.schema '{{ requried }}', which is not a",
+    ),
+    (
+        "schema.yaml format without a quoted string",
+        lambda p: write(p, "schema.yaml", "app.port:\n  schema: '{{ format ${number} }}'\n"),
+        "schema.yaml",
+        "has app.port.schema '{{ format ${number} }}', which is not a",
+    ),
+    (
+        "schema.yaml template without braces",
+        lambda p: write(p, "schema.yaml", "app.port:\n  schema: required\n"),
+        "schema.yaml",
+        "has app.port.schema 'required', which is not a",
+    ),
+    (
+        "schema.yaml value a string",
+        lambda p: write(p, "schema.yaml", "app.port: '{{ required }}'\n"),
+        "schema.yaml",
+        "has app.port that is not a mapping",
+    ),
+    (
+        "schema.yaml without schema",
+        lambda p: write(p, "schema.yaml", "app.port:\n  hints: port\n"),
+        "schema.yaml",
+        "has no 'app.port.schema'",
+    ),
+    (
+        "schema.yaml value path with a space",
+        lambda p: write(p, "schema.yaml", "app port:\n  schema: '{{ required }}'\n"),
+        "schema.yaml",
+        "has the value path 'app port', which is not one",
+    ),
+    ("schema.yaml a list", lambda p: write(p, "schema.yaml", "- a\n"), "schema.yaml", "is not a mapping"),
+    (
+        "presets.yaml not UTF-8",
+        lambda p: (p / "presets.yaml").write_bytes(b"presets: []\n# \xff\n"),
+        "presets.yaml",
+        "is not UTF-8 text",
+    ),
+    (
+        ".packignore leaving out pack.json",
+        lambda p: write(p, ".packignore", "*.json\n"),
+        "pack.json",
+        "is left out by .packignore",
+    ),
+    (
+        ".packignore leaving out values.yaml",
+        lambda p: write(p, ".packignore", "values.*\n"),
+        "values.yaml",
+        "is left out by .packignore",
+    ),
+    (
+        ".packignore leaving out manifests/",
+        lambda p: write(p, ".packignore", "manifests/\n"),
+        "manifests/",
+        "is left out by .packignore",
+    ),
+    (
+        ".packignore leaving out a listed manifest",
+        lambda p: write(p, ".packignore", "manifests/*.yaml\n"),
+        "manifests/hello-universe.yaml",
+        "(listed in pack.json kubeManifests) is left out by .packignore",
+    ),
+    (".packignore a directory", lambda p: (p / ".packignore").mkdir(), ".packignore", "is not a regular file"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "file", "fragment"),
+    [r[1:] for r in REFUSALS + SHAPE_REFUSALS],
+    ids=[r[0] for r in REFUSALS + SHAPE_REFUSALS],
+)
 def test_a_bad_pack_is_refused_naming_packs_the_directory_and_the_file(
     tmp_path: Path, change: Callable[[Path], None], file: str, fragment: str
 ) -> None:
@@ -257,6 +509,38 @@ def test_a_missing_logo_is_a_warning(tmp_path: Path) -> None:
     assert warnings == [
         "packs: pack directory 'packs/hello': logo.png is missing: Palette shows the pack without a logo."
     ]
+
+
+def test_a_missing_readme_is_a_warning(tmp_path: Path) -> None:
+    (copy_sample(tmp_path) / "README.md").unlink()
+
+    sources, warnings = parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+
+    assert len(sources) == 1
+    assert warnings == [
+        "packs: pack directory 'packs/hello': README.md is missing: Palette shows the pack without its description."
+    ]
+
+
+def test_a_logo_left_out_by_packignore_is_missing(tmp_path: Path) -> None:
+    write(copy_sample(tmp_path), ".packignore", "*.png\n")
+
+    _, warnings = parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+
+    assert [warning.split(": ")[2] for warning in warnings] == ["logo.png is missing"]
+
+
+def test_the_documented_presets_and_schema_files_and_listed_charts_are_accepted(tmp_path: Path) -> None:
+    pack = copy_sample(tmp_path)
+    write(pack, "presets.yaml", DOCUMENTED_PRESETS)
+    write(pack, "schema.yaml", DOCUMENTED_SCHEMA)
+    (pack / "charts" / "app").mkdir(parents=True)
+    (pack / "charts" / "app-1.0.0.tgz").write_bytes(b"chart")
+    edit_pack_json(pack, charts=["charts/app-1.0.0.tgz", "charts/app", "./charts/app-1.0.0.tgz"])
+
+    (source,), warnings = parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+
+    assert source.name == "hello-universe" and warnings == []
 
 
 def test_a_missing_directory_is_refused(tmp_path: Path) -> None:

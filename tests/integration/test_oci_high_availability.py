@@ -1,12 +1,11 @@
 """registryKind oci on two instances sharing one S3 bucket, for real: a rotation replayed in the engine's order.
 
 As in tests/support/ha_support.py, both Docker hosts of the config reach this machine's engine and every container
-runs with the host's network, so the registries reach moto on 127.0.0.1 and nothing leaves the loopback
-interface: the proxy, owner of the instance's namespace, runs in the host's, and the registry joins it.
-Two OCI instances in the host's namespace cannot both use the program's fixed ports, so each instance's
-declared containers get their own loopback ports: the registry's ``REGISTRY_HTTP_ADDR`` (and its debug
-server's) and, in the proxy's declared nginx configuration, its ``listen`` port and upstream (each replaced
-exactly once, the rest of the configuration as declared).
+runs with the host's network instead of the declared networks, so the registries reach moto on 127.0.0.1 and
+nothing leaves the loopback interface. Two OCI instances in the host's namespace cannot both use the program's
+fixed ports, so each instance's declared containers get their own loopback ports: the registry's
+``REGISTRY_HTTP_ADDR`` (and its debug server's) and, in the proxy's declared nginx configuration, its ``listen``
+port and the registry's address (each replaced exactly once, the rest of the configuration as declared).
 """
 
 from __future__ import annotations
@@ -33,10 +32,10 @@ from tests.support.tls_support import free_port
 
 def containers_of(run: ProgramRun, index: int) -> tuple[Recorded, Recorded]:
     """Instance ``index``'s registry and proxy containers: the two its gate depends on (the registry is the
-    one in the other's network namespace)."""
+    one that publishes no port)."""
     deps = gate_of(run, index).options["dependencies"]
     found = [c for c in run.all(CONTAINER) if c.urn in deps]
-    (registry,) = [c for c in found if str(c.inputs.get("networkMode", "")).startswith("container:")]
+    (registry,) = [c for c in found if not c.inputs.get("ports")]
     (proxy,) = [c for c in found if c is not registry]
     return registry, proxy
 
@@ -47,14 +46,14 @@ def _once(text: str, old: str, new: str) -> str:
 
 
 class OciInstance(Instance):
-    """An instance whose ``container`` is the registry, with the proxy that owns its namespace beside it."""
+    """An instance whose ``container`` is the registry, with its proxy beside it."""
 
     proxy: RunningContainer
 
 
 def start_oci_instance(run: ProgramRun, index: int, janitor: DockerJanitor, images: tuple[str, str]) -> OciInstance:
-    """The proxy first, in the host's network namespace (for the tests' loopback S3 store), then the registry
-    in the proxy's namespace, as declared (``container:<proxy id>``)."""
+    """The proxy first, then the registry, both in the host's network namespace (for the tests' loopback S3
+    store) instead of the declared private network."""
     registry_spec, proxy_spec = containers_of(run, index)
     port, upstream = port_of(run, index), free_port()
     suffix = f"{index}-{time.monotonic_ns() % 10**6}"
@@ -62,16 +61,16 @@ def start_oci_instance(run: ProgramRun, index: int, janitor: DockerJanitor, imag
     for upload in proxy_spec.inputs["uploads"]:
         if upload["file"] == oci_proxy.CONFIG_FILE:
             text = _once(upload["content"], f"listen {oci_proxy.PROXY_PORT} ssl;", f"listen 127.0.0.1:{port} ssl;")
-            text = _once(text, f"server {oci_proxy.UPSTREAM};", f"server 127.0.0.1:{upstream};")
+            text = _once(text, f'default "{oci_proxy.UPSTREAM}";', f'default "127.0.0.1:{upstream}";')
             upload = {**upload, "content": text}
         uploads.append(upload)
     proxy = start_container(
-        container_spec_with(proxy_spec.inputs, networkMode="host", ports=[], uploads=uploads),
+        container_spec_with(proxy_spec.inputs, networkMode="host", networksAdvanced=[], ports=[], uploads=uploads),
         janitor,
         image=images[1],
         name=janitor.name(f"spectro-registry-oci-ha-proxy-{suffix}"),
     )
-    assert registry_spec.inputs["networkMode"] == f"container:{proxy_spec.id}"
+    assert registry_spec.inputs["networksAdvanced"][0]["aliases"] == [oci_proxy.REGISTRY_HOST]
     # Its own loopback ports, as two instances share the host's namespace here (the debug server's too).
     envs = [
         e for e in registry_spec.inputs["envs"] if not str(e).startswith(("REGISTRY_HTTP_ADDR=", "REGISTRY_HTTP_DEBUG"))
@@ -83,7 +82,7 @@ def start_oci_instance(run: ProgramRun, index: int, janitor: DockerJanitor, imag
         "AWS_EC2_METADATA_DISABLED=true",
     ]
     registry = start_container(
-        container_spec_with(registry_spec.inputs, envs=envs, networkMode=f"container:{proxy.id}"),
+        container_spec_with(registry_spec.inputs, envs=envs, networkMode="host", networksAdvanced=[]),
         janitor,
         image=images[0],
         name=janitor.name(f"spectro-registry-oci-ha-{suffix}"),
@@ -102,12 +101,12 @@ def test_an_oci_rotation_replaces_both_containers_of_one_instance_at_a_time_and_
     both_hosts_reach_the_engine: None,
 ) -> None:
     """The rotation run as the engine runs the program's second evaluation (tests/support/engine_model.py
-    ``execute``: each changed step starts once everything it declared it waits for is done). A new proxy
-    means a new registry container (its ``networkMode`` names the proxy's id), so the engine deletes the
-    registry first (pulumi/pulumi pkg/resource/deploy/step_generator.go: dependents of a
-    delete-before-replace replacement are replaced with it) and the registry's step starts the new one. The
-    order comes from the program's dependsOn edges only: both containers of instance 0 and its gate are
-    done before instance 1's proxy is touched."""
+    ``execute``: each changed step starts once everything it declared it waits for is done). A rotation changes
+    both containers' inputs (the htpasswd the proxy is given, the HTTP secret in the registry's env), so both
+    are replaced; here both go and come back at the proxy's step (the registry's own step, which the engine
+    runs after it, then finds it running), which is at least as disruptive. The order comes from the
+    program's dependsOn edges only: both containers of instance 0 and its gate are done before instance 1's
+    proxy is touched."""
     images = (oci_standin_image, proxy_standin_image)
     state = MockState()
     config: dict[str, Any] = {
@@ -136,11 +135,11 @@ def test_an_oci_rotation_replaces_both_containers_of_one_instance_at_a_time_and_
             assert record.options["delete_before_replace"], record.urn
             index = next(i for i, pair in enumerate(pairs) if record.urn in pair)
             if record.urn == pairs[index][1]:
-                # The proxy's replacement: its dependent registry goes first, then the proxy.
+                # The proxy's replacement, with the registry's (both replaced in this run).
                 remove_container(instances[index].container, janitor)
                 remove_container(instances[index].proxy, janitor)
                 instances[index] = start_oci_instance(after, index, janitor, images)
-            # The registry's own step: start_oci_instance started it in the new proxy's namespace.
+            # The registry's own step: start_oci_instance started it with the new proxy.
         elif record.type == READINESS:
             ReadinessGateProvider().create(gate_props(after, gates.index(record.urn), timeout_seconds=30.0))
 

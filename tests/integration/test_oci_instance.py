@@ -3,12 +3,12 @@
 The program is evaluated under the realistic mocks (real passwords, bcrypt hashes, keys and certificates);
 its two recorded containers become real containers of the stand-in images (Debian's distribution 2.8
 laid out like the official ``registry`` image, Debian's nginx laid out like the official ``nginx`` image;
-scripts/standin/). The registry container publishes the proxy's port on 127.0.0.1; the proxy joins the
-registry's network namespace by its real id, as the declared ``networkMode: container:<id>`` says. The
-program's own readiness gate (``ReadinessGateProvider``) then proves the instance, and a plain client
-checks what a user and Palette would meet. Then what happens to the deployed instance after `pulumi up`: its
-registry container restarted or crashed, its proxy replaced with a download in flight, what listens beyond
-loopback, and two instances sharing one store.
+scripts/standin/), on a real network made from the declared one. The proxy publishes its port on 127.0.0.1 and
+joins "bridge" and the private network; the registry joins only the private network, under its alias, as the
+declared ``networksAdvanced`` say. The program's own readiness gate (``ReadinessGateProvider``) then proves the
+instance, and a plain client checks what a user and Palette would meet. Then what happens to the deployed instance
+after `pulumi up`: either container restarted or crashed, in any order, its proxy replaced with a download in
+flight, who reaches the registry's port, and two instances sharing one store.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import ipaddress
 import json
 import os
 import secrets
-import signal
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,17 +26,21 @@ from typing import Any
 import pytest
 import requests
 
+from components.instance import proxy as oci_proxy
 from components.readiness import ReadinessGateProvider, RegistryNotReady
-from tests.support import docker_support, oci_support
+from tests.support import oci_support
 from tests.support.docker_support import (
     DockerJanitor,
     RunningContainer,
     container_spec_with,
     docker,
+    inspect_container,
+    on_networks,
     remove_container,
     start_container,
+    start_network,
 )
-from tests.support.harness import READINESS, ProgramRun, run_program
+from tests.support.harness import NETWORK, READINESS, ProgramRun, run_program
 from tests.support.registry_client import RegistryClient
 
 HOST = "registry.test"
@@ -93,16 +95,20 @@ class Instance:
 
 
 def deploy(run: ProgramRun, janitor: DockerJanitor, images: tuple[str, str], volume: str) -> Instance:
-    """What `pulumi up` makes of the two declared containers (the images swapped for the stand-ins): the proxy
-    first, publishing the port, then the registry in the proxy's namespace (its real id for the mock's)."""
+    """What `pulumi up` makes of the declared network and two containers (the images swapped for the stand-ins):
+    the network, the proxy publishing the port, then the registry on the private network only."""
     suffix = secrets.token_hex(3)
+    declared_network = run.one(NETWORK)
+    network = start_network({**declared_network.inputs, "name": f"{declared_network.inputs['name']}-{suffix}"}, janitor)
+    real = {declared_network.id: network}
     declared = run.named("registry-proxy-container").inputs
-    proxy = start_container(declared, janitor, image=images[1], name=janitor.name(f"{declared['name']}-{suffix}"))
+    proxy = start_container(
+        on_networks(declared, real), janitor, image=images[1], name=janitor.name(f"{declared['name']}-{suffix}")
+    )
     registry_spec = run.named("registry-container").inputs
-    assert registry_spec["networkMode"] == f"container:{run.named('registry-proxy-container').id}"
     mounts = [{**mount, "volumeName": volume} for mount in registry_spec["volumes"]]
     registry = start_container(
-        container_spec_with(registry_spec, volumes=mounts, networkMode=f"container:{proxy.id}"),
+        on_networks(container_spec_with(registry_spec, volumes=mounts), real),
         janitor,
         image=images[0],
         name=janitor.name(f"{registry_spec['name']}-{suffix}"),
@@ -135,18 +141,26 @@ def test_the_programs_gate_passes_with_every_oci_check(instance: Instance) -> No
     assert outs["write_probe_path"].endswith("/blobs/uploads/")
 
 
-def test_docker_reports_the_registry_in_the_proxys_namespace_as_declared(instance: Instance) -> None:
-    """The docker provider reads ``network_mode`` back as ``HostConfig.NetworkMode``, verbatim
-    (kreuzwerker/terraform-provider-docker internal/provider/resource_docker_container_funcs.go,
-    ``d.Set("network_mode", container.HostConfig.NetworkMode)``; the attribute is ForceNew). The program
-    declares ``container:<proxy id>``: what Docker reports must be that same string, or every ``pulumi up``
-    would replace the registry."""
-    full_id = docker("inspect", "--format", "{{.Id}}", instance.proxy.id).strip()
-    reported = docker("inspect", "--format", "{{.HostConfig.NetworkMode}}", instance.registry.id).strip()
-    assert reported == f"container:{full_id}"
+def test_docker_reports_both_containers_on_the_networks_declared(instance: Instance) -> None:
+    """The docker provider reads ``network_mode`` back as ``HostConfig.NetworkMode``, verbatim, and never reads
+    ``networks_advanced`` back for a resource that has some (kreuzwerker/terraform-provider-docker
+    internal/provider/resource_docker_container_funcs.go, ``d.Set("network_mode", ...)`` and the
+    "best-effort support for terraform import" branch); both are ForceNew. Docker must report "bridge" for
+    both containers, or every ``pulumi up`` would replace them; the registry is on the private network only,
+    under its alias, and only the proxy's port is bound to the host."""
+    for container in (instance.registry.id, instance.proxy.id):
+        assert docker("inspect", "--format", "{{.HostConfig.NetworkMode}}", container).strip() == "bridge"
+    network = next(e["name"] for e in instance.registry.spec["networksAdvanced"])
+    registry_networks = inspect_container(instance.registry.id)["NetworkSettings"]["Networks"]
+    assert set(registry_networks) == {network}
+    assert oci_proxy.REGISTRY_HOST in registry_networks[network]["Aliases"]
+    assert set(inspect_container(instance.proxy.id)["NetworkSettings"]["Networks"]) == {"bridge", network}
     published = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Ports}}", instance.proxy.id))
     # Exposed ports are listed with no binding; only the proxy's port is bound to the host.
     assert [port for port, bindings in published.items() if bindings] == ["8443/tcp"]
+    assert not any(
+        json.loads(docker("inspect", "--format", "{{json .HostConfig.PortBindings}}", instance.registry.id)) or {}
+    )
 
 
 def test_anonymous_clients_get_the_basic_challenge(instance: Instance) -> None:
@@ -169,12 +183,6 @@ def test_the_admin_pushes_and_the_read_only_user_pulls_through_the_proxy(instanc
     assert instance.reader().get(f"/v2/{repository}/blobs/{digest}").body == blob
 
 
-def test_the_registry_is_not_reachable_past_the_proxy(instance: Instance) -> None:
-    """The registry listens on the namespace's loopback: from the host, only the proxy's port answers."""
-    port_map = docker("port", instance.proxy.id).strip().splitlines()
-    assert all(line.startswith("8443/tcp") for line in port_map), port_map
-
-
 def test_a_registry_published_without_its_proxy_fails_the_gate_naming_the_kind(
     oci_run: ProgramRun, janitor: DockerJanitor, oci_standin_image: str
 ) -> None:
@@ -195,7 +203,13 @@ def test_a_registry_published_without_its_proxy_fails_the_gate_naming_the_kind(
     mounts = [{**mount, "volumeName": janitor.name("oci-it-bare")} for mount in spec["volumes"]]
     bare = start_container(
         container_spec_with(
-            spec, envs=envs, uploads=uploads, volumes=mounts, networkMode="bridge", ports=[{"internal": 8443}]
+            spec,
+            envs=envs,
+            uploads=uploads,
+            volumes=mounts,
+            networkMode="bridge",
+            networksAdvanced=[],
+            ports=[{"internal": 8443}],
         ),
         janitor,
         image=oci_standin_image,
@@ -236,45 +250,6 @@ def test_the_programs_pack_is_pushed_through_the_proxy_and_pulled_by_the_read_on
     reader = {**inputs, "username": "spectro", "password": run.exports["readOnlyPasswords"][0], "version": "2.0.0"}
     with pytest.raises(OciError, match="403"):
         provider.create(provider.check({}, reader).inputs)
-
-
-def _crash_registry(container: str) -> None:
-    """The registry process dies (as under the OOM killer): SIGKILL to the container's own process, by its
-    pid on this host; the container's ``restart: always`` policy brings it back, not a user."""
-    pid = int(docker("inspect", "--format", "{{.State.Pid}}", container).strip())
-    started = docker("inspect", "--format", "{{.State.StartedAt}}", container).strip()
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while docker("inspect", "--format", "{{.State.StartedAt}}", container).strip() == started:
-        assert time.monotonic() < deadline, "the restart policy did not restart the registry container"
-        time.sleep(0.2)
-
-
-@pytest.mark.parametrize("how", ["docker restart", "crash and restart policy"])
-def test_an_instance_serves_again_after_its_registry_container_restarts(instance: Instance, how: str) -> None:
-    """The registry container runs with ``restart: always``: Docker restarts it when the registry exits
-    (a crash, the kernel's OOM killer under ``memoryLimitMb``, `docker restart`). A restarted container that
-    owned its network namespace gets a new one (moby releases the sandbox on stop and makes a new one on
-    start), and a proxy joined to the old one would keep running there, nginx never exiting, the published
-    port leading nowhere. So the proxy owns the namespace and the registry joins it
-    (``network_mode: container:<proxy id>``): restarted, the registry rejoins the proxy's live namespace,
-    and the instance must serve again on its own, as a legacy instance (one container) does."""
-    if how == "docker restart":
-        docker("restart", "--time", "5", instance.registry.id)
-    else:
-        _crash_registry(instance.registry.id)
-    deadline = time.monotonic() + 30
-    while docker("inspect", "--format", "{{.State.Running}}", instance.registry.id).strip() != "true":
-        assert time.monotonic() < deadline, "the registry container did not come back"
-        time.sleep(0.2)
-    # The host port may move when the engine picked it: read it again.
-    instance.registry.host_port = docker_support._published_port(instance.proxy.id, 8443)
-    try:
-        props = instance.gate_props()
-        props["timeout_seconds"] = 20.0
-        ReadinessGateProvider().create(props)
-    except RegistryNotReady as error:
-        pytest.fail(f"the instance does not serve after its registry container restarted: {error}", pytrace=False)
 
 
 def test_replacing_the_proxy_as_the_provider_does_lets_a_download_in_flight_finish(
@@ -325,17 +300,18 @@ def _listening(pid: str) -> set[tuple[str, int]]:
     return found
 
 
-def test_nothing_but_the_proxy_listens_beyond_the_namespaces_loopback(instance: Instance) -> None:
-    """The registry listens on a network only nginx reaches. The program moves the API to
-    127.0.0.1:5000 (REGISTRY_HTTP_ADDR), but the image's config also starts distribution's debug server,
-    ``http.debug.addr: :5001`` (the official image's config-example.yml, distribution-library-image; the
-    stand-in, scripts/standin/oci.sh, has it too): pprof, expvar and Prometheus metrics, without
-    authentication, on every address of the namespace, i.e. on the bridge network (network_mode bridge),
-    where any container on that network reaches it past the proxy. Only the proxy's port may listen on a
-    non-loopback address."""
+def test_the_registry_listens_on_its_private_network_and_its_debug_server_on_loopback(instance: Instance) -> None:
+    """The registry's namespace has the loopback and the private network only; the API listens there (every
+    address, REGISTRY_HTTP_ADDR :5000), and nothing else does beyond loopback. The image's config also starts
+    distribution's debug server, ``http.debug.addr: :5001`` (the official image's config-example.yml,
+    distribution-library-image; the stand-in, scripts/standin/oci.sh, has it too): pprof, expvar and Prometheus
+    metrics, without authentication; the program moves it to 127.0.0.1, where not even the proxy reaches it."""
     pid = docker("inspect", "--format", "{{.State.Pid}}", instance.registry.id).strip()
+    interfaces = {line.split(":")[0].strip() for line in Path(f"/proc/{pid}/net/dev").read_text().splitlines()[2:]}
+    assert len(interfaces - {"lo"}) == 1, interfaces
     exposed = {(address, port) for address, port in _listening(pid) if not ipaddress.ip_address(address).is_loopback}
-    assert {port for _, port in exposed} == {8443}, f"listening beyond loopback: {sorted(exposed)}"
+    assert {port for _, port in exposed} == {oci_proxy.REGISTRY_PORT}, f"listening beyond loopback: {sorted(exposed)}"
+    assert ("127.0.0.1", 5001) in _listening(pid)
 
 
 def _push_blob(url: str, admin: tuple[str, str], ca: str, repository: str, content: bytes) -> str:

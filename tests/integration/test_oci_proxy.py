@@ -1,8 +1,8 @@
 """The nginx proxy in front of the OCI registry, on the real engine: every rule of the method split.
 
 The registry stand-in (Debian's CNCF distribution 2.8.2 in the official ``registry`` image's layout) and
-the proxy stand-in (Debian's nginx 1.22 in the official ``nginx`` image's layout) share one network
-namespace as the program runs them (tests/support/oci_support.py); the config is ``proxy_config``'s text, the
+the proxy stand-in (Debian's nginx 1.22 in the official ``nginx`` image's layout) share a private network as
+the program runs them (tests/support/oci_support.py); the config is ``proxy_config``'s text, the
 htpasswd file bcrypt (``$2b$``), the certificate from a test CA, verified by every client here.
 
 Why the proxy exists: distribution's htpasswd access controller grants every authenticated user every
@@ -343,7 +343,7 @@ def test_data_lives_in_the_volume_and_survives_replacing_both_containers(
         volume=instance.volume,
         start=False,
     )
-    # Replace: the old pair goes (proxy first, it lives in the registry's netns), the new one starts.
+    # Replace: the old pair goes, the new one starts.
     for container in (instance.pair.proxy, instance.pair.registry):
         janitor.remove_container(container)
     replacement = oci_support.start_pair(replacement)
@@ -361,8 +361,8 @@ def test_data_lives_in_the_volume_and_survives_replacing_both_containers(
 
 def test_proxy_stops_gracefully_finishing_a_download_in_flight(instance: Instance, janitor: DockerJanitor) -> None:
     """SIGQUIT (the image's STOPSIGNAL, components.instance.proxy.STOP_SIGNAL) is nginx's graceful shutdown: a
-    blob being read when ``docker stop`` arrives is still delivered whole, and nginx exits 0. The proxy owns
-    the namespace and the published port, which Docker tears down once nginx exits: nginx's lingering close
+    blob being read when ``docker stop`` arrives is still delivered whole, and nginx exits 0. The proxy holds
+    the published port, which Docker tears down once nginx exits: nginx's lingering close
     keeps it until the client has the last bytes. Then both start again, the proxy first."""
     admin, reader = (ADMIN, USERS[ADMIN]), (READER, USERS[READER])
     repository = "packs/spectro-packs/archive/stop"
@@ -449,16 +449,17 @@ def test_plain_http_mode_keeps_the_split_for_any_allowed_name(
     assert refused.status_code == 403
 
 
-def test_the_registry_port_is_not_reachable_from_outside_the_namespace(instance: Instance) -> None:
-    """Only nginx's port is published; the registry listens on 127.0.0.1 of the shared namespace."""
+def test_only_the_proxys_port_is_published_and_the_registry_listens_on_its_network(instance: Instance) -> None:
+    """Only nginx's port is published; the registry listens on its own namespace (the private network), its
+    debug server on its loopback (who reaches the port: tests/integration/test_oci_restarts.py)."""
     ports = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Ports}}", instance.pair.proxy))
     published = {port for port, bindings in ports.items() if bindings}
     assert published == {f"{oci_proxy.PROXY_PORT}/tcp"}
     assert all(binding["HostIp"] == "127.0.0.1" for binding in ports[f"{oci_proxy.PROXY_PORT}/tcp"])
     env = docker("inspect", "--format", "{{json .Config.Env}}", instance.pair.registry)
-    assert f"REGISTRY_HTTP_ADDR={oci_proxy.UPSTREAM}" in json.loads(env)
+    assert f"REGISTRY_HTTP_ADDR={oci_proxy.REGISTRY_ADDRESS}" in json.loads(env)
     logs = instance.pair.logs(tail="all")
-    assert f'msg="listening on {oci_proxy.UPSTREAM}"' in logs
+    assert f'msg="listening on [::]:{oci_proxy.REGISTRY_PORT}"' in logs
     assert f'msg="debug server listening {oci_proxy.REGISTRY_DEBUG_ADDRESS}"' in logs
 
 

@@ -157,8 +157,10 @@ def test_packs_are_published_to_an_existing_registry_and_palette_syncs_once_per_
         assert palette.requests == []
         assert registry.request_count() == before
 
-        # 3. A file of the pack changed: the same tag pushed again, then one sync and no PUT.
+        # 3. A file of the pack changed under the same version, with packsAllowOverwrite (refused otherwise:
+        # tests/packs/test_published_versions.py): the same tag pushed again, then one sync and no PUT.
         (pack_dir / "values.yaml").write_text((pack_dir / "values.yaml").read_text() + "\n# changed\n")
+        config["packsAllowOverwrite"] = "true"
         palette.reset_calls()
         third = evaluate()
         changed = engine.up(third)

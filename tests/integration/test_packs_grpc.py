@@ -155,9 +155,9 @@ def test_the_whole_lifecycle_against_a_real_registry(
     created = host.create(program_props(pack, registry, base))
     time.sleep(0.3)
     push_logs = registry.container.logs("all")
-    # config: a POST and one PUT; layer: a HEAD, a POST and one PUT; then the manifest PUT; nothing sent twice,
-    # no 401.
-    assert registry.request_count() - before == 6
+    # the tag: a HEAD (free, or holding this very manifest); config: a POST and one PUT; layer: a HEAD, a POST and
+    # one PUT; then the manifest PUT; nothing sent twice, no 401.
+    assert registry.request_count() - before == 7
     assert "http.response.status=401" not in push_logs
     outs = plain(created.properties)
     digest = assert_published_as_palette_expects(registry, repository, "1.0.0", pack)
@@ -287,7 +287,8 @@ def test_a_wrong_password_fails_naming_registry_verb_reference_and_status_but_no
         host.create(program_props(copy_pack(tmp_path), registry, base, password=wrong))
 
     message = raised.value.details()
-    assert f"{registry.host}: POST {base}/spectro-packs/archive/hello-universe@sha256:" in message
+    # The first request of a create asks what the tag holds.
+    assert f"{registry.host}: HEAD {base}/spectro-packs/archive/hello-universe:1.0.0" in message
     assert "answered 401" in message and "refused this user and password" in message
     assert wrong not in message and wrong not in host.stderr.read_text()
 

@@ -58,10 +58,11 @@ from tests.support.docker_support import (
     container_spec_with,
     docker,
     inspect_container,
+    on_networks,
     replace_stop,
     start_container,
 )
-from tests.support.harness import MockState, ProgramRun, run_program
+from tests.support.harness import NETWORK, MockState, ProgramRun, run_program
 from tests.support.pack_push_support import OciReader
 from tests.support.paths import SAMPLE_PACK
 
@@ -164,12 +165,12 @@ def replace_registry(instance: Instance, run: ProgramRun, janitor: DockerJanitor
     """What `pulumi up` does to the registry container whose declared spec changed: the docker provider stops it
     with ``destroy_grace_seconds`` and removes it (delete before replace), then creates the new one, which joins the
     network the old one had, with the same volume."""
-    network = inspect_container(instance.registry.id)["HostConfig"]["NetworkMode"]
+    (network,) = inspect_container(instance.registry.id)["NetworkSettings"]["Networks"]
     replace_stop(instance.registry, janitor, STOP_GRACE_SECONDS)
     spec = run.named("registry-container").inputs
     mounts = [{**mount, "volumeName": volume} for mount in spec["volumes"]]
     registry = start_container(
-        container_spec_with(spec, volumes=mounts, networkMode=network),
+        on_networks(container_spec_with(spec, volumes=mounts), {run.one(NETWORK).id: network}),
         janitor,
         image=image,
         name=janitor.name(f"{spec['name']}-{run.named('registry-container').id[:6]}"),

@@ -171,7 +171,8 @@ def test_a_pack_to_publish_fails_its_check_while_read_only_and_an_unchanged_one_
     created = provider.check({}, read_only)
     assert [(f.property, f.reason) for f in created.failures] == [("", REFUSAL)]
     assert provider.check(published, read_only).failures == []
-    changed = {**read_only, "content_digest": "sha256:" + "1" * 64}
+    # Changed files under the same version (with packsAllowOverwrite: refused otherwise, whatever the mode).
+    changed = {**read_only, "content_digest": "sha256:" + "1" * 64, "allow_overwrite": True}
     assert [f.reason for f in provider.check(published, changed).failures] == [REFUSAL]
     moved = {**read_only, "version": "1.0.1"}
     assert [f.reason for f in provider.check(published, moved).failures] == [REFUSAL.replace(":1.0.0", ":1.0.1")]

@@ -16,7 +16,7 @@ from components.instance import docker_engine
 from components.instance.container import STOP_GRACE_SECONDS
 from components.kinds import LEGACY, OCI
 from tests.support.config_values import parse
-from tests.support.harness import CONTAINER, IMAGE, PALETTE, READINESS, VOLUME, ProgramRun, run_program
+from tests.support.harness import CONTAINER, IMAGE, NETWORK, PALETTE, READINESS, VOLUME, ProgramRun, run_program
 
 OCI_CONFIG: dict[str, Any] = {"registryKind": "oci"}
 PROBE = "/v2/packs/spectro-packs/archive/readiness-probe/blobs/uploads/"
@@ -61,14 +61,30 @@ def test_the_default_kind_is_legacy_and_its_facts_are_todays() -> None:
     assert OCI.write_probe_path("a/b") == "/v2/a/b/spectro-packs/archive/readiness-probe/blobs/uploads/"
 
 
-def test_an_oci_instance_is_a_proxy_and_a_registry_in_its_network_namespace(oci_run: ProgramRun) -> None:
+def test_an_oci_instance_is_a_proxy_and_a_registry_on_a_private_network_of_their_own(oci_run: ProgramRun) -> None:
+    """Not one network namespace (``network_mode: container:<id>``), which a restart of the proxy leaves the
+    registry outside of for good: a network of the instance's own, which both containers stay on across
+    restarts, where the proxy finds the registry by its alias."""
     registry, proxy = _containers(oci_run)
+    network = oci_run.one(NETWORK)
     assert len(oci_run.all(CONTAINER)) == 2
     assert proxy.inputs["name"] == "spectro-registry-dev-proxy"
-    # The registry joins the proxy's namespace by the id Docker reports back: restarted, it rejoins the
-    # proxy's live namespace (a proxy joining a restarted registry's old namespace would never answer again).
-    assert registry.inputs["networkMode"] == f"container:{proxy.id}"
-    assert proxy.inputs["networkMode"] == "bridge"
+    assert network.inputs == {
+        "name": "spectro-registry-dev-network",
+        "driver": "bridge",
+        "internal": True,
+        "options": {"com.docker.network.bridge.inhibit_ipv4": "true"},
+    }
+    assert network.options["delete_before_replace"]
+    assert network.options["provider"] == registry.options["provider"]
+    assert registry.inputs["networkMode"] == proxy.inputs["networkMode"] == "bridge"
+    # The provider disconnects a container with networks_advanced from "bridge": the registry is on the private
+    # network only, under the alias the proxy's configuration names; the proxy on both.
+    assert registry.inputs["networksAdvanced"] == [{"name": network.id, "aliases": ["oci-registry"]}]
+    assert proxy.inputs["networksAdvanced"] == [{"name": "bridge"}, {"name": network.id}]
+    config = next(u["content"] for u in proxy.inputs["uploads"] if u["file"] == "/etc/nginx/conf.d/default.conf")
+    assert 'default "oci-registry:5000";' in config
+    assert network.urn in registry.options["property_dependencies"]["networksAdvanced"]
     assert proxy.urn in registry.options["dependencies"]
     assert proxy.options["delete_before_replace"] and registry.options["delete_before_replace"]
     # Only the proxy publishes a port.
@@ -78,12 +94,20 @@ def test_an_oci_instance_is_a_proxy_and_a_registry_in_its_network_namespace(oci_
     assert images == ["nginx:1.27.3-bookworm", "registry:2.8.3"]
 
 
-def test_the_oci_registry_serves_plain_http_on_loopback_only_and_keeps_data_where_the_image_does(
+def test_with_s3_the_private_network_routes_out_and_the_legacy_kind_has_none(dev_run: ProgramRun) -> None:
+    """The registry must reach the bucket: with S3 its network is an ordinary bridge network."""
+    run = run_program({**OCI_CONFIG, "storage": "s3", "s3Bucket": "packs"}, stack="dev")
+    assert run.one(NETWORK).inputs == {"name": "spectro-registry-dev-network", "driver": "bridge", "internal": False}
+    assert dev_run.all(NETWORK) == []
+    assert "networksAdvanced" not in dev_run.one(CONTAINER).inputs
+
+
+def test_the_oci_registry_serves_plain_http_behind_the_proxy_and_keeps_data_where_the_image_does(
     oci_run: ProgramRun,
 ) -> None:
     registry, _ = _containers(oci_run)
     env = _env(registry)
-    assert "REGISTRY_HTTP_ADDR=127.0.0.1:5000" in env
+    assert "REGISTRY_HTTP_ADDR=:5000" in env
     assert env.count("REGISTRY_STORAGE_DELETE_ENABLED=true") == 1
     assert not [e for e in env if e.startswith("REGISTRY_HTTP_TLS_")], "the proxy terminates TLS"
     # nginx checks the passwords; the registry behind it checks none (and so needs no htpasswd file).
@@ -310,3 +334,29 @@ def test_the_proxy_declares_the_log_options_the_daemon_adds() -> None:
         == registry.inputs["logOpts"]
         == {"compress": "true", "max-size": "10m", "max-file": "3"}
     )
+
+
+def test_each_host_gets_its_own_network_through_its_own_docker_provider() -> None:
+    """Several Docker hosts (a local socket and an ssh:// host): each instance's network is made by that
+    instance's provider, on its host, and its containers join that one."""
+    run = run_program(
+        {
+            **OCI_CONFIG,
+            "dockerHosts": ["unix:///var/run/docker.sock", "ssh://ops@node-b"],
+            "storage": "s3",
+            "s3Bucket": "packs",
+            "bindAddress": "0.0.0.0",  # noqa: S104 - several hosts publish on every interface
+        },
+        stack="dev",
+    )
+    networks = run.all(NETWORK)
+    assert len(networks) == 2
+    hosts = {r.urn: r.inputs["host"] for r in run.all("pulumi:providers:docker")}
+    for network in networks:
+        joined = [c for c in run.all(CONTAINER) if any(n["name"] == network.id for n in c.inputs["networksAdvanced"])]
+        assert len(joined) == 2
+        assert {c.options["provider"] for c in joined} == {network.options["provider"]}
+    assert {hosts[n.options["provider"].rsplit("::", 1)[0]] for n in networks} == {
+        "unix:///var/run/docker.sock",
+        "ssh://ops@node-b",
+    }

@@ -210,13 +210,33 @@ def test_proxy_essentials_of_the_distribution_recipe() -> None:
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "proxy_read_timeout 900s;",
         "add_header Docker-Distribution-Api-Version $oci_proxy_api_version always;",
-        "server 127.0.0.1:5999;",
+        "proxy_pass http://$oci_proxy_registry;",
+        "resolver 127.0.0.11 valid=2s ipv6=off;",
     ):
         assert f"        {line}\n" in text or f"    {line}\n" in text, line
     api_version = _block(text, "map $upstream_http_docker_distribution_api_version $oci_proxy_api_version {")
     # Only when the registry sent none: the map has no default, so any other value maps to "" (no header).
     assert '"" "registry/2.0";' in api_version
     assert "default" not in api_version
+    assert 'default "127.0.0.1:5999";' in _block(text, "geo $oci_proxy_registry {")
+
+
+def test_the_registry_is_looked_up_again_while_nginx_runs() -> None:
+    """nginx resolves the host of a proxy_pass at request time only when the proxy_pass holds a variable and
+    the host names no upstream block (nginx src/http/ngx_http_upstream.c ``ngx_http_upstream_init_request``:
+    a host matching an upstream's name goes there, an address is used as it is, anything else goes through
+    ``ngx_resolve_start`` with the location's resolver); a name in an upstream block or written into
+    proxy_pass is resolved once, when the configuration is read. ``valid=`` caps how long an answer (and a
+    failed lookup) is kept (src/core/ngx_resolver.c), whatever the DNS server's TTL."""
+    text = proxy_config(ProxyConfigArgs(admin_user="admin", realm="R"))
+    assert not re.search(r"^\s*upstream ", text, re.MULTILINE), "an upstream block is resolved once, at start"
+    assert re.findall(r"proxy_pass (\S+);", text) == ["http://$oci_proxy_registry"]
+    assert f'default "{oci_proxy.REGISTRY_HOST}:{oci_proxy.REGISTRY_PORT}";' in _block(
+        text, "geo $oci_proxy_registry {"
+    )
+    assert f"    resolver {oci_proxy.RESOLVER} valid={oci_proxy.RESOLVE_VALID_SECONDS}s ipv6=off;\n" in text
+    with pytest.raises(ValueError, match="resolver"):
+        proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", resolver="127.0.0.11; include x"))
 
 
 def test_braces_balance_and_every_statement_ends() -> None:
@@ -237,7 +257,9 @@ def test_bad_arguments_are_refused() -> None:
     for upstream in ("127.0.0.1", "127.0.0.1:5000; include /etc/passwd", "host:50 00", ""):
         with pytest.raises(ValueError, match="upstream"):
             proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", upstream=upstream))
-    assert "server [::1]:5000;" in proxy_config(ProxyConfigArgs(admin_user="admin", realm="R", upstream="[::1]:5000"))
+    assert 'default "[::1]:5000";' in proxy_config(
+        ProxyConfigArgs(admin_user="admin", realm="R", upstream="[::1]:5000")
+    )
 
 
 def test_nginx_quote_refuses_variables_and_control_characters() -> None:
@@ -247,13 +269,15 @@ def test_nginx_quote_refuses_variables_and_control_characters() -> None:
             nginx_quote(bad)
 
 
-def test_registry_env_listens_on_loopback_without_auth_of_its_own_and_deletes() -> None:
+def test_registry_env_listens_on_its_own_namespace_without_auth_of_its_own_and_deletes() -> None:
+    """The API on every address of the registry's namespace (loopback and the private network, the only one it
+    joins); the debug server on its loopback only."""
     assert oci_proxy.registry_env() == [
-        "REGISTRY_HTTP_ADDR=127.0.0.1:5000",
+        "REGISTRY_HTTP_ADDR=:5000",
         "REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:5001",
         "REGISTRY_STORAGE_DELETE_ENABLED=true",
     ]
-    assert oci_proxy.UPSTREAM == "127.0.0.1:5000"
+    assert oci_proxy.UPSTREAM == "oci-registry:5000"
 
 
 def test_proxy_image_is_a_pinned_debian_tag() -> None:

@@ -42,11 +42,27 @@ __all__ = [
 
 MIB = 1024 * 1024
 
-CONTAINER_NOT_READ = frozenset({"envs", "labels", "volumes", "uploads", "destroyGraceSeconds", "mustRun"})
-"""Declared fields the provider never overwrites from the engine."""
+CONTAINER_NOT_READ = frozenset(
+    {"envs", "labels", "volumes", "uploads", "destroyGraceSeconds", "mustRun", "networksAdvanced"}
+)
+"""Declared fields the provider never overwrites from the engine (``networks_advanced`` only when it is empty,
+resourceDockerContainerRead's import branch)."""
 
 CONTAINER_FORCE_NEW = frozenset(
-    {"name", "image", "ports", "envs", "labels", "volumes", "uploads", "logDriver", "logOpts", "cpus", "networkMode"}
+    {
+        "name",
+        "image",
+        "ports",
+        "envs",
+        "labels",
+        "volumes",
+        "uploads",
+        "logDriver",
+        "logOpts",
+        "cpus",
+        "networkMode",
+        "networksAdvanced",
+    }
 )
 """ForceNew in resource_docker_container.go (memory, memory_swap, restart and destroy_grace_seconds are not)."""
 

@@ -2,9 +2,11 @@
 
 A *container spec* is the container's recorded inputs as the Pulumi program declared them, in Pulumi's
 camelCase wire names (``name``, ``image``, ``envs``, ``uploads``, ``volumes``, ``ports``, ``restart``,
-``networkMode``). ``start_container`` turns it into a real container the way the docker provider would:
-``docker create``, then the uploads copied in as a tar stream with their declared modes, then
-``docker start``, with the declared log driver and options, memory (and swap) and CPU limits. For tests
+``networkMode``, ``networksAdvanced``). ``start_container`` turns it into a real container the way the docker
+provider would: ``docker create``, then the declared networks joined (disconnected from "bridge" first), then the
+uploads copied in as a tar stream with their declared modes, then ``docker start``, with the declared log driver
+and options, memory (and swap) and CPU limits. ``start_network`` makes a declared network (a per-run name), and
+``on_networks`` points a spec's ``networksAdvanced`` at the real networks. For tests
 the image is swapped for the local stand-in, ports are published on 127.0.0.1 only (on a free host port
 the engine picks), and names get a per-run suffix so a real deployment on the same machine is never
 touched.
@@ -43,8 +45,10 @@ __all__ = [
     "docker_engine_decision",
     "file_in_container",
     "inspect_container",
+    "on_networks",
     "replace_stop",
     "start_container",
+    "start_network",
     "upload_files",
     "upload_tar",
 ]
@@ -137,11 +141,12 @@ def build_standin_image(recipe: str, image: str) -> str:
 
 @dataclass
 class DockerJanitor:
-    """Tracks the containers and volumes a test run creates and removes them."""
+    """Tracks the containers, volumes and networks a test run creates and removes them."""
 
     token: str = field(default_factory=lambda: secrets.token_hex(4))
     containers: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
 
     def name(self, base: str) -> str:
         """A per-run name derived from the program's, so a real deployment is never touched."""
@@ -155,8 +160,11 @@ class DockerJanitor:
             self.remove_container(container)
         for volume in reversed(self.volumes):
             docker("volume", "rm", "--force", volume, check=False)
+        for network in reversed(self.networks):
+            docker("network", "rm", network, check=False)
         self.containers.clear()
         self.volumes.clear()
+        self.networks.clear()
 
 
 @dataclass
@@ -236,6 +244,47 @@ def upload_files(container: str, uploads: list[Mapping[str, Any]]) -> None:
     docker("cp", "-", f"{container}:/", input_=upload_tar(uploads))
 
 
+def start_network(inputs: Mapping[str, Any], janitor: DockerJanitor) -> str:
+    """Creates a declared Network (its inputs: name, driver, internal, options) under a per-run name, as the
+    provider's resourceDockerNetworkCreate does; returns that name."""
+    name = janitor.name(str(inputs["name"]))
+    args = [
+        "network",
+        "create",
+        "--label",
+        f"{LABEL}={janitor.token}",
+        "--driver",
+        str(inputs.get("driver") or "bridge"),
+    ]
+    if inputs.get("internal"):
+        args.append("--internal")
+    for key, value in sorted((inputs.get("options") or {}).items()):
+        args += ["--opt", f"{key}={value}"]
+    docker(*args, name)
+    janitor.networks.append(name)
+    return name
+
+
+def on_networks(spec: Mapping[str, Any], real: Mapping[str, str]) -> dict[str, Any]:
+    """``spec`` with each of its ``networksAdvanced`` names (a declared network's id, or "bridge") replaced by
+    the real network's name in ``real`` (names not in it stay)."""
+    joined = [{**entry, "name": real.get(str(entry["name"]), entry["name"])} for entry in spec["networksAdvanced"]]
+    return container_spec_with(spec, networksAdvanced=joined)
+
+
+def _join(container_id: str, networks: list[Mapping[str, Any]]) -> None:
+    """resourceDockerContainerCreate with networks_advanced: off "bridge", then onto each network with its
+    aliases."""
+    result = subprocess.run(
+        ["docker", "network", "disconnect", "bridge", container_id], capture_output=True, timeout=30, check=False
+    )
+    if result.returncode != 0 and b"is not connected to the network bridge" not in result.stderr:
+        raise DockerError(result.stderr.decode(errors="replace"))
+    for network in networks:
+        aliases = [arg for alias in network.get("aliases") or [] for arg in ("--alias", str(alias))]
+        docker("network", "connect", *aliases, str(network["name"]), container_id)
+
+
 def _published_port(container: str, internal: int = CONTAINER_PORT) -> int:
     deadline = time.monotonic() + 10
     while True:
@@ -279,6 +328,7 @@ def start_container(
             spec,
             networkMode="host",
             ports=[],
+            networksAdvanced=[],
             envs=[
                 *(spec.get("envs") or []),
                 f"REGISTRY_HTTP_ADDR=127.0.0.1:{host_network_port}",
@@ -319,7 +369,8 @@ def start_container(
             mount += ":ro"
         args += ["--volume", mount]
     ports = list(spec.get("ports") or [])
-    joins = str(network or "").startswith("container:") or network == "host"
+    joined = list(spec.get("networksAdvanced") or [])
+    joins = str(network or "").startswith("container:") or network == "host" or bool(joined and not ports)
     if host_network_port is None and not joins and not ports:
         raise ValueError(f"the spec publishes no port: {spec.get('name')}")
     # The port clients use: the registry's 5000, or the proxy's port for an OCI instance.
@@ -347,6 +398,8 @@ def start_container(
         args += ["--env-file", str(env_file), image]
         container_id = docker(*args).strip()
     janitor.containers.append(container_id)
+    if joined:
+        _join(container_id, joined)
     uploads = list(spec.get("uploads") or [])
     if uploads:
         upload_files(container_id, uploads)

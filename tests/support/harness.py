@@ -39,6 +39,7 @@ from tests.support.provider_material import (  # noqa: F401 - tests import the t
     CONTAINER,
     IMAGE,
     LOCALLY_SIGNED,
+    NETWORK,
     PASSWORD,
     PRIVATE_KEY,
     SELF_SIGNED,
@@ -160,6 +161,8 @@ class RealisticMocks(pulumi.runtime.Mocks):
             digest = hashlib.sha256(inputs["name"].encode()).hexdigest()
             return {**inputs, "imageId": f"sha256:{digest}", "repoDigest": f"{inputs['name']}@sha256:{digest}"}
         if typ == CONTAINER:
+            return {**inputs, "__id": secrets.token_hex(32)}
+        if typ == NETWORK:
             return {**inputs, "__id": secrets.token_hex(32)}
         if typ == VOLUME:
             return {**inputs, "mountpoint": f"/var/lib/docker/volumes/{inputs['name']}/_data"}

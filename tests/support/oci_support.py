@@ -1,8 +1,9 @@
-"""An OCI instance on the real engine: the registry stand-in and the nginx proxy stand-in in one netns.
+"""An OCI instance on the real engine: the registry stand-in and the nginx proxy stand-in on a private network.
 
-The layout is the program's (components/instance/container.py): the proxy container owns the network namespace and
-publishes its port (on 127.0.0.1 only, a port the engine picks); the registry container joins it
-(``--network container:<proxy id>``) and listens on 127.0.0.1:5000, where only nginx reaches it. Files go
+The layout is the program's (components/instance/container.py): an internal network of the pair's own; the proxy
+container publishes its port (on 127.0.0.1 only, a port the engine picks) and joins that network; the registry
+container joins only that network, under the alias nginx looks up (components/instance/proxy.py REGISTRY_HOST),
+and listens on :5000 there, where only nginx reaches it. Files go
 in the way the docker provider uploads them (``docker cp`` before start), with the text ``proxy_config``
 renders. Everything is labelled and removed by the ``DockerJanitor``.
 """
@@ -13,6 +14,7 @@ import base64
 import hashlib
 import io
 import os
+import secrets
 import subprocess
 import tempfile
 import threading
@@ -27,7 +29,7 @@ import requests
 
 from components.instance import proxy as oci_proxy
 from components.kinds.kind import DRAIN_ENV
-from tests.support.docker_support import LABEL, DockerError, DockerJanitor, docker, upload_files
+from tests.support.docker_support import LABEL, DockerJanitor, _published_port, docker, upload_files
 from tests.support.tls_support import Authority, LeafCertificate
 
 __all__ = [
@@ -63,9 +65,9 @@ class OciPair:
     """A started OCI instance."""
 
     registry: str
-    """Id of the registry container (in the proxy's netns)."""
+    """Id of the registry container (on the private network only)."""
     proxy: str
-    """Id of the nginx container (owns the netns, publishes the port)."""
+    """Id of the nginx container (publishes the port, on "bridge" and the private network)."""
     host_port: int
     """127.0.0.1 port that reaches nginx."""
     https: bool
@@ -85,19 +87,6 @@ class OciPair:
             )
             out.append(f"--- {role}\n{(result.stdout + result.stderr).decode(errors='replace')}")
         return "\n".join(out)
-
-
-def _published_port(container: str, port: int) -> int:
-    deadline = time.monotonic() + 10
-    while True:
-        mapping = docker("port", container, f"{port}/tcp", check=False).strip()
-        for line in mapping.splitlines():
-            host, _, number = line.rpartition(":")
-            if host == "127.0.0.1" and number.isdigit():
-                return int(number)
-        if time.monotonic() > deadline:
-            raise DockerError(f"container {container} publishes no 127.0.0.1 port for {port}: {mapping!r}")
-        time.sleep(0.05)
 
 
 def _create(janitor: DockerJanitor, args: list[str], envs: list[str], image: str) -> str:
@@ -129,7 +118,7 @@ def start_oci_pair(
     ``registry_auth`` True adds an htpasswd check by the registry itself behind nginx's (the program leaves
     it out): for the benchmark that shows what that second bcrypt check would cost.
     """
-    # The proxy owns the namespace and publishes the port; the registry joins it (components/instance/container.py).
+    # The proxy publishes the port; the registry is on the private network only (components/instance/container.py).
     proxy = _create(
         janitor,
         [
@@ -143,7 +132,12 @@ def start_oci_pair(
         [],
         proxy_image,
     )
-    args = ["--name", janitor.name(f"{name}-registry"), "--network", f"container:{proxy}"]
+    network = janitor.name(f"{name}-network-{secrets.token_hex(3)}")
+    docker("network", "create", "--label", f"{LABEL}={janitor.token}", "--internal", network)
+    janitor.networks.append(network)
+    docker("network", "connect", network, proxy)
+    args = ["--name", janitor.name(f"{name}-registry"), "--network", network]
+    args += ["--network-alias", oci_proxy.REGISTRY_HOST]
     if volume:
         if volume not in janitor.volumes:
             docker("volume", "create", "--label", f"{LABEL}={janitor.token}", volume)
@@ -173,7 +167,7 @@ def start_oci_pair(
 
 
 def start_pair(pair: OciPair) -> OciPair:
-    """Starts a created pair: the proxy first (it owns the netns), then the registry."""
+    """Starts a created pair: the proxy first, then the registry."""
     started_at = time.monotonic()
     docker("start", pair.proxy)
     docker("start", pair.registry)

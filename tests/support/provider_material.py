@@ -22,6 +22,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CONTAINER = "docker:index/container:Container"
 IMAGE = "docker:index/remoteImage:RemoteImage"
 VOLUME = "docker:index/volume:Volume"
+NETWORK = "docker:index/network:Network"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"

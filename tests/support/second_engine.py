@@ -17,9 +17,9 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,10 @@ class SecondEngine:
     host: str
     """unix:// URL of its API socket."""
     daemon_json: dict[str, Any]
+    restart: Callable[[], float] = field(repr=False, default=lambda: 0.0)
+    """Stops the daemon (SIGTERM: it stops its containers, as on a host's shutdown) and starts it again with the
+    same flags and data; returns the seconds until it answered again. Its ``restart: always`` containers are
+    started again by the daemon itself, in an order of its own."""
 
 
 def _root(command: list[str]) -> list[str]:
@@ -61,31 +65,49 @@ def second_engine(daemon_json: dict[str, Any], image: str, wait_seconds: float =
             *("--iptables=false", "--ip6tables=false", "--ip-masq=false"),
             *("--storage-driver", "vfs"),
         ]
-        process = subprocess.Popen(_root(["dockerd", *flags]), stdout=log, stderr=subprocess.STDOUT)
         host = f"unix://{socket}"
-        deadline = time.monotonic() + wait_seconds
-        while subprocess.run(["docker", "-H", host, "info"], capture_output=True, check=False).returncode != 0:
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = (directory / "dockerd.log").read_text()[-2000:]
-                raise RuntimeError(f"the second dockerd did not answer: {tail}")
-            time.sleep(0.2)
+
+        def start() -> subprocess.Popen[bytes]:
+            started = subprocess.Popen(_root(["dockerd", *flags]), stdout=log, stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + wait_seconds
+            while subprocess.run(["docker", "-H", host, "info"], capture_output=True, check=False).returncode != 0:
+                if started.poll() is not None or time.monotonic() > deadline:
+                    tail = (directory / "dockerd.log").read_text()[-2000:]
+                    raise RuntimeError(f"the second dockerd did not answer: {tail}")
+                time.sleep(0.2)
+            return started
+
+        def restart() -> float:
+            nonlocal process
+            assert process is not None
+            _stop(process)
+            began = time.monotonic()
+            process = start()
+            return time.monotonic() - began
+
+        process = start()
         saved = subprocess.run(["docker", "save", image], capture_output=True, check=True).stdout
         subprocess.run(["docker", "-H", host, "load", "-q"], input=saved, capture_output=True, check=True)
-        yield SecondEngine(host, daemon_json)
+        yield SecondEngine(host, daemon_json, restart)
     finally:
         if process is not None:
             # Its containers go with it: the data root is removed below.
             subprocess.run(["docker", "-H", f"unix://{socket}", "rm", "-f", "-v", *_containers(socket)], check=False,
                            capture_output=True)  # fmt: skip
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            _stop(process)
         subprocess.run(_root(["ip", "link", "del", bridge]), check=False, capture_output=True)
         log.close()
         subprocess.run(_root(["rm", "-rf", str(directory)]), check=False, capture_output=True)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the daemon (it stops its containers first), SIGKILL after 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def _containers(socket: Path) -> list[str]:

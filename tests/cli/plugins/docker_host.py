@@ -85,7 +85,8 @@ class DockerHost:
         if result.returncode == 0:
             return result.stdout.decode(errors="replace")
         stderr = result.stderr.decode(errors="replace").strip()
-        if missing_ok and "no such" in stderr.lower():
+        # "No such container/volume/image", "network <id> not found".
+        if missing_ok and ("no such" in stderr.lower() or stderr.lower().endswith("not found")):
             return None
         raise DockerError(f"docker {args[0]} {args[1] if len(args) > 1 else ''} on {self.where} failed: {stderr}")
 

@@ -1,11 +1,13 @@
-"""Stand-in for pulumi-docker: RemoteImage, Volume and Container on the provider's Docker host, through the
-docker CLI, the way kreuzwerker/terraform-provider-docker drives the Engine API (internal/provider/
-resource_docker_{image,volume,container}*.go). It never pulls: an image must already be on the host
-(scripts/build-standin-image.sh builds the stand-in images).
+"""Stand-in for pulumi-docker: RemoteImage, Volume, Network and Container on the provider's Docker host, through
+the docker CLI, the way kreuzwerker/terraform-provider-docker drives the Engine API (internal/provider/
+resource_docker_{image,volume,network,container}*.go). It never pulls: an image must already be on the host
+(scripts/build-standin-image.sh builds the stand-in images). A resource type it does not serve fails the step
+(tests/cli/plugins/server.py ``UnknownType``).
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Mapping
@@ -13,9 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from tests.cli.plugins.docker_host import TIMEOUT, DockerHost
-from tests.cli.plugins.server import Props, ResourceType, StandinProvider, plugin_version, serve
+from tests.cli.plugins.server import (
+    UNKNOWN,
+    Props,
+    ResourceType,
+    StandinProvider,
+    changed_keys,
+    plugin_version,
+    serve,
+)
 from tests.support.docker_support import upload_tar
-from tests.support.provider_material import CONTAINER, IMAGE, VOLUME
+from tests.support.provider_material import CONTAINER, IMAGE, NETWORK, VOLUME
 
 _SETTLE_SECONDS = 0.5
 """How long a started container must stay up for ``mustRun`` (with restart=always a crash is a restart)."""
@@ -98,6 +108,69 @@ class Volume(_OnHost):
         self.docker.run("volume", "rm", id_, missing_ok=True)
 
 
+class Network(_OnHost):
+    """Every argument is ForceNew (resource_docker_network.go); the read gives back what Docker reports
+    (resourceDockerNetworkReadRefreshFunc: driver, internal, options, ipam_config, scope)."""
+
+    token = NETWORK
+    computed = ("scope", "ipamConfig")
+
+    def create(self, inputs: Props) -> tuple[str, Props]:
+        unknown = set(inputs) - {"name", "driver", "internal", "options", "labels"}
+        if unknown:
+            raise ValueError(f"the docker stand-in does not create a network with {sorted(unknown)}")
+        args = ["network", "create"]
+        if inputs.get("driver"):
+            args += ["--driver", str(inputs["driver"])]
+        if inputs.get("internal"):
+            args.append("--internal")
+        for key, value in sorted((inputs.get("options") or {}).items()):
+            args += ["--opt", f"{key}={value}"]
+        for label in inputs.get("labels") or []:
+            args += ["--label", f"{label['label']}={label['value']}"]
+        network_id = str(self.docker.run(*args, str(inputs["name"]))).strip()
+        return network_id, self._reported(network_id, inputs)
+
+    def _reported(self, network_id: str, inputs: Props) -> Props:
+        found = self.docker.inspect("network", network_id) or {}
+        ipam = [
+            {"subnet": c.get("Subnet", ""), "gateway": c.get("Gateway", "")}
+            for c in (found.get("IPAM") or {}).get("Config") or []
+        ]
+        return {
+            **inputs,
+            "driver": found.get("Driver"),
+            "internal": bool(found.get("Internal")),
+            "options": found.get("Options") or {},
+            "scope": found.get("Scope"),
+            "ipamConfig": ipam,
+        }
+
+    def read(self, id_: str, state: Props, inputs: Props) -> tuple[str, Props, Props]:
+        if self.docker.inspect("network", id_) is None:
+            return "", {}, {}
+        return id_, self._reported(id_, state), inputs
+
+    def delete(self, id_: str, state: Props) -> None:
+        self.docker.run("network", "rm", id_, missing_ok=True)
+
+
+def _as_set(value: object) -> object:
+    """A schema.TypeSet as the provider compares it: order does not count, in the set or in its nested sets."""
+    if value == UNKNOWN or not isinstance(value, list):
+        return value
+    items = [
+        {k: sorted(v) if isinstance(v, list) else v for k, v in item.items()} if isinstance(item, dict) else item
+        for item in value
+    ]
+    return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+
+
+SET_INPUTS = ("networksAdvanced",)
+"""Container inputs that are sets in the provider's schema (resource_docker_container.go: ``networks_advanced``,
+TypeSet, with ``aliases`` a set too, ForceNew): another order is no change."""
+
+
 class Container(_OnHost):
     """Created, given its uploads, started (resourceDockerContainerCreate). The arguments that are not
     ForceNew in resource_docker_container.go change in place; resourceDockerContainerUpdate applies restart and
@@ -135,6 +208,11 @@ class Container(_OnHost):
         }
     )
 
+    def diff(self, state: Props, old_inputs: Props, news: Props) -> tuple[list[str], list[str]]:
+        olds = {k: _as_set(v) if k in SET_INPUTS else v for k, v in old_inputs.items()}
+        changed = changed_keys(olds, {k: _as_set(v) if k in SET_INPUTS else v for k, v in news.items()})
+        return changed, [key for key in changed if key not in self.in_place]
+
     def create(self, inputs: Props) -> tuple[str, Props]:
         envs = [str(entry) for entry in inputs.get("envs") or []]
         if any("\n" in entry for entry in envs):
@@ -147,6 +225,7 @@ class Container(_OnHost):
             created = self.docker.run(*_create_args(inputs), "--env-file", str(env_file), str(inputs["image"]))
         container_id = str(created).strip()
         try:
+            self._join(container_id, inputs.get("networksAdvanced") or [])
             if inputs.get("uploads"):
                 self.docker.run("cp", "-", f"{container_id}:/", input_=upload_tar(list(inputs["uploads"])))
             if inputs.get("start", True):
@@ -156,6 +235,23 @@ class Container(_OnHost):
             self.docker.run("rm", "--force", container_id, missing_ok=True)
             raise
         return container_id, dict(inputs)
+
+    def _join(self, container_id: str, networks: list[Props]) -> None:
+        """resourceDockerContainerCreate with networks_advanced: disconnect from "bridge" (not being on it is no
+        error), then connect to each network with its aliases."""
+        if not networks:
+            return
+        try:
+            self.docker.run("network", "disconnect", "bridge", container_id)
+        except Exception as error:
+            if "is not connected to the network bridge" not in str(error):
+                raise
+        for network in networks:
+            unknown = set(network) - {"name", "aliases"}
+            if unknown:
+                raise ValueError(f"the docker stand-in does not join a network with {sorted(unknown)}")
+            aliases = [arg for alias in network.get("aliases") or [] for arg in ("--alias", str(alias))]
+            self.docker.run("network", "connect", *aliases, str(network["name"]), container_id)
 
     def _start(self, container_id: str, inputs: Props) -> None:
         self.docker.run("start", container_id)
@@ -246,7 +342,7 @@ def _create_args(inputs: Props) -> list[str]:
 
 def main() -> None:
     docker = DockerHost()
-    types = [RemoteImage(docker), Volume(docker), Container(docker)]
+    types = [RemoteImage(docker), Volume(docker), Network(docker), Container(docker)]
     serve(StandinProvider("docker", plugin_version("pulumi_docker"), types, configure=docker.configure))
 
 

@@ -1,0 +1,74 @@
+"""An OCI stack deployed by the version that put the registry in its proxy's network namespace, moved to the private
+network by one `pulumi up` of this version, under the real CLI.
+
+The old version is the repository at NAMESPACE_LAYOUT_COMMIT (``git archive``): its program and components deploy
+the stack (its own stand-in plugins too: the CLI starts them with the operation's PYTHONPATH); then this version's
+program runs `pulumi up` on the same stack and state. The program-layer check of the same upgrade, against frozen
+golden files, is tests/program/test_oci_pairing_upgrade.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tarfile
+from io import BytesIO
+from pathlib import Path
+
+from tests.cli.conftest import StackFactory
+from tests.cli.deployment import check_packs, containers, quick_start, running, succeeded, unchanged
+from tests.cli.plugins.environment import ROOT
+from tests.support.docker_support import DockerJanitor, inspect_container
+from tests.support.palette_fake import FakePalette
+
+NAMESPACE_LAYOUT_COMMIT = "59de3805c46de7c0436fca979a714a6a90e7447c"
+"""The last commit whose OCI kind joins the registry to its proxy's namespace (``network_mode: container:<id>``)."""
+
+
+def _old_version(target: Path) -> Path:
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", NAMESPACE_LAYOUT_COMMIT], capture_output=True, check=False
+    )
+    assert archive.returncode == 0, (
+        f"commit {NAMESPACE_LAYOUT_COMMIT} is not in this clone ({archive.stderr.decode().strip()}): "
+        "fetch the full history (git fetch --unshallow)"
+    )
+    with tarfile.open(fileobj=BytesIO(archive.stdout)) as files:
+        files.extractall(target, filter="data")
+    return target
+
+
+def test_an_oci_stack_of_the_namespace_layout_moves_to_the_private_network_in_one_up(
+    cli_stack: StackFactory, janitor: DockerJanitor, tmp_path: Path, palette: FakePalette
+) -> None:
+    old = _old_version(tmp_path / "old-version")
+    deployment = quick_start("oci", cli_stack, janitor, tmp_path, palette)
+    stack, config = deployment.stack, deployment.config
+    new_files = {name: (stack.project_dir / name).read_bytes() for name in ("Pulumi.yaml", "__main__.py")}
+    for name in new_files:
+        shutil.copy2(old / name, stack.project_dir / name)
+    old_env = {"PYTHONPATH": str(old)}
+
+    first = succeeded(stack.up(env=old_env))
+    outputs = first.outputs
+    reader = (outputs["readOnlyUsers"]["value"][0], outputs["readOnlyPasswords"]["value"][0])
+    before = containers(stack)
+    registry, proxy = config["containerName"], f"{config['containerName']}-proxy"
+    full_proxy_id = inspect_container(before[proxy])["Id"]
+    assert inspect_container(before[registry])["HostConfig"]["NetworkMode"] == f"container:{full_proxy_id}"
+
+    for name, content in new_files.items():
+        (stack.project_dir / name).write_bytes(content)
+    moved = succeeded(stack.up())
+    print(f"\n[upgrade] first up of this version: {moved.changes}, the up command {moved.cli_seconds:.1f} s")
+    assert moved.changes.get("create", 0) == 1, moved.changes
+    assert moved.changes.get("replace", 0) >= 2, moved.changes
+    assert not moved.changes.get("delete"), moved.changes
+    after = containers(stack)
+    assert set(after) == set(before) and not set(after.values()) & set(before.values())
+    assert all(running(container) for container in after.values())
+    network = f"{config['containerName']}-network"
+    assert set(inspect_container(after[registry])["NetworkSettings"]["Networks"]) == {network}
+    assert moved.outputs["readOnlyPasswords"]["value"][0] == reader[1], "the passwords stay"
+    check_packs(deployment, moved.outputs, *reader)
+    unchanged(stack.up(expect_no_changes=True))

@@ -7,10 +7,12 @@ pending output, and a round ends as soon as one output resolves. The outputs res
 registrations, one resource after another, so with a few hundred packs (some 5,000 outputs) the rounds cost
 seconds of CPU in a no-change ``pulumi up`` (docs/benchmarks.md "Packs at scale").
 
-``settle_outputs`` adds one task to the SDK's list of outstanding RPCs (``RPCManager.rpcs``, what ``wait_for_rpcs``
-awaits first, before its rounds; added there at once, so it is in the list before the wait begins): the task waits
-for the outputs pending at the time with one ``asyncio.wait``, until all of them resolved, and again for any made
-meanwhile. When ``wait_for_rpcs`` reaches its rounds almost nothing is left. The SDK still waits for, and raises,
+``settle_outputs`` adds one task to the SDK's list of outstanding RPCs (``RPCManager.rpcs``, which
+``wait_for_rpcs`` empties before its rounds). It is added at once, while the program's registrations are not in
+the list yet (each is appended when its task first runs, after the program returns); the SDK awaits the list last
+in, first out, so the registrations' RPCs first, then this task. The task waits for the outputs pending at the
+time with one ``asyncio.wait``, until all of them resolved, and again for any made meanwhile. When
+``wait_for_rpcs`` reaches its rounds almost nothing is left. The SDK still waits for, and raises,
 whatever it would have: an output that fails is not awaited here for its result, only for its end.
 """
 

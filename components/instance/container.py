@@ -84,6 +84,8 @@ class Instance(pulumi.ComponentResource):
     proxy), or None."""
     network: docker.Network | None
     """The private network of the front and the registry (None without a front)."""
+    egress: docker.Network | None
+    """The registry's network out to its S3 bucket (None without a front or without S3)."""
     serving: dict[str, docker.Container]
     """The containers that serve the instance, the registry's first: ``container``, then the front's by its role."""
     image_id: pulumi.Output[str]
@@ -148,6 +150,7 @@ class Instance(pulumi.ComponentResource):
                 proxy_image=args.kind.proxy_image,
                 read_only=args.storage.maintenance.read_only,
                 upload_purge_hours=args.storage.maintenance.upload_purge_hours,
+                egress=s3 is not None,
             )
         )
         envs = [*server.env, *storage_env]
@@ -162,6 +165,9 @@ class Instance(pulumi.ComponentResource):
             protocol="tcp",
         )
         self.network = self._network(name, args, on_host) if server.front else None
+        # A registry behind a front that must reach a bucket gets a network of its own for that, which nothing
+        # else joins and where it does not listen (components/instance/proxy.py registry_env).
+        self.egress = self._egress(name, args, on_host) if server.front and s3 else None
         self.front = self._front(name, args, server.front, provider, engine, published) if server.front else None
         self.container = docker.Container(
             f"{name}-container",
@@ -177,7 +183,10 @@ class Instance(pulumi.ComponentResource):
             # HostConfig.NetworkMode, which stays "bridge", and never reads networks_advanced back.
             network_mode=BRIDGE,
             networks_advanced=(
-                [_joined(self.network, alias=server.front.registry_alias)]
+                [
+                    _joined(self.network, alias=server.front.registry_alias),
+                    *([_joined(self.egress)] if self.egress is not None else []),
+                ]
                 if self.network is not None and server.front
                 else None
             ),
@@ -216,23 +225,25 @@ class Instance(pulumi.ComponentResource):
 
     def _network(self, name: str, args: InstanceArgs, on_host: pulumi.ResourceOptions) -> docker.Network:
         """The private network of the front and the registry, named after the instance's container (unique on its
-        host, as the container's name is). Internal (no route out, no port published on it, the host without an
-        address on it) unless the registry must reach an S3 bucket: then it is an ordinary bridge network, which
-        the Docker host itself can reach (docs/oci.md, Restarts). It takes one subnet from the daemon's
-        default-address-pools."""
-        internal = args.storage.s3 is None
+        host, as the container's name is): internal (no route out, no port published on it) and the host without
+        an address on it. It takes one subnet from the daemon's default-address-pools."""
         return docker.Network(
             f"{name}-network",
             name=f"{args.container.container_name}-network",
             driver=BRIDGE,
-            internal=internal,
-            options=dict(PRIVATE_NETWORK_OPTIONS) if internal else None,
-            opts=pulumi.ResourceOptions.merge(
-                on_host,
-                # The name is unique on the host: a new network (another storage) means the old one goes first,
-                # with the containers on it (their networks_advanced names its id, ForceNew).
-                pulumi.ResourceOptions(delete_before_replace=True),
-            ),
+            internal=True,
+            options=dict(PRIVATE_NETWORK_OPTIONS),
+            opts=pulumi.ResourceOptions.merge(on_host, _unique_name()),
+        )
+
+    def _egress(self, name: str, args: InstanceArgs, on_host: pulumi.ResourceOptions) -> docker.Network:
+        """The registry's way out to an S3 bucket: an ordinary bridge network only the registry joins (so its
+        default route), where it does not listen. It takes a second subnet from the daemon's pools."""
+        return docker.Network(
+            f"{name}-egress-network",
+            name=f"{args.container.container_name}-egress",
+            driver=BRIDGE,
+            opts=pulumi.ResourceOptions.merge(on_host, _unique_name()),
         )
 
     def _front(
@@ -277,6 +288,12 @@ class Instance(pulumi.ComponentResource):
                 depends_on=list(args.after) or None,
             ),
         )
+
+
+def _unique_name() -> pulumi.ResourceOptions:
+    """A network's name is unique on its host: a new network means the old one goes first, with the containers
+    on it (their networks_advanced names its id, ForceNew)."""
+    return pulumi.ResourceOptions(delete_before_replace=True)
 
 
 def _joined(network: docker.Network | None, alias: str | None = None) -> docker.ContainerNetworksAdvancedArgs:

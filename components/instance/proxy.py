@@ -31,6 +31,7 @@ __all__ = [
     "READ_ONLY_BODY",
     "REGISTRY_ADDRESS",
     "REGISTRY_DEBUG_ADDRESS",
+    "REGISTRY_EGRESS_ADDRESS",
     "REGISTRY_HOST",
     "REGISTRY_PORT",
     "RESOLVER",
@@ -68,6 +69,9 @@ UPSTREAM = f"{REGISTRY_HOST}:{REGISTRY_PORT}"
 REGISTRY_ADDRESS = f":{REGISTRY_PORT}"
 """REGISTRY_HTTP_ADDR of the registry container: every address of its own network namespace, which has the
 loopback and the private network only (no port published, no other network joined)."""
+REGISTRY_EGRESS_ADDRESS = UPSTREAM
+"""REGISTRY_HTTP_ADDR of a registry that is also on an egress network (S3 storage): its alias, so it listens on
+its private-network address only."""
 REGISTRY_DEBUG_ADDRESS = "127.0.0.1:5001"
 """REGISTRY_HTTP_DEBUG_ADDR of the registry container (debug vars and Prometheus metrics): its loopback only,
 not even the proxy reaches it."""
@@ -317,18 +321,21 @@ server {{
 """
 
 
-def registry_env() -> list[str]:
+def registry_env(*, egress: bool = False) -> list[str]:
     """The REGISTRY_* settings the registry container of an OCI instance needs next to its storage env.
 
     It listens on its own network namespace, whose only network is the instance's private one, where only the
-    proxy reaches it; its debug and metrics server on 127.0.0.1 only (the official image's config puts it on
-    :5001, every address of the container, which the proxy would reach), and allows deletes (else a manifest
-    DELETE is 405 UNSUPPORTED). It checks no password itself: nginx does, and a second bcrypt check per
-    request by the registry made every pull 1.7 times slower (the benchmark in
-    tests/benchmarks/test_oci_proxy.py) for a server that only the proxy can reach.
+    proxy reaches it. With ``egress`` (a bucket to reach) the namespace also has the instance's egress network,
+    which the Docker host can reach: the registry then listens on its private-network address only, the one its
+    alias has (REGISTRY_EGRESS_ADDRESS: Go's net.Listen resolves a host name and listens on that one address).
+    Its debug and metrics server listens on 127.0.0.1 only (the official image's config puts it on :5001, every
+    address of the container, which the proxy would reach). Deletes are allowed (else a manifest DELETE is 405
+    UNSUPPORTED). It checks no password itself: nginx does, and a second bcrypt check per request by the
+    registry made every pull 1.7 times slower (the benchmark in tests/benchmarks/test_oci_proxy.py) for a server
+    that only the proxy can reach.
     """
     return [
-        f"REGISTRY_HTTP_ADDR={REGISTRY_ADDRESS}",
+        f"REGISTRY_HTTP_ADDR={REGISTRY_EGRESS_ADDRESS if egress else REGISTRY_ADDRESS}",
         f"REGISTRY_HTTP_DEBUG_ADDR={REGISTRY_DEBUG_ADDRESS}",
         "REGISTRY_STORAGE_DELETE_ENABLED=true",
     ]

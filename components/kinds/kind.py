@@ -103,6 +103,9 @@ class ServerInputs:
     upload_purge_hours: int | None = None
     """Delete an upload still unfinished after this many hours (uploadPurgeAgeHours); None leaves the server's
     own setting."""
+    egress: bool = False
+    """The registry must reach something outside the host (an S3 bucket): with a front container it is then on
+    an egress network too, besides the private one."""
 
 
 @dataclass(frozen=True)

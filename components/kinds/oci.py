@@ -156,7 +156,7 @@ class OciKind(OciRegistry):
             f"REGISTRY_LOG_LEVEL={inputs.log_level}",
             DRAIN_ENV,
             inputs.http_secret_env,
-            *(entry for entry in proxy.registry_env() if entry not in storage),
+            *(entry for entry in proxy.registry_env(egress=inputs.egress) if entry not in storage),
         ]
         if not inputs.storage_env:
             # The official image's config caches blob descriptors in memory: with one data location shared by

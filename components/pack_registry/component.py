@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from pathlib import Path
+import os
 
 import pulumi
 import pulumi_random as random
@@ -39,6 +39,7 @@ from components.kinds.kind import ServedTls
 from components.packs import Pack
 from components.packs.archive import PackContent, pack_content
 from components.packs.directory import PackSource
+from components.packs.walker import PACKIGNORE, PackIgnoreError
 from components.palette import PackProof, PaletteRegistration
 from components.palette.proof import pack_key
 from components.readiness import ReadinessGate
@@ -238,7 +239,7 @@ class PackRegistry(pulumi.ComponentResource):
         packs = []
         self._contents: dict[str, pulumi.Output[PackContent]] = {}
         for source in settings.packs:
-            content = _content_after_the_program(source.directory)
+            content = _content_after_the_program(source)
             self._contents[pack_key(source.name, source.version)] = content
             packs.append(
                 Pack(
@@ -396,7 +397,14 @@ def _digest_of(values: list[object]) -> str:
     return hashlib.sha256("\n".join(sorted(str(value) for value in values)).encode()).hexdigest()
 
 
-def _content_after_the_program(directory: Path) -> pulumi.Output[PackContent]:
+class PackUnreadable(pulumi.RunError):
+    """A pack that passed its checks could not be read for its digest: one line (a ``RunError``, printed without a
+    traceback by the language host) naming ``packs``, the pack directory and the file. Not a ``ValueError``: the SDK
+    wraps one raised while it prepares a registration in a multi-line ``ValueError`` naming the resources
+    (pulumi sdk/python/lib/pulumi/runtime/resource.py ``register_resource``)."""
+
+
+def _content_after_the_program(source: PackSource) -> pulumi.Output[PackContent]:
     """The pack's content digest and files, worked out in the SDK's event loop once the program has returned.
 
     Nothing the program declares reaches the engine before the program returns: the SDK sends each registration
@@ -404,10 +412,20 @@ def _content_after_the_program(directory: Path) -> pulumi.Output[PackContent]:
     ``asyncio.ensure_future``). Reading and hashing a few hundred packs in the program would keep the engine
     waiting, with nothing to do, for that long; as tasks of the loop, each pack's digest is one turn among the
     registrations, and the engine works on those (starting its plugins, diffing) meanwhile. The pack was checked
-    already (``components.packs.directory``), before anything was declared."""
+    already (``components.packs.directory``), before anything was declared; what the checks do not open (a file
+    the user cannot read) or what changed since fails that pack's registration with ``PackUnreadable``."""
+    directory = source.directory
 
     async def content() -> PackContent:
         await asyncio.sleep(0)  # the registrations declared before it go first
-        return pack_content(directory)
+        try:
+            return pack_content(directory)
+        except PackIgnoreError as error:
+            problem, fix = f"{PACKIGNORE} {error.problem}", error.fix
+        except OSError as error:
+            name = os.path.relpath(error.filename, directory) if error.filename else "a file"
+            problem = f"{name} cannot be read ({error.strerror})"
+            fix = "Make every file in it readable by this user, and leave it unchanged while pulumi up runs."
+        raise PackUnreadable(f"config key '{PROJECT}:packs': pack directory '{source.entry}': {problem}. {fix}")
 
     return pulumi.Output.from_input(content())

@@ -105,6 +105,9 @@ def _check_values(entry: str, directory: Path) -> None:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         detail = " ".join(str(exc).split())
         raise _refuse(entry, "values.yaml", f"is not valid YAML ({detail})", "Fix the YAML syntax.") from None
+    except RecursionError:
+        # PyYAML's pure loader recurses once per level of nesting (components/config/values_yaml.py).
+        raise _refuse(entry, "values.yaml", "is nested too deeply to read", "Flatten it.") from None
     if values is not None and not isinstance(values, dict):
         raise _refuse(entry, "values.yaml", "is not a YAML mapping", "Write keys and values (or leave it empty).")
     accepted_values.remember(text)
@@ -116,7 +119,11 @@ def _walk(entry: str, directory: Path) -> list[tuple[str, str, os.stat_result]]:
         excluded = exclusions(str(directory))
     except PackIgnoreError as error:
         raise _refuse(entry, PACKIGNORE, error.problem, error.fix) from None
-    return list(walk(str(directory), excluded))
+    try:
+        return list(walk(str(directory), excluded))
+    except OSError as error:  # a folder this user cannot list or enter
+        name = os.path.relpath(error.filename, directory) if error.filename else "a folder"
+        raise _refuse(entry, name, f"cannot be read ({error.strerror})", "Make it readable by this user.") from None
 
 
 def _check_kept(entry: str, directory: Path, walked: list[tuple[str, str, os.stat_result]]) -> set[str]:
@@ -209,9 +216,11 @@ def _plain_file(directory: Path, item: str, plain_dirs: set[str]) -> bool:
 
 
 def _check_tree(entry: str, directory: Path, walked: list[tuple[str, str, os.stat_result]]) -> None:
-    """Refuse what the archive cannot carry faithfully: a symlink leaving the pack, a device or a pipe."""
+    """Refuse what the archive cannot carry faithfully: a symlink leaving the pack, a device or a pipe, a file this
+    user cannot read."""
     # The archive's own walk (plain strings rather than Paths: thousands of entries per run, and only a symlink
     # needs resolving), so what is checked is exactly what is archived.
+    user = os.getuid()
     for path, relative, status in walked:
         try:
             relative.encode("utf-8")
@@ -227,6 +236,18 @@ def _check_tree(entry: str, directory: Path, walked: list[tuple[str, str, os.sta
             _check_link(entry, directory, Path(path), relative)
         elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise _refuse(entry, relative, "is neither a file, a directory nor a symlink", "Remove it.")
+        elif stat.S_ISREG(mode) and not _readable(path, status, user):
+            # The digest, worked out once the program returned, would fail on it after the stack is registered.
+            raise _refuse(entry, relative, "cannot be read by this user", "Make it readable by this user.")
+
+
+def _readable(path: str, status: os.stat_result, user: int) -> bool:
+    """Whether this user can read the file: its owner's read bit answers for the owner without a system call (the
+    owner's ACL entry is those bits, acl(5)); root and anyone else ask ``access``. Most pack files are the user's
+    own."""
+    if status.st_uid == user and user != 0:  # root reads whatever the bits say
+        return bool(status.st_mode & stat.S_IRUSR)
+    return os.access(path, os.R_OK)
 
 
 def _check_link(entry: str, directory: Path, path: Path, relative: str) -> None:

@@ -182,7 +182,9 @@ def overwrite_refusal(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str |
     digest = new.get("content_digest")
     if is_unknown(digest) or digest == old.get("content_digest"):
         return None
-    files = changed_files(old.get("files") or {}, new.get("files") or {}) if old.get("files") else "its files"
+    old_files, new_files = old.get("files"), new.get("files")
+    known = isinstance(old_files, Mapping) and old_files and isinstance(new_files, Mapping)
+    files = changed_files(old_files, new_files) if known else "its files"
     return (
         f"pack {news.get('name')}:{news.get('version')} is already published with other files than the pack "
         f"directory holds now ({files}). {_keep_published(news)}"

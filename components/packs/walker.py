@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,8 +59,7 @@ class Exclusions:
     """The patterns a pack directory's walk leaves out."""
 
     spec: pathspec.PathSpec
-    patterns: tuple[str, ...]
-    """The ``.packignore`` lines (empty without one)."""
+    """``ALWAYS`` and the ``.packignore`` lines, compiled."""
 
     def excludes(self, relative: str, is_dir: bool) -> bool:
         """Whether ``relative`` (``/``-separated, inside the pack) is left out; a directory is matched with its
@@ -92,9 +92,10 @@ def _exclusions(lines: tuple[str, ...]) -> Exclusions:
         # The backend that is always there (Python's re): the same matches, so the same digest, on every machine,
         # whether or not an optional faster backend (re2, hyperscan) happens to be installed.
         spec = pathspec.GitIgnoreSpec.from_lines((*ALWAYS, *lines), backend="simple")
-    except GitIgnorePatternError as error:
+    except (GitIgnorePatternError, re.error) as error:
+        # pathspec's own refusals ("!" alone), and what Python's re refuses in a bracket ("[z-a]").
         raise PackIgnoreError(f"has an invalid pattern ({error})", "Fix or remove that line.") from None
-    return Exclusions(spec=spec, patterns=lines)
+    return Exclusions(spec=spec)
 
 
 def walk(directory: str, excluded: Exclusions | None = None) -> Iterator[tuple[str, str, os.stat_result]]:

@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,6 +136,13 @@ REFUSALS: list[tuple[str, Callable[[Path], None], str, str]] = [
         lambda p: (p / "values.yaml").write_text("pack: [unclosed\n"),
         "values.yaml",
         "is not valid YAML",
+    ),
+    (
+        # The pure loader recurses once per level (components/config/values_yaml.py): Python's RecursionError.
+        "values.yaml nested too deeply",
+        lambda p: (p / "values.yaml").write_text("a: " + "[" * 3000 + "]" * 3000 + "\n"),
+        "values.yaml",
+        "is nested too deeply to read",
     ),
     (
         "values.yaml a list",
@@ -594,3 +602,48 @@ def test_packs_is_declared_in_the_project_file() -> None:
     declared = declared_config()["packs"]
     assert declared["type"] == "array" and declared["items"] == {"type": "string"}
     assert declared["default"] == []
+
+
+@pytest.mark.parametrize("what", ["file", "own file", "folder"])
+def test_a_file_or_folder_this_user_cannot_read_is_refused_before_anything_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    """A pack file that another user owns with mode 0600 (left by a container run as root, say) passes every
+    check that only looks at names and modes, and would fail the pack's digest after the program returned, once
+    the rest of the stack is registered (components/pack_registry/component.py ``_content_after_the_program``):
+    refused here instead, with the file named. Simulated: the tests may run as root, whom no mode stops."""
+    import components.packs.walker as walker
+
+    pack = copy_sample(tmp_path)
+    if what == "file":
+        target = pack / "README.md"
+        real_access = os.access
+
+        def access(path: Any, mode: int, **kwargs: Any) -> bool:
+            return False if str(path) == str(target) else real_access(path, mode, **kwargs)
+
+        monkeypatch.setattr(os, "access", access)
+    elif what == "own file":
+        # The user's own file without its read bit: answered from the walk's lstat, without access().
+        target = pack / "README.md"
+        if os.getuid() != 0:
+            target.chmod(0o200)
+        else:
+            os.chown(target, 12345, 12345)
+            target.chmod(0o200)
+            monkeypatch.setattr(os, "getuid", lambda: 12345)
+    else:
+        target = pack / "manifests"
+        real_scandir = os.scandir
+
+        def scandir(path: Any) -> Any:
+            if str(path) == str(target):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_scandir(path)
+
+        monkeypatch.setattr(walker.os, "scandir", scandir)
+    with pytest.raises(ConfigError) as raised:
+        parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(f"config key '{KEY}': pack directory 'packs/hello': ")
+    assert f"{target.name} cannot be read" in message, message

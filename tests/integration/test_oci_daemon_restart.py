@@ -3,8 +3,9 @@
 The declared network and two containers are made on a second dockerd of its own (tests/support/second_engine.py,
 never the main one); the daemon is then stopped (it stops its containers) and started again, and its ``restart:
 always`` containers come back in an order of Docker's choosing. With the registry in the proxy's network namespace,
-Docker does not order ``container:`` dependencies on start: a registry started before its proxy failed with
-"cannot join network of a non running container" and was never tried again. On the private network the order does
+Docker does not promise to order ``container:`` dependencies on start (docker/for-linux#1299): a registry started
+before its proxy fails with "cannot join network of a non running container" and is not tried again (this engine,
+Docker 20.10, happened to start the old pair in order in three restarts). On the private network the order does
 not matter; the authenticated catalog must answer 200 within RESTART_BOUND_SECONDS of the daemon answering again.
 
 The second engine runs with ``--iptables=false`` (so that the main engine's rules stay untouched), which also means

@@ -24,9 +24,16 @@ import requests
 
 from components.instance import proxy as oci_proxy
 from components.readiness import ReadinessGateProvider, RegistryNotReady
-from tests.integration.test_oci_instance import Instance, deploy
+from tests.integration.test_oci_instance import Instance, _listening, deploy
 from tests.support import docker_support
-from tests.support.docker_support import DockerJanitor, docker, inspect_container, start_container
+from tests.support.docker_support import (
+    DockerJanitor,
+    docker,
+    inspect_container,
+    on_networks,
+    start_container,
+    start_network,
+)
 from tests.support.harness import ProgramRun
 
 RESTART_BOUND_SECONDS = 15.0
@@ -142,9 +149,10 @@ def test_an_instance_serves_again_after_any_restart_of_its_containers(
     restart policy, or stopped and started registry first. With the registry in the proxy's network namespace
     (``network_mode: container:<proxy id>``) a restarted proxy got a new namespace and left the registry in the
     old one: every authenticated request answered 502 until someone restarted the registry by hand, and a
-    registry started before its proxy did not start at all. On the private network both stay attached across
-    restarts (Docker keeps a container's networks in its configuration), and nginx looks the registry's alias up
-    again (components/instance/proxy.py RESOLVER), so a registry back with another address is found."""
+    registry started before its proxy did not start ("cannot join network of a non running container"). On the
+    private network both stay attached across restarts (Docker keeps a container's networks in its
+    configuration), and nginx looks the registry's alias up again (components/instance/proxy.py RESOLVER), so a
+    registry back with another address is found."""
     ca_file = tmp_path / "ca.crt"
     ca_file.write_text(instance.run.exports["caCertificate"])
     for step in RESTARTS[how]:
@@ -216,7 +224,15 @@ def _probe(janitor: DockerJanitor, image: str, name: str, networks: list[dict[st
 
 
 def _status(port: int) -> int:
-    return requests.get(f"http://127.0.0.1:{port}/v2/", timeout=10).status_code
+    """The probe's answer to /v2/, once its nginx listens (docker-proxy accepts and resets before that)."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/v2/", timeout=10).status_code
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def test_the_registrys_port_is_reached_by_its_proxy_only(
@@ -253,3 +269,56 @@ def test_the_registrys_port_is_reached_by_its_proxy_only(
     assert _status(outside) == 502
     inside = _probe(janitor, proxy_standin_image, "inside", [{"name": network}])
     assert _status(inside) == 200
+
+
+def test_with_s3_the_registry_listens_on_its_private_address_only(
+    janitor: DockerJanitor, oci_standin_image: str, proxy_standin_image: str, tmp_path: Path
+) -> None:
+    """With S3 the registry is also on an egress network (its route to the bucket), which the Docker host can
+    reach: it must listen on its private-network address only (REGISTRY_HTTP_ADDR is its alias; Go's net.Listen
+    listens on the one address a host name resolves to), and the proxy must still reach it. The bucket endpoint
+    is the registry's own loopback, so nothing leaves the host."""
+    from tests.integration.test_oci_instance import CONFIG
+    from tests.support.harness import NETWORK, run_program
+
+    config = {**CONFIG, "storage": "s3", "s3Bucket": "packs", "s3Endpoint": "http://127.0.0.1:9", "s3Region": "x"}
+    run = run_program(config, stack="dev", use_stack_file=False)
+    real = {n.id: start_network({**n.inputs, "name": f"{n.inputs['name']}-s3"}, janitor) for n in run.all(NETWORK)}
+    proxy_spec = run.named("registry-proxy-container").inputs
+    proxy = start_container(
+        on_networks(proxy_spec, real), janitor, image=proxy_standin_image, name=janitor.name("oci-s3-proxy")
+    )
+    registry = start_container(
+        on_networks(run.named("registry-container").inputs, real),
+        janitor,
+        image=oci_standin_image,
+        name=janitor.name("oci-s3-registry"),
+    )
+    private, egress = (real[n.id] for n in sorted(run.all(NETWORK), key=lambda n: not n.inputs.get("internal")))
+    assert set(inspect_container(registry.id)["NetworkSettings"]["Networks"]) == {private, egress}
+    pid = docker("inspect", "--format", "{{.State.Pid}}", registry.id).strip()
+    deadline = time.monotonic() + 20
+    while not [entry for entry in _listening(pid) if entry[1] == oci_proxy.REGISTRY_PORT]:
+        assert time.monotonic() < deadline, registry.logs()
+        time.sleep(0.1)
+    exposed = {entry for entry in _listening(pid) if not ipaddress.ip_address(entry[0]).is_loopback}
+    assert exposed == {(_address(registry.id, private), oci_proxy.REGISTRY_PORT)}
+    routes = Path(f"/proc/{pid}/net/route").read_text().splitlines()[1:]
+    assert any(line.split()[1] == "00000000" for line in routes), "no route out to the bucket"
+    user, password = run.exports["readOnlyUsers"][0], run.exports["readOnlyPasswords"][0]
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_text(run.exports["caCertificate"])
+    answer = None
+    while time.monotonic() < deadline:
+        port = docker_support._published_port(proxy.id, oci_proxy.PROXY_PORT)
+        try:
+            answer = requests.get(
+                f"https://127.0.0.1:{port}/v2/", auth=(user, password), verify=str(ca_file), timeout=5
+            )
+        except requests.RequestException:
+            answer = None
+        if answer is not None and answer.status_code != 502:
+            break
+        time.sleep(0.1)
+    # The registry's answer (its storage health check may already count the unreachable bucket), not nginx's 502.
+    assert answer is not None and answer.status_code in (200, 503), answer and answer.status_code

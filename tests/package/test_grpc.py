@@ -231,3 +231,22 @@ def test_the_dynamic_providers_load_elsewhere_only_with_the_repository_on_the_pa
     with_path = subprocess.run([sys.executable, "-c", load], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert with_path.returncode == 0, with_path.stderr
     assert with_path.stdout.strip() == "components.readiness"
+
+
+def test_construct_over_grpc_declares_each_pack_with_its_digest(plugin: Any) -> None:
+    """Packs given to the package component by absolute path: the component runs inside the plugin's Construct
+    (provider/server.py ``_construct``), where no program returns and the host waits only for the outstanding RPCs
+    (``wait_for_rpcs(await_all_outstanding_tasks=False)``). The pack digests, worked out in the event loop after
+    the component is declared (components/pack_registry/component.py ``_content_after_the_program``), must still
+    reach the Pack's registration before Construct answers."""
+    from components.packs.archive import pack_content
+    from tests.program.test_packs_wiring import PACK
+    from tests.support.paths import SAMPLE_PACK
+
+    stub, engine = plugin
+    _construct(stub, engine, {**stack_arguments(STACK), "registryKind": "oci", "packs": [str(SAMPLE_PACK)]})
+    packs = [r for r in engine.monitor.monitor.recorded if r.type == PACK]
+    assert len(packs) == 1
+    content = pack_content(SAMPLE_PACK)
+    assert packs[0].inputs["content_digest"] == content.content_digest
+    assert packs[0].inputs["files"] == content.files

@@ -75,3 +75,76 @@ def test_a_cache_that_cannot_be_written_is_not_used(tmp_path: Path, monkeypatch:
     for _ in range(2):
         parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
     assert len(parses) == 2
+
+
+def test_a_relative_cache_home_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``XDG_CACHE_HOME`` must be absolute (the XDG Base Directory spec: a relative one is invalid and ignored);
+    nor is ``~`` when ``os.path.expanduser`` cannot find a home (no ``HOME`` and no passwd entry, as in a
+    container run as an arbitrary uid, it returns ``~`` unchanged). Else the cache would be made under the working
+    directory, which for ``pulumi up`` is the project: a stray ``~/`` or ``.cache/`` folder beside the code."""
+    project = tmp_path / "project"
+    project.mkdir()
+    copy_sample(tmp_path)
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("PALETTE_PACK_REGISTRY_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-cache")
+    parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setattr(accepted_values.os.path, "expanduser", lambda path: path)
+    parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+    assert list(project.iterdir()) == []
+
+
+def test_an_entry_that_is_a_symlink_or_anothers_is_not_an_acceptance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_cache: Path
+) -> None:
+    """Where the cache folder can be written by someone else (a shared ``XDG_CACHE_HOME``), an entry planted there
+    must not pass a document unread, and remembering must not follow a planted symlink (``Path.touch`` opens
+    with ``O_CREAT`` and follows it: it would create an empty file wherever the link points)."""
+    pack = copy_sample(tmp_path)
+    (pack / "values.yaml").write_text("- a list\n- not a mapping\n")
+    text = (pack / "values.yaml").read_text(encoding="utf-8")
+    entry = accepted_values._entry(text)
+    assert entry is not None
+    entry.parent.mkdir(parents=True)
+    entry.symlink_to(pack / "pack.json")  # any file of the user's
+    with pytest.raises(ConfigError, match=r"values.yaml is not a YAML mapping"):
+        parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+    (pack / "values.yaml").write_text("key: value\n")
+    entry = accepted_values._entry((pack / "values.yaml").read_text(encoding="utf-8"))
+    assert entry is not None
+    elsewhere = tmp_path / "planted-by-a-link"
+    entry.symlink_to(elsewhere)
+    parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+    assert not elsewhere.exists(), "remembering followed a symlink and created a file where it points"
+
+
+def test_an_entry_owned_by_another_user_is_not_an_acceptance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_cache: Path
+) -> None:
+    pack = copy_sample(tmp_path)
+    (pack / "values.yaml").write_text("- a list\n- not a mapping\n")
+    entry = accepted_values._entry((pack / "values.yaml").read_text(encoding="utf-8"))
+    assert entry is not None
+    entry.parent.mkdir(parents=True)
+    entry.touch()
+    monkeypatch.setattr(accepted_values.os, "getuid", lambda: entry.stat().st_uid + 1)
+    with pytest.raises(ConfigError, match=r"values.yaml is not a YAML mapping"):
+        parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+
+
+def test_a_changed_reader_module_forgets_every_acceptance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The verdict is ``components/config/values_yaml.py``'s (which documents it reads through libyaml and which
+    again through the pure loader): a change there, even without ``READER`` raised by hand, reads every document
+    again; so does another libyaml under the same PyYAML."""
+    copy_sample(tmp_path)
+    parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+    parses = _parses(monkeypatch)
+    changed = tmp_path / "values_yaml.py"
+    changed.write_text(Path(values_yaml.__file__).read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    monkeypatch.setattr(values_yaml, "__file__", str(changed))
+    parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+    assert len(parses) == 1, "a changed reader took an earlier acceptance"
+    monkeypatch.setattr(accepted_values, "_libyaml_version", lambda: "0.0.0-other")
+    parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+    assert len(parses) == 2, "another libyaml took an earlier acceptance"

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
 from components.packs import PackProvider
@@ -125,12 +126,14 @@ def test_what_publishes_no_other_content_under_a_published_tag_passes_the_check(
         assert PackProvider().diff("id", olds, news).changes is (change == "the same files at another address")
 
 
-def test_a_state_without_a_files_map_still_refuses_naming_its_files(tmp_path: Path) -> None:
+@pytest.mark.parametrize("which", ["a state without a files map", "files not known yet"])
+def test_without_both_files_maps_the_refusal_names_its_files(tmp_path: Path, which: str) -> None:
     pack = copy_sample(tmp_path)
-    olds = {**props(pack), "files": None}
+    olds = {**props(pack), "files": None} if which == "a state without a files map" else props(pack)
     (pack / "values.yaml").write_text("replicas: 2\n")
+    news = props(pack) if which == "a state without a files map" else {**props(pack), "files": rpc.UNKNOWN}
 
-    (failure,) = PackProvider().check(olds, props(pack)).failures
+    (failure,) = PackProvider().check(olds, news).failures
 
     assert "with other files than the pack directory holds now (its files)" in failure.reason
 

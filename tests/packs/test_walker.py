@@ -123,6 +123,8 @@ def test_the_walk_and_the_archive_agree_on_what_the_pack_is(tmp_path: Path) -> N
         (lambda p: (p / ".packignore").mkdir(), "is not a regular file"),
         (lambda p: os.symlink("values.yaml", p / ".packignore"), "is not a regular file"),
         (lambda p: (p / ".packignore").write_bytes(b"\xff\xfe*.bak\n"), "is not UTF-8 text"),
+        (lambda p: (p / ".packignore").write_text("*.bak\n!\n"), "has an invalid pattern (Invalid git pattern: '!')"),
+        (lambda p: (p / ".packignore").write_text("[z-a].yaml\n"), "has an invalid pattern (bad character range"),
     ],
 )
 def test_an_unusable_packignore_says_why(tmp_path: Path, make: Callable[[Path], object], problem: str) -> None:
@@ -132,5 +134,5 @@ def test_an_unusable_packignore_says_why(tmp_path: Path, make: Callable[[Path], 
     with pytest.raises(PackIgnoreError) as raised:
         exclusions(str(pack))
 
-    assert raised.value.problem == problem
+    assert raised.value.problem.startswith(problem)
     assert str(raised.value).startswith(".packignore ")

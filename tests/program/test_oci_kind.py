@@ -94,10 +94,23 @@ def test_an_oci_instance_is_a_proxy_and_a_registry_on_a_private_network_of_their
     assert images == ["nginx:1.27.3-bookworm", "registry:2.8.3"]
 
 
-def test_with_s3_the_private_network_routes_out_and_the_legacy_kind_has_none(dev_run: ProgramRun) -> None:
-    """The registry must reach the bucket: with S3 its network is an ordinary bridge network."""
+def test_with_s3_the_registry_gets_an_egress_network_where_it_does_not_listen(dev_run: ProgramRun) -> None:
+    """The registry must reach the bucket: an ordinary bridge network of its own gives it a route out, and it
+    listens on its alias's address only (the private network), not on the egress network the host can reach."""
     run = run_program({**OCI_CONFIG, "storage": "s3", "s3Bucket": "packs"}, stack="dev")
-    assert run.one(NETWORK).inputs == {"name": "spectro-registry-dev-network", "driver": "bridge", "internal": False}
+    networks = {r.inputs["name"]: r for r in run.all(NETWORK)}
+    assert networks["spectro-registry-dev-network"].inputs["internal"] is True
+    egress = networks["spectro-registry-dev-egress"]
+    assert egress.inputs == {"name": "spectro-registry-dev-egress", "driver": "bridge"}
+    assert egress.options["delete_before_replace"]
+    registry, proxy = _containers(run)
+    private = networks["spectro-registry-dev-network"].id
+    assert registry.inputs["networksAdvanced"] == [
+        {"name": private, "aliases": ["oci-registry"]},
+        {"name": egress.id},
+    ]
+    assert proxy.inputs["networksAdvanced"] == [{"name": "bridge"}, {"name": private}]
+    assert "REGISTRY_HTTP_ADDR=oci-registry:5000" in _env(registry)
     assert dev_run.all(NETWORK) == []
     assert "networksAdvanced" not in dev_run.one(CONTAINER).inputs
 
@@ -349,12 +362,12 @@ def test_each_host_gets_its_own_network_through_its_own_docker_provider() -> Non
         },
         stack="dev",
     )
-    networks = run.all(NETWORK)
-    assert len(networks) == 2
+    networks = [r for r in run.all(NETWORK) if r.inputs.get("internal")]
+    assert len(networks) == len(run.all(NETWORK)) / 2 == 2
     hosts = {r.urn: r.inputs["host"] for r in run.all("pulumi:providers:docker")}
-    for network in networks:
+    for network in run.all(NETWORK):
         joined = [c for c in run.all(CONTAINER) if any(n["name"] == network.id for n in c.inputs["networksAdvanced"])]
-        assert len(joined) == 2
+        assert len(joined) == (2 if network.inputs.get("internal") else 1)
         assert {c.options["provider"] for c in joined} == {network.options["provider"]}
     assert {hosts[n.options["provider"].rsplit("::", 1)[0]] for n in networks} == {
         "unix:///var/run/docker.sock",

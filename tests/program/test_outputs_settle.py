@@ -9,7 +9,7 @@ without the settle step, on the SDK's own ``wait_for_rpcs``."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pulumi
 import pytest
@@ -84,3 +84,61 @@ def test_the_program_calls_it_last() -> None:
 
     lines = [line for line in (ROOT / "__main__.py").read_text().splitlines() if line.strip()]
     assert lines[-1] == "settle_outputs()"
+
+
+def _ends(program: Callable[[], None]) -> BaseException | None:
+    """Runs ``program`` as the SDK runs one (pulumi sdk/python/lib/pulumi/runtime/stack.py ``run_pulumi_func``:
+    the program, then ``wait_for_rpcs``, re-raising the program's own exception last), with the settle step
+    called as __main__.py calls it; what it raised, within 10 s (a hang fails the test)."""
+
+    async def run() -> None:
+        await asyncio.wait_for(sdk_stack.run_pulumi_func(program), 10)
+
+    try:
+        asyncio.run(run())
+    except BaseException as error:  # what the SDK raised, compared by the test
+        return error
+    return None
+
+
+def _failing_rpc() -> asyncio.Future[tuple[None, Exception]]:
+    async def refused() -> None:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("the engine refused the registration")
+
+    return asyncio.ensure_future(_get_rpc_manager().do_rpc("register resource", refused)())
+
+
+@pytest.mark.parametrize("settle", [False, True])
+def test_a_failing_output_or_rpc_is_still_raised_and_nothing_hangs(rounds: list[int], settle: bool) -> None:
+    """An output whose apply fails is left in ``SETTINGS.outputs`` when it ends (output.py ``_track``: only a
+    successful one removes itself), so the SDK's rounds still await it and raise its error after the settle step;
+    a failed RPC is raised by ``wait_for_rpcs`` from the RPC list as before; the program's own exception comes last.
+    Each is what the SDK raises without the step."""
+
+    def failing_output() -> None:
+        pulumi.Output.from_input(1).apply(lambda _: 1 / 0)
+        if settle:
+            settle_outputs()
+
+    def failing_rpc() -> None:
+        _failing_rpc()
+        pulumi.Output.from_input(1).apply(lambda value: value + 1)
+        if settle:
+            settle_outputs()
+
+    def raising_program() -> None:
+        pulumi.Output.from_input(1).apply(lambda value: value + 1)
+        if settle:
+            settle_outputs()
+        raise ValueError("the program failed")
+
+    assert isinstance(_ends(failing_output), ZeroDivisionError)
+    SETTINGS.outputs.clear()
+    _get_rpc_manager().clear()
+    error = _ends(failing_rpc)
+    assert isinstance(error, RuntimeError) and "refused" in str(error), repr(error)
+    SETTINGS.outputs.clear()
+    _get_rpc_manager().clear()
+    error = _ends(raising_program)
+    assert isinstance(error, ValueError) and "program failed" in str(error), repr(error)

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.packs.archive import pack_content
@@ -219,3 +220,46 @@ def test_pack_digests_are_worked_out_after_the_program_returns(monkeypatch: pyte
     run = run_program({**OCI}, stack="dev", main=main)
     assert hashed_after == [True]
     assert run.one(PACK).inputs["content_digest"] == real(SAMPLE_PACK).content_digest
+
+
+@pytest.mark.parametrize("problem", ["unreadable", "packignore"])
+def test_a_pack_that_cannot_be_read_for_its_digest_fails_in_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, problem: str
+) -> None:
+    """The digest is worked out after the checks, once the program has returned: a file that cannot be opened
+    then (not readable by the user, which the checks do not try, or gone meanwhile) or a .packignore changed
+    meanwhile fails the Pack's registration. The SDK wraps a ``ValueError`` raised there in a plain one with
+    the resource's name (pulumi sdk/python/lib/pulumi/runtime/resource.py ``register_resource``: "While
+    processing resource ... ValueError has risen"), and the language host prints only a ``RunError`` as one line,
+    any other exception as a traceback (sdk/python/cmd/pulumi-language-python-exec); wait_for_rpcs raises the
+    failing registration's own exception (runtime/stack.py)."""
+    import builtins
+
+    from components.packs import archive, walker
+
+    pack = _pack_copy(tmp_path / "hello-universe")
+    real_open = builtins.open
+    if problem == "unreadable":
+
+        def refusing(path: Any, *args: Any, **kwargs: Any) -> Any:
+            if str(path) == str(pack / "README.md"):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(archive, "open", refusing, raising=False)
+        words = "README.md cannot be read (Permission denied)"
+    else:
+        checked = walker.exclusions
+
+        def changed_meanwhile(directory: str) -> Any:
+            checked(directory)  # what the checks saw
+            monkeypatch.setattr(walker, "exclusions", lambda _: (_ for _ in ()).throw(walker.PackIgnoreError("x", "y")))
+            return checked(directory)
+
+        monkeypatch.setattr("components.packs.directory.exclusions", changed_meanwhile)
+        words = ".packignore x"
+    with pytest.raises(Exception) as caught:
+        run_program({"registryKind": "oci", "packs": [str(pack)], **PALETTE_ON}, secrets_={"paletteApiKey"})
+    message = str(caught.value)
+    assert isinstance(caught.value, pulumi.RunError), f"{type(caught.value).__name__}: {message}"
+    assert "\n" not in message and f"pack directory '{pack}'" in message and words in message, message

@@ -210,7 +210,7 @@ class StandinProvider(provider_pb2_grpc.ResourceProviderServicer):
 
 def plugin_version(package: str) -> str:
     """The plugin version the installed SDK package asks the engine for. The package asks with the version in its
-    metadata (``pulumi_random/_utilities.py`` ``get_version``: ``importlib.metadata.version``); its
+    metadata made semver (``pulumi_random/_utilities.py`` ``get_version``: ``importlib.metadata.version``); its
     ``pulumi-plugin.json`` holds the same (the file the SDK's plugin discovery reads, sdk/python/lib/pulumi/
     provider/experimental/analyzer.py; tests/cli/test_standin_plugins.py holds the two equal). Read from the file:
     each stand-in starts within a ``pulumi up``, and importing ``importlib.metadata`` costs it a sixth of a second."""

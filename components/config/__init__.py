@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.config.container import DEFAULT_IMAGE, MIN_MEMORY_LIMIT_MB, Container, parse_container, provider_cpus
 from components.config.docker_hosts import (
@@ -49,8 +49,10 @@ from components.config.source import (
 from components.config.storage import StorageSettings, storage_settings
 from components.config.tls import KEY_ALGORITHMS, Tls, parse_tls
 from components.config.users import Users, parse_users
-from components.packs.directory import PackSource, parse_packs
 from components.project import PROJECT_FILE, declared_config
+
+if TYPE_CHECKING:
+    from components.packs.directory import PackSource
 
 __all__ = [
     "DEFAULT_IMAGE",
@@ -164,6 +166,10 @@ def parse_settings(
         realm=users.auth_realm,
         read_only=storage.maintenance.read_only,
     )
+    # Imported here: the pack directory's rules read settings modules (components.config.source, values_yaml),
+    # so an import at the top would make ``import components.packs.directory`` (first) fail on the cycle.
+    from components.packs.directory import parse_packs
+
     packs, pack_warnings = parse_packs(raw, project_dir, kind.kind)
     if packs and not network.https:
         raise ConfigError(

@@ -34,7 +34,6 @@ import pulumi
 import yaml
 from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
-from components.config import values_yaml
 from components.dynamic.values import is_unknown
 from components.palette.client import PaletteClient
 from components.palette.errors import PaletteError
@@ -61,6 +60,10 @@ def _parsed(text: Any) -> Any:
     """A values text as compared: parsed YAML, empty as an empty mapping; the text itself when it is no YAML."""
     if not isinstance(text, str):
         return text
+    # Imported here: components.config imports the kinds, and the legacy kind imports components.palette, so an
+    # import at the top would make ``import components.kinds`` (first) fail on the cycle.
+    from components.config import values_yaml
+
     try:
         loaded = values_yaml.safe_load(text)
     except yaml.YAMLError:

@@ -17,6 +17,7 @@ import json
 import os
 import socket
 import ssl
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -691,3 +692,37 @@ def test_past_its_requests_in_flight_an_address_gets_429(limited: Instance) -> N
     assert hashlib.sha256(first + rest).hexdigest() == digest.removeprefix("sha256:")
     time.sleep(1)
     assert limited.get("/v2/_catalog", READER).status_code == 200
+
+
+def test_workers_hold_their_connections_under_a_low_open_file_limit(
+    proxy_standin_image: str, janitor: DockerJanitor, tmp_path: Path
+) -> None:
+    """Some engines start containers with a soft open-file limit of 1024 (``--ulimit nofile=1024:<hard>`` here):
+    with WORKER_CONNECTIONS above it nginx warns "worker_connections exceed open file resource limit" and a
+    worker runs out of descriptors at about 500 proxied requests (two each). ``worker_rlimit_nofile`` has the
+    master raise each worker's limit (nginx src/os/unix/ngx_process_cycle.c ``ngx_worker_process_init``
+    calls setrlimit(RLIMIT_NOFILE) before dropping to user nginx; it cannot pass the hard limit without
+    CAP_SYS_RESOURCE, so the hard limit here is above it)."""
+    main = tmp_path / "nginx.conf"
+    main.write_text(oci_proxy.main_config("1"))
+    server = tmp_path / "default.conf"
+    server.write_text(proxy_config(ProxyConfigArgs(realm="test", https=False, upstream="127.0.0.1:5000")))
+    name = janitor.name("review-bad-day-nofile")
+    janitor.containers.append(name)
+    docker(
+        "run", "-d", "--name", name, "--ulimit", "nofile=1024:20000",
+        "-v", f"{main}:{oci_proxy.MAIN_CONFIG_FILE}:ro", "-v", f"{server}:{oci_proxy.CONFIG_FILE}:ro",
+        proxy_standin_image,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while "start worker process" not in (logs := _logs(name)):
+        assert time.monotonic() < deadline, logs
+        time.sleep(0.2)
+    assert "exceed open file resource limit" not in logs, logs
+    assert "setrlimit" not in logs, logs
+
+
+def _logs(container: str) -> str:
+    """The container's output, both streams (nginx logs to stderr)."""
+    result = subprocess.run(["docker", "logs", container], capture_output=True, timeout=30, check=False)
+    return result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")

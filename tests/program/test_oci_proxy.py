@@ -344,6 +344,8 @@ def test_nginx_runs_a_worker_per_cpu_the_limit_allows(cpus: str | int | None, wo
     assert f"\nworker_processes  {workers};\n" in text
     assert "\nuser  nginx;\n" in text
     assert f"worker_connections  {oci_proxy.WORKER_CONNECTIONS};" in text
+    assert f"\nworker_rlimit_nofile  {oci_proxy.WORKER_RLIMIT_NOFILE};\n" in text
+    assert oci_proxy.WORKER_RLIMIT_NOFILE >= 2 * oci_proxy.WORKER_CONNECTIONS
     assert "include /etc/nginx/conf.d/*.conf;" in text
     assert oci_proxy.MAIN_CONFIG_FILE == "/etc/nginx/nginx.conf"
 

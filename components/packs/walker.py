@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pathspec
 from pathspec.patterns.gitignore import GitIgnorePatternError
 
-__all__ = ["ALWAYS", "PACKIGNORE", "Exclusions", "PackIgnoreError", "exclusions", "walk"]
+__all__ = ["ALWAYS", "PACKIGNORE", "Exclusions", "PackIgnoreError", "always_excluded", "exclusions", "walk"]
 
 PACKIGNORE = ".packignore"
 
@@ -96,6 +96,11 @@ def _exclusions(lines: tuple[str, ...]) -> Exclusions:
         # pathspec's own refusals ("!" alone), and what Python's re refuses in a bracket ("[z-a]").
         raise PackIgnoreError(f"has an invalid pattern ({error})", "Fix or remove that line.") from None
     return Exclusions(spec=spec)
+
+
+def always_excluded(relative: str) -> bool:
+    """Whether the file at ``relative`` (inside a pack) is left out of every pack, whatever its ``.packignore``."""
+    return _exclusions(()).excludes(relative, False)
 
 
 def walk(directory: str, excluded: Exclusions | None = None) -> Iterator[tuple[str, str, os.stat_result]]:

@@ -40,7 +40,8 @@ from components.packs import Pack
 from components.packs.archive import PackContent, pack_content
 from components.packs.directory import PackSource
 from components.packs.walker import PACKIGNORE, PackIgnoreError
-from components.palette import PaletteRegistration
+from components.palette import PackProof, PaletteRegistration
+from components.palette.proof import pack_key
 from components.readiness import ReadinessGate
 from components.readiness.probe import WRITE_ALLOWED
 
@@ -94,6 +95,8 @@ class PackRegistry(pulumi.ComponentResource):
     """The Palette registration (None when registration is off)."""
     packs: list[Pack]
     """One per pack directory of the stack (``packs``)."""
+    proof: PackProof | None
+    """Palette lists every published pack with its values (None without packs, registration or sync)."""
     pull_user: str
     """The user Palette pulls as."""
     pull_password: pulumi.Output[str]
@@ -121,8 +124,11 @@ class PackRegistry(pulumi.ComponentResource):
 
         self.packs = self._packs(settings)
         self.registration = None
+        self.proof = None
         if settings.palette.enabled:
             self.registration = self._palette(settings, moved)
+            if self.packs and settings.palette.sync:
+                self.proof = self._proof(settings, self.registration)
         pulumi.log.info(settings.palette.reason)
         for warning in settings.palette.warnings:
             pulumi.log.warn(warning)
@@ -235,8 +241,10 @@ class PackRegistry(pulumi.ComponentResource):
             pulumi.log.warn(warning)
         server_name = settings.existing.host if settings.existing else settings.network.primary_host
         packs = []
+        self._contents: dict[str, pulumi.Output[PackContent]] = {}
         for source in settings.packs:
             content = _content_after_the_program(source)
+            self._contents[pack_key(source.name, source.version)] = content
             packs.append(
                 Pack(
                     # "@" is neither in a name nor in a tag: no two packs can share a resource name.
@@ -353,6 +361,36 @@ class PackRegistry(pulumi.ComponentResource):
             # Registered once, at the shared endpoint, after every instance is ready.
             opts=pulumi.ResourceOptions.merge(moved, pulumi.ResourceOptions(depends_on=self._ready())),
         )
+
+    def _proof(self, settings: RegistrySettings, registration: PaletteRegistration) -> PackProof:
+        """After the sync that follows a publish, Palette must list every pack with the values pushed
+        (components/palette/proof.py); proven again whenever what the packs published changes."""
+        published = {
+            pack_key(source.name, source.version): pulumi.Output.all(
+                pack.manifest_digest, self._contents[pack_key(source.name, source.version)]
+            ).apply(lambda args, source=source: _proof_entry(source, args[0], args[1]))
+            for source, pack in zip(settings.packs, self.packs, strict=True)
+        }
+        return PackProof(
+            "palette-packs",
+            api_url=settings.palette.api_url,
+            registration=settings.palette.name,
+            registry_uid=registration.uid,
+            timeout_seconds=settings.palette.sync_timeout_seconds,
+            packs=published,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[registration, *self.packs]),
+        )
+
+
+def _proof_entry(source: PackSource, manifest_digest: str, content: PackContent) -> dict[str, str]:
+    """What the proof holds of one published pack."""
+    return {
+        "name": source.name,
+        "version": source.version,
+        "manifest_digest": manifest_digest,
+        "values_sha256": content.files["values.yaml"],
+        "values_file": str(source.directory / "values.yaml"),
+    }
 
 
 PUBLISHED = ("reference", "manifest_digest", "push_id")

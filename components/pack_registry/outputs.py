@@ -19,6 +19,7 @@ __all__ = [
     "DEPLOYED_OUTPUTS",
     "MAINTENANCE_OUTPUTS",
     "OCI_OUTPUTS",
+    "PACK_OUTPUTS",
     "PALETTE_OUTPUTS",
     "SECRET_OUTPUTS",
     "garbage_collect_command",
@@ -27,6 +28,10 @@ __all__ = [
 
 PALETTE_OUTPUTS = ("paletteRegistrationUid", "paletteRegistrationName", "paletteSyncStatus")
 """Present only when the registration in Palette is on."""
+
+PACK_OUTPUTS = ("packs",)
+"""Present only when the stack publishes packs and Palette registers and syncs them (the proof's outputs: per
+``name:version``, the pack's name, version, packUid and registryUid, what a cluster profile references)."""
 
 OCI_OUTPUTS = ("packRepository", "pushCommand")
 """Present only for registryKind oci."""
@@ -88,6 +93,8 @@ def registry_outputs(registry: PackRegistry, settings: RegistrySettings) -> dict
         outputs["paletteRegistrationUid"] = registry.registration.uid
         outputs["paletteRegistrationName"] = registry.registration.name
         outputs["paletteSyncStatus"] = registry.registration.sync_status
+    if registry.proof is not None:
+        outputs["packs"] = registry.proof.packs_proven
     return outputs
 
 

@@ -96,6 +96,8 @@ class PackRegistry(pulumi.ComponentResource):
     """Name of the pack registry in Palette. Absent when the registration is off."""
     paletteSyncStatus: pulumi.Output[str] | None
     """Pack sync status Palette reported. Absent when the registration is off."""
+    packs: pulumi.Output[dict[str, dict[str, str]]] | None
+    """name:version -> name, version, packUid, registryUid (for cluster profiles). Absent without Palette sync."""
 
     def __init__(self, name: str, args: PackRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Checked before anything is registered, as the program checks its config.

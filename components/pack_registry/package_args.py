@@ -153,7 +153,7 @@ class PackRegistryArgs(TypedDict, total=False):
     paletteWaitForSync: pulumi.Input[bool]
     """Wait for the sync to finish (up to paletteSyncTimeoutSeconds). Default: `false`."""
     paletteSyncTimeoutSeconds: pulumi.Input[int]
-    """How long to wait for a sync when paletteWaitForSync is true. Default: `600`."""
+    """How long to wait for a sync when paletteWaitForSync is true, and for Palette to list every published pack (packs). Default: `600`."""
     paletteInsecureSkipVerify: pulumi.Input[bool]
     """Tell Palette to skip TLS verification of the registry. Only use for testing; the CA is sent instead by default. Default: `false`."""
     packs: pulumi.Input[Sequence[pulumi.Input[str]]]

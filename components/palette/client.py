@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -265,6 +266,43 @@ class PaletteClient:
                         path=path,
                     )
                 log.info("pack registry '%s': sync %s, waiting", self.registration, text or "pending")
+                time.sleep(min(self.policy.sync_poll_seconds, remaining))
+
+    def wait_for_packs(
+        self,
+        registry_uid: str,
+        names: Iterable[str],
+        *,
+        proven: Callable[[str, Mapping[str, Any] | None], bool],
+        timeout_seconds: float,
+    ) -> dict[str, dict[str, Any] | None]:
+        """Read what Palette lists of each pack name in the registry (``GET /v1/packs/{name}/registries/{uid}``,
+        ``v1PackTagEntity``; None when Palette answers 404: it does not know the pack) until ``proven(name,
+        listing)`` holds for every name, or ``timeout_seconds`` have passed; the last listing of each name.
+
+        A proven name is not read again. Between two rounds the client waits ``sync_poll_seconds``; every read is
+        retried on 429 and 5xx like every call (``Retry-After`` honoured), and a 429 or 5xx that outlasts the
+        retries raises ``PaletteUnavailable``."""
+        deadline = time.monotonic() + timeout_seconds
+        pending = sorted(set(names))
+        listings: dict[str, dict[str, Any] | None] = {}
+        with self._session(retry_post=False) as session:
+            while True:
+                for name in list(pending):
+                    path = f"/v1/packs/{quote(name, safe='')}/registries/{quote(registry_uid, safe='')}"
+                    response = self._send(session, "GET", path)
+                    if response.status_code == 404:
+                        listings[name] = None
+                    elif response.status_code == 200:
+                        listings[name] = response.json()
+                    else:
+                        raise self._error(response, secrets=())
+                    if proven(name, listings[name]):
+                        pending.remove(name)
+                remaining = deadline - time.monotonic()
+                if not pending or remaining <= 0:
+                    return listings
+                log.info("pack registry '%s': Palette does not list %s yet, waiting", self.registration, pending)
                 time.sleep(min(self.policy.sync_poll_seconds, remaining))
 
     # -- plumbing

@@ -85,7 +85,7 @@ from components.palette.inputs import (
 from components.palette.policy import HttpPolicy
 from components.palette.shapes import RegistrationSpec, owner_of, shape_for
 
-__all__ = ["OUTPUTS", "PackRegistryProvider"]
+__all__ = ["OUTPUTS", "PackRegistryProvider", "client_for", "remember_api_key"]
 
 log = logging.getLogger(__name__)
 
@@ -117,19 +117,7 @@ class PackRegistryProvider(ResourceProvider):
     __module__ = "components.palette"
 
     def configure(self, req: ConfigureRequest) -> None:
-        key = req.config.get(API_KEY_CONFIG)
-        key = normalise_api_key(key) if isinstance(key, str) else ""
-        if key:
-            _CONFIGURED["api_key"] = key
-        else:
-            _CONFIGURED.pop("api_key", None)
-        # configure() runs in the provider host, whose stderr Pulumi shows: let progress through there,
-        # and leave logging alone wherever it is already set up (pytest, a program that configured it). The
-        # host serves every dynamic resource of the stack (packs too), and each message names its subject.
-        if not logging.getLogger().handlers:
-            logging.basicConfig(format="%(message)s")
-            for name in (__name__, palette_client.__name__):
-                logging.getLogger(name).setLevel(logging.INFO)
+        remember_api_key(req)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_inputs(news)
@@ -158,7 +146,7 @@ class PackRegistryProvider(ResourceProvider):
         # A new token for every create: a resource that adopts the name takes the registration over.
         owner = secrets.token_hex(16)
         registry = _registry(inputs, owner=owner)
-        client = _client(inputs)
+        client = client_for(inputs)
         name = registry.name
         if inputs["validate"]:
             log.info("pack registry '%s': asking Palette to validate %s", name, registry.endpoint)
@@ -197,7 +185,7 @@ class PackRegistryProvider(ResourceProvider):
         # A state from before ownership tokens gets one now, written with the PUT below.
         owner = str(old.get("owner") or "") or secrets.token_hex(16)
         registry = _registry(inputs, owner=owner)
-        client = _client(inputs, old)
+        client = client_for(inputs, old)
         changed = any(differs(key, old, inputs) for key in client.shape.holds)
         if inputs["validate"] and (changed or not old["validate"]):
             log.info("pack registry '%s': asking Palette to validate %s", registry.name, registry.endpoint)
@@ -221,7 +209,7 @@ class PackRegistryProvider(ResourceProvider):
         return UpdateResult(_outputs(inputs, id_, status, owner))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        client = _client(props)
+        client = client_for(props)
         try:
             live = client.get(id_)
         except PaletteAuthError as exc:
@@ -253,7 +241,7 @@ class PackRegistryProvider(ResourceProvider):
         return ReadResult(id_, outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        client = _client(props)
+        client = client_for(props)
         try:
             _delete(client, id_, props)
         except PaletteError as exc:
@@ -276,6 +264,24 @@ class PackRegistryProvider(ResourceProvider):
                     unreachable=exc.unreachable,
                 ),
             )
+
+
+def remember_api_key(req: ConfigureRequest) -> None:
+    """What a Palette provider's ``configure()`` does: keep the stack's API key (module state, never provider
+    state) and let progress through to the provider host's stderr."""
+    key = req.config.get(API_KEY_CONFIG)
+    key = normalise_api_key(key) if isinstance(key, str) else ""
+    if key:
+        _CONFIGURED["api_key"] = key
+    else:
+        _CONFIGURED.pop("api_key", None)
+    # configure() runs in the provider host, whose stderr Pulumi shows: let progress through there,
+    # and leave logging alone wherever it is already set up (pytest, a program that configured it). The
+    # host serves every dynamic resource of the stack (packs too), and each message names its subject.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(message)s")
+        for name in (__name__, palette_client.__name__, f"{__package__}.proof"):
+            logging.getLogger(name).setLevel(logging.INFO)
 
 
 def _delete(client: PaletteClient, id_: str, props: Mapping[str, Any]) -> None:
@@ -324,7 +330,7 @@ def _api_key() -> str:
     return _CONFIGURED.get("api_key") or normalise_api_key(os.environ.get(API_KEY_ENV, ""))
 
 
-def _client(props: Mapping[str, Any], *more: Mapping[str, Any]) -> PaletteClient:
+def client_for(props: Mapping[str, Any], *more: Mapping[str, Any]) -> PaletteClient:
     """A client for the registration in ``props``; its password (and that of any of ``more``, e.g. the
     old inputs of an update) is redacted from every message, as the API key is."""
     passwords = (p.get("password") for p in (props, *more))

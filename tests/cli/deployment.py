@@ -108,6 +108,10 @@ def quick_start(
         # Palette cannot reach a loopback name: the endpoint is a name of the test's, which this machine reaches
         # at 127.0.0.1 (readinessUrl), as a user's machine reaches a registry behind a load balancer.
         deployment.server_name = "registry.test"
+        # The fake's sync reads the registry at that name as Palette would (tests/support/palette_sync.py), so the
+        # program's proof (components/palette/proof.py) finds each pack listed with its values.
+        palette.reads_registries = True
+        palette.addresses[deployment.server_name] = "127.0.0.1"
         config |= {
             "hosts": [deployment.server_name],
             "readinessUrl": f"https://127.0.0.1:{config['port']}",

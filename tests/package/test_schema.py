@@ -20,7 +20,7 @@ import os
 from typing import Any
 
 from components.config import SECRET_KEYS
-from components.pack_registry.outputs import PALETTE_OUTPUTS, SECRET_OUTPUTS
+from components.pack_registry.outputs import PACK_OUTPUTS, PALETTE_OUTPUTS, SECRET_OUTPUTS
 from components.pack_registry.package import TYPE_TOKEN
 from components.pack_registry.package_args import PackRegistryArgs
 from components.project import declared_config
@@ -28,7 +28,7 @@ from scripts.generate_package_args import SECRET_NOTE, TARGET, render
 from tests.program.test_oci_kind import EXISTING_CONFIG, EXISTING_SECRETS
 from tests.support.harness import ProgramRun, run_program
 from tests.support.package_support import SNAPSHOT, declared, schema
-from tests.support.paths import ROOT
+from tests.support.paths import ROOT, SAMPLE_PACK
 
 SCHEMA_TYPES = {"string": "string", "integer": "integer", "boolean": "boolean", "array": "array"}
 
@@ -66,6 +66,17 @@ def test_the_schema_names_the_package_and_its_one_component() -> None:
     assert list(generated["resources"]) == [TYPE_TOKEN]
     assert generated["resources"][TYPE_TOKEN]["isComponent"] is True
     assert generated.get("types", {}) == {}, "every argument is a string, number, boolean or list of strings"
+
+
+def test_the_packs_output_maps_name_version_to_what_a_cluster_profile_references() -> None:
+    """``packs``: a map (keyed ``name:version``) of maps of strings (name, version, packUid, registryUid), optional."""
+    resource = _resource()
+    packs = resource["properties"]["packs"]
+    assert packs["type"] == "object"
+    assert packs["additionalProperties"]["type"] == "object"
+    assert packs["additionalProperties"]["additionalProperties"]["type"] == "string"
+    assert "packUid" in packs["description"] and "registryUid" in packs["description"]
+    assert "packs" not in resource["required"]
 
 
 def test_every_config_key_is_an_argument_and_every_argument_a_config_key() -> None:
@@ -130,19 +141,26 @@ def _palette_run() -> ProgramRun:
     return run_program(PALETTE_ON, secrets_={"paletteApiKey"}, stack="dev")
 
 
+def _packs_run() -> ProgramRun:
+    """Packs published and proven in Palette (the ``packs`` output)."""
+    packs = {"registryKind": "oci", "packs": [str(SAMPLE_PACK)]}
+    return run_program({**PALETTE_ON, **packs}, secrets_={"paletteApiKey"}, stack="dev")
+
+
 def test_every_output_is_a_program_export_with_a_description(dev_run: ProgramRun) -> None:
     """The outputs are what __main__.py exports, the Palette ones included (off in the dev stack); those the
     program always exports with a value (the certificate ones are none in http mode) are required."""
     resource = _resource()
     outputs = resource["properties"]
     maintenance = run_program({"registryKind": "oci", "maintenanceReadOnly": True}, stack="dev")
-    exported = set(_palette_run().exports) | set(maintenance.exports)
+    exported = set(_palette_run().exports) | set(maintenance.exports) | set(_packs_run().exports)
     problems = [
         _missing("program exports without a package output", exported - set(outputs)),
         _missing("package outputs the program does not export", set(outputs) - exported),
     ]
     assert not any(problems), "\n".join(p for p in problems if p)
     assert set(PALETTE_OUTPUTS) <= exported and not set(PALETTE_OUTPUTS) & set(dev_run.exports)
+    assert set(PACK_OUTPUTS) <= exported and not set(PACK_OUTPUTS) & set(dev_run.exports)
     http = run_program({"tlsMode": "http", "allowInsecureHttp": True}, stack="dev")
     http_exports = {name for name, value in http.exports.items() if value is not None}
     existing = run_program(EXISTING_CONFIG, stack="existing", use_stack_file=False, secrets_=EXISTING_SECRETS)

@@ -69,12 +69,16 @@ def test_outputs_table_matches_the_exports_of_both_kinds() -> None:
     maintenance = run_program(
         {**config, "registryKind": "oci", "maintenanceReadOnly": True}, secrets_={"paletteApiKey"}
     )
+    packs = run_program(
+        {**config, "registryKind": "oci", "packs": ["tests/data/packs/hello-universe"]}, secrets_={"paletteApiKey"}
+    )
     rows = {row[0].strip("`"): row[1] for row in table(README, "Outputs")}
-    assert set(rows) == set(legacy.exports) | set(maintenance.exports)
+    assert set(rows) == set(legacy.exports) | set(maintenance.exports) | set(packs.exports)
+    assert set(packs.exports) - set(oci.exports) == {"packs"}
     assert set(oci.exports) - set(legacy.exports) == OCI_EXPORTS
     assert set(maintenance.exports) - set(oci.exports) == MAINTENANCE_EXPORTS
     assert PALETTE_EXPORTS <= set(legacy.exports) & set(oci.exports)
-    for run in (legacy, oci, maintenance):
+    for run in (legacy, oci, maintenance, packs):
         for key in run.exports:
             assert (rows[key] == "yes") == (key in run.secret_exports), key
 

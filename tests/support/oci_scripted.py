@@ -1,9 +1,11 @@
 """A small scripted OCI registry on 127.0.0.1 (HTTPS with a test authority, or plain HTTP) for the push
-client's tests: answers registries in the field give and the stand-in does not, each an option."""
+client's tests: answers registries in the field give and the stand-in does not, each an option. It also lists its
+catalog and each repository's tags (what the Palette fake's sync reads: tests/support/palette_sync.py)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import ssl
 import tempfile
 import threading
@@ -107,6 +109,16 @@ def _handler(state: Scripted) -> type[BaseHTTPRequestHandler]:
                     self._answer(307, headers={"Location": f"http://{STORAGE}/blobs/{digest}?X-Amz-Signature=s"})
                 else:
                     self._answer(200, state.blobs[digest])
+            elif path == "/v2/_catalog" and self.command == "GET":
+                names = sorted({stored[4 : stored.rindex("/manifests/")] for stored in state.manifests})
+                self._answer(200, json.dumps({"repositories": names}).encode(), {"Content-Type": "application/json"})
+            elif path.endswith("/tags/list") and self.command == "GET":
+                repository = path[4 : -len("/tags/list")]
+                tags = sorted(
+                    p.rsplit("/", 1)[1] for p in state.manifests if p.startswith(f"/v2/{repository}/manifests/")
+                )
+                body = json.dumps({"name": repository, "tags": tags}).encode()
+                self._answer(200 if tags else 404, body, {"Content-Type": "application/json"})
             elif "/manifests/" in path and self.command == "PUT":
                 if state.failures:
                     refusal = b'{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}'

@@ -20,6 +20,19 @@ to be in two ways, so that a client cannot lean on what is unconfirmed: a spec k
 define (``name``, ``private``) is a 400, and a summary item's metadata carries the name and uid only (no
 annotations). The two kinds live in separate collections: one kind's calls never see the other's.
 
+With ``reads_registries``, a sync of an OCI registration that holds packs (``providerType: pack``) is real: it
+runs in a thread of its own (the status says ``InProgress`` until it is done) and reads the registry as Palette does,
+with the registration's endpoint, base content path, credentials and CA (tests/support/palette_sync.py, which also
+says how each pack is parsed and when one is skipped); ``addresses`` maps a registered host name to the address the
+fake connects to (Palette's DNS). A registry that cannot be read fails the sync with the reason as its message; a
+pack that cannot be parsed is skipped, its reason kept in ``skipped``, and the sync still completes. What the last
+sync found is served at ``GET /v1/packs/{packName}/registries/{registryUid}`` as ``v1PackTagEntity``
+(docs/palette-api.md "What Palette serves after a sync"; tests/data/palette/pack-listing-spec.json, the spec
+excerpt a test validates every answer against): the pack's versions under ``tags[]``, each with a ``packUid`` that
+stays the same for a name and version of one registration, and ``packValues[]`` with the ``values``, ``readme``,
+``presets`` and ``schema`` parsed from the layer; a pack name the last sync did not find is a 404
+``ResourceNotFound``.
+
 Tests switch faults on (the next N matching responses are a 429 with ``Retry-After``, a 5xx, slow, or
 a dropped connection, before or after the request took effect) and read ``requests``: every request
 with its method, path, query, headers and JSON body.
@@ -36,6 +49,7 @@ import copy
 import json
 import re
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -43,7 +57,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.support.palette_sync import ParsedPack, SyncResult, read_registry
 
 MASKED = "********"
 PAGE_MAX = 50
@@ -66,6 +82,7 @@ _OCI_SPEC_KEYS = frozenset(
     }
 )
 _PROVIDER_TYPES = ("helm", "zarf", "pack")
+_PACKS = re.compile(r"^/v1/packs/(?P<name>[^/]+)/registries/(?P<uid>[^/]+)$")
 LEGACY_KIND, OCI_KIND = "legacy", "oci"
 _SYNC_KEY = {LEGACY_KIND: "packSyncStatus", OCI_KIND: "syncStatus"}
 
@@ -125,7 +142,14 @@ class FakePalette:
     keeps_annotations: bool = True
     """False: ``metadata.annotations`` are dropped on create and PUT (a Palette that does not keep them)."""
 
+    reads_registries: bool = False
+    """A sync of an OCI pack registration reads the registry for real (see the module's docstring)."""
+    addresses: dict[str, str] = field(default_factory=dict)
+    """Registered host name -> the address a real sync connects to for it (Palette's DNS)."""
+
     registries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    synced: dict[str, SyncResult] = field(default_factory=dict)
+    """Registration uid -> what its last finished real sync found."""
     requests: list[Recorded] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
 
@@ -136,6 +160,8 @@ class FakePalette:
         self._sync_reads: dict[str, int] = {}
         self._kinds: dict[str, str] = {}
         self._registry_types: dict[str, str] = {}
+        self._syncs: dict[str, threading.Thread] = {}
+        self._pack_uids: dict[tuple[str, str, str], str] = {}
 
     # -- lifecycle
 
@@ -307,6 +333,49 @@ class FakePalette:
                 if (method is None or r.method == method) and (path is None or re.search(path, r.path))
             ]
 
+    def skipped(self, uid: str) -> dict[str, str]:
+        """``<repository>:<tag>`` -> why the last real sync of ``uid`` skipped that pack."""
+        with self._lock:
+            found = self.synced.get(uid)
+            return dict(found.skipped) if found else {}
+
+    def wait_for_syncs(self, timeout: float = 30.0) -> None:
+        """Wait until every real sync started so far is done."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._syncs.values())
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def pack_uid(self, uid: str, name: str, version: str) -> str:
+        """The ``packUid`` of a pack version in registration ``uid`` (the same across syncs)."""
+        with self._lock:
+            return self._pack_uids.setdefault((uid, name, version), secrets.token_hex(12))
+
+    def _start_sync(self, uid: str) -> None:
+        """A real sync of ``uid`` in a thread of its own, when this fake reads registries and ``uid`` holds packs."""
+        record = self.registries[uid]
+        if not self.reads_registries or self._kinds[uid] != OCI_KIND or record["spec"].get("providerType") != "pack":
+            return
+        spec = copy.deepcopy(record["spec"])
+        addresses = dict(self.addresses)
+
+        def run() -> None:
+            try:
+                found = read_registry(spec, addresses)
+            except Exception as exc:  # the sync fails, as Palette's does, with the reason as its message
+                found = SyncResult(failure=f"{type(exc).__name__}: {exc}")
+            with self._lock:
+                self.synced[uid] = found
+
+        thread = threading.Thread(target=run, name=f"fake-palette-sync-{uid}", daemon=True)
+        self._syncs[uid] = thread
+        thread.start()
+
+    def _sync_running(self, uid: str) -> bool:
+        thread = self._syncs.get(uid)
+        return thread is not None and thread.is_alive()
+
     def reset_calls(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -332,6 +401,8 @@ class FakePalette:
         self.registries[uid] = record
         self._kinds[uid] = kind
         self._sync_reads[uid] = 0
+        if syncing:
+            self._start_sync(uid)
         return uid
 
     def _annotations(self, metadata: dict[str, Any]) -> dict[str, Any]:
@@ -353,6 +424,20 @@ def _sync(status: str, ran: str | None, message: str = "") -> dict[str, Any]:
         "message": message,
         "lastRunTime": ran,
         "lastSyncedTime": ran if status == "Completed" else None,
+    }
+
+
+def _pack_values(pack_uid: str, pack: ParsedPack) -> dict[str, Any]:
+    """``v1PackUidValues`` of one parsed pack version."""
+    annotations = pack.pack_json.get("annotations")
+    return {
+        "packUid": pack_uid,
+        "values": pack.values,
+        "readme": pack.readme,
+        "presets": pack.presets,
+        "schema": pack.schema,
+        "annotations": {str(k): str(v) for k, v in annotations.items()} if isinstance(annotations, dict) else {},
+        "dependencies": [],
     }
 
 
@@ -423,6 +508,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        # An answer goes out in two writes (headers, then body): without TCP_NODELAY, Nagle's algorithm holds the
+        # body back until the client acknowledges the headers, which a client delays by up to 40 ms on Linux.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self._handle()
@@ -536,6 +627,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._oci_validate(body)
             elif path == f"{OCI}/summary" and method == "GET":
                 return self._oci_summary()
+            elif (match := _PACKS.match(path)) and method == "GET":
+                return self._pack_listing(unquote(match["name"]), unquote(match["uid"]))
             elif match := _OCI_ITEM.match(path):
                 return self._item(method, match["uid"], match["rest"] or "", body, kind=OCI_KIND)
             elif match := _ITEM.match(path):
@@ -640,15 +733,22 @@ class _Handler(BaseHTTPRequestHandler):
             del palette.registries[uid]
             return _Reply(204)
         if rest == "/sync" and method == "POST":
+            if palette._sync_running(uid):  # forceSync=false: a sync already running is left alone
+                return _Reply(202)
             record["status"][sync_key] = _sync("InProgress", _now())
             palette._sync_reads[uid] = 0
+            palette._start_sync(uid)
             return _Reply(202)
         if rest == "/sync/status" and method == "GET":
             status = record["status"][sync_key]
             if status["status"] == "InProgress":
                 palette._sync_reads[uid] = palette._sync_reads.get(uid, 0) + 1
-                if palette._sync_reads[uid] >= palette.sync_polls_to_finish:
-                    status = _sync(palette.sync_outcome, status["lastRunTime"], palette.sync_message)
+                if palette._sync_reads[uid] >= palette.sync_polls_to_finish and not palette._sync_running(uid):
+                    outcome, message = palette.sync_outcome, palette.sync_message
+                    found = palette.synced.get(uid) if uid in palette._syncs else None
+                    if found is not None and found.failure is not None:
+                        outcome, message = "Failed", found.failure
+                    status = _sync(outcome, status["lastRunTime"], message)
                     record["status"][sync_key] = status
             return _Reply(200, status)
         raise _error(405, "MethodNotAllowed", f"{method} not allowed here")
@@ -693,6 +793,35 @@ class _Handler(BaseHTTPRequestHandler):
             status, message = self.palette.validate_error
             raise _error(status, "OciRegistryValidationFailed", message)
         return _Reply(204)
+
+    def _pack_listing(self, name: str, uid: str) -> _Reply:
+        """``v1PackTagEntity``: every version of ``name`` the last real sync of registration ``uid`` parsed."""
+        palette = self.palette
+        if uid not in palette.registries:
+            raise _error(404, "ResourceNotFound", f"registry '{uid}' not found")
+        found = palette.synced.get(uid) or SyncResult()
+        versions = sorted(((v, pack) for (n, v), pack in found.packs.items() if n == name), key=lambda item: item[0])
+        if not versions:
+            raise _error(404, "ResourceNotFound", f"pack '{name}' not found in registry '{uid}'")
+        latest = versions[-1][1].pack_json
+        entity: dict[str, Any] = {
+            "name": name,
+            "displayName": latest["displayName"],
+            "layer": latest["layer"],
+            "registryUid": uid,
+            "logoUrl": "",
+            "cloudTypes": [str(c) for c in latest.get("cloudTypes") or ["all"]],
+            "tags": [],
+            "packValues": [],
+        }
+        for key in ("addonType", "addonSubType"):
+            if isinstance(latest.get(key), str):
+                entity[key] = latest[key]
+        for version, pack in versions:
+            pack_uid = palette.pack_uid(uid, name, version)
+            entity["tags"].append({"tag": version, "version": version, "packUid": pack_uid, "parentTags": []})
+            entity["packValues"].append(_pack_values(pack_uid, pack))
+        return _Reply(200, entity)
 
     def _oci_summary(self) -> _Reply:
         palette = self.palette

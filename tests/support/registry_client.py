@@ -50,6 +50,8 @@ class RegistryClient:
     username: str | None = None
     password: str | None = None
     timeout: float = 10.0
+    verify: bool = True
+    """False: TLS is not verified at all (a client told to skip verification)."""
 
     def _connection(self) -> http.client.HTTPConnection:
         parts = urlsplit(self.base_url)
@@ -59,6 +61,9 @@ class RegistryClient:
         context = ssl.create_default_context(cadata=self.ca_certificate) if self.ca_certificate else None
         if context is None:
             context = ssl.create_default_context()
+        if not self.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
         return _PinnedHTTPSConnection(host, parts.port or 443, self.server_name or host, context, self.timeout)
 
     def request(

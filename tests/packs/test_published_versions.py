@@ -218,7 +218,8 @@ def test_the_first_up_after_the_exclusions_arrived_does_not_refuse_a_pack_that_c
     (pack / "values.yaml~").write_text("replicas: 0\n")
     (pack / ".git").mkdir()
     (pack / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
-    everything = walker.Exclusions(spec=pathspec.GitIgnoreSpec.from_lines([]))
+    nothing = pathspec.GitIgnoreSpec.from_lines([])
+    everything = walker.Exclusions(spec=nothing, always=nothing)
     with monkeypatch.context() as before_the_upgrade:
         before_the_upgrade.setattr(archive, "walk", lambda directory: walker.walk(directory, everything))
         olds = props(pack)

@@ -289,7 +289,9 @@ def _pack(entry: str, project_dir: Path | None) -> tuple[PackSource, list[str]]:
     _check_optional_files(entry, directory, kept)
     _check_tree(entry, directory, walked)
     warnings = [
-        f"packs: pack directory '{entry}': {name} is missing: {consequence}."
+        # A file .packignore leaves out is named as such: "missing" would send the user looking at a file that is there.
+        f"packs: pack directory '{entry}': {name} is "
+        f"{'left out by ' + PACKIGNORE if (directory / name).is_file() else 'missing'}: {consequence}."
         for name, consequence in (
             ("logo.png", "Palette shows the pack without a logo"),
             ("README.md", "Palette shows the pack without its description"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from pulumi.dynamic import CheckFailure
 from components.dynamic.values import InputCheck, is_unknown, with_defaults
 from components.oci_reference import is_path_component, is_repository_path, is_sha256_digest, is_tag
 from components.packs.oci_client import pack_manifest
+from components.packs.walker import always_excluded
 from components.project import PROJECT
 
 __all__ = [
@@ -152,11 +154,20 @@ def read_only_refusal(props: Mapping[str, Any]) -> str:
     )
 
 
+_NO_PATH = "file modes or layout"
+
+
+def _only_now_excluded(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether the only paths that differ are gone from ``new`` and left out of every pack (``walker.ALWAYS``)."""
+    paths = [path for path in set(old) | set(new) if old.get(path) != new.get(path)]
+    return bool(paths) and all(path not in new and always_excluded(path) for path in paths)
+
+
 def changed_files(old: Mapping[str, Any], new: Mapping[str, Any], *, at_most: int = 5) -> str:
     """The paths whose digests differ between two files maps, for a message: ``a.yaml, b.yaml and 3 more``."""
     paths = sorted(path for path in set(old) | set(new) if old.get(path) != new.get(path))
     if not paths:
-        return "file modes or layout"
+        return _NO_PATH
     shown = ", ".join(paths[:at_most])
     return shown if len(paths) <= at_most else f"{shown} and {len(paths) - at_most} more"
 
@@ -184,7 +195,14 @@ def overwrite_refusal(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str |
         return None
     old_files, new_files = old.get("files"), new.get("files")
     known = isinstance(old_files, Mapping) and old_files and isinstance(new_files, Mapping)
+    if known and _only_now_excluded(old_files, new_files):
+        # A state from before the walker's exclusions (an upgrade): only metadata and backups the pack now leaves
+        # out are gone, which is no change of the user's; the pack is pushed without them.
+        return None
     files = changed_files(old_files, new_files) if known else "its files"
+    old_top, new_top = Path(str(old.get("pack_dir"))).name, Path(str(new.get("pack_dir"))).name
+    if known and files == _NO_PATH and old_top != new_top and not is_unknown(new.get("pack_dir")):
+        files = f"the archive's top folder: {old_top}, now {new_top}"
     return (
         f"pack {news.get('name')}:{news.get('version')} is already published with other files than the pack "
         f"directory holds now ({files}). {_keep_published(news)}"

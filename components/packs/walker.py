@@ -7,7 +7,9 @@ Left out, always: version-control and OS metadata and editor backups (``ALWAYS``
 would make the same pack from two checkouts (a clone, a copy, a colleague's Mac) two different digests and so two
 publishes. A ``.packignore`` at the top of the pack directory adds patterns in ``.gitignore`` syntax (matched by
 the ``pathspec`` library, as git matches them: ``build/`` a directory, ``/notes.md`` only at the top, ``!keep``
-to take one back); it is itself left out. An excluded directory is not entered and an excluded file never opened.
+to take one of its own patterns' files back; what ``ALWAYS`` leaves out cannot be taken back: ``!.git`` would
+publish a checkout's history and config); it is itself left out. An excluded directory is not entered and an
+excluded file never opened.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pathspec
 from pathspec.patterns.gitignore import GitIgnorePatternError
 
-__all__ = ["ALWAYS", "PACKIGNORE", "Exclusions", "PackIgnoreError", "exclusions", "walk"]
+__all__ = ["ALWAYS", "PACKIGNORE", "Exclusions", "PackIgnoreError", "always_excluded", "exclusions", "walk"]
 
 PACKIGNORE = ".packignore"
 
@@ -54,17 +56,30 @@ class PackIgnoreError(ValueError):
         super().__init__(f"{PACKIGNORE} {problem}. {fix}")
 
 
+def _spec(lines: tuple[str, ...]) -> pathspec.PathSpec:
+    # The backend that is always there (Python's re): the same matches, so the same digest, on every machine,
+    # whether or not an optional faster backend (re2, hyperscan) happens to be installed.
+    return pathspec.GitIgnoreSpec.from_lines(lines, backend="simple")
+
+
+_ALWAYS_SPEC = _spec(ALWAYS)
+
+
 @dataclass(frozen=True)
 class Exclusions:
     """The patterns a pack directory's walk leaves out."""
 
     spec: pathspec.PathSpec
-    """``ALWAYS`` and the ``.packignore`` lines, compiled."""
+    """The ``.packignore`` lines, compiled."""
+
+    always: pathspec.PathSpec = field(default_factory=lambda: _ALWAYS_SPEC)
+    """``ALWAYS``, compiled, matched on its own: a ``.packignore`` negation (``!.git``) cannot take it back."""
 
     def excludes(self, relative: str, is_dir: bool) -> bool:
         """Whether ``relative`` (``/``-separated, inside the pack) is left out; a directory is matched with its
         trailing ``/``, so that a pattern ending in ``/`` matches directories only, as in git."""
-        return self.spec.match_file(f"{relative}/" if is_dir else relative)
+        path = f"{relative}/" if is_dir else relative
+        return self.always.match_file(path) or self.spec.match_file(path)
 
 
 def exclusions(directory: str) -> Exclusions:
@@ -89,13 +104,16 @@ def exclusions(directory: str) -> Exclusions:
 def _exclusions(lines: tuple[str, ...]) -> Exclusions:
     """Built once per set of lines: most packs have no ``.packignore`` and share ``ALWAYS`` alone."""
     try:
-        # The backend that is always there (Python's re): the same matches, so the same digest, on every machine,
-        # whether or not an optional faster backend (re2, hyperscan) happens to be installed.
-        spec = pathspec.GitIgnoreSpec.from_lines((*ALWAYS, *lines), backend="simple")
+        spec = _spec(lines)
     except (GitIgnorePatternError, re.error) as error:
         # pathspec's own refusals ("!" alone), and what Python's re refuses in a bracket ("[z-a]").
         raise PackIgnoreError(f"has an invalid pattern ({error})", "Fix or remove that line.") from None
     return Exclusions(spec=spec)
+
+
+def always_excluded(relative: str) -> bool:
+    """Whether the file at ``relative`` (inside a pack) is left out of every pack, whatever its ``.packignore``."""
+    return _exclusions(()).excludes(relative, False)
 
 
 def walk(directory: str, excluded: Exclusions | None = None) -> Iterator[tuple[str, str, os.stat_result]]:

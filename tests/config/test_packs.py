@@ -530,12 +530,12 @@ def test_a_missing_readme_is_a_warning(tmp_path: Path) -> None:
     ]
 
 
-def test_a_logo_left_out_by_packignore_is_missing(tmp_path: Path) -> None:
+def test_a_logo_left_out_by_packignore_is_a_warning_saying_so(tmp_path: Path) -> None:
     write(copy_sample(tmp_path), ".packignore", "*.png\n")
 
     _, warnings = parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
 
-    assert [warning.split(": ")[2] for warning in warnings] == ["logo.png is missing"]
+    assert [warning.split(": ")[2] for warning in warnings] == ["logo.png is left out by .packignore"]
 
 
 def test_the_documented_presets_and_schema_files_and_listed_charts_are_accepted(tmp_path: Path) -> None:

@@ -220,3 +220,11 @@ def test_a_problem_names_the_file_and_the_deepest_field() -> None:
     assert raised.value.file == "pack.json"
     assert raised.value.problem == "has constraints.dependencies[0].type 'later', which Palette does not know"
     assert raised.value.fix == "Use one of required | optional | notSupported | upgrade."
+
+
+def test_a_dependency_without_a_type_is_accepted_as_spectros_own_packs_publish_it() -> None:
+    data = {**CONSTRAINTS_PACK, "constraints": {"dependencies": [{"packName": "k", "layer": "k8s"}]}}
+    check_pack_json(data)
+    missing_layer = {**CONSTRAINTS_PACK, "constraints": {"dependencies": [{"packName": "k"}]}}
+    with pytest.raises(ShapeProblem):
+        check_pack_json(missing_layer)

@@ -200,3 +200,49 @@ def test_a_new_pack_over_the_same_manifest_or_with_the_opt_in_is_pushed(scripted
     assert forced.outs["manifest_digest"] != first.outs["manifest_digest"]
     path = "/v2/packs/spectro-packs/archive/hello-universe/manifests/1.0.0"
     assert [method for method, request, *_ in scripted.requests if request == path].count("PUT") == 3
+
+
+def test_the_first_up_after_the_exclusions_arrived_does_not_refuse_a_pack_that_carried_now_excluded_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stack published before the walker left VCS/OS metadata and editor backups out (7e563f0) holds them in its
+    state's files map and content digest. The upgrade alone drops them from the pack: that is not the user changing
+    a published version, so the first `pulumi up` after upgrading pushes the pack without them rather than refuse
+    it (a user's own change alongside them is still refused)."""
+    import pathspec
+
+    from components.packs import archive, walker
+
+    pack = copy_sample(tmp_path)
+    (pack / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (pack / "values.yaml~").write_text("replicas: 0\n")
+    (pack / ".git").mkdir()
+    (pack / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    nothing = pathspec.GitIgnoreSpec.from_lines([])
+    everything = walker.Exclusions(spec=nothing, always=nothing)
+    with monkeypatch.context() as before_the_upgrade:
+        before_the_upgrade.setattr(archive, "walk", lambda directory: walker.walk(directory, everything))
+        olds = props(pack)
+    assert ".DS_Store" in olds["files"]
+    news = props(pack)
+    assert news["content_digest"] != olds["content_digest"]
+
+    assert PackProvider().check(olds, news).failures == []
+    assert PackProvider().diff("id", olds, news).changes is True
+
+    (pack / "values.yaml").write_text("replicas: 2\n")
+    (failure,) = PackProvider().check(olds, props(pack)).failures
+    assert "(.DS_Store, .git/HEAD, values.yaml, values.yaml~)" in failure.reason
+
+
+def test_a_pack_moved_to_a_folder_of_another_name_is_refused_naming_the_folder(tmp_path: Path) -> None:
+    """The archive's top folder is named like the pack directory (archive.py), so the same files under another
+    folder name are another layer under the same tag: the refusal says so rather than 'file modes or layout'."""
+    pack = copy_sample(tmp_path)
+    olds = props(pack)
+    moved = pack.rename(tmp_path / "hello")
+
+    (failure,) = PackProvider().check(olds, props(moved)).failures
+
+    assert "(the archive's top folder: hello-universe, now hello)" in failure.reason
+    assert "\n" not in failure.reason

@@ -85,6 +85,18 @@ def test_a_negated_pattern_takes_a_file_back(tmp_path: Path) -> None:
     assert "keep.bak" in files and "a.bak" not in files and ".packignore" not in files
 
 
+def test_a_negated_pattern_cannot_take_back_what_every_pack_leaves_out(tmp_path: Path) -> None:
+    """VCS metadata is left out always (walker.ALWAYS): a `.packignore` line `!.git` (or `!.DS_Store`, `!*~`) does
+    not publish a checkout's history, its config (remote URLs may hold tokens) or an editor's backup. Its own
+    patterns are still taken back by its own negations (above)."""
+    clean = copy_sample(tmp_path / "one" / "hello-universe")
+    pack = copy_sample(tmp_path / "two" / "hello-universe")
+    add(pack, METADATA)
+    add(pack, {".packignore": b"!.git\n!.git/**\n!.DS_Store\n!*~\n!.packignore\n!manifests/.git\n"})
+
+    assert pack_content(pack) == pack_content(clean)
+
+
 def test_what_is_left_out_is_never_opened_nor_entered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A FIFO would block a read and fail the tree check, a symlink out of the pack would be refused: left out,
     neither is looked at, and no left-out directory is listed."""

@@ -35,7 +35,7 @@ from tests.cli.deployment import (
     unchanged,
 )
 from tests.support.docker_support import DockerJanitor
-from tests.support.pack_push_support import SERVER_NAME, start_oci_registry
+from tests.support.pack_push_support import SERVER_NAME, existing_registry_config, start_oci_registry
 from tests.support.palette_fake import FakePalette
 from tests.support.palette_spec import listing_validator
 from tests.support.palette_support import FAST_HTTP_ENV
@@ -166,19 +166,7 @@ def test_an_existing_registry_the_test_starts_is_proven_the_same_way(
     stack = cli_stack("existing", env=dict(FAST_HTTP_ENV))
     folders = sample_packs(tmp_path / "packs", PACKS)
     stack.configure(
-        {
-            "registryKind": "oci",
-            "ociEndpoint": f"https://{SERVER_NAME}:{registry.container.host_port}",
-            "ociCaCertificate": registry.ca_certificate,
-            "ociPushUser": registry.username,
-            "ociPushPassword": registry.password,
-            # The stand-in has one user: Palette pulls as the push user, named explicitly (the program warns).
-            "paletteUser": registry.username,
-            "readinessUrl": registry.url,
-            "paletteApiUrl": palette.url,
-            "paletteApiKey": palette.api_key,
-            "packs": [str(folder) for folder in folders],
-        },
+        existing_registry_config(registry, palette.url, palette.api_key, folders),
         secrets=["ociPushPassword", "paletteApiKey"],
     )
 

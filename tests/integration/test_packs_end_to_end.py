@@ -32,7 +32,7 @@ from components.readiness import ReadinessGateProvider
 from tests.support import docker_support
 from tests.support.engine_model import execute
 from tests.support.harness import PALETTE, READINESS, MockState, ProgramRun, Recorded, run_program
-from tests.support.pack_push_support import SERVER_NAME, OciRegistry, start_oci_registry
+from tests.support.pack_push_support import SERVER_NAME, OciRegistry, existing_registry_config, start_oci_registry
 from tests.support.palette_fake import FakePalette
 from tests.support.palette_support import configure
 from tests.support.paths import SAMPLE_PACK
@@ -108,19 +108,7 @@ def registry(janitor: docker_support.DockerJanitor, standin_image: str, tmp_path
 
 
 def _config(registry: OciRegistry, palette: FakePalette, pack_dir: Path) -> dict[str, Any]:
-    return {
-        "registryKind": "oci",
-        "ociEndpoint": f"https://{SERVER_NAME}:{registry.container.host_port}",
-        "ociCaCertificate": registry.ca_certificate,
-        "ociPushUser": registry.username,
-        "ociPushPassword": registry.password,
-        # The stand-in has one user: Palette uses the push user, named explicitly (the program warns).
-        "paletteUser": registry.username,
-        "readinessUrl": registry.url,
-        "paletteApiUrl": palette.url,
-        "paletteApiKey": palette.api_key,
-        "packs": [str(pack_dir)],
-    }
+    return existing_registry_config(registry, palette.url, palette.api_key, [pack_dir])
 
 
 def test_packs_are_published_to_an_existing_registry_and_palette_syncs_once_per_change(

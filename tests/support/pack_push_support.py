@@ -25,7 +25,7 @@ from tests.support.docker_support import DockerJanitor, RunningContainer, start_
 from tests.support.registry_client import wait_until_answering
 from tests.support.tls_support import Authority
 
-__all__ = ["OciReader", "OciRegistry", "start_oci_registry"]
+__all__ = ["OciReader", "OciRegistry", "existing_registry_config", "start_oci_registry"]
 
 SERVER_NAME = "registry.test"
 ADMIN = "admin"
@@ -175,3 +175,23 @@ def layer_file(layer: bytes, name: str) -> bytes:
         extracted = tar.extractfile(name)
         assert extracted is not None
         return extracted.read()
+
+
+def existing_registry_config(
+    registry: OciRegistry, palette_url: str, palette_api_key: str, pack_dirs: list[Path]
+) -> dict[str, Any]:
+    """The stack config of a registry the program does not deploy (``ociEndpoint``: the stand-in, reached by
+    ``SERVER_NAME``), registered in the Palette fake, publishing ``pack_dirs``."""
+    return {
+        "registryKind": "oci",
+        "ociEndpoint": f"https://{SERVER_NAME}:{registry.container.host_port}",
+        "ociCaCertificate": registry.ca_certificate,
+        "ociPushUser": registry.username,
+        "ociPushPassword": registry.password,
+        # The stand-in has one user: Palette pulls as the push user, named explicitly (the program warns).
+        "paletteUser": registry.username,
+        "readinessUrl": registry.url,
+        "paletteApiUrl": palette_url,
+        "paletteApiKey": palette_api_key,
+        "packs": [str(pack_dir) for pack_dir in pack_dirs],
+    }

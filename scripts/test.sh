@@ -75,4 +75,14 @@ echo "== Tests"
 # Integration and CLI tests fail, never skip, when Docker or the CLI is missing (tests/support/docker_support.py
 # docker_required).
 export REQUIRE_DOCKER=1
-.venv/bin/python -m pytest "$@"
+# pytest's list of failures is repeated as the run's last lines: whatever the interpreter prints while it exits comes
+# after pytest's own summary, and a CI log shown by its tail would hide it.
+output="$(mktemp)"
+trap 'rm -f "$output"' EXIT
+status=0
+.venv/bin/python -m pytest "$@" 2>&1 | tee "$output" || status=$?
+if [ "$status" -ne 0 ]; then
+    echo "== Tests failed (pytest exit status $status)"
+    grep -E '^(FAILED|ERROR) |^=+ .*(passed|failed|error).* =+$' "$output" || true
+fi
+exit "$status"

@@ -13,6 +13,7 @@ its old outputs back, without generating anything.
 from __future__ import annotations
 
 import asyncio
+import gc
 import contextvars
 import hashlib
 import json
@@ -360,6 +361,20 @@ def _every_limit_kept(host: str, container_name: str, **_: Any) -> EngineFacts:
     return EngineFacts()
 
 
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Ends a run's loop: a failed run leaves tasks pending and outputs whose exception nobody reads, which asyncio
+    reports when they are collected. Cancelled, closed and collected here, the report lands in the test's own captured
+    output instead of after the session's summary (where it hid pytest's list of failures)."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+    asyncio.set_event_loop(None)
+    gc.collect()
+
+
 def run_program(
     config: dict[str, Any] | None = None,
     *,
@@ -414,10 +429,13 @@ def run_program(
             outputs.update({k: pulumi.Output.from_input(v) for k, v in (getattr(root, "outputs", {}) or {}).items()})
             return pulumi.Output.all(*outputs.values())
 
-        with mock.patch.object(docker_engine, "ask_engine", engine or _every_limit_kept):
-            program()
-        exports = {key: _sync_await(output.future()) for key, output in outputs.items()}
-        secret_exports = {key for key, output in outputs.items() if _sync_await(output.is_secret())}
+        try:
+            with mock.patch.object(docker_engine, "ask_engine", engine or _every_limit_kept):
+                program()
+            exports = {key: _sync_await(output.future()) for key, output in outputs.items()}
+            secret_exports = {key for key, output in outputs.items() if _sync_await(output.is_secret())}
+        finally:
+            _close_loop(asyncio.get_event_loop())
         return ProgramRun(monitor.recorded, exports, secret_exports, log.messages)
 
     return contextvars.Context().run(evaluate)

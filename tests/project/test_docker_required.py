@@ -43,5 +43,5 @@ def test_the_test_script_requires_docker_for_pytest() -> None:
     from tests.support.paths import ROOT
 
     script = (ROOT / "scripts" / "test.sh").read_text().splitlines()
-    test_command = script.index('.venv/bin/python -m pytest "$@"')
+    test_command = next(n for n, line in enumerate(script) if line.startswith('.venv/bin/python -m pytest "$@"'))
     assert "export REQUIRE_DOCKER=1" in script[:test_command]

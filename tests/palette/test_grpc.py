@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from components.palette import API_KEY_CONFIG, PackRegistryProvider
-from tests.support.grpc_support import plain, struct
+from tests.support.grpc_support import plain, provider_host, struct
 from tests.support.harness import PROJECT, as_config_string, declared_defaults
 from tests.support.harness import stack_config as harness_stack_config
 from tests.support.palette_fake import FakePalette
@@ -81,19 +80,8 @@ def start_host(tmp_path: Path, **extra_env: str) -> Iterator[Host]:
     env.update(FAST_HTTP_ENV)
     env.update(extra_env)
     stderr_path = tmp_path / "host.stderr"
-    with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pulumi.dynamic"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr
-        )
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline().decode().strip())
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            grpc.channel_ready_future(channel).result(timeout=30)
-            yield Host(process, provider_pb2_grpc.ResourceProviderStub(channel), stderr_path)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with provider_host(ROOT, env, stderr_path) as (process, stub):
+        yield Host(process, stub, stderr_path)
 
 
 @pytest.fixture

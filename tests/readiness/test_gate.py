@@ -10,14 +10,11 @@ from __future__ import annotations
 import base64
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import dill
-import grpc
 import pulumi
 import pytest
 import requests
@@ -36,6 +33,7 @@ from components.readiness.gate import (
     RegistryNotReady,
 )
 from tests.support.grpc_support import plain as _plain
+from tests.support.grpc_support import provider_host as started_provider_host
 from tests.support.grpc_support import struct as _struct
 from tests.support.paths import ROOT
 from tests.support.tls_support import Authority, LeafCertificate, free_port, raw_listener, serve_registry
@@ -588,27 +586,12 @@ def test_resource_registers_the_inputs_with_a_secret_password() -> Any:
 
 
 @pytest.fixture(scope="module")
-def provider_host() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+def provider_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pulumi.dynamic"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline().decode().strip())
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        grpc.channel_ready_future(channel).result(timeout=15)
-        stub = provider_pb2_grpc.ResourceProviderStub(channel)
+    stderr = tmp_path_factory.mktemp("gate-host") / "host.stderr"
+    with started_provider_host(ROOT, env, stderr) as (_process, stub):
         stub.Configure(proto.ConfigureRequest(args=_struct({}), acceptSecrets=False))
         yield stub
-        channel.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 URN = "urn:pulumi:test::readiness::pulumi-python:dynamic/registry:ReadinessGate::gate"

@@ -38,11 +38,13 @@ def provider_host(
     cwd: Path, env: dict[str, str], stderr_path: Path, command: Sequence[str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], provider_pb2_grpc.ResourceProviderStub]]:
     """A provider plugin started as the engine starts it: it prints its port, and answers gRPC there until it is
-    terminated. By default the SDK's dynamic provider host (``python -m pulumi.dynamic``); ``command`` starts
-    another, such as a stand-in plugin of the CLI tests (its executable and the engine's address)."""
+    terminated. By default the SDK's dynamic provider host, started as the SDK's plugin script starts it
+    (``python3 -u -m pulumi.dynamic``, sdk/python/dist/pulumi-resource-pulumi-python: the host writes its port without
+    flushing, so only an unbuffered stdout gets it to the engine); ``command`` starts another, such as a stand-in
+    plugin of the CLI tests (its executable and the engine's address)."""
     with stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
-            list(command or [sys.executable, "-m", "pulumi.dynamic"]),
+            list(command or [sys.executable, "-u", "-m", "pulumi.dynamic"]),
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,

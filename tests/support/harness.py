@@ -13,8 +13,8 @@ its old outputs back, without generating anything.
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextvars
+import gc
 import hashlib
 import json
 import re

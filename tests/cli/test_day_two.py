@@ -68,7 +68,7 @@ def test_a_registry_container_removed_by_hand_comes_back_with_up_refresh(
 ) -> None:
     deployment, outputs = deployed(cli_stack, janitor, tmp_path, palette)
     gone = registry_container(deployment)
-    docker("rm", "--force", gone)
+    docker("rm", "--force", "--volumes", gone)
 
     # Pulumi's rule: drift needs a refresh; a plain up sees no change.
     unchanged(deployment.stack.up())

@@ -151,7 +151,7 @@ def test_docker_volume_and_container_live_on_the_configured_host(
         other_inputs = {**inputs, "name": janitor.name("standin-gone"), "uploads": []}
         other_id, other = engine.create(CONTAINER, "gone", other_inputs)
         janitor.containers.append(other_id)
-        docker("rm", "--force", other_id)
+        docker("rm", "--force", "--volumes", other_id)
         assert engine.read(CONTAINER, "gone", other_id, other, other_inputs) == ""
 
         engine.delete(VOLUME, "data", volume_id, volume)

@@ -53,7 +53,7 @@ def test_the_shared_engine_reads_back_what_was_declared(janitor: DockerJanitor, 
         assert container_drift(declared, inspect) == {}
         assert inspect["NetworkSettings"]["Ports"]["5000/tcp"][0]["HostIp"] == "::1"
     finally:
-        docker("rm", "--force", container)
+        docker("rm", "--force", "--volumes", container)
 
 
 def test_a_host_without_swap_accounting_reads_back_its_declaration(janitor: DockerJanitor, standin_image: str) -> None:
@@ -66,7 +66,7 @@ def test_a_host_without_swap_accounting_reads_back_its_declaration(janitor: Dock
         assert declared["memorySwap"] == -1
         assert container_drift(declared, inspect_container(container)) == {}
     finally:
-        docker("rm", "--force", container)
+        docker("rm", "--force", "--volumes", container)
 
 
 @pytest.fixture(scope="module")

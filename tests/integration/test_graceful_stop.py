@@ -94,7 +94,7 @@ def _replace_during_push(
         thread.join(120)
         assert not thread.is_alive()
     finally:
-        docker("rm", "--force", old.container.id, check=False)  # already gone unless the test failed
+        docker("rm", "--force", "--volumes", old.container.id, check=False)  # already gone unless the test failed
     volume = old.container.spec["volumes"][0]["volumeName"]
     return result, deploy(run, janitor, image, "http", name=name, volume=volume)
 

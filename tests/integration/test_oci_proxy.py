@@ -353,7 +353,7 @@ def _volume_holds(volume: str, path: str, image: str, janitor: DockerJanitor) ->
         listing = docker("cp", f"{holder}:{path}", "-", check=False)
         return bool(listing)
     finally:
-        docker("rm", "--force", holder, check=False)
+        docker("rm", "--force", "--volumes", holder, check=False)
 
 
 def test_data_lives_in_the_volume_and_survives_replacing_both_containers(

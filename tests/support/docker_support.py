@@ -159,7 +159,7 @@ class DockerJanitor:
         return f"{base}-it-{self.token}"
 
     def remove_container(self, name_or_id: str) -> None:
-        docker("rm", "--force", "--volumes", name_or_id, check=False)
+        docker("rm", "--force", "--volumes", "--volumes", name_or_id, check=False)
 
     def keep(self, network: str) -> None:
         self.kept.add(network)
@@ -459,7 +459,7 @@ def start_created(container: RunningContainer) -> RunningContainer:
 
 def remove_container(container: RunningContainer, janitor: DockerJanitor) -> None:
     """Removes the container (its named volumes stay)."""
-    docker("rm", "--force", container.id)
+    docker("rm", "--force", "--volumes", container.id)
     if container.id in janitor.containers:
         janitor.containers.remove(container.id)
 
@@ -489,7 +489,7 @@ def read_file_from_volume(volume: str, path: str, image: str, janitor: DockerJan
             extracted = archive.extractfile(member)
             return extracted.read() if extracted else None
     finally:
-        docker("rm", "--force", holder, check=False)
+        docker("rm", "--force", "--volumes", holder, check=False)
 
 
 def inspect_container(container: str) -> dict[str, Any]:

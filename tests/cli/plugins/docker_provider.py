@@ -232,7 +232,7 @@ class Container(_OnHost):
                 self._start(container_id, inputs)
         except Exception:
             # Nothing is left behind for a failed create: the engine would not know it.
-            self.docker.run("rm", "--force", container_id, missing_ok=True)
+            self.docker.run("rm", "--force", "--volumes", container_id, missing_ok=True)
             raise
         return container_id, dict(inputs)
 

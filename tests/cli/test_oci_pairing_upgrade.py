@@ -26,13 +26,19 @@ NAMESPACE_LAYOUT_COMMIT = "59de3805c46de7c0436fca979a714a6a90e7447c"
 """The last commit whose OCI kind joins the registry to its proxy's namespace (``network_mode: container:<id>``)."""
 
 
+def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, check=False)
+
+
 def _old_version(target: Path) -> Path:
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", NAMESPACE_LAYOUT_COMMIT], capture_output=True, check=False
-    )
+    """The old version's files. A shallow clone (``git clone --depth 1``) lacks the commit: it is fetched from the
+    clone's origin then, by its hash (git's protocol v2 serves any commit the origin can reach)."""
+    if _git("cat-file", "-e", f"{NAMESPACE_LAYOUT_COMMIT}^{{commit}}").returncode != 0:
+        _git("fetch", "--quiet", "--depth", "1", "origin", NAMESPACE_LAYOUT_COMMIT)
+    archive = _git("archive", NAMESPACE_LAYOUT_COMMIT)
     assert archive.returncode == 0, (
-        f"commit {NAMESPACE_LAYOUT_COMMIT} is not in this clone ({archive.stderr.decode().strip()}): "
-        "fetch the full history (git fetch --unshallow)"
+        f"commit {NAMESPACE_LAYOUT_COMMIT} is not in this clone and its origin did not serve it "
+        f"({archive.stderr.decode().strip()}): fetch the full history (git fetch --unshallow)"
     )
     with tarfile.open(fileobj=BytesIO(archive.stdout)) as files:
         files.extractall(target, filter="data")

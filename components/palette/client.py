@@ -141,7 +141,7 @@ class PaletteClient:
         the key's own check confirms); ``PaletteAuthError`` when the 404 may be the key's fault."""
         with self._session(retry_post=False) as session:
             try:
-                return self._call(session, "GET", self.shape.item(uid), expect=200).json()
+                return self._object(self._call(session, "GET", self.shape.item(uid), expect=200))
             except PaletteNotFound:
                 self._confirm_not_found(session)
                 raise
@@ -185,7 +185,7 @@ class PaletteClient:
                     raw = None
                 else:
                     if response.status_code == 201:
-                        uid = str(response.json()["uid"])
+                        uid = self._uid(response, secrets=(registry.password,))
                         log.debug("created pack registry '%s' (uid %s)", registry.name, uid)
                         return uid
                     failure = self._error(response, secrets=(registry.password,))
@@ -294,7 +294,7 @@ class PaletteClient:
                     if response.status_code == 404:
                         listings[name] = None
                     elif response.status_code == 200:
-                        listings[name] = response.json()
+                        listings[name] = self._object(response)
                     else:
                         raise self._error(response, secrets=())
                     if proven(name, listings[name]):
@@ -334,7 +334,7 @@ class PaletteClient:
             params: dict[str, Any] | None = None
             if self.shape.paged:
                 params = {"limit": PAGE_LIMIT, **({"continue": token} if token else {})}
-            page = self._call(session, "GET", listing, params=params, expect=200).json()
+            page = self._object(self._call(session, "GET", listing, params=params, expect=200))
             for item in page.get("items") or []:
                 if (item.get("metadata") or {}).get("name") == name:
                     return self._adoptable(item)
@@ -360,7 +360,7 @@ class PaletteClient:
         return item
 
     def _sync_status(self, session: requests.Session, uid: str) -> dict[str, Any]:
-        return self._call(session, "GET", self.shape.sync_status(uid), expect=200).json()
+        return self._object(self._call(session, "GET", self.shape.sync_status(uid), expect=200))
 
     def _confirm_not_found(self, session: requests.Session) -> None:
         """Return when the key works (the kind's listing answers 200), so that a 404 just seen means "gone".
@@ -444,6 +444,45 @@ class PaletteClient:
             ) from None
         log.debug("%s %s -> %s", method, where, response.status_code)
         return response
+
+    def _object(self, response: requests.Response, *, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+        """A successful answer's body, which Palette's API always sends as a JSON object. Anything else (most
+        often the HTML of Palette's web console, when paletteApiUrl names the console and not its API) fails in
+        one line instead of a traceback."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            return body
+        request = response.request
+        content_type = response.headers.get("Content-Type") or "no Content-Type"
+        raise PaletteError(
+            f"{self.where}: {request.method} {request.path_url} returned HTTP {response.status_code} with a body "
+            f"that is not a JSON object ({self._redact(content_type, secrets)}, {len(response.content)} bytes). "
+            "Set paletteApiUrl to Palette's API address (https://api.spectrocloud.com for Palette SaaS; for a "
+            "self-hosted Palette, the address its API answers at), not its web console.",
+            registration=self.registration,
+            method=str(request.method),
+            path=str(request.path_url),
+            status=response.status_code,
+        )
+
+    def _uid(self, response: requests.Response, *, secrets: tuple[str, ...]) -> str:
+        """The ``uid`` of a create's answer (``{"uid": "..."}``)."""
+        uid = self._object(response, secrets=secrets).get("uid")
+        if not isinstance(uid, str) or not uid:
+            request = response.request
+            raise PaletteError(
+                f"{self.where}: {request.method} {request.path_url} returned HTTP {response.status_code} without "
+                "the new registration's uid; look the registration up in Palette before running pulumi up again "
+                "(it may exist)",
+                registration=self.registration,
+                method=str(request.method),
+                path=str(request.path_url),
+                status=response.status_code,
+            )
+        return uid
 
     def _error(self, response: requests.Response, *, secrets: tuple[str, ...]) -> PaletteError:
         request = response.request

@@ -652,3 +652,61 @@ def test_oci_messages_name_the_oci_call_and_redact_echoed_secrets(oci_client, pa
     assert "POST /v1/registries/oci/basic/validate returned HTTP 400" in message
     assert "login failed" in message
     assert_no_secret(message, oci_registry.password, palette.api_key)
+
+
+# ------------------------------------------------------------------------- an answer that is not Palette's API
+
+CONSOLE_PAGE = b"<!doctype html><html><head><title>Palette</title></head><body><div id=root></div></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("call", "path"),
+    [
+        ("get", r"^/v1/registries/pack/"),
+        ("find_by_name", r"^/v1/registries/pack$"),
+        ("sync_status", r"/sync/status$"),
+        ("wait_for_packs", r"^/v1/packs/"),
+        ("create", r"^/v1/registries/pack$"),
+    ],
+)
+def test_a_success_whose_body_is_not_a_json_object_fails_in_one_line_naming_paletteapiurl(
+    client: PaletteClient, palette: FakePalette, registry: RegistrationSpec, call: str, path: str
+) -> None:
+    """An api_url that names Palette's web console answers 200 with its HTML page: one line that says so and names
+    the setting, never a traceback (a JSON list or a body cut short answers the same way)."""
+    uid = client.create(registry, skip_pack_sync=True) if call != "create" else ""
+    palette.answer_next(None, CONSOLE_PAGE, status=201 if call == "create" else 200, path=path)
+    calls = {
+        "get": lambda: client.get(uid),
+        "find_by_name": lambda: client.find_by_name(NAME),
+        "sync_status": lambda: client.sync_status(uid),
+        "wait_for_packs": lambda: client.wait_for_packs(uid, ["hello"], proven=lambda *_: True, timeout_seconds=5),
+        "create": lambda: client.create(replace(registry, name="other"), skip_pack_sync=True),
+    }
+
+    with pytest.raises(PaletteError) as raised:
+        calls[call]()
+
+    message = str(raised.value)
+    assert type(raised.value) is PaletteError, message
+    assert (
+        "\n" not in message
+        and f"with a body that is not a JSON object (text/html, {len(CONSOLE_PAGE)} bytes)" in message
+    )
+    assert "Set paletteApiUrl to Palette's API address" in message and palette.url in message
+    assert_no_secret(message, palette.api_key, registry.password)
+
+
+@pytest.mark.parametrize("body", [b"[]", b'{"uid": ""}', b'{"metadata": {}}'])
+def test_a_create_answered_without_a_uid_says_the_registration_may_exist(
+    client: PaletteClient, palette: FakePalette, registry: RegistrationSpec, body: bytes
+) -> None:
+    palette.answer_next(1, body, content_type="application/json", status=201, method="POST")
+
+    with pytest.raises(PaletteError) as raised:
+        client.create(registry, skip_pack_sync=True)
+
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(f"pack registry '{NAME}' at {palette.url}: POST /v1/registries/")
+    expected = "not a JSON object" if body == b"[]" else "without the new registration's uid"
+    assert expected in message, message

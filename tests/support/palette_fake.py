@@ -117,6 +117,7 @@ class Fault:
     commit: bool = False  # let the request take effect first, then delay or spoil the answer
     message: str | None = None
     action: Callable[[], None] | None = None  # run just before the request is handled
+    raw: tuple[str, bytes] | None = None  # answer with this Content-Type and body (and ``status``), as it is
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method != method:
@@ -214,6 +215,14 @@ class FakePalette:
         """The next ``count`` matching requests are answered after ``seconds``."""
         with self._lock:
             self.faults.append(Fault(count, delay=seconds, **match))
+
+    def answer_next(
+        self, count: int | None, body: bytes, content_type: str = "text/html", status: int = 200, **match: Any
+    ) -> None:
+        """The next ``count`` matching requests get ``body`` as it is: what a web page, a proxy's error page or a
+        server that is not Palette's API sends."""
+        with self._lock:
+            self.faults.append(Fault(count, status=status, raw=(content_type, body), **match))
 
     def before_next(self, action: Callable[[], None], **match: Any) -> None:
         """Run ``action`` just before the next matching request is handled (a change racing it)."""
@@ -566,6 +575,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         assert fault.status is not None
+        if fault.raw is not None:
+            content_type, data = fault.raw
+            self.send_response(fault.status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         codes = {429: "TooManyRequests", 500: "InternalError", 502: "BadGateway", 503: "ServiceUnavailable"}
         reply = _error(fault.status, codes.get(fault.status, "Error"), fault.message or "injected fault")
         if fault.retry_after is not None:

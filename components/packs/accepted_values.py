@@ -11,6 +11,10 @@ one that is not absolute. An entry counts only as a plain file of the user's, an
 symlink, so a cache folder others can write to (a shared ``$XDG_CACHE_HOME``) can neither pass a document unread
 nor make this process create a file elsewhere.
 ``PALETTE_PACK_REGISTRY_CACHE`` names another folder (tests use their own).
+
+The folder does not grow for ever: a run that remembers a new document also removes the entries written more than
+``KEEP_DAYS`` ago (an entry still in use is then written again after one more read of its document). Only the
+user's own plain files named like an entry are removed.
 """
 
 from __future__ import annotations
@@ -18,12 +22,19 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import stat
+import time
 from pathlib import Path
 
 import yaml
 
-__all__ = ["is_accepted", "remember"]
+__all__ = ["KEEP_DAYS", "is_accepted", "remember"]
+
+KEEP_DAYS = 90
+"""How long an entry is kept after it was written."""
+
+_ENTRY_NAME = re.compile(r"[0-9a-f]{64}")
 
 READER = "1"
 """Raise when what a values.yaml must be (components/packs/directory.py ``_check_values``) changes: every
@@ -98,4 +109,25 @@ def remember(text: str) -> None:
         entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(entry, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
     except OSError:
-        pass
+        return
+    _prune_once(str(entry.parent))
+
+
+@functools.cache
+def _prune_once(folder: str) -> None:
+    """Removes the entries written more than ``KEEP_DAYS`` ago, once per process and folder."""
+    oldest = time.time() - KEEP_DAYS * 86400
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not _ENTRY_NAME.fullmatch(name):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            status = os.lstat(path)
+            if stat.S_ISREG(status.st_mode) and status.st_uid == os.getuid() and status.st_mtime < oldest:
+                os.unlink(path)
+        except OSError:
+            continue

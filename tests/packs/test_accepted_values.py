@@ -148,3 +148,35 @@ def test_a_changed_reader_module_forgets_every_acceptance(tmp_path: Path, monkey
     monkeypatch.setattr(accepted_values, "_libyaml_version", lambda: "0.0.0-other")
     parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
     assert len(parses) == 2, "another libyaml took an earlier acceptance"
+
+
+def test_a_run_that_remembers_removes_entries_older_than_the_keep_days(
+    tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder does not grow for ever: entries written more than KEEP_DAYS ago go when a run remembers a new
+    document; a younger entry stays, and so does anything that is not the user's plain file named like an entry."""
+    import os
+    import time
+
+    folder = own_cache / "accepted-values"
+    folder.mkdir(parents=True)
+    long_ago = time.time() - (accepted_values.KEEP_DAYS + 1) * 86400
+    lately = time.time() - (accepted_values.KEEP_DAYS - 1) * 86400
+    old, young, other = folder / ("a" * 64), folder / ("b" * 64), folder / "notes.txt"
+    outside = tmp_path / "outside"
+    link = folder / ("c" * 64)
+    for path in (old, young, other, outside):
+        path.write_text("")
+    link.symlink_to(outside)
+    for path, when in ((old, long_ago), (young, lately), (other, long_ago), (outside, long_ago)):
+        os.utime(path, (when, when))
+    os.utime(link, (long_ago, long_ago), follow_symlinks=False)
+    copy_sample(tmp_path)
+    parses = _parses(monkeypatch)
+
+    parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+
+    assert len(parses) == 1
+    assert not old.exists()
+    assert young.exists() and other.exists() and link.is_symlink() and outside.exists()
+    assert len([p for p in folder.iterdir() if p not in (young, other, link)]) == 1, "the new entry is written"

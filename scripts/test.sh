@@ -79,10 +79,17 @@ export REQUIRE_DOCKER=1
 # after pytest's own summary, and a CI log shown by its tail would hide it.
 output="$(mktemp)"
 trap 'rm -f "$output"' EXIT
-status=0
-.venv/bin/python -m pytest "$@" 2>&1 | tee "$output" || status=$?
+# tee -i: on Ctrl-C tee outlives pytest, whose summary of the interrupted run still reaches the terminal. The status
+# is pytest's own (tee's only when pytest passed and tee could not write).
+set +e
+.venv/bin/python -m pytest "$@" 2>&1 | tee -i "$output"
+statuses=("${PIPESTATUS[@]}")
+set -e
+status="${statuses[0]}"
+if [ "$status" -eq 0 ]; then status="${statuses[1]}"; fi
 if [ "$status" -ne 0 ]; then
     echo "== Tests failed (pytest exit status $status)"
-    grep -E '^(FAILED|ERROR) |^=+ .*(passed|failed|error).* =+$' "$output" || true
+    # The summary line is framed by = signs, but not with -q; "ERROR: " is a usage error (exit status 4).
+    grep -E '^(FAILED|ERROR) |^ERROR: |^(=+ )?(no tests ran|[0-9]+ (failed|passed|errors?|skipped|deselected|xfailed|xpassed|warnings?)\b.*) in [0-9.]+s\b' "$output" || true
 fi
 exit "$status"

@@ -38,6 +38,7 @@ __all__ = [
     "exception_chain",
     "redact",
     "retry",
+    "shown",
     "trust_context",
     "unreachable_reason",
     "unreachable_status",
@@ -202,3 +203,12 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, _REDACTED)
     return text
+
+
+def shown(text: str, secrets: tuple[str, ...], limit: int) -> str:
+    """Text a server sent, fit for a one-line message: secrets redacted, every character that is not printable (a
+    line break, a terminal's escape sequence) a space, at most ``limit`` characters. Redacted before and after: a
+    secret holding such a character is found as sent, and one split by them cannot come back together."""
+    printable = "".join(char if char.isprintable() else " " for char in redact(text, secrets))
+    printable = redact(printable, secrets)
+    return printable if len(printable) <= limit else printable[:limit] + "..."

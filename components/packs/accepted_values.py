@@ -107,15 +107,40 @@ def remember(text: str) -> None:
         return
     try:
         entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.close(os.open(entry, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
+        folder = _own_folder(entry.parent)
     except OSError:
         return
-    _prune_once(str(entry.parent))
+    try:
+        os.close(os.open(entry.name, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600, dir_fd=folder))
+    except OSError:
+        return
+    else:
+        _prune_once(str(entry.parent), folder)
+    finally:
+        os.close(folder)
 
 
-@functools.cache
-def _prune_once(folder: str) -> None:
-    """Removes the entries written more than ``KEEP_DAYS`` ago, once per process and folder."""
+def _own_folder(path: Path) -> int:
+    """The cache folder opened, when it is the user's own directory and not a symlink (in a cache others can write
+    to, a planted ``accepted-values`` link would make this process create, and remove, files elsewhere); entries are
+    then created and removed through it, so the folder cannot be swapped in between."""
+    folder = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    if os.fstat(folder).st_uid != os.getuid():
+        os.close(folder)
+        raise PermissionError(f"{path} is not this user's")
+    return folder
+
+
+_PRUNED: set[str] = set()
+"""The folders pruned in this process."""
+
+
+def _prune_once(path: str, folder: int) -> None:
+    """Removes the entries written more than ``KEEP_DAYS`` ago, once per process and folder (``path``; ``folder`` is
+    its open descriptor)."""
+    if path in _PRUNED:
+        return
+    _PRUNED.add(path)
     oldest = time.time() - KEEP_DAYS * 86400
     try:
         names = os.listdir(folder)
@@ -124,10 +149,9 @@ def _prune_once(folder: str) -> None:
     for name in names:
         if not _ENTRY_NAME.fullmatch(name):
             continue
-        path = os.path.join(folder, name)
         try:
-            status = os.lstat(path)
+            status = os.stat(name, dir_fd=folder, follow_symlinks=False)
             if stat.S_ISREG(status.st_mode) and status.st_uid == os.getuid() and status.st_mtime < oldest:
-                os.unlink(path)
+                os.unlink(name, dir_fd=folder)
         except OSError:
             continue

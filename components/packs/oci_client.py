@@ -38,6 +38,7 @@ from components.dynamic.http import (
     VerifyingAdapter,
     redact,
     retry,
+    shown,
     trust_context,
     unreachable_reason,
     unreachable_status,
@@ -66,6 +67,12 @@ TIMEOUT = (5.0, 120.0)
 """(connect, read) seconds for every call; the read budget covers a large blob's PUT being committed."""
 
 # GET/HEAD/PUT/DELETE are idempotent here; a POST that failed only opens an upload nobody uses.
+_MAX_SERVER_MESSAGE = 300
+"""The most of one registry error's text a message shows."""
+
+_MAX_ERRORS_SHOWN = 5
+"""The most registry errors a message lists."""
+
 _RETRY = retry(4, methods=("GET", "HEAD", "PUT", "DELETE", "POST"), backoff_factor=0.2)
 
 
@@ -201,19 +208,26 @@ class OciClient:
             unreachable=unreachable_status(response.status_code),
         )
 
-    def _safe(self, text: str) -> str:
+    def _secrets(self) -> tuple[str, ...]:
         # A registry or proxy that quotes the request may echo the Authorization header: its base64 too.
         basic = base64.b64encode(f"{self.target.username}:{self.target.password}".encode()).decode()
-        return redact(text, (self.target.password, basic))
+        return (self.target.password, basic)
 
-    @staticmethod
-    def _errors(response: requests.Response) -> str:
-        """The registry's error codes and messages (distribution spec "Error codes"), if any."""
+    def _safe(self, text: str) -> str:
+        return redact(text, self._secrets())
+
+    def _errors(self, response: requests.Response) -> str:
+        """The registry's error codes and messages (distribution spec "Error codes"), if any, as one short line."""
         try:
-            errors = response.json().get("errors") or []
-        except (ValueError, AttributeError):
-            errors = []  # a HEAD has no body; a proxy may answer in HTML
-        described = [f"{e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, dict)]
+            payload = response.json()
+        except ValueError:
+            payload = None  # a HEAD has no body; a proxy may answer in HTML
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        described = [
+            shown(f"{e.get('code')}: {e.get('message')}", self._secrets(), _MAX_SERVER_MESSAGE)
+            for e in (errors if isinstance(errors, list) else [])[:_MAX_ERRORS_SHOWN]
+            if isinstance(e, dict)
+        ]
         hint = ""
         if response.status_code == 401:
             hint = " (the registry refused this user and password)"
@@ -323,7 +337,21 @@ class OciClient:
         response = self._read_manifest("GET", repository, reference)
         if response is None:
             return None
-        return _digest(response.content), response.json()
+        try:
+            manifest = response.json()
+        except ValueError:
+            manifest = None
+        if not isinstance(manifest, dict):
+            content_type = shown(response.headers.get("Content-Type") or "no Content-Type", self._secrets(), 100)
+            raise OciError(
+                f"{self.target.registry}: GET {repository}:{reference} answered 200 with a body that is not a "
+                f"manifest ({content_type}, {len(response.content)} bytes): the address does not serve a registry's "
+                "/v2/ API (for a registry this stack does not run, check ociEndpoint)",
+                method="GET",
+                reference=f"{repository}:{reference}",
+                status=response.status_code,
+            )
+        return _digest(response.content), manifest
 
     def delete_manifest(self, repository: str, digest: str) -> bool:
         """Deletes the manifest (every tag on it goes too); False when it was already gone."""

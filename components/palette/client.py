@@ -47,6 +47,7 @@ from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from components.dynamic.http import (
     RETRY_STATUSES,
     redact,
+    shown,
     unreachable_reason,
     unreachable_status,
 )
@@ -249,7 +250,7 @@ class PaletteClient:
                     return status
                 path = self.shape.sync_status(uid)
                 if state == "failed":
-                    detail = self._redact(str(status.get("message") or "no message"), ())
+                    detail = self._shown(str(status.get("message") or "no message"), ())
                     raise PaletteSyncError(
                         f"{self.where}: Palette's pack sync failed (status {text!r}): {detail}",
                         registration=self.registration,
@@ -456,10 +457,10 @@ class PaletteClient:
         if isinstance(body, dict):
             return body
         request = response.request
-        content_type = response.headers.get("Content-Type") or "no Content-Type"
+        content_type = self._shown(response.headers.get("Content-Type") or "no Content-Type", secrets, limit=100)
         raise PaletteError(
             f"{self.where}: {request.method} {request.path_url} returned HTTP {response.status_code} with a body "
-            f"that is not a JSON object ({self._redact(content_type, secrets)}, {len(response.content)} bytes). "
+            f"that is not a JSON object ({content_type}, {len(response.content)} bytes). "
             "Set paletteApiUrl to Palette's API address (https://api.spectrocloud.com for Palette SaaS; for a "
             "self-hosted Palette, the address its API answers at), not its web console.",
             registration=self.registration,
@@ -495,11 +496,9 @@ class PaletteClient:
             payload = None
         if not isinstance(payload, dict):
             payload = {"message": response.text}
-        code = str(payload.get("code") or "")
-        ref = str(payload.get("ref") or "")
-        detail = self._redact(str(payload.get("message") or response.reason or ""), secrets)
-        if len(detail) > _MAX_SERVER_MESSAGE:
-            detail = detail[:_MAX_SERVER_MESSAGE] + "..."
+        code = self._shown(str(payload.get("code") or ""), secrets, limit=100)
+        ref = self._shown(str(payload.get("ref") or ""), secrets, limit=100)
+        detail = self._shown(str(payload.get("message") or response.reason or ""), secrets)
         said = f"{code}: {detail}" if code else detail
         if ref:
             said += f" (ref {ref})"
@@ -528,9 +527,16 @@ class PaletteClient:
             unreachable=unreachable_status(status),
         )
 
+    def _shown(self, text: str, secrets: tuple[str, ...], limit: int = _MAX_SERVER_MESSAGE) -> str:
+        """Text Palette sent, fit for a one-line message without the client's secrets (dynamic/http.py ``shown``)."""
+        return shown(text, self._secrets(secrets), limit)
+
     def _redact(self, text: str, secrets: tuple[str, ...]) -> str:
+        return redact(text, self._secrets(secrets))
+
+    def _secrets(self, secrets: tuple[str, ...]) -> tuple[str, ...]:
         # Palette's mask is no secret: a message may say a value was masked.
-        return redact(text, tuple(s for s in (self.api_key, *self.secrets, *secrets) if s != MASKED))
+        return tuple(s for s in (self.api_key, *self.secrets, *secrets) if s != MASKED)
 
 
 def _sendable(key: str) -> bool:

@@ -9,6 +9,7 @@ golden files, is tests/program/test_oci_pairing_upgrade.py.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -27,18 +28,22 @@ NAMESPACE_LAYOUT_COMMIT = "59de3805c46de7c0436fca979a714a6a90e7447c"
 
 
 def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, check=False)
+    # Never a prompt for a password or a host key (an origin that needs one fails instead of hanging the run).
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, check=False, env=env, timeout=300)
 
 
 def _old_version(target: Path) -> Path:
     """The old version's files. A shallow clone (``git clone --depth 1``) lacks the commit: it is fetched from the
     clone's origin then, by its hash (git's protocol v2 serves any commit the origin can reach)."""
+    fetched = ""
     if _git("cat-file", "-e", f"{NAMESPACE_LAYOUT_COMMIT}^{{commit}}").returncode != 0:
-        _git("fetch", "--quiet", "--depth", "1", "origin", NAMESPACE_LAYOUT_COMMIT)
+        fetch = _git("fetch", "--quiet", "--depth", "1", "origin", NAMESPACE_LAYOUT_COMMIT)
+        fetched = " ".join(fetch.stderr.decode(errors="replace").split())
     archive = _git("archive", NAMESPACE_LAYOUT_COMMIT)
     assert archive.returncode == 0, (
         f"commit {NAMESPACE_LAYOUT_COMMIT} is not in this clone and its origin did not serve it "
-        f"({archive.stderr.decode().strip()}): fetch the full history (git fetch --unshallow)"
+        f"({fetched or archive.stderr.decode().strip()}): fetch the full history (git fetch --unshallow)"
     )
     with tarfile.open(fileobj=BytesIO(archive.stdout)) as files:
         files.extractall(target, filter="data")

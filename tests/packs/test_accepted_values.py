@@ -180,3 +180,28 @@ def test_a_run_that_remembers_removes_entries_older_than_the_keep_days(
     assert not old.exists()
     assert young.exists() and other.exists() and link.is_symlink() and outside.exists()
     assert len([p for p in folder.iterdir() if p not in (young, other, link)]) == 1, "the new entry is written"
+
+
+def test_a_folder_that_is_a_symlink_is_neither_written_nor_pruned(
+    tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a cache others can write to, ``accepted-values`` may be a link planted to a folder of the user's (an OCI
+    layout's blobs/sha256 holds old files named like entries): nothing is created or removed there."""
+    import os
+    import time
+
+    elsewhere = tmp_path / "blobs"
+    elsewhere.mkdir()
+    blob = elsewhere / ("d" * 64)
+    blob.write_text("a layer")
+    long_ago = time.time() - (accepted_values.KEEP_DAYS + 1) * 86400
+    os.utime(blob, (long_ago, long_ago))
+    own_cache.mkdir(parents=True, exist_ok=True)
+    (own_cache / "accepted-values").symlink_to(elsewhere)
+    copy_sample(tmp_path)
+    parses = _parses(monkeypatch)
+
+    parse_packs(raw_for(["packs/hello"]), tmp_path, OCI)
+
+    assert len(parses) == 1
+    assert sorted(elsewhere.iterdir()) == [blob], "a file was created or removed through the link"

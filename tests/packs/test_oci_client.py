@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -113,6 +114,57 @@ def test_a_refusal_names_registry_verb_reference_status_and_the_registry_error(
         "(MANIFEST_INVALID: manifest invalid)"
     )
     assert (raised.value.method, raised.value.status) == ("PUT", 400)
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        b'{"errors": 5}',
+        b'{"errors": "MANIFEST_INVALID"}',
+        b"[1, 2]",
+        b"<html><body>502 Bad Gateway</body></html>",
+    ],
+)
+def test_a_refusal_whose_body_is_no_error_list_still_fails_in_one_line(
+    registry: Scripted, authority: Authority, refusal: bytes
+) -> None:
+    registry.failures, registry.refusal = [400], refusal
+
+    with pytest.raises(OciError) as raised:
+        client(registry, authority).push_pack("base/x", "1.0.0", b"layer", "x-1.0.0.tar.gz")
+
+    assert str(raised.value) == f"{registry.url.split('://')[1]}: PUT base/x:1.0.0 answered 400 Bad Request"
+
+
+def test_what_a_hostile_registry_says_reaches_the_message_as_one_short_printable_line(
+    registry: Scripted, authority: Authority
+) -> None:
+    """A registry's error text may hold line breaks, a terminal's escape sequences, the password, or be huge."""
+    said = f"line one\nline two\u001b[2J {PASSWORD} " + "x" * 5000
+    errors = [{"code": "DENIED", "message": said}] * 50
+    registry.failures, registry.refusal = [400], json.dumps({"errors": errors}).encode()
+
+    with pytest.raises(OciError) as raised:
+        client(registry, authority).push_pack("base/x", "1.0.0", b"layer", "x-1.0.0.tar.gz")
+
+    message = str(raised.value)
+    assert message.isprintable() and "DENIED: line one line two" in message, repr(message[:300])
+    assert PASSWORD not in message and len(message) < 2000, len(message)
+
+
+def test_a_manifest_read_that_is_not_a_manifest_fails_in_one_line(registry: Scripted, authority: Authority) -> None:
+    """An address that serves something else than a registry's /v2/ API (a web page answering every path with 200)."""
+    registry.digest_header = False
+    registry.manifests["/v2/base/x/manifests/1.0.0"] = b"<!doctype html><html><body>Welcome</body></html>"
+
+    with pytest.raises(OciError) as raised:
+        client(registry, authority).manifest_digest("base/x", "1.0.0")
+
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(
+        f"{registry.url.split('://')[1]}: GET base/x:1.0.0 answered 200 with a body that"
+    )
+    assert "check ociEndpoint" in message
 
 
 def test_an_absent_manifest_is_none(registry: Scripted, authority: Authority) -> None:

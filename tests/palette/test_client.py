@@ -710,3 +710,26 @@ def test_a_create_answered_without_a_uid_says_the_registration_may_exist(
     assert "\n" not in message and message.startswith(f"pack registry '{NAME}' at {palette.url}: POST /v1/registries/")
     expected = "not a JSON object" if body == b"[]" else "without the new registration's uid"
     assert expected in message, message
+
+
+def test_what_a_hostile_server_sends_reaches_a_message_as_one_short_printable_line(
+    client: PaletteClient, palette: FakePalette, registry: RegistrationSpec
+) -> None:
+    """A Content-Type or an error message may hold a terminal's escape sequences, line breaks, a quoted secret, or be
+    megabytes long: the message stays one short printable line, without the secret."""
+    uid = client.create(registry, skip_pack_sync=True)
+    hostile = f"text/html\x1b[2J\x1b[31m; key={palette.api_key}; " + "a" * 5000
+    palette.answer_next(1, CONSOLE_PAGE, content_type=hostile, path=r"^/v1/")
+    with pytest.raises(PaletteError) as raised:
+        client.get(uid)
+    message = str(raised.value)
+    assert message.isprintable() and len(message) < 700, repr(message)
+    assert_no_secret(message, palette.api_key)
+
+    said = json.dumps({"code": "Bad\nCode", "message": f"line one\nline two\x1b[0m {palette.api_key}\x85"})
+    palette.answer_next(1, said.encode(), content_type="application/json", status=400, path=r"^/v1/")
+    with pytest.raises(PaletteError) as raised:
+        client.get(uid)
+    message = str(raised.value)
+    assert message.isprintable() and "line one line two" in message, repr(message)
+    assert_no_secret(message, palette.api_key)

@@ -409,7 +409,8 @@ def run_program(
 
     def evaluate() -> ProgramRun:
         # A loop of its own: a test that ran asyncio.run() earlier leaves this thread without one.
-        asyncio.set_event_loop(asyncio.new_event_loop())
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         pulumi.runtime.set_all_config(
             {f"{PROJECT}:{k}": as_config_string(v) for k, v in values.items()},
             [f"{PROJECT}:{k}" for k in (secrets_ or set())],
@@ -435,7 +436,8 @@ def run_program(
             exports = {key: _sync_await(output.future()) for key, output in outputs.items()}
             secret_exports = {key for key, output in outputs.items() if _sync_await(output.is_secret())}
         finally:
-            _close_loop(asyncio.get_event_loop())
+            # The loop made above, not whichever is current now (the program may have set or unset one).
+            _close_loop(loop)
         return ProgramRun(monitor.recorded, exports, secret_exports, log.messages)
 
     return contextvars.Context().run(evaluate)

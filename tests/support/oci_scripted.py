@@ -36,6 +36,8 @@ class Scripted:
     """False: a manifest GET/HEAD answers without Docker-Content-Digest."""
     failures: list[int] = field(default_factory=list)
     """Statuses to answer to the next manifest PUTs before accepting one."""
+    refusal: bytes = b'{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}'
+    """The body of those answers."""
     stored_digest: str | None = None
     """A Docker-Content-Digest to claim on manifest PUT instead of the real one."""
     foreign_upload_location: bool = False
@@ -121,8 +123,7 @@ def _handler(state: Scripted) -> type[BaseHTTPRequestHandler]:
                 self._answer(200 if tags else 404, body, {"Content-Type": "application/json"})
             elif "/manifests/" in path and self.command == "PUT":
                 if state.failures:
-                    refusal = b'{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}'
-                    self._answer(state.failures.pop(0), refusal)
+                    self._answer(state.failures.pop(0), state.refusal)
                     return
                 if state.busy_for is not None:
                     self._answer(503, headers={"Retry-After": str(state.busy_for)})

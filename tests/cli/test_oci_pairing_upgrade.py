@@ -1,10 +1,10 @@
 """An OCI stack deployed by the version that put the registry in its proxy's network namespace, moved to the private
 network by one `pulumi up` of this version, under the real CLI.
 
-The old version is the repository at NAMESPACE_LAYOUT_COMMIT (``git archive``): its program and components deploy
-the stack (its own stand-in plugins too: the CLI starts them with the operation's PYTHONPATH); then this version's
-program runs `pulumi up` on the same stack and state. The program-layer check of the same upgrade, against frozen
-golden files, is tests/program/test_oci_pairing_upgrade.py.
+The old version is the program and components of NAMESPACE_LAYOUT_COMMIT, frozen in OLD_VERSION: they deploy the
+stack (with this version's stand-in plugins: the CLI starts them with the operation's PYTHONPATH, the old components
+first on it); then this version's program runs `pulumi up` on the same stack and state. The program-layer check of
+the same upgrade, against frozen golden files, is tests/program/test_oci_pairing_upgrade.py.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tarfile
-from io import BytesIO
 from pathlib import Path
 
 from tests.cli.conftest import StackFactory
@@ -26,26 +24,15 @@ from tests.support.palette_fake import FakePalette
 NAMESPACE_LAYOUT_COMMIT = "59de3805c46de7c0436fca979a714a6a90e7447c"
 """The last commit whose OCI kind joins the registry to its proxy's namespace (``network_mode: container:<id>``)."""
 
-
-def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
-    # Never a prompt for a password or a host key (an origin that needs one fails instead of hanging the run).
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}
-    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, check=False, env=env, timeout=300)
+OLD_VERSION = ROOT / "tests" / "data" / "upgrade" / "namespace-layout.tar.gz"
+"""That commit's program and components, frozen (``git archive --format=tar.gz <commit> -- Pulumi.yaml __main__.py
+components``), so the test needs no history in the clone (tests/project/test_frozen_versions.py holds it to the
+commit where the history is there)."""
 
 
 def _old_version(target: Path) -> Path:
-    """The old version's files. A shallow clone (``git clone --depth 1``) lacks the commit: it is fetched from the
-    clone's origin then, by its hash (git's protocol v2 serves any commit the origin can reach)."""
-    fetched = ""
-    if _git("cat-file", "-e", f"{NAMESPACE_LAYOUT_COMMIT}^{{commit}}").returncode != 0:
-        fetch = _git("fetch", "--quiet", "--depth", "1", "origin", NAMESPACE_LAYOUT_COMMIT)
-        fetched = " ".join(fetch.stderr.decode(errors="replace").split())
-    archive = _git("archive", NAMESPACE_LAYOUT_COMMIT)
-    assert archive.returncode == 0, (
-        f"commit {NAMESPACE_LAYOUT_COMMIT} is not in this clone and its origin did not serve it "
-        f"({fetched or archive.stderr.decode().strip()}): fetch the full history (git fetch --unshallow)"
-    )
-    with tarfile.open(fileobj=BytesIO(archive.stdout)) as files:
+    """The old version's program and components (``OLD_VERSION``), extracted into ``target``."""
+    with tarfile.open(OLD_VERSION) as files:
         files.extractall(target, filter="data")
     return target
 
@@ -59,7 +46,8 @@ def test_an_oci_stack_of_the_namespace_layout_moves_to_the_private_network_in_on
     new_files = {name: (stack.project_dir / name).read_bytes() for name in ("Pulumi.yaml", "__main__.py")}
     for name in new_files:
         shutil.copy2(old / name, stack.project_dir / name)
-    old_env = {"PYTHONPATH": str(old)}
+    # The old components first; the stand-in plugins and the operation runner are this version's (tests/ is not frozen).
+    old_env = {"PYTHONPATH": os.pathsep.join([str(old), str(ROOT)])}
 
     first = succeeded(stack.up(env=old_env))
     outputs = first.outputs

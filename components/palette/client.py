@@ -456,34 +456,35 @@ class PaletteClient:
             body = None
         if isinstance(body, dict):
             return body
-        request = response.request
         content_type = self._shown(response.headers.get("Content-Type") or "no Content-Type", secrets, limit=100)
-        raise PaletteError(
-            f"{self.where}: {request.method} {request.path_url} returned HTTP {response.status_code} with a body "
-            f"that is not a JSON object ({content_type}, {len(response.content)} bytes). "
-            "Set paletteApiUrl to Palette's API address (https://api.spectrocloud.com for Palette SaaS; for a "
-            "self-hosted Palette, the address its API answers at), not its web console.",
-            registration=self.registration,
-            method=str(request.method),
-            path=str(request.path_url),
-            status=response.status_code,
+        raise self._unexpected(
+            response,
+            f"with a body that is not a JSON object ({content_type}, {len(response.content)} bytes). Set paletteApiUrl "
+            "to Palette's API address (https://api.spectrocloud.com for Palette SaaS; for a self-hosted Palette, the "
+            "address its API answers at), not its web console.",
         )
 
     def _uid(self, response: requests.Response, *, secrets: tuple[str, ...]) -> str:
         """The ``uid`` of a create's answer (``{"uid": "..."}``)."""
         uid = self._object(response, secrets=secrets).get("uid")
         if not isinstance(uid, str) or not uid:
-            request = response.request
-            raise PaletteError(
-                f"{self.where}: {request.method} {request.path_url} returned HTTP {response.status_code} without "
-                "the new registration's uid; look the registration up in Palette before running pulumi up again "
-                "(it may exist)",
-                registration=self.registration,
-                method=str(request.method),
-                path=str(request.path_url),
-                status=response.status_code,
+            raise self._unexpected(
+                response,
+                "without the new registration's uid; look the registration up in Palette before running pulumi up "
+                "again (it may exist)",
             )
         return uid
+
+    def _unexpected(self, response: requests.Response, what: str) -> PaletteError:
+        """A success whose answer is not what Palette's API sends."""
+        request = response.request
+        return PaletteError(
+            f"{self.where}: {request.method} {request.path_url} returned HTTP {response.status_code} {what}",
+            registration=self.registration,
+            method=str(request.method),
+            path=str(request.path_url),
+            status=response.status_code,
+        )
 
     def _error(self, response: requests.Response, *, secrets: tuple[str, ...]) -> PaletteError:
         request = response.request

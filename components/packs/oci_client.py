@@ -66,13 +66,13 @@ EMPTY_CONFIG = b"{}"
 TIMEOUT = (5.0, 120.0)
 """(connect, read) seconds for every call; the read budget covers a large blob's PUT being committed."""
 
-# GET/HEAD/PUT/DELETE are idempotent here; a POST that failed only opens an upload nobody uses.
 _MAX_SERVER_MESSAGE = 300
 """The most of one registry error's text a message shows."""
 
 _MAX_ERRORS_SHOWN = 5
 """The most registry errors a message lists."""
 
+# GET/HEAD/PUT/DELETE are idempotent here; a POST that failed only opens an upload nobody uses.
 _RETRY = retry(4, methods=("GET", "HEAD", "PUT", "DELETE", "POST"), backoff_factor=0.2)
 
 

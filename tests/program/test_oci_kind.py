@@ -249,15 +249,19 @@ def test_a_legacy_gate_and_container_carry_none_of_the_oci_inputs(dev_run: Progr
     assert registry.inputs["ports"][0]["internal"] == 5000
 
 
+TWO_HOSTS_ON_S3 = {
+    **OCI_CONFIG,
+    "dockerHosts": ["unix:///var/run/docker.sock", "ssh://ops@node-b"],
+    "storage": "s3",
+    "s3Bucket": "packs",
+    "bindAddress": "0.0.0.0",  # noqa: S104 - several hosts publish on every interface
+}
+"""An OCI stack on a local socket and an ssh:// host, sharing one bucket."""
+
+
 def test_oci_instances_roll_one_at_a_time_through_both_containers() -> None:
     run = run_program(
-        {
-            **OCI_CONFIG,
-            "dockerHosts": ["unix:///var/run/docker.sock", "ssh://ops@node-b"],
-            "storage": "s3",
-            "s3Bucket": "packs",
-            "bindAddress": "0.0.0.0",  # noqa: S104 - several hosts publish on every interface
-        },
+        TWO_HOSTS_ON_S3,
         stack="dev",
     )
     gates = {r.name: r for r in run.all(READINESS)}
@@ -432,13 +436,7 @@ def test_each_host_gets_its_own_network_through_its_own_docker_provider() -> Non
     """Several Docker hosts (a local socket and an ssh:// host): each instance's network is made by that
     instance's provider, on its host, and its containers join that one."""
     run = run_program(
-        {
-            **OCI_CONFIG,
-            "dockerHosts": ["unix:///var/run/docker.sock", "ssh://ops@node-b"],
-            "storage": "s3",
-            "s3Bucket": "packs",
-            "bindAddress": "0.0.0.0",  # noqa: S104 - several hosts publish on every interface
-        },
+        TWO_HOSTS_ON_S3,
         stack="dev",
     )
     networks = [r for r in run.all(NETWORK) if r.inputs.get("internal")]
